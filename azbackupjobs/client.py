@@ -1,0 +1,484 @@
+"""A thin client of the Backup jobs REST API over one ``requests.Session``.
+
+It owns the transport rules: the security checks on every URL it follows, retries with backoff
+that honour ``Retry-After``, the mapping of HTTP failures to typed errors, and the ``--debug``
+trace with secrets redacted. It returns plain JSON; parsing into models is the caller's business.
+It never prints.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import requests
+
+from azbackupjobs import __version__
+from azbackupjobs.auth import TokenProvider
+from azbackupjobs.errors import (
+    ApiError,
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    SecurityError,
+    UnexpectedResponseError,
+)
+from azbackupjobs.settings import Context, is_loopback_host
+from azbackupjobs.text import sanitize
+
+USER_AGENT = f"azjobs/{__version__}"
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+_RETRY_AFTER_IN_MESSAGE = re.compile(r"try again after\s+'?(\d+(?:\.\d+)?)'?\s*second", re.I)
+_SIGNED_QUERY = re.compile(r"(?i)([?&](?:sig|s|c|h|t|skoid|sktid|se)=)[^&\s]+")
+MAX_ERROR_EXCERPT = 160
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard one request tries. ``attempts`` counts the first try."""
+
+    attempts: int = 4
+    base_delay: float = 1.0
+    max_delay: float = 120.0
+    max_retry_after: float = 600.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Exponential backoff with full jitter on the upper half: 1, 2, 4, ... up to max_delay."""
+        ceiling = min(self.max_delay, self.base_delay * (2 ** max(attempt - 1, 0)))
+        return float(ceiling / 2 + rng.random() * ceiling / 2)
+
+
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+@dataclass(frozen=True)
+class RetryNotice:
+    """Told to the caller before sleeping, so a live view can say "throttled: retrying in 20 s"."""
+
+    reason: str
+    delay: float
+    attempt: int
+    status: int | None = None
+
+
+@dataclass
+class Hooks:
+    debug: Callable[[str], None] | None = None
+    on_retry: Callable[[RetryNotice], None] | None = None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    request_id: str
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+@dataclass
+class Stats:
+    """Counts kept for the reliability and performance reports."""
+
+    requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    slept: float = 0.0
+    by_status: dict[int, int] = field(default_factory=dict)
+
+
+def parse_retry_after(
+    headers: Mapping[str, str], body_text: str = "", now: float | None = None
+) -> float | None:
+    """Seconds to wait: Retry-After (seconds or HTTP date), -ms variants, or the 429 message."""
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(float(value) / 1000.0, 0.0)
+            except ValueError:
+                pass
+    value = headers.get("retry-after")
+    if value:
+        value = value.strip()
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                when = None
+            if when is not None:
+                current = time.time() if now is None else now
+                return max(when.timestamp() - current, 0.0)
+    match = _RETRY_AFTER_IN_MESSAGE.search(body_text or "")
+    if match:
+        return float(match.group(1))
+    return None
+
+
+def _excerpt(raw: str) -> str:
+    """A short excerpt of a non-JSON body (HTML error pages become their visible text)."""
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", raw)
+    text = re.sub(r"<[^>]+>", " ", text)
+    return sanitize(text, 100) or "(empty body)"
+
+
+def arm_error(body: Any) -> tuple[str | None, str | None]:
+    """(code, message) from the ARM envelope, the legacy ``ErrorCode``/``Message``, or flat."""
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, dict):
+        code, message = error.get("code"), error.get("message")
+    elif "ErrorCode" in body or "Message" in body:
+        code, message = body.get("ErrorCode"), body.get("Message")
+        if isinstance(message, dict):
+            message = message.get("Value")
+    else:
+        code, message = body.get("code"), body.get("message")
+    return (
+        str(code) if isinstance(code, (str, int)) and not isinstance(code, bool) else None,
+        message if isinstance(message, str) else None,
+    )
+
+
+class BackupJobsClient:
+    """The jobs API of one vault (``ctx``), with ``tokens`` for auth."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        tokens: TokenProvider,
+        *,
+        session: requests.Session | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        hooks: Hooks | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        timeout: tuple[float, float] = (10.0, 60.0),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.tokens = tokens
+        self.session = session or requests.Session()
+        self.session.trust_env = True
+        self.retry = retry
+        self.hooks = hooks or Hooks()
+        self.sleep = sleep
+        self.timeout = timeout
+        self.rng = rng or random.Random()
+        self.stats = Stats()
+        base = urlsplit(ctx.endpoint)
+        self._origin = (base.scheme, (base.hostname or "").lower(), base.port)
+
+    # ----- URLs -------------------------------------------------------------------------------
+    def vault_url(self, *segments: str) -> str:
+        path = self.ctx.vault_path + "".join("/" + quote(s, safe="") for s in segments)
+        return f"{self.ctx.endpoint}{path}?api-version={quote(self.ctx.api_version)}"
+
+    def job_url(self, job_id: str, *more: str) -> str:
+        return self.vault_url("backupJobs", job_id, *more)
+
+    def checked_url(self, url: str, what: str) -> str:
+        """A service-given URL, allowed only on the endpoint's own scheme, host and port."""
+        text = url.strip()
+        if text.startswith("/") and not text.startswith("//"):
+            text = self.ctx.endpoint + text
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise UnexpectedResponseError(f"the {what} URL is not a valid URL") from None
+        origin = (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+        if parts.username or parts.password or origin != self._origin:
+            raise UnexpectedResponseError(
+                f"refusing to follow the {what} URL to {sanitize(parts.hostname or '?', 80)}: "
+                "it is not on the endpoint's host",
+                hint="the token is only ever sent to the configured endpoint",
+            )
+        if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or ""):
+            raise SecurityError(f"refusing to follow the {what} URL over plain http")
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if not any(k.lower() == "api-version" for k, _ in query):
+            query.append(("api-version", self.ctx.api_version))
+        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+    # ----- transport --------------------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        for secret in self.tokens.secrets:
+            if secret:
+                text = text.replace(secret, "<redacted>")
+        return _SIGNED_QUERY.sub(r"\1<redacted>", text)
+
+    def _trace(self, text: str) -> None:
+        if self.hooks.debug is not None:
+            self.hooks.debug(self._redact(text))
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        retry: RetryPolicy | None = None,
+        expect_json: bool = True,
+        ok: frozenset[int] = frozenset({200}),
+    ) -> Response:
+        """Send with retries; return the response for an ``ok`` status, else raise a typed error."""
+        policy = retry or self.retry
+        attempt = 0
+        refreshed = False
+        while True:
+            attempt += 1
+            try:
+                return self._send_once(method, url, expect_json=expect_json, ok=ok)
+            except AuthError as exc:
+                if exc.status == 401 and not refreshed and self.tokens.invalidate():
+                    refreshed = True  # a token that expired mid-watch: renew once
+                    continue
+                raise
+            except (NetworkError, ApiError) as exc:
+                transient = isinstance(exc, NetworkError) or exc.status in RETRYABLE_STATUS
+                if method != "GET" and exc.status not in {429, 503}:
+                    transient = False
+                if not transient or isinstance(exc, (NotFoundError,)) or attempt >= policy.attempts:
+                    raise
+                delay = exc.retry_after
+                if delay is None:
+                    delay = policy.backoff(attempt, self.rng)
+                delay = min(delay, policy.max_retry_after)
+                reason = (
+                    "throttled"
+                    if exc.status == 429
+                    else "connection lost" if isinstance(exc, NetworkError)
+                    else f"HTTP {exc.status}"
+                )
+                self.stats.retries += 1
+                if self.hooks.on_retry is not None:
+                    self.hooks.on_retry(RetryNotice(reason, delay, attempt, exc.status))
+                self._trace(f"retry {attempt}/{policy.attempts - 1} in {delay:.1f}s ({reason})")
+                self.stats.slept += delay
+                self.sleep(delay)
+
+    def _send_once(
+        self, method: str, url: str, *, expect_json: bool, ok: frozenset[int]
+    ) -> Response:
+        request_id = str(uuid.uuid4())
+        token = self.tokens.get()
+        headers = {
+            "Authorization": f"Bearer {token.token}",
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+            "x-ms-client-request-id": request_id,
+            "x-ms-return-client-request-id": "true",
+        }
+        self._trace(f"> {method} {url}  (x-ms-client-request-id: {request_id})")
+        self.stats.requests += 1
+        started = time.monotonic()
+        try:
+            resp = self.session.request(
+                method, url, headers=headers, timeout=self.timeout, allow_redirects=False
+            )
+            raw = resp.content  # read the whole body here: truncation surfaces now
+        except requests.exceptions.Timeout:
+            raise NetworkError(
+                f"{method} timed out (request id {request_id})", request_id=request_id
+            ) from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:
+            raise NetworkError(
+                f"connection failed: {sanitize(self._redact(_root_cause(exc)), 140)} "
+                f"(request id {request_id})",
+                request_id=request_id,
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            raise NetworkError(
+                f"request failed: {sanitize(self._redact(str(exc)), 140)} "
+                f"(request id {request_id})",
+                request_id=request_id,
+            ) from None
+        elapsed_ms = (time.monotonic() - started) * 1000
+        status = resp.status_code
+        self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
+        lowered = {k.lower(): v for k, v in resp.headers.items()}
+        self._trace(
+            f"< {status} {resp.reason or ''} ({elapsed_ms:.0f} ms, {len(raw)} bytes, "
+            f"x-ms-request-id: {lowered.get('x-ms-request-id', '-')})"
+        )
+        text = raw.decode("utf-8", errors="replace")
+        declared = lowered.get("content-length")
+        if declared and declared.isdigit() and int(declared) != len(raw):
+            raise NetworkError(
+                f"the response was cut short ({len(raw)} of {declared} bytes; "
+                f"request id {request_id})",
+                status=status,
+                request_id=request_id,
+            )
+        if status in ok:
+            body: Any = None
+            if expect_json and text.strip():
+                try:
+                    body = json.loads(text)
+                except ValueError:
+                    raise UnexpectedResponseError(
+                        f"HTTP {status} with a body that is not valid JSON: {_excerpt(text)!r} "
+                        f"(request id {request_id})",
+                        status=status,
+                        request_id=request_id,
+                    ) from None
+            elif expect_json and status == 200:
+                raise UnexpectedResponseError(
+                    f"HTTP {status} with an empty body (request id {request_id})",
+                    status=status,
+                    request_id=request_id,
+                )
+            return Response(status, lowered, body, request_id)
+        raise self._error(status, lowered, text, request_id)
+
+    def _error(
+        self, status: int, headers: Mapping[str, str], text: str, request_id: str
+    ) -> ApiError:
+        try:
+            body = json.loads(text) if text.strip() else None
+        except ValueError:
+            body = None
+        code, message = arm_error(body)
+        if message is None and code is None:
+            detail = _excerpt(text)
+        else:
+            shown = sanitize(self._redact(message or ""), 300) or "(no message)"
+            detail = f"{code or 'error'}: {shown}"
+        retry_after = parse_retry_after(headers, message or text)
+        text_line = f"HTTP {status} {detail} (request id {request_id})"
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "code": code,
+            "request_id": request_id,
+            "retry_after": retry_after,
+        }
+        if status == 404:
+            return NotFoundError(text_line, **kwargs)
+        if status == 401:
+            return AuthError(
+                text_line,
+                hint="the token was refused; run `az login` or renew AZJOBS_ACCESS_TOKEN",
+                **kwargs,
+            )
+        if status == 403:
+            return AuthError(
+                text_line,
+                hint="the identity needs a role such as Backup Reader on the vault "
+                "(Backup Operator to cancel)",
+                **kwargs,
+            )
+        if status == 400 and code in {"InvalidApiVersionParameter", "NoRegisteredProviderFound",
+                                      "InvalidResourceType"}:
+            return ApiError(
+                text_line,
+                hint=f"api-version {self.ctx.api_version} was refused; pass --api-version "
+                "with one of the versions listed above",
+                **kwargs,
+            )
+        if 300 <= status < 400:
+            return UnexpectedResponseError(f"unexpected redirect: {text_line}", **kwargs)
+        return ApiError(text_line, **kwargs)
+
+    # ----- API ------------------------------------------------------------------------------
+    def get_job(self, job_id: str, *, retry: RetryPolicy | None = None) -> dict[str, Any]:
+        """The job resource as returned (a dict; parse with ``Job.from_dict``)."""
+        resp = self.request("GET", self.job_url(job_id), retry=retry)
+        return _object(resp.body, "job resource")
+
+    def iter_job_pages(
+        self, odata_filter: str | None = None, *, retry: RetryPolicy | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The vault's jobs page by page, following nextLink (on the endpoint's host only)."""
+        url = self.vault_url("backupJobs")
+        if odata_filter:
+            url += "&" + urlencode({"$filter": odata_filter}, quote_via=quote)
+        seen: set[str] = set()
+        while url:
+            resp = self.request("GET", url, retry=retry)
+            body = _object(resp.body, "job list")
+            value = body.get("value")
+            if not isinstance(value, list):
+                raise UnexpectedResponseError("the job list has no 'value' array")
+            yield [item for item in value if isinstance(item, dict)]
+            next_link = body.get("nextLink")
+            if next_link is None or next_link == "":
+                return
+            if not isinstance(next_link, str):
+                raise UnexpectedResponseError("the job list's nextLink is not a string")
+            url = self.checked_url(next_link, "nextLink")
+            if url in seen:
+                raise UnexpectedResponseError("the job list's nextLink points back to a page "
+                                              "already read")
+            seen.add(url)
+
+    def trigger_cancel(self, job_id: str) -> Response:
+        """POST cancel; 202 with a Location to poll."""
+        return self.request(
+            "POST", self.job_url(job_id, "cancel"), expect_json=False,
+            ok=frozenset({200, 202, 204}),
+        )
+
+    def get_operation_result(self, url: str) -> Response:
+        """A Location URL: 202 while running, 200/204 when done."""
+        return self.request(
+            "GET", self.checked_url(url, "Location"), expect_json=False,
+            ok=frozenset({200, 201, 202, 204}),
+        )
+
+    def get_operation_status(self, url_or_id: str, *, retry: RetryPolicy | None = None) -> (
+        dict[str, Any]
+    ):
+        """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault."""
+        if url_or_id.startswith(("http://", "https://", "/")):
+            url = self.checked_url(url_or_id, "operation")
+        else:
+            url = self.vault_url("backupOperations", url_or_id)
+        resp = self.request("GET", url, retry=retry)
+        return _object(resp.body, "operation status")
+
+    def post(self, url: str, body: Any | None = None) -> Response:
+        """A POST to a vault-relative or endpoint URL (used by ``demo`` to trigger a backup)."""
+        return self.request("POST", self.checked_url(url, "trigger"), expect_json=False,
+                            ok=frozenset({200, 202, 204}))
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def _object(body: Any, what: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        kind = "nothing" if body is None else f"a JSON {type(body).__name__}"
+        raise UnexpectedResponseError(f"expected a {what} (a JSON object), got {kind}")
+    return body
+
+
+def _root_cause(exc: BaseException) -> str:
+    seen = exc
+    while seen.__context__ is not None and seen.__context__ is not seen:
+        seen = seen.__context__
+    for candidate in (exc, seen):
+        text = str(candidate)
+        if "Connection refused" in text:
+            return "connection refused"
+        if "reset by peer" in text or "RemoteDisconnected" in text or "aborted" in text.lower():
+            return "connection reset by the server"
+        if "IncompleteRead" in text or "Connection broken" in text:
+            return "connection dropped while reading the response"
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return "host name not found"
+        if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text:
+            return "TLS certificate verification failed (set REQUESTS_CA_BUNDLE for a private CA)"
+    return type(exc).__name__ + ": " + str(exc)

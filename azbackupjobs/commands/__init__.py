@@ -1,0 +1,1 @@
+"""One module per command: an options object in, an exit code out. No Typer here."""

@@ -1,0 +1,78 @@
+"""Wiring shared by the vault commands: options -> context, output, token provider, client.
+
+Validation happens in an order that refuses bad input before any request: output format and
+query first, then the job reference and context (names, endpoint security), then credentials.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azbackupjobs import auth, ids, settings
+from azbackupjobs.client import BackupJobsClient, Hooks, RetryNotice, RetryPolicy
+from azbackupjobs.output import Environment, Output, Query, resolve_format
+
+
+@dataclass(frozen=True)
+class CommonOptions:
+    subscription: str | None = None
+    resource_group: str | None = None
+    vault: str | None = None
+    cloud: str | None = None
+    endpoint: str | None = None
+    api_version: str | None = None
+    output: str | None = None
+    query: str | None = None
+    debug: bool = False
+
+    @property
+    def flags(self) -> settings.ContextFlags:
+        return settings.ContextFlags(
+            subscription=self.subscription,
+            resource_group=self.resource_group,
+            vault=self.vault,
+            cloud=self.cloud,
+            endpoint=self.endpoint,
+            api_version=self.api_version,
+        )
+
+
+@dataclass
+class Session:
+    """What one command run talks through."""
+
+    env: Environment
+    out: Output
+    ctx: settings.Context
+    client: BackupJobsClient
+
+
+def make_output(opts: CommonOptions, env: Environment) -> Output:
+    fmt = resolve_format(opts.output, env)
+    query = Query(opts.query) if opts.query else None
+    return Output(env, fmt, query)
+
+
+def open_session(
+    opts: CommonOptions,
+    env: Environment,
+    job: ids.JobRef | None = None,
+    *,
+    out: Output | None = None,
+    retry: RetryPolicy | None = None,
+    announce_retries: bool = True,
+) -> Session:
+    out = out or make_output(opts, env)
+    ctx = settings.resolve_context(opts.flags, env.env, job)
+    tokens = auth.provider_from_environment(env.env, ctx.scope, ctx.cloud.authority)
+    hooks = Hooks()
+    if opts.debug:
+        hooks.debug = lambda line: out.note(f"debug: {line}")
+    if announce_retries:
+
+        def announce(notice: RetryNotice) -> None:
+            out.note(f"azjobs: {notice.reason}; retrying in {notice.delay:.1f} s")
+
+        hooks.on_retry = announce
+    client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
+    return Session(env=env, out=out, ctx=ctx, client=client)

@@ -1,0 +1,64 @@
+"""``azjobs get`` and ``azjobs list-tasks``: one job, one GET."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from azbackupjobs import ids
+from azbackupjobs.commands.common import CommonOptions, make_output, open_session
+from azbackupjobs.errors import ExitCode
+from azbackupjobs.models import Job
+from azbackupjobs.output import Environment
+
+
+def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Any, Job, Any]:
+    out = make_output(opts, env)
+    ref = ids.parse_job_ref(job)
+    session = open_session(opts, env, ref, out=out)
+    try:
+        raw = session.client.get_job(ref.job_id)
+    finally:
+        session.client.close()
+    return out, Job.from_dict(raw), raw
+
+
+def raw_tasks(raw: dict[str, Any]) -> list[Any]:
+    """``extendedInfo.tasksList`` exactly as returned; ``[]`` when the job type has none."""
+    props = raw.get("properties")
+    ext = props.get("extendedInfo") if isinstance(props, dict) else None
+    tasks = ext.get("tasksList") if isinstance(ext, dict) else None
+    return tasks if isinstance(tasks, list) else []
+
+
+def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
+    out, model, raw = _fetch(job, opts, env)
+    if out.is_table and out.query is None:
+        from azbackupjobs import render
+
+        out.render(render.job_view(model, datetime.now(UTC)))
+    elif out.format == "table":
+        out.json(raw)
+    else:
+        from azbackupjobs.render import job_tsv_row
+
+        out.data(raw, tsv_rows=[job_tsv_row(raw)])
+    return ExitCode.OK
+
+
+def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
+    out, model, raw = _fetch(job, opts, env)
+    tasks = raw_tasks(raw)
+    if out.is_table and out.query is None:
+        from azbackupjobs import render
+
+        out.render(render.tasks_only(model))
+    elif out.format == "ndjson":
+        out.ndjson_items(tasks)
+    elif out.format == "table":
+        out.json(tasks)
+    else:
+        from azbackupjobs.render import task_tsv_row
+
+        out.data(tasks, tsv_rows=[task_tsv_row(t) for t in tasks if isinstance(t, dict)])
+    return ExitCode.OK

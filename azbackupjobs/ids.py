@@ -1,0 +1,107 @@
+"""Parse and validate job references and the names that go into URL paths.
+
+A job is named by its GUID or by its full ARM id; the id may use any casing the service returns
+(``/Subscriptions/``, ``microsoft.recoveryservices``). Everything that ends up in a URL path is
+validated here, before any request is sent, so that no user input can change the path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from azbackupjobs.errors import UsageError
+
+_GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+GUID_RE = re.compile(rf"^{_GUID}$")
+# Resource group names: letters, digits, '_', '-', '.', '(' and ')'; 1-90 chars; not ending in '.'.
+RESOURCE_GROUP_RE = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
+# Recovery Services vault names: 2-50 chars, letters, digits and hyphens, starting with a letter.
+VAULT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
+_JOB_ID_RE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
+    r"/providers/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
+    r"/backupjobs/(?P<job>[^/]+)/?$",
+    re.IGNORECASE,
+)
+_VAULT_ID_RE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
+    r"/providers/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job named by the user; the context parts are set only when a full ARM id named them."""
+
+    job_id: str
+    subscription: str | None = None
+    resource_group: str | None = None
+    vault: str | None = None
+
+
+def _printable(value: str) -> str:
+    """Echo user input in an error message without letting control characters through."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in value)
+    return cleaned if len(cleaned) <= 120 else cleaned[:117] + "..."
+
+
+def validate_guid(value: str, what: str) -> str:
+    """Return the GUID in lower case, or refuse it with a usage error naming ``what``."""
+    if not GUID_RE.match(value):
+        raise UsageError(
+            f"{what} {_printable(value)!r} is not a GUID "
+            "(expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
+        )
+    return value.lower()
+
+
+def validate_subscription(value: str) -> str:
+    return validate_guid(value, "subscription id")
+
+
+def validate_resource_group(value: str) -> str:
+    if not RESOURCE_GROUP_RE.match(value):
+        raise UsageError(
+            f"resource group name {_printable(value)!r} is not valid "
+            "(1-90 letters, digits, '_', '-', '.', '(' or ')'; not ending in '.')"
+        )
+    return value
+
+
+def validate_vault(value: str) -> str:
+    if not VAULT_RE.match(value):
+        raise UsageError(
+            f"vault name {_printable(value)!r} is not valid "
+            "(2-50 letters, digits or '-', starting with a letter)"
+        )
+    return value
+
+
+def parse_job_ref(value: str) -> JobRef:
+    """Read a JOB argument: a job GUID, or the job's full ARM id."""
+    text = value.strip()
+    if text.startswith("/"):
+        match = _JOB_ID_RE.match(text)
+        if not match:
+            raise UsageError(
+                f"job {_printable(value)!r} is neither a job GUID nor a job's ARM id "
+                "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices"
+                "/vaults/VAULT/backupJobs/GUID)"
+            )
+        return JobRef(
+            job_id=validate_guid(match["job"], "job id"),
+            subscription=validate_subscription(match["sub"]),
+            resource_group=validate_resource_group(match["rg"]),
+            vault=validate_vault(match["vault"]),
+        )
+    return JobRef(job_id=validate_guid(text, "job id"))
+
+
+def vault_of_id(resource_id: str) -> tuple[str, str, str] | None:
+    """(subscription, resource group, vault) of any id below a vault, or None."""
+    match = _VAULT_ID_RE.match(resource_id or "")
+    if not match:
+        return None
+    return match["sub"], match["rg"], match["vault"]

@@ -1,0 +1,277 @@
+"""Pure functions from models to rich renderables (and to plain text lines). No I/O.
+
+Every string that comes from the service passes through ``text.clean`` before it reaches a
+renderable, and is wrapped in ``Text`` so that rich never interprets it as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from azbackupjobs.models import Job, JobStatus, JobTask
+from azbackupjobs.text import clean, sanitize
+
+DASH = "—"
+
+STATUS_STYLES: dict[JobStatus, str] = {
+    JobStatus.COMPLETED: "bold green",
+    JobStatus.COMPLETED_WITH_WARNINGS: "bold yellow",
+    JobStatus.FAILED: "bold red",
+    JobStatus.CANCELLED: "bold magenta",
+    JobStatus.CANCELLING: "yellow",
+    JobStatus.IN_PROGRESS: "bold cyan",
+    JobStatus.NOT_STARTED: "dim",
+    JobStatus.INVALID: "red",
+    JobStatus.UNKNOWN: "white",
+}
+STATUS_SYMBOLS: dict[JobStatus, str] = {
+    JobStatus.COMPLETED: "✔",
+    JobStatus.COMPLETED_WITH_WARNINGS: "⚠",
+    JobStatus.FAILED: "✖",
+    JobStatus.CANCELLED: "⊘",
+    JobStatus.CANCELLING: "⊘",
+    JobStatus.IN_PROGRESS: "▶",
+    JobStatus.NOT_STARTED: "○",
+    JobStatus.INVALID: "?",
+    JobStatus.UNKNOWN: "?",
+}
+
+
+def fmt_duration(delta: timedelta | None) -> str:
+    """Compact human durations: 3.9s, 20m23s, 1h02m, 1d05h44m."""
+    if delta is None:
+        return DASH
+    total = delta.total_seconds()
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    if total < 10 and total != int(total):
+        return f"{sign}{total:.1f}s"
+    seconds = int(total)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{sign}{days}d{hours:02d}h{minutes:02d}m"
+    if hours:
+        return f"{sign}{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{sign}{minutes}m{secs:02d}s"
+    return f"{sign}{secs}s"
+
+
+def fmt_time(moment: datetime | None, *, utc: bool = False) -> str:
+    """Local time (the user's clock) to the second; unset times are a dash, never year 1."""
+    if moment is None:
+        return DASH
+    shown = moment.astimezone(UTC) if utc else moment.astimezone()
+    return shown.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def status_text(status: JobStatus, raw: str | None = None, *, symbol: bool = False) -> Text:
+    label = clean(raw) if status is JobStatus.UNKNOWN and raw else status.value
+    if symbol:
+        label = f"{STATUS_SYMBOLS[status]} {label}"
+    return Text(label, style=STATUS_STYLES[status])
+
+
+def title_of(job: Job) -> str:
+    """``Backup of vm1``: how people name a job."""
+    op = sanitize(job.operation or "Job", 60)
+    entity = sanitize(job.entity or job.job_id, 80)
+    return f"{op} of {entity}"
+
+
+def _t(value: Any) -> Text:
+    return Text(clean(value) if value not in (None, "") else DASH)
+
+
+def summary_table(job: Job, now: datetime | None = None) -> Table:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row("Entity", _t(job.entity))
+    grid.add_row("Operation", _t(job.operation))
+    grid.add_row("Status", status_text(job.status, job.status_raw, symbol=True))
+    grid.add_row("Job type", _t(job.job_type))
+    grid.add_row("Management type", _t(job.backup_management_type))
+    if job.workload_type:
+        grid.add_row("Workload", _t(job.workload_type))
+    grid.add_row("Start", Text(fmt_time(job.start_time)))
+    grid.add_row("End", Text(fmt_time(job.end_time)))
+    duration = job.duration if job.duration is not None or now is None else job.elapsed(now)
+    grid.add_row("Duration", Text(fmt_duration(duration) if duration is not None
+                                  else clean(job.duration_raw) or DASH))
+    if job.progress_percentage is not None:
+        grid.add_row("Progress", Text(f"{job.progress_percentage:.0f}%"))
+    if job.estimated_remaining is not None or job.estimated_remaining_raw:
+        remaining = (fmt_duration(job.estimated_remaining) if job.estimated_remaining is not None
+                     else clean(job.estimated_remaining_raw))
+        grid.add_row("Remaining (est.)", Text(remaining))
+    if job.actions:
+        grid.add_row("Actions", Text(", ".join(sorted(clean(a) for a in job.actions))))
+    grid.add_row("Activity id", _t(job.activity_id))
+    grid.add_row("Job id", _t(job.job_id))
+    return grid
+
+
+def fmt_task_duration(task: JobTask) -> str:
+    """The service reports ``PT0S`` for most tasks, even finished ones: show that as unknown."""
+    if task.duration is None:
+        return clean(task.duration_raw) or DASH
+    if not task.duration:
+        return DASH
+    return fmt_duration(task.duration)
+
+
+def progress_bar(percent: float, width: int = 20) -> Text:
+    """A bar made of text (so it also renders in plain logs and screenshots)."""
+    pct = max(0.0, min(100.0, percent))
+    filled = round(width * pct / 100)
+    bar = Text("━" * filled, style="green" if pct >= 100 else "cyan")
+    bar.append("━" * (width - filled), style="grey35")
+    bar.append(f" {pct:5.1f}%")
+    return bar
+
+
+def task_columns(tasks: tuple[JobTask, ...]) -> dict[str, bool]:
+    """Only the columns this job type has: Storage/Workload tasks have just a name and status."""
+    return {
+        "progress": any(t.progress_percentage is not None for t in tasks),
+        "start": any("startTime" in t.raw for t in tasks),
+        "end": any("endTime" in t.raw for t in tasks),
+        "duration": any("duration" in t.raw for t in tasks),
+        "details": any(t.execution_details for t in tasks),
+    }
+
+
+def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
+    cols = task_columns(job.tasks)
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, expand=False)
+    table.add_column("Task", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    if cols["progress"]:
+        table.add_column("Progress", no_wrap=True)
+    if cols["start"]:
+        table.add_column("Start", no_wrap=True)
+    if cols["end"]:
+        table.add_column("End", no_wrap=True)
+    if cols["duration"]:
+        table.add_column("Duration", justify="right", no_wrap=True)
+    if cols["details"]:
+        table.add_column("Details", overflow="fold")
+    for task in job.tasks:
+        row: list[RenderableType] = [
+            _t(task.task_id),
+            status_text(task.status, task.status_raw, symbol=True),
+        ]
+        if cols["progress"]:
+            row.append(progress_bar(task.progress_percentage)
+                       if task.progress_percentage is not None else Text(DASH))
+        if cols["start"]:
+            row.append(Text(fmt_time(task.start_time)))
+        if cols["end"]:
+            row.append(Text(fmt_time(task.end_time)))
+        if cols["duration"]:
+            row.append(Text(fmt_task_duration(task)))
+        if cols["details"]:
+            row.append(_t(task.execution_details))
+        table.add_row(*row)
+    return table
+
+
+def property_bag_table(job: Job, *, title: str | None = "Properties") -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, show_header=False)
+    table.add_column("Key", style="bold", overflow="fold")
+    table.add_column("Value", overflow="fold")
+    for key, value in job.property_bag.items():
+        table.add_row(Text(clean(key).strip() or repr(key)), _t(value))
+    return table
+
+
+def error_panel(job: Job) -> Panel | None:
+    """errorDetails with recommendations; also shown for CompletedWithWarnings jobs."""
+    if not job.errors and not job.dynamic_error_message:
+        return None
+    body = Text()
+    for index, error in enumerate(job.errors):
+        if index:
+            body.append("\n\n")
+        head = " ".join(x for x in (clean(error.code or ""), clean(error.title or "")) if x)
+        if head:
+            body.append(head, style="bold")
+            body.append("\n")
+        body.append(clean(error.message or "(no message)", keep_newlines=True).strip())
+        if error.additional_details:
+            body.append("\n" + clean(error.additional_details, keep_newlines=True).strip(),
+                        style="dim")
+        for rec in error.recommendations:
+            body.append("\n  • ", style="yellow")
+            body.append(sanitize(rec, 500))
+    if job.dynamic_error_message:
+        if job.errors:
+            body.append("\n\n")
+        body.append(clean(job.dynamic_error_message, keep_newlines=True).strip())
+    style = "yellow" if job.status is JobStatus.COMPLETED_WITH_WARNINGS else "red"
+    title = "Warnings" if style == "yellow" else "Error"
+    return Panel(body, title=title, title_align="left", border_style=style, expand=False)
+
+
+def job_view(job: Job, now: datetime | None = None) -> RenderableType:
+    """Everything ``get`` shows: summary, tasks, propertyBag, errors."""
+    parts: list[RenderableType] = [
+        Text(title_of(job), style="bold"),
+        summary_table(job, now),
+    ]
+    if job.tasks:
+        parts.append(task_table(job))
+    if job.property_bag:
+        parts.append(property_bag_table(job))
+    panel = error_panel(job)
+    if panel is not None:
+        parts.append(panel)
+    return Group(*parts)
+
+
+def tasks_only(job: Job) -> RenderableType:
+    if not job.tasks:
+        return Text(f"{title_of(job)} has no tasks.", style="dim")
+    return task_table(job, title=title_of(job))
+
+
+def job_tsv_row(raw: dict[str, Any]) -> list[Any]:
+    """The documented tsv columns of a job: name, status, operation, entity, jobType,
+    backupManagementType, startTime, endTime, duration."""
+    props = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
+    assert isinstance(props, dict)
+    return [
+        raw.get("name"),
+        props.get("status"),
+        props.get("operation"),
+        props.get("entityFriendlyName"),
+        props.get("jobType"),
+        props.get("backupManagementType"),
+        props.get("startTime"),
+        props.get("endTime"),
+        props.get("duration"),
+    ]
+
+
+def task_tsv_row(raw: dict[str, Any]) -> list[Any]:
+    """tsv columns of a task: taskId, status, progressPercentage, startTime, endTime, duration,
+    taskExecutionDetails."""
+    return [
+        raw.get("taskId"),
+        raw.get("status"),
+        raw.get("progressPercentage"),
+        raw.get("startTime"),
+        raw.get("endTime"),
+        raw.get("duration"),
+        raw.get("taskExecutionDetails"),
+    ]

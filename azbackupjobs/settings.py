@@ -1,0 +1,296 @@
+"""Resolve where a command points: subscription, group, vault, cloud, endpoint, api-version.
+
+Precedence, per setting: flag > environment > az CLI defaults > built-in default. Each resolved
+value remembers where it came from, so that errors (and ``config show``) can say so.
+"""
+
+from __future__ import annotations
+
+import configparser
+import ipaddress
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from azbackupjobs import ids
+from azbackupjobs.errors import SecurityError, UsageError
+
+DEFAULT_API_VERSION = "2026-10-01"
+DEFAULT_CLOUD = "AzureCloud"
+API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+
+
+@dataclass(frozen=True)
+class Cloud:
+    name: str
+    endpoint: str
+    scope: str
+    authority: str
+
+
+CLOUDS: dict[str, Cloud] = {
+    "azurecloud": Cloud(
+        "AzureCloud",
+        "https://management.azure.com",
+        "https://management.azure.com/.default",
+        "login.microsoftonline.com",
+    ),
+    "azurechinacloud": Cloud(
+        "AzureChinaCloud",
+        "https://management.chinacloudapi.cn",
+        "https://management.chinacloudapi.cn/.default",
+        "login.chinacloudapi.cn",
+    ),
+    "azureusgovernment": Cloud(
+        "AzureUSGovernment",
+        "https://management.usgovcloudapi.net",
+        "https://management.usgovcloudapi.net/.default",
+        "login.microsoftonline.us",
+    ),
+}
+CLOUD_NAMES = tuple(c.name for c in CLOUDS.values())
+
+
+@dataclass(frozen=True)
+class Setting:
+    value: str | None
+    source: str  # "flag", "environment (NAME)", "az CLI default", "job id", "default", "unset"
+
+
+@dataclass(frozen=True)
+class ContextFlags:
+    """The raw flags a vault command was given (None when not given)."""
+
+    subscription: str | None = None
+    resource_group: str | None = None
+    vault: str | None = None
+    cloud: str | None = None
+    endpoint: str | None = None
+    api_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything needed to address a vault; validated and safe to put into URLs."""
+
+    subscription: str
+    resource_group: str
+    vault: str
+    cloud: Cloud
+    endpoint: str
+    api_version: str
+    sources: Mapping[str, Setting] = field(default_factory=dict)
+
+    @property
+    def vault_path(self) -> str:
+        from urllib.parse import quote
+
+        return (
+            f"/subscriptions/{quote(self.subscription, safe='')}"
+            f"/resourceGroups/{quote(self.resource_group, safe='')}"
+            f"/providers/Microsoft.RecoveryServices/vaults/{quote(self.vault, safe='')}"
+        )
+
+    @property
+    def scope(self) -> str:
+        return self.cloud.scope
+
+
+def _env(env: Mapping[str, str], *names: str) -> tuple[str | None, str]:
+    for name in names:
+        value = env.get(name)
+        if value is not None and value.strip():
+            return value.strip(), f"environment ({name})"
+    return None, "unset"
+
+
+def az_config_dir(env: Mapping[str, str]) -> Path:
+    configured = env.get("AZURE_CONFIG_DIR")
+    return Path(configured) if configured else Path.home() / ".azure"
+
+
+def az_default_subscription(env: Mapping[str, str]) -> str | None:
+    """The subscription ``az account set`` chose, from the az CLI's profile; None when absent."""
+    path = az_config_dir(env) / "azureProfile.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError):
+        return None
+    subs = data.get("subscriptions") if isinstance(data, dict) else None
+    for sub in subs if isinstance(subs, list) else []:
+        if isinstance(sub, dict) and sub.get("isDefault") and isinstance(sub.get("id"), str):
+            return str(sub["id"])
+    return None
+
+
+def _az_config(env: Mapping[str, str]) -> configparser.ConfigParser | None:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(az_config_dir(env) / "config", encoding="utf-8")
+    except (OSError, configparser.Error):
+        return None
+    return parser
+
+
+def az_default(env: Mapping[str, str], section: str, key: str) -> str | None:
+    parser = _az_config(env)
+    if parser is None:
+        return None
+    value = parser.get(section, key, fallback=None)
+    return value.strip() if value and value.strip() else None
+
+
+def resolve_cloud(value: str | None, source: str = "flag") -> Cloud:
+    if value is None:
+        return CLOUDS[DEFAULT_CLOUD.lower()]
+    cloud = CLOUDS.get(value.strip().lower())
+    if cloud is None:
+        raise UsageError(
+            f"unknown cloud {value!r} from {source}; use one of: {', '.join(CLOUD_NAMES)}"
+        )
+    return cloud
+
+
+def is_loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_endpoint(value: str, source: str = "--endpoint") -> str:
+    """An ARM endpoint the security rules allow: https, or http on a loopback address only."""
+    text = value.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise SecurityError(f"{source}: not a valid URL ({exc})") from None
+    if parts.scheme.lower() not in {"https", "http"}:
+        raise SecurityError(f"{source}: only https:// endpoints are allowed (got {parts.scheme!r})")
+    if not parts.hostname:
+        raise SecurityError(f"{source}: the URL has no host")
+    if parts.username is not None or parts.password is not None:
+        raise SecurityError(f"{source}: credentials in the URL are not allowed")
+    if parts.query or parts.fragment:
+        raise SecurityError(f"{source}: the endpoint must not carry a query or fragment")
+    if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname):
+        raise SecurityError(
+            f"{source}: a bearer token is only sent over https "
+            f"(plain http is allowed for loopback addresses only, got {parts.hostname})"
+        )
+    if any(ord(ch) < 33 or ch in "\\\"'<>`{}|^" for ch in text):
+        raise SecurityError(f"{source}: the URL holds characters that are not allowed")
+    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    netloc = host if port is None else f"{host}:{port}"
+    path = parts.path.rstrip("/")
+    return f"{parts.scheme.lower()}://{netloc}{path}"
+
+
+def validate_api_version(value: str, source: str) -> str:
+    text = value.strip()
+    if not API_VERSION_RE.match(text):
+        raise UsageError(f"{source}: api-version {value!r} is not a date like 2026-10-01")
+    return text
+
+
+def resolve_context(
+    flags: ContextFlags,
+    env: Mapping[str, str],
+    job: ids.JobRef | None = None,
+    *,
+    az_defaults: bool = True,
+) -> Context:
+    """Resolve and validate a vault context, naming the flag and variable when one is missing."""
+    sources: dict[str, Setting] = {}
+
+    def pick(name: str, flag: str | None, job_value: str | None, *env_names: str) -> Setting:
+        if job_value is not None:
+            return Setting(job_value, "job id")
+        if flag is not None and flag.strip():
+            return Setting(flag.strip(), "flag")
+        value, source = _env(env, *env_names)
+        return Setting(value, source)
+
+    sub = pick("subscription", flags.subscription, job.subscription if job else None,
+               "AZURE_SUBSCRIPTION_ID", "AZJOBS_SUBSCRIPTION")
+    if sub.value is None and az_defaults:
+        found = az_default_subscription(env)
+        sub = Setting(found, "az CLI default") if found else sub
+    rg = pick("resource_group", flags.resource_group, job.resource_group if job else None,
+              "AZJOBS_RESOURCE_GROUP")
+    if rg.value is None and az_defaults:
+        found = az_default(env, "defaults", "group")
+        rg = Setting(found, "az CLI default") if found else rg
+    vault = pick("vault", flags.vault, job.vault if job else None, "AZJOBS_VAULT")
+    if vault.value is None and az_defaults:
+        found = az_default(env, "defaults", "backup-vault") or az_default(env, "defaults", "vault")
+        vault = Setting(found, "az CLI default") if found else vault
+
+    missing = []
+    if sub.value is None:
+        missing.append("subscription (--subscription or AZURE_SUBSCRIPTION_ID)")
+    if rg.value is None:
+        missing.append("resource group (--resource-group/-g or AZJOBS_RESOURCE_GROUP)")
+    if vault.value is None:
+        missing.append("vault (--vault-name/-v or AZJOBS_VAULT)")
+    if missing:
+        raise UsageError(
+            "missing " + "; ".join(missing),
+            hint="pass the flags, set the variables, or pass the job's full ARM id",
+        )
+    assert sub.value is not None and rg.value is not None and vault.value is not None
+
+    cloud_flag = flags.cloud
+    cloud_source = "flag"
+    if cloud_flag is None:
+        cloud_flag, cloud_source = _env(env, "AZJOBS_CLOUD")
+    if cloud_flag is None and az_defaults:
+        found = az_default(env, "cloud", "name")
+        if found and found.lower() in CLOUDS:
+            cloud_flag, cloud_source = found, "az CLI default"
+    cloud = resolve_cloud(cloud_flag, cloud_source)
+    sources["cloud"] = Setting(cloud.name, cloud_source if cloud_flag else "default")
+
+    endpoint_value, endpoint_source = flags.endpoint, "flag"
+    if not endpoint_value:
+        endpoint_value, endpoint_source = _env(env, "AZJOBS_ENDPOINT")
+    if endpoint_value:
+        label = "--endpoint" if endpoint_source == "flag" else "AZJOBS_ENDPOINT"
+        endpoint = validate_endpoint(endpoint_value, label)
+    else:
+        endpoint, endpoint_source = cloud.endpoint, f"cloud {cloud.name}"
+    sources["endpoint"] = Setting(endpoint, endpoint_source)
+
+    api_value, api_source = flags.api_version, "flag"
+    if not api_value:
+        api_value, api_source = _env(env, "AZJOBS_API_VERSION")
+    if api_value:
+        label = "--api-version" if api_source == "flag" else "AZJOBS_API_VERSION"
+        api_version = validate_api_version(api_value, label)
+    else:
+        api_version, api_source = DEFAULT_API_VERSION, "default"
+    sources["api_version"] = Setting(api_version, api_source)
+
+    sources["subscription"] = sub
+    sources["resource_group"] = rg
+    sources["vault"] = vault
+    return Context(
+        subscription=ids.validate_subscription(sub.value),
+        resource_group=ids.validate_resource_group(rg.value),
+        vault=ids.validate_vault(vault.value),
+        cloud=cloud,
+        endpoint=endpoint,
+        api_version=api_version,
+        sources=sources,
+    )
+
+
+def environ() -> Mapping[str, str]:
+    return os.environ

@@ -1,0 +1,49 @@
+"""Make untrusted strings safe to show: service data must never drive the terminal.
+
+Entity names, propertyBag values and error strings come from the service and may hold control
+characters, ANSI escape sequences or bidirectional overrides. They are neutralised here before
+anything renders them.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ANSI_CSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+_ANSI_OSC = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?")
+_ANSI_OTHER = re.compile(r"\x1b[@-Z\\-_]")
+# Bidirectional controls can make text read differently from what it is ("Trojan Source").
+_BIDI = dict.fromkeys(
+    map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
+)
+_SPACES = re.compile(r"\s+")
+
+
+def _strip_escapes(text: str) -> str:
+    text = _ANSI_OSC.sub("", text)
+    text = _ANSI_CSI.sub("", text)
+    return _ANSI_OTHER.sub("", text)
+
+
+def clean(value: object, *, keep_newlines: bool = False) -> str:
+    """Printable text: escapes removed, other control characters shown as '?'."""
+    if value is None:
+        return ""
+    text = _strip_escapes(str(value)).translate(_BIDI)
+    out = []
+    for ch in text:
+        if ch == "\n" and keep_newlines:
+            out.append(ch)
+        elif ch in "\t\r\n":
+            out.append(" ")
+        elif not ch.isprintable():
+            out.append("?")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def sanitize(value: object, limit: int = 160) -> str:
+    """One clean line, spaces collapsed, cut to ``limit`` characters."""
+    text = _SPACES.sub(" ", clean(value)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
