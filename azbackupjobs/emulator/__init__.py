@@ -1,0 +1,240 @@
+"""A local emulator of the Azure Resource Manager API for Azure Backup jobs.
+
+It serves the jobs surface of ``Microsoft.RecoveryServices`` (get, list with ``$filter`` and
+paging, cancel and its operation results, the backup trigger and its operation status,
+``backupOperations``, export) with payloads shaped like the service's, jobs that progress in
+emulated time, fault injection, optional TLS and a persisted state. It depends on the standard
+library only (``cryptography`` is used for ``--tls`` when installed) and on nothing else in
+azbackupjobs, so that the CLI can import it lazily for ``azjobs emulator`` and ``azjobs demo``.
+
+In-process use (tests, the demo)::
+
+    with start_emulator(speed=60, seed=1) as emu:
+        job_id = emu.add_job(entity="vm1", tasks=[("Take Snapshot", 30), ("Upload", 120)])
+        emu.advance(200)          # no real waiting
+        ...                       # point a client at emu.url with emu.token
+
+The demo: POST :func:`demo_trigger_path` (``DEMO_VM``) on an emulator started with
+``speed=DEMO_SPEED``; the backup it starts takes about 23 s of real time, with growing
+``taskExecutionDetails`` on the transfer task and propertyBag keys appearing as it goes.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from types import FrameType
+from typing import TextIO
+
+from .defaults import (
+    DEFAULT_API_VERSION,
+    DEFAULT_HOST,
+    DEFAULT_IDENTITY_HEADER,
+    DEFAULT_LOCATION,
+    DEFAULT_PAGE_SIZE,
+    DEFAULT_PORT,
+    DEFAULT_RESOURCE_GROUP,
+    DEFAULT_SLOW_SECONDS,
+    DEFAULT_SPEED,
+    DEFAULT_SUBSCRIPTION,
+    DEFAULT_TOKEN,
+    DEFAULT_VAULT,
+    DEMO_SPEED,
+    DEMO_VM,
+    FAULT_KINDS,
+)
+from .handle import (
+    EmulatorHandle,
+    Options,
+    container_name,
+    demo_trigger_path,
+    launch,
+    protected_item_name,
+)
+from .replies import ServiceError
+from .server import RequestRecord
+from .versions import SUPPORTED_VERSIONS
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+def start_emulator(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    speed: float = DEFAULT_SPEED,
+    seed: int | None = None,
+    faults: float = 0.0,
+    fault_kinds: str | Iterable[str] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    tls: bool = False,
+    state_file: str | Path | None = None,
+    token: str | None = None,
+    allow_remote: bool = False,
+    seed_data: bool = True,
+    log: TextIO | None = None,
+    slow_seconds: float = DEFAULT_SLOW_SECONDS,
+) -> EmulatorHandle:
+    """Start serving in background threads and return the handle (also a context manager).
+
+    ``port=0`` picks a free port (see ``handle.url``). ``speed`` is emulated seconds per real
+    second. ``seed`` makes the seed data, the ids of new jobs and the fault sequence
+    reproducible. ``faults`` is the share of API requests that fail with one of ``fault_kinds``
+    (default: all of 429, 500, 503, reset, slow, truncated); a "slow" answer waits
+    ``slow_seconds``. ``state_file`` keeps jobs and operations across restarts. ``log`` gets one
+    line per request. ``seed_data=False`` starts with an empty vault. Bad options raise
+    ValueError with a one-line message; a port in use raises OSError.
+    """
+    options = Options.build(
+        host=host,
+        port=port,
+        speed=speed,
+        seed=seed,
+        faults=faults,
+        fault_kinds=fault_kinds,
+        page_size=page_size,
+        tls=tls,
+        state_file=state_file,
+        token=token,
+        allow_remote=allow_remote,
+        seed_data=seed_data,
+        log=log,
+        slow_seconds=slow_seconds,
+    )
+    return launch(options)
+
+
+def serve(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    speed: float = DEFAULT_SPEED,
+    seed: int | None = None,
+    faults: float = 0.0,
+    fault_kinds: str | Iterable[str] | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    tls: bool = False,
+    state_file: str | Path | None = None,
+    token: str | None = None,
+    allow_remote: bool = False,
+    seed_data: bool = True,
+    log: bool = False,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run the emulator until Ctrl-C or SIGTERM (or ``stop`` is set); return the exit code.
+
+    Prints the ``export ...`` lines that point azjobs at it on ``out`` (the only data), and a
+    banner, the Azure SDK / az CLI hints and, with ``log``, one line per request on ``err``.
+    Returns 130 after Ctrl-C, 143 after SIGTERM, 0 when ``stop`` was set, 1 when it cannot
+    listen. Bad options raise ValueError before anything is printed.
+    """
+    out = out if out is not None else sys.stdout
+    err = err if err is not None else sys.stderr
+    try:
+        handle = start_emulator(
+            host=host,
+            port=port,
+            speed=speed,
+            seed=seed,
+            faults=faults,
+            fault_kinds=fault_kinds,
+            page_size=page_size,
+            tls=tls,
+            state_file=state_file,
+            token=token,
+            allow_remote=allow_remote,
+            seed_data=seed_data,
+            log=err if log else None,
+        )
+    except OSError as exc:
+        err.write(f"azjobs emulator: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+        return EXIT_ERROR
+    except RuntimeError as exc:
+        err.write(f"azjobs emulator: {exc}\n")
+        return EXIT_ERROR
+
+    stop_event = stop if stop is not None else threading.Event()
+    received: list[int] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+        stop_event.set()
+
+    previous: dict[signal.Signals, object] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, on_signal)
+    try:
+        _print_banner(handle, out, err, speed=speed, faults=faults)
+        while not stop_event.wait(0.25):
+            pass
+    except KeyboardInterrupt:
+        received.append(signal.SIGINT)
+    finally:
+        handle.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+    err.write("azjobs emulator: stopped\n")
+    err.flush()
+    if received:
+        return EXIT_TERMINATED if received[0] == signal.SIGTERM else EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _print_banner(
+    handle: EmulatorHandle, out: TextIO, err: TextIO, *, speed: float, faults: float
+) -> None:
+    jobs = len(handle.job_ids())
+    extras = [f"speed {speed:g}x", f"{jobs} jobs in {handle.resource_group}/{handle.vault}"]
+    if faults:
+        extras.append(f"faults {faults:.0%}")
+    err.write(f"azjobs emulator: serving {handle.url} ({', '.join(extras)}); Ctrl-C to stop\n")
+    err.write("# Point azjobs at it with:\n")
+    err.flush()
+    for name, value in handle.env().items():
+        out.write(f"export {name}={value}\n")
+    out.flush()
+    err.write("# Azure SDKs and the az CLI (https only: use --tls) can log in with:\n")
+    for name, value in handle.sdk_env().items():
+        err.write(f"#   export {name}={value}\n")
+    err.flush()
+
+
+__all__ = [
+    "DEFAULT_API_VERSION",
+    "DEFAULT_HOST",
+    "DEFAULT_IDENTITY_HEADER",
+    "DEFAULT_LOCATION",
+    "DEFAULT_PAGE_SIZE",
+    "DEFAULT_PORT",
+    "DEFAULT_RESOURCE_GROUP",
+    "DEFAULT_SLOW_SECONDS",
+    "DEFAULT_SPEED",
+    "DEFAULT_SUBSCRIPTION",
+    "DEFAULT_TOKEN",
+    "DEFAULT_VAULT",
+    "DEMO_SPEED",
+    "DEMO_VM",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
+    "FAULT_KINDS",
+    "SUPPORTED_VERSIONS",
+    "EmulatorHandle",
+    "RequestRecord",
+    "ServiceError",
+    "container_name",
+    "demo_trigger_path",
+    "protected_item_name",
+    "serve",
+    "start_emulator",
+]

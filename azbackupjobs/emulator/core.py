@@ -1,0 +1,371 @@
+"""The Backup service itself: lookups, listing, cancel, trigger and export, over the state.
+
+HTTP details (paths, headers, api-versions) stay in ``routes``; this module speaks in vaults,
+jobs and operations, and raises :class:`~.replies.ServiceError` with the service's error codes.
+The test handle calls the same methods, so a job cancelled through the handle goes through the
+same rules as one cancelled over HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .clock import EmulatedClock
+from .factory import build_job, new_guid
+from .filters import JobFilter
+from .paging import decode_token, encode_token
+from .replies import ServiceError
+from .scenarios import FAILED, IN_PROGRESS, JobScenario, JobState, TaskPlan, job_state
+from .state import EmulatorState, Operation, VaultState, sort_key
+
+GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+_CONTAINER_RE = re.compile(r"^iaasvmcontainer;iaasvmcontainerv2;(?P<rg>[^;]+);(?P<vm>[^;]+)$", re.I)
+_ITEM_RE = re.compile(r"^vm;iaasvmcontainerv2;(?P<rg>[^;]+);(?P<vm>[^;]+)$", re.I)
+
+# Emulated seconds between a backup trigger and its job appearing (operation status Succeeded).
+TRIGGER_LATENCY_SECONDS = 2.0
+EXPORT_SECONDS = 15.0
+# How close to the wall clock a filter's endTime must be to mean "now" (see client_window).
+WALL_CLOCK_TOLERANCE = 120.0
+_TRIGGERED_BY_USER = {"IsInstantRpJob": "True", "AdHoc": "AdHoc"}
+
+
+@dataclass(frozen=True)
+class TriggerTimeline:
+    """The tasks of a backup started through the trigger route (the demo's job)."""
+
+    snapshot_seconds: float
+    transfer_seconds: float
+    disk_gb: float
+
+
+class Emulator:
+    """The emulated Backup service behind every route and the test handle."""
+
+    def __init__(
+        self,
+        *,
+        clock: EmulatedClock,
+        state: EmulatorState,
+        rng: random.Random,
+        page_size: int,
+        timeline: TriggerTimeline,
+    ) -> None:
+        self.clock = clock
+        self.state = state
+        self.rng = rng
+        self.page_size = page_size
+        self.timeline = timeline
+        self._rng_lock = threading.Lock()
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def guid(self) -> str:
+        with self._rng_lock:
+            return new_guid(self.rng)
+
+    def save(self) -> None:
+        self.state.save(self.now())
+
+    # -- lookups ---------------------------------------------------------------------------------
+    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
+        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+        if not GUID_RE.match(subscription):
+            raise ServiceError(
+                400,
+                "InvalidSubscriptionId",
+                f"The provided subscription identifier '{subscription}' is malformed or invalid.",
+            )
+        if not self.state.has_subscription(subscription):
+            raise ServiceError(
+                404,
+                "SubscriptionNotFound",
+                f"The subscription '{subscription}' could not be found.",
+            )
+        if not self.state.has_resource_group(subscription, resource_group):
+            raise ServiceError(
+                404,
+                "ResourceGroupNotFound",
+                f"Resource group '{resource_group}' could not be found.",
+            )
+        found = self.state.find_vault(subscription, resource_group, vault)
+        if found is None:
+            raise ServiceError(
+                404,
+                "ResourceNotFound",
+                f"The Resource 'Microsoft.RecoveryServices/vaults/{vault}' under resource group "
+                f"'{resource_group}' was not found. For more details please go to "
+                "https://aka.ms/ARMResourceNotFoundFix",
+            )
+        return found
+
+    def job(self, vs: VaultState, name: str, now: float) -> JobScenario:
+        """A job that exists at ``now``; a job whose start is still ahead is not there yet."""
+        if not GUID_RE.match(name):
+            raise ServiceError(
+                400,
+                "BMSUserErrorInvalidInput",
+                f"Input provided for the call is invalid. The job id '{name}' is not a valid GUID.",
+            )
+        with self.state.lock:
+            found = self.state.find_job(vs, name)
+            if found is None or found.start > now:
+                raise ServiceError(
+                    404,
+                    "BMSUserErrorJobNotFound",
+                    f"The job '{name.lower()}' was not found in vault '{vs.vault}'. It may have "
+                    "been removed, or belong to another vault.",
+                )
+            return found
+
+    def operation(self, vs: VaultState, op_id: str) -> Operation:
+        found = vs.operations.get(op_id.lower())
+        if found is None:
+            raise ServiceError(
+                404,
+                "BMSUserErrorOperationNotFound",
+                f"The operation '{op_id}' was not found in vault '{vs.vault}'.",
+            )
+        return found
+
+    # -- list ------------------------------------------------------------------------------------
+    def list_page(
+        self, vs: VaultState, flt: JobFilter, token: str | None, page_size: int, now: float
+    ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:
+        """One page in list order and the token of the next matching job (None at the end)."""
+        position: tuple[int, str] | None = None
+        if token:
+            try:
+                ticks, job_id = decode_token(token)
+            except ValueError:
+                raise ServiceError(
+                    400,
+                    "BMSUserErrorInvalidInput",
+                    "The continuation token ($skipToken) is not valid.",
+                ) from None
+            position = (-ticks, job_id)
+        page: list[tuple[JobScenario, JobState]] = []
+        with self.state.lock:
+            for s, state in self._matching(vs, flt, position, now):
+                if len(page) == page_size:
+                    ticks = -sort_key(s)[0]
+                    return page, encode_token(ticks, s.job_id)
+                page.append((s, state))
+        return page, None
+
+    def _matching(
+        self, vs: VaultState, flt: JobFilter, position: tuple[int, str] | None, now: float
+    ) -> Iterator[tuple[JobScenario, JobState]]:
+        for s in vs.iter_from(position):
+            if s.start > now:
+                continue  # not started yet: not visible
+            if flt.start_time is not None and s.start < flt.start_time:
+                return  # sorted newest first: everything after is older still
+            if not flt.matches_static(s):
+                continue
+            state = job_state(s, now)
+            if flt.matches_status(state.status):
+                yield s, state
+
+    def client_window(self, flt: JobFilter, wall_now: float | None = None) -> JobFilter:
+        """Make "until now" mean the emulated now.
+
+        With time sped up (or advanced by a test) the emulated clock runs ahead of the wall
+        clock, so a client asking for "the last 24 hours" computes an endTime that is already
+        in the emulated past and would miss every job started since. An endTime within
+        WALL_CLOCK_TOLERANCE of the wall clock is read as the emulated now; any other endTime
+        (one computed from the emulated clock, or a past date) is left alone.
+        """
+        if flt.end_time is None:
+            return flt
+        wall = time.time() if wall_now is None else wall_now
+        now = self.now()
+        ahead = now - wall > WALL_CLOCK_TOLERANCE
+        if ahead and abs(flt.end_time - wall) <= WALL_CLOCK_TOLERANCE:
+            return replace(flt, end_time=now)
+        return flt
+
+    def matching_jobs(self, vs: VaultState, flt: JobFilter, now: float) -> list[JobScenario]:
+        with self.state.lock:
+            return [s for s, _ in self._matching(vs, flt, None, now)]
+
+    # -- cancel ----------------------------------------------------------------------------------
+    def cancel(self, vs: VaultState, s: JobScenario, now: float) -> Operation:
+        """Start cancelling; a job that is not running, or is in a phase that cannot be
+        interrupted, is refused with the service's 400."""
+        with self.state.lock:
+            state = job_state(s, now)
+            if state.status != IN_PROGRESS:
+                raise ServiceError(
+                    400,
+                    "BMSUserErrorJobNotCancellable",
+                    f"The job '{s.job_id}' cannot be cancelled because it is in the "
+                    f"'{state.status}' state. Only jobs in progress can be cancelled.",
+                )
+            if not state.cancellable:
+                phase = f" ('{state.running_task.plan.name}')" if state.running_task else ""
+                raise ServiceError(
+                    400,
+                    "BMSUserErrorJobNotCancellable",
+                    f"The job '{s.job_id}' cannot be cancelled in its current phase{phase}. "
+                    "Wait for the job to complete.",
+                )
+            op = Operation(
+                op_id=self.guid(),
+                kind="cancel",
+                start=now,
+                done_at=now + s.cancel_seconds,
+                job_id=s.job_id,
+            )
+            s.cancel_at = now
+            s.cancel_operation = op.op_id
+            vs.operations[op.op_id] = op
+        self.save()
+        return op
+
+    # -- trigger backup ----------------------------------------------------------------------------
+    def protected_vm(self, vs: VaultState, fabric: str, container: str, item: str) -> str:
+        """The VM a protected-item path names, or the service's 404 for an unknown item."""
+        c = _CONTAINER_RE.match(container)
+        i = _ITEM_RE.match(item)
+        vm = vs.protected_vms.get(i["vm"].lower()) if i else None
+        if (
+            fabric.lower() != "azure"
+            or c is None
+            or i is None
+            or vm is None
+            or c["vm"].lower() != i["vm"].lower()
+            or c["rg"].lower() != i["rg"].lower()
+        ):
+            raise ServiceError(
+                404,
+                "BMSUserErrorDataSourceObjectNotFound",
+                "Item not found. Selected item might have been deleted. Please check if item is "
+                "registered to the vault.",
+            )
+        return vm
+
+    def trigger_backup(
+        self, vs: VaultState, vm: str, now: float, container: str, item: str
+    ) -> Operation:
+        """Create the backup job (starting a moment later) and the operation that reports it."""
+        start = now + TRIGGER_LATENCY_SECONDS
+        with self.state.lock:
+            busy = any(
+                j.entity.lower() == vm.lower()
+                and j.operation == "Backup"
+                and j.job_type.startswith("AzureIaaSVMJob")
+                and job_state(j, start).status in (IN_PROGRESS, "Cancelling")
+                for j in vs.jobs.values()
+            )
+            with self._rng_lock:
+                if busy:
+                    job = build_job(
+                        self.rng,
+                        subscription=vs.subscription,
+                        resource_group=vs.resource_group,
+                        vault=vs.vault,
+                        entity=vm,
+                        start=start,
+                        outcome=FAILED,
+                        failed_task=0,
+                        tasks=[("Take Snapshot", 0.6), ("Transfer data to vault", 60.0)],
+                        errors=[
+                            {
+                                "code": 400001,
+                                "title": "UserErrorBackupOperationInProgress",
+                                "message": "Backup failed as another operation is currently in "
+                                "progress on this item.",
+                                "recommendations": [
+                                    "Please wait until the previous operation is completed, and "
+                                    "then retry."
+                                ],
+                            }
+                        ],
+                    )
+                else:
+                    t = self.timeline
+                    job = build_job(
+                        self.rng,
+                        subscription=vs.subscription,
+                        resource_group=vs.resource_group,
+                        vault=vs.vault,
+                        entity=vm,
+                        start=start,
+                        tasks=[
+                            TaskPlan("Take Snapshot", t.snapshot_seconds),
+                            TaskPlan(
+                                "Transfer data to vault", t.transfer_seconds, total_gb=t.disk_gb
+                            ),
+                        ],
+                        backup_size_mb=round(t.disk_gb * 1024 * self.rng.uniform(0.08, 0.12)),
+                        staged_bag=True,
+                    )
+                job.internal_bag = dict(_TRIGGERED_BY_USER)
+            self.state.add_jobs([job])
+            op = Operation(
+                op_id=self.guid(),
+                kind="backup",
+                start=now,
+                done_at=start,
+                job_id=job.job_id,
+                container=container,
+                item=item,
+            )
+            vs.operations[op.op_id] = op
+        self.save()
+        return op
+
+    # -- export ----------------------------------------------------------------------------------
+    def export(self, vs: VaultState, filter_text: str | None, now: float) -> Operation:
+        with self._rng_lock:
+            signature = f"{self.rng.getrandbits(256):064x}"
+        op = Operation(
+            op_id=self.guid(),
+            kind="export",
+            start=now,
+            done_at=now + EXPORT_SECONDS,
+            filter=filter_text,
+            signature=signature,
+        )
+        with self.state.lock:
+            vs.operations[op.op_id] = op
+        self.save()
+        return op
+
+    def find_export(self, op_id: str) -> tuple[VaultState, Operation] | None:
+        with self.state.lock:
+            for vs in self.state.vaults.values():
+                op = vs.operations.get(op_id.lower())
+                if op is not None and op.kind == "export":
+                    return vs, op
+        return None
+
+
+def parse_trigger_body(body: bytes) -> None:
+    """The trigger's body is optional; when given it must be an IaaS VM backup request."""
+    if not body.strip():
+        return
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        raise ServiceError(
+            400, "BMSUserErrorInvalidInput", "Input provided for the call is invalid: not JSON."
+        ) from None
+    props = data.get("properties") if isinstance(data, dict) else None
+    kind = props.get("objectType") if isinstance(props, dict) else None
+    if kind is not None and kind != "IaasVMBackupRequest":
+        raise ServiceError(
+            400,
+            "BMSUserErrorInvalidInput",
+            f"Input provided for the call is invalid: objectType '{kind}' does not match the "
+            "protected item (expected 'IaasVMBackupRequest').",
+        )

@@ -1,0 +1,43 @@
+"""Default names and numbers of the emulator.
+
+They live in one module so that the CLI, the demo, the tests and the README all point at the same
+vault; ``azbackupjobs.emulator`` re-exports them.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+DEFAULT_HOST: Final = "127.0.0.1"
+DEFAULT_PORT: Final = 8765
+DEFAULT_SPEED: Final = 1.0
+# Real pages hold up to a few hundred jobs; a small page makes paging visible with the seed vault.
+DEFAULT_PAGE_SIZE: Final = 20
+DEFAULT_TOKEN: Final = "azjobs-emulator-token"  # noqa: S105 (a fixed, public test token)
+# The secret App Service passes to its managed-identity endpoint; clients echo it in a header.
+DEFAULT_IDENTITY_HEADER: Final = "azjobs-emulator-identity"
+DEFAULT_SUBSCRIPTION: Final = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
+DEFAULT_RESOURCE_GROUP: Final = "demo-rg"
+DEFAULT_VAULT: Final = "demo-vault"
+DEFAULT_LOCATION: Final = "westeurope"
+# Seed of the seed data when none is given: job ids stay the same from one run to the next.
+DEFAULT_DATA_SEED: Final = 20240601
+
+# The api-version the emulator writes into URLs it builds when the request carried none.
+DEFAULT_API_VERSION: Final = "2026-10-01"
+
+FAULT_KINDS: Final = ("429", "500", "503", "reset", "slow", "truncated")
+# How long a "slow" fault holds the answer back, in real seconds.
+DEFAULT_SLOW_SECONDS: Final = 3.0
+
+# Retry-After the service sends, in service (emulated) seconds; divided by --speed on the wire.
+RETRY_AFTER_ACCEPTED: Final = 60
+RETRY_AFTER_THROTTLED: Final = 10
+
+# The demo: a VM whose on-demand backup takes about 23 minutes of emulated time, i.e. about
+# 23 seconds of real time at DEMO_SPEED.
+DEMO_VM: Final = "demo-vm"
+DEMO_SPEED: Final = 60.0
+DEMO_DISK_GB: Final = 127.0
+DEMO_SNAPSHOT_SECONDS: Final = 180.0
+DEMO_TRANSFER_SECONDS: Final = 1200.0
