@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import email.utils
 import json
+import os
 import random
 import re
 import time
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +38,8 @@ USER_AGENT = f"azjobs/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _RETRY_AFTER_IN_MESSAGE = re.compile(r"try again after\s+'?(\d+(?:\.\d+)?)'?\s*second", re.I)
 _SIGNED_QUERY = re.compile(r"(?i)([?&](?:sig|s|c|h|t|skoid|sktid|se)=)[^&\s]+")
+_API_VERSION_IN_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:-preview)?\b")
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 MAX_ERROR_EXCERPT = 160
 
 
@@ -95,6 +97,16 @@ class Stats:
     throttled: int = 0
     slept: float = 0.0
     by_status: dict[int, int] = field(default_factory=dict)
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID for x-ms-client-request-id, without importing ``uuid``: that
+    module imports ``platform`` and costs a few milliseconds of every run's start-up."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def parse_retry_after(
@@ -179,7 +191,8 @@ class BackupJobsClient:
         self.rng = rng or random.Random()
         self.stats = Stats()
         base = urlsplit(ctx.endpoint)
-        self._origin = (base.scheme, (base.hostname or "").lower(), base.port)
+        self._origin = _origin(base.scheme, base.hostname, base.port)
+        self._netloc = base.netloc
 
     # ----- URLs -------------------------------------------------------------------------------
     def vault_url(self, *segments: str) -> str:
@@ -199,7 +212,7 @@ class BackupJobsClient:
             port = parts.port
         except ValueError:
             raise UnexpectedResponseError(f"the {what} URL is not a valid URL") from None
-        origin = (parts.scheme.lower(), (parts.hostname or "").lower(), port)
+        origin = _origin(parts.scheme, parts.hostname, port)
         if parts.username or parts.password or origin != self._origin:
             raise UnexpectedResponseError(
                 f"refusing to follow the {what} URL to {sanitize(parts.hostname or '?', 80)}: "
@@ -208,10 +221,15 @@ class BackupJobsClient:
             )
         if parts.scheme.lower() == "http" and not is_loopback_host(parts.hostname or ""):
             raise SecurityError(f"refusing to follow the {what} URL over plain http")
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        if not any(k.lower() == "api-version" for k, _ in query):
-            query.append(("api-version", self.ctx.api_version))
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+        # The query is kept byte for byte (skip tokens and signatures must not be re-encoded);
+        # only a missing api-version is added.
+        query = parts.query
+        if not any(k.lower() == "api-version"
+                   for k, _ in parse_qsl(query, keep_blank_values=True)):
+            extra = urlencode({"api-version": self.ctx.api_version})
+            query = f"{query}&{extra}" if query else extra
+        # Same origin, so the endpoint's own spelling of it: the request goes exactly there.
+        return urlunsplit((self._origin[0], self._netloc, parts.path, query, ""))
 
     # ----- transport --------------------------------------------------------------------------
     def _redact(self, text: str) -> str:
@@ -272,7 +290,7 @@ class BackupJobsClient:
     def _send_once(
         self, method: str, url: str, *, expect_json: bool, ok: frozenset[int]
     ) -> Response:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         token = self.tokens.get()
         headers = {
             "Authorization": f"Bearer {token.token}",
@@ -353,7 +371,7 @@ class BackupJobsClient:
             body = None
         code, message = arm_error(body)
         if message is None and code is None:
-            detail = _excerpt(text)
+            detail = _excerpt(self._redact(text))
         else:
             shown = sanitize(self._redact(message or ""), 300) or "(no message)"
             detail = f"{code or 'error'}: {shown}"
@@ -382,21 +400,31 @@ class BackupJobsClient:
             )
         if status == 400 and code in {"InvalidApiVersionParameter", "NoRegisteredProviderFound",
                                       "InvalidResourceType"}:
-            return ApiError(
-                text_line,
-                hint=f"api-version {self.ctx.api_version} was refused; pass --api-version "
-                "with one of the versions listed above",
-                **kwargs,
-            )
+            return ApiError(text_line, hint=self._api_version_hint(message or ""), **kwargs)
         if 300 <= status < 400:
             return UnexpectedResponseError(f"unexpected redirect: {text_line}", **kwargs)
         return ApiError(text_line, **kwargs)
+
+    def _api_version_hint(self, message: str) -> str:
+        """Name the versions the service lists: the message may be cut short when shown."""
+        requested = self.ctx.api_version
+        listed = dict.fromkeys(
+            v for v in _API_VERSION_IN_TEXT.findall(message) if v != requested
+        )
+        if not listed:
+            return (f"api-version {requested} was refused; pass --api-version (or set "
+                    "AZJOBS_API_VERSION) with a version the service supports")
+        stable = sorted((v for v in listed if not v.endswith("-preview")), reverse=True)
+        shown = (stable or sorted(listed, reverse=True))[:5]
+        return (f"api-version {requested} was refused; the service lists "
+                f"{', '.join(shown)}{', ...' if len(listed) > len(shown) else ''}; "
+                "pass one with --api-version or AZJOBS_API_VERSION")
 
     # ----- API ------------------------------------------------------------------------------
     def get_job(self, job_id: str, *, retry: RetryPolicy | None = None) -> dict[str, Any]:
         """The job resource as returned (a dict; parse with ``Job.from_dict``)."""
         resp = self.request("GET", self.job_url(job_id), retry=retry)
-        return _object(resp.body, "job resource")
+        return _object(resp.body, "job resource", resp.request_id)
 
     def iter_job_pages(
         self, odata_filter: str | None = None, *, retry: RetryPolicy | None = None
@@ -405,13 +433,16 @@ class BackupJobsClient:
         url = self.vault_url("backupJobs")
         if odata_filter:
             url += "&" + urlencode({"$filter": odata_filter}, quote_via=quote)
-        seen: set[str] = set()
+        seen: set[str] = {url}
         while url:
             resp = self.request("GET", url, retry=retry)
-            body = _object(resp.body, "job list")
+            body = _object(resp.body, "job list", resp.request_id)
             value = body.get("value")
             if not isinstance(value, list):
-                raise UnexpectedResponseError("the job list has no 'value' array")
+                raise UnexpectedResponseError(
+                    f"the job list has no 'value' array (request id {resp.request_id})",
+                    request_id=resp.request_id,
+                )
             yield [item for item in value if isinstance(item, dict)]
             next_link = body.get("nextLink")
             if next_link is None or next_link == "":
@@ -447,7 +478,7 @@ class BackupJobsClient:
         else:
             url = self.vault_url("backupOperations", url_or_id)
         resp = self.request("GET", url, retry=retry)
-        return _object(resp.body, "operation status")
+        return _object(resp.body, "operation status", resp.request_id)
 
     def post(self, url: str, body: Any | None = None) -> Response:
         """A POST to a vault-relative or endpoint URL (used by ``demo`` to trigger a backup)."""
@@ -458,10 +489,19 @@ class BackupJobsClient:
         self.session.close()
 
 
-def _object(body: Any, what: str) -> dict[str, Any]:
+def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port made explicit, for comparisons."""
+    scheme = scheme.lower()
+    return scheme, (host or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
+
+
+def _object(body: Any, what: str, request_id: str | None = None) -> dict[str, Any]:
     if not isinstance(body, dict):
         kind = "nothing" if body is None else f"a JSON {type(body).__name__}"
-        raise UnexpectedResponseError(f"expected a {what} (a JSON object), got {kind}")
+        where = f" (request id {request_id})" if request_id else ""
+        raise UnexpectedResponseError(
+            f"expected a {what} (a JSON object), got {kind}{where}", request_id=request_id
+        )
     return body
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from azbackupjobs.errors import UsageError
 
+# Always use ``fullmatch`` with these: ``$`` also matches before a trailing newline, which would
+# let "name\n" into a URL path.
 _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 GUID_RE = re.compile(rf"^{_GUID}$")
 # Resource group names: letters, digits, '_', '-', '.', '(' and ')'; 1-90 chars; not ending in '.'.
@@ -49,7 +51,7 @@ def _printable(value: str) -> str:
 
 def validate_guid(value: str, what: str) -> str:
     """Return the GUID in lower case, or refuse it with a usage error naming ``what``."""
-    if not GUID_RE.match(value):
+    if not GUID_RE.fullmatch(value):
         raise UsageError(
             f"{what} {_printable(value)!r} is not a GUID "
             "(expected xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"
@@ -62,7 +64,7 @@ def validate_subscription(value: str) -> str:
 
 
 def validate_resource_group(value: str) -> str:
-    if not RESOURCE_GROUP_RE.match(value):
+    if not RESOURCE_GROUP_RE.fullmatch(value):
         raise UsageError(
             f"resource group name {_printable(value)!r} is not valid "
             "(1-90 letters, digits, '_', '-', '.', '(' or ')'; not ending in '.')"
@@ -71,7 +73,7 @@ def validate_resource_group(value: str) -> str:
 
 
 def validate_vault(value: str) -> str:
-    if not VAULT_RE.match(value):
+    if not VAULT_RE.fullmatch(value):
         raise UsageError(
             f"vault name {_printable(value)!r} is not valid "
             "(2-50 letters, digits or '-', starting with a letter)"
@@ -83,7 +85,7 @@ def parse_job_ref(value: str) -> JobRef:
     """Read a JOB argument: a job GUID, or the job's full ARM id."""
     text = value.strip()
     if text.startswith("/"):
-        match = _JOB_ID_RE.match(text)
+        match = _JOB_ID_RE.fullmatch(text)
         if not match:
             raise UsageError(
                 f"job {_printable(value)!r} is neither a job GUID nor a job's ARM id "

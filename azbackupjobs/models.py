@@ -88,24 +88,30 @@ def parse_duration(value: object) -> timedelta | None:
     iso = _ISO_DURATION_RE.match(text)
     if iso and text.upper() not in {"P", "PT", "-P", "+P", "-PT", "+PT"} and not text.endswith("T"):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v and k != "sign"}
-        delta = timedelta(
-            weeks=parts.get("weeks", 0.0),
-            days=parts.get("days", 0.0),
-            hours=parts.get("hours", 0.0),
-            minutes=parts.get("minutes", 0.0),
-            seconds=parts.get("seconds", 0.0),
-        )
+        try:
+            delta = timedelta(
+                weeks=parts.get("weeks", 0.0),
+                days=parts.get("days", 0.0),
+                hours=parts.get("hours", 0.0),
+                minutes=parts.get("minutes", 0.0),
+                seconds=parts.get("seconds", 0.0),
+            )
+        except OverflowError:  # beyond timedelta's ~2.7 million years: not a real duration
+            return None
         return -delta if iso["sign"] == "-" else delta
     span = _TIMESPAN_RE.match(text)
     if span:
         fraction = span["fraction"] or "0"
-        delta = timedelta(
-            days=int(span["days"] or 0),
-            hours=int(span["hours"]),
-            minutes=int(span["minutes"]),
-            seconds=int(span["seconds"]),
-            microseconds=round(int(fraction) / 10 ** len(fraction) * 1_000_000),
-        )
+        try:
+            delta = timedelta(
+                days=int(span["days"] or 0),
+                hours=int(span["hours"]),
+                minutes=int(span["minutes"]),
+                seconds=int(span["seconds"]),
+                microseconds=round(int(fraction) / 10 ** len(fraction) * 1_000_000),
+            )
+        except (OverflowError, ValueError):  # too large, or too many digits for int()
+            return None
         return -delta if span["sign"] else delta
     return None
 
@@ -128,9 +134,9 @@ def parse_timestamp(value: object) -> datetime | None:
         zone = zone[:3] + ":" + zone[3:]
     try:
         parsed = datetime.fromisoformat(f"{match['date']}T{time_part}.{fraction}{zone}")
-    except ValueError:
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # bad fields, or an offset that leaves years 1-9999
         return None
-    return parsed.astimezone(UTC)
 
 
 def _str(value: object) -> str | None:
@@ -147,15 +153,32 @@ def _text(value: object) -> str | None:
 
 
 def _float(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return None
+    """A finite number from a number or numeric string; NaN and infinities are not progress."""
+    if isinstance(value, bool):
         return None
-    number = float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    elif isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            return None
+    else:
+        return None
     return number if math.isfinite(number) else None
+
+
+def _ended(start: datetime | None, end: datetime | None) -> datetime | None:
+    """An end before the start is a placeholder, not a time.
+
+    2016-era responses put ``2001-01-01T00:00:00Z`` in the endTime of running jobs.
+    """
+    if start is not None and end is not None and end < start:
+        return None
+    return end
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -222,12 +245,13 @@ class JobTask:
     def from_dict(cls, data: object) -> JobTask:
         item = _dict(data)
         status_raw = _text(item.get("status"))
+        start = parse_timestamp(item.get("startTime"))
         return cls(
             task_id=_text(item.get("taskId")) or _text(item.get("name")) or "(unnamed task)",
             status=JobStatus.parse(status_raw),
             status_raw=status_raw,
-            start_time=parse_timestamp(item.get("startTime")),
-            end_time=parse_timestamp(item.get("endTime")),
+            start_time=start,
+            end_time=_ended(start, parse_timestamp(item.get("endTime"))),
             duration=parse_duration(item.get("duration")),
             duration_raw=_text(item.get("duration")),
             progress_percentage=_float(item.get("progressPercentage")),
@@ -335,6 +359,7 @@ class Job:
         resource_id = _text(data.get("id")) or ""
         name = _text(data.get("name")) or resource_id.rsplit("/", 1)[-1]
         status_raw = _text(props.get("status"))
+        start = parse_timestamp(props.get("startTime"))
         return cls(
             id=resource_id,
             job_id=name,
@@ -345,8 +370,8 @@ class Job:
             operation=_text(props.get("operation")),
             backup_management_type=_text(props.get("backupManagementType")),
             workload_type=_text(props.get("workloadType")),
-            start_time=parse_timestamp(props.get("startTime")),
-            end_time=parse_timestamp(props.get("endTime")),
+            start_time=start,
+            end_time=_ended(start, parse_timestamp(props.get("endTime"))),
             duration=parse_duration(props.get("duration")),
             duration_raw=_text(props.get("duration")),
             activity_id=_text(props.get("activityId")),

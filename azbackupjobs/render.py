@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from azbackupjobs.models import Job, JobStatus, JobTask
+from azbackupjobs.rows import job_tsv_row, task_tsv_row  # noqa: F401  (re-exported)
 from azbackupjobs.text import clean, sanitize
 
 DASH = "—"
@@ -70,7 +71,10 @@ def fmt_time(moment: datetime | None, *, utc: bool = False) -> str:
     """Local time (the user's clock) to the second; unset times are a dash, never year 1."""
     if moment is None:
         return DASH
-    shown = moment.astimezone(UTC) if utc else moment.astimezone()
+    try:
+        shown = moment.astimezone(UTC) if utc else moment.astimezone()
+    except (OverflowError, OSError, ValueError):  # near year 1 or 9999 in the local zone
+        shown = moment.astimezone(UTC)
     return shown.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -92,13 +96,25 @@ def _t(value: Any) -> Text:
     return Text(clean(value) if value not in (None, "") else DASH)
 
 
+def _lines(value: object) -> list[str]:
+    """The non-empty lines of a multi-line service string, cleaned and stripped.
+
+    Recommendations arrive with CRLF line breaks and deep indentation; their line structure
+    (lists of cases) is worth keeping, their indentation is not.
+    """
+    return [line.strip() for line in clean(value, keep_newlines=True).splitlines() if line.strip()]
+
+
 def summary_table(job: Job, now: datetime | None = None) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     grid.add_row("Entity", _t(job.entity))
     grid.add_row("Operation", _t(job.operation))
-    grid.add_row("Status", status_text(job.status, job.status_raw, symbol=True))
+    status = status_text(job.status, job.status_raw, symbol=True)
+    if job.was_cancelled and job.status is not JobStatus.CANCELLED:
+        status.append(" (cancelled)", style="dim")
+    grid.add_row("Status", status)
     grid.add_row("Job type", _t(job.job_type))
     grid.add_row("Management type", _t(job.backup_management_type))
     if job.workload_type:
@@ -109,8 +125,10 @@ def summary_table(job: Job, now: datetime | None = None) -> Table:
     grid.add_row("Duration", Text(fmt_duration(duration) if duration is not None
                                   else clean(job.duration_raw) or DASH))
     if job.progress_percentage is not None:
-        grid.add_row("Progress", Text(f"{job.progress_percentage:.0f}%"))
-    if job.estimated_remaining is not None or job.estimated_remaining_raw:
+        grid.add_row("Progress", progress_bar(job.progress_percentage))
+    # An ended job keeps its last estimate (often PT0S): not worth a line.
+    if not job.is_terminal and (job.estimated_remaining is not None
+                                or job.estimated_remaining_raw):
         remaining = (fmt_duration(job.estimated_remaining) if job.estimated_remaining is not None
                      else clean(job.estimated_remaining_raw))
         grid.add_row("Remaining (est.)", Text(remaining))
@@ -153,7 +171,13 @@ def task_columns(tasks: tuple[JobTask, ...]) -> dict[str, bool]:
 
 def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
     cols = task_columns(job.tasks)
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, expand=False)
+    # A Text title: a plain str would be parsed as rich markup, and titles carry service data.
+    table = Table(
+        title=Text(title, style="table.title") if title is not None else None,
+        title_justify="left",
+        box=box.SIMPLE_HEAVY,
+        expand=False,
+    )
     table.add_column("Task", overflow="fold")
     table.add_column("Status", no_wrap=True)
     if cols["progress"]:
@@ -187,7 +211,12 @@ def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
 
 
 def property_bag_table(job: Job, *, title: str | None = "Properties") -> Table:
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAVY, show_header=False)
+    table = Table(
+        title=Text(title, style="table.title") if title is not None else None,
+        title_justify="left",
+        box=box.SIMPLE_HEAVY,
+        show_header=False,
+    )
     table.add_column("Key", style="bold", overflow="fold")
     table.add_column("Value", overflow="fold")
     for key, value in job.property_bag.items():
@@ -199,28 +228,32 @@ def error_panel(job: Job) -> Panel | None:
     """errorDetails with recommendations; also shown for CompletedWithWarnings jobs."""
     if not job.errors and not job.dynamic_error_message:
         return None
-    body = Text()
-    for index, error in enumerate(job.errors):
-        if index:
-            body.append("\n\n")
+    rows: list[RenderableType] = []
+    for error in job.errors:
+        if rows:
+            rows.append(Text(""))
         head = " ".join(x for x in (clean(error.code or ""), clean(error.title or "")) if x)
         if head:
-            body.append(head, style="bold")
-            body.append("\n")
-        body.append(clean(error.message or "(no message)", keep_newlines=True).strip())
+            rows.append(Text(head, style="bold"))
+        rows.append(Text("\n".join(_lines(error.message)) or "(no message)"))
         if error.additional_details:
-            body.append("\n" + clean(error.additional_details, keep_newlines=True).strip(),
-                        style="dim")
-        for rec in error.recommendations:
-            body.append("\n  • ", style="yellow")
-            body.append(sanitize(rec, 500))
+            rows.append(Text("\n".join(_lines(error.additional_details)), style="dim"))
+        if error.recommendations:
+            # A grid gives wrapped recommendations a hanging indent under their bullet.
+            recs = Table.grid(padding=(0, 1))
+            recs.add_column(no_wrap=True)
+            recs.add_column(overflow="fold")
+            for rec in error.recommendations:
+                recs.add_row(Text("  •", style="yellow"), Text("\n".join(_lines(rec))))
+            rows.append(recs)
     if job.dynamic_error_message:
-        if job.errors:
-            body.append("\n\n")
-        body.append(clean(job.dynamic_error_message, keep_newlines=True).strip())
+        if rows:
+            rows.append(Text(""))
+        rows.append(Text("\n".join(_lines(job.dynamic_error_message))))
     style = "yellow" if job.status is JobStatus.COMPLETED_WITH_WARNINGS else "red"
     title = "Warnings" if style == "yellow" else "Error"
-    return Panel(body, title=title, title_align="left", border_style=style, expand=False)
+    return Panel(Group(*rows), title=title, title_align="left", border_style=style,
+                 expand=False)
 
 
 def job_view(job: Job, now: datetime | None = None) -> RenderableType:
@@ -228,6 +261,7 @@ def job_view(job: Job, now: datetime | None = None) -> RenderableType:
     parts: list[RenderableType] = [
         Text(title_of(job), style="bold"),
         summary_table(job, now),
+        Text(""),
     ]
     if job.tasks:
         parts.append(task_table(job))
@@ -236,6 +270,8 @@ def job_view(job: Job, now: datetime | None = None) -> RenderableType:
     panel = error_panel(job)
     if panel is not None:
         parts.append(panel)
+    if len(parts) == 3:  # nothing after the summary: no trailing blank line
+        parts.pop()
     return Group(*parts)
 
 
@@ -243,35 +279,3 @@ def tasks_only(job: Job) -> RenderableType:
     if not job.tasks:
         return Text(f"{title_of(job)} has no tasks.", style="dim")
     return task_table(job, title=title_of(job))
-
-
-def job_tsv_row(raw: dict[str, Any]) -> list[Any]:
-    """The documented tsv columns of a job: name, status, operation, entity, jobType,
-    backupManagementType, startTime, endTime, duration."""
-    props = raw.get("properties") if isinstance(raw.get("properties"), dict) else {}
-    assert isinstance(props, dict)
-    return [
-        raw.get("name"),
-        props.get("status"),
-        props.get("operation"),
-        props.get("entityFriendlyName"),
-        props.get("jobType"),
-        props.get("backupManagementType"),
-        props.get("startTime"),
-        props.get("endTime"),
-        props.get("duration"),
-    ]
-
-
-def task_tsv_row(raw: dict[str, Any]) -> list[Any]:
-    """tsv columns of a task: taskId, status, progressPercentage, startTime, endTime, duration,
-    taskExecutionDetails."""
-    return [
-        raw.get("taskId"),
-        raw.get("status"),
-        raw.get("progressPercentage"),
-        raw.get("startTime"),
-        raw.get("endTime"),
-        raw.get("duration"),
-        raw.get("taskExecutionDetails"),
-    ]

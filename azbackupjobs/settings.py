@@ -1,12 +1,12 @@
 """Resolve where a command points: subscription, group, vault, cloud, endpoint, api-version.
 
-Precedence, per setting: flag > environment > az CLI defaults > built-in default. Each resolved
-value remembers where it came from, so that errors (and ``config show``) can say so.
+Precedence, per setting: flag > environment > config file (profile, then its defaults) > az CLI
+defaults > built-in default. Each resolved value remembers where it came from, so that errors (and
+``config show``) can say so.
 """
 
 from __future__ import annotations
 
-import configparser
 import ipaddress
 import json
 import os
@@ -14,10 +14,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from azbackupjobs import ids
 from azbackupjobs.errors import SecurityError, UsageError
+
+if TYPE_CHECKING:
+    import configparser
 
 DEFAULT_API_VERSION = "2026-10-01"
 DEFAULT_CLOUD = "AzureCloud"
@@ -58,7 +62,8 @@ CLOUD_NAMES = tuple(c.name for c in CLOUDS.values())
 @dataclass(frozen=True)
 class Setting:
     value: str | None
-    source: str  # "flag", "environment (NAME)", "az CLI default", "job id", "default", "unset"
+    source: str  # "flag", "environment (NAME)", "profile P (PATH)", "config file (PATH)",
+    #               "az CLI default", "job id", "default", "unset"
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class ContextFlags:
     cloud: str | None = None
     endpoint: str | None = None
     api_version: str | None = None
+    profile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,9 +134,14 @@ def az_default_subscription(env: Mapping[str, str]) -> str | None:
 
 
 def _az_config(env: Mapping[str, str]) -> configparser.ConfigParser | None:
+    path = az_config_dir(env) / "config"
+    if not path.is_file():  # the usual case in scripts: spare the configparser import
+        return None
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(az_config_dir(env) / "config", encoding="utf-8")
+        parser.read(path, encoding="utf-8-sig")
     except (OSError, configparser.Error):
         return None
     return parser
@@ -200,15 +211,34 @@ def validate_api_version(value: str, source: str) -> str:
     return text
 
 
-def resolve_context(
+def _label(flag: str, variable: str, setting: Setting) -> str:
+    """How an error names the origin of a bad value: the flag, the variable, or the file."""
+    if setting.source == "flag":
+        return flag
+    if setting.source.startswith("environment"):
+        return variable
+    return f"{flag.lstrip('-')} from {setting.source}"
+
+
+def resolve_settings(
     flags: ContextFlags,
     env: Mapping[str, str],
     job: ids.JobRef | None = None,
     *,
     az_defaults: bool = True,
-) -> Context:
-    """Resolve and validate a vault context, naming the flag and variable when one is missing."""
-    sources: dict[str, Setting] = {}
+    use_config: bool = True,
+) -> dict[str, Setting]:
+    """Each setting's raw value and origin, unvalidated; missing ones are ``Setting(None, ..)``.
+
+    Per setting: job id > flag > environment > config file (profile, then its defaults) >
+    az CLI defaults > built-in default. ``config show`` prints this; ``resolve_context`` checks it.
+    """
+    layer: dict[str, Setting] = {}
+    if use_config:
+        from azbackupjobs import config
+
+        active = config.active_profile(flags.profile, env)
+        layer = {k: Setting(str(v.value), v.source) for k, v in active.values.items()}
 
     def pick(name: str, flag: str | None, job_value: str | None, *env_names: str) -> Setting:
         if job_value is not None:
@@ -216,6 +246,8 @@ def resolve_context(
         if flag is not None and flag.strip():
             return Setting(flag.strip(), "flag")
         value, source = _env(env, *env_names)
+        if value is None and name in layer:
+            return layer[name]
         return Setting(value, source)
 
     sub = pick("subscription", flags.subscription, job.subscription if job else None,
@@ -233,6 +265,34 @@ def resolve_context(
         found = az_default(env, "defaults", "backup-vault") or az_default(env, "defaults", "vault")
         vault = Setting(found, "az CLI default") if found else vault
 
+    cloud = pick("cloud", flags.cloud, None, "AZJOBS_CLOUD")
+    if cloud.value is None and az_defaults:
+        found = az_default(env, "cloud", "name")
+        if found and found.lower() in CLOUDS:
+            cloud = Setting(found, "az CLI default")
+    return {
+        "subscription": sub,
+        "resource_group": rg,
+        "vault": vault,
+        "cloud": cloud,
+        "endpoint": pick("endpoint", flags.endpoint, None, "AZJOBS_ENDPOINT"),
+        "api_version": pick("api_version", flags.api_version, None, "AZJOBS_API_VERSION"),
+    }
+
+
+def resolve_context(
+    flags: ContextFlags,
+    env: Mapping[str, str],
+    job: ids.JobRef | None = None,
+    *,
+    az_defaults: bool = True,
+    use_config: bool = True,
+) -> Context:
+    """Resolve and validate a vault context, naming the flag and variable when one is missing."""
+    found = resolve_settings(flags, env, job, az_defaults=az_defaults, use_config=use_config)
+    sub, rg, vault = found["subscription"], found["resource_group"], found["vault"]
+    sources: dict[str, Setting] = {}
+
     missing = []
     if sub.value is None:
         missing.append("subscription (--subscription or AZURE_SUBSCRIPTION_ID)")
@@ -243,37 +303,30 @@ def resolve_context(
     if missing:
         raise UsageError(
             "missing " + "; ".join(missing),
-            hint="pass the flags, set the variables, or pass the job's full ARM id",
+            hint="pass the flags, set the variables, select a config profile (--profile), "
+            "or pass the job's full ARM id",
         )
     assert sub.value is not None and rg.value is not None and vault.value is not None
 
-    cloud_flag = flags.cloud
-    cloud_source = "flag"
-    if cloud_flag is None:
-        cloud_flag, cloud_source = _env(env, "AZJOBS_CLOUD")
-    if cloud_flag is None and az_defaults:
-        found = az_default(env, "cloud", "name")
-        if found and found.lower() in CLOUDS:
-            cloud_flag, cloud_source = found, "az CLI default"
-    cloud = resolve_cloud(cloud_flag, cloud_source)
-    sources["cloud"] = Setting(cloud.name, cloud_source if cloud_flag else "default")
+    cloud_setting = found["cloud"]
+    cloud = resolve_cloud(cloud_setting.value, cloud_setting.source)
+    sources["cloud"] = Setting(cloud.name, cloud_setting.source if cloud_setting.value
+                               else "default")
 
-    endpoint_value, endpoint_source = flags.endpoint, "flag"
-    if not endpoint_value:
-        endpoint_value, endpoint_source = _env(env, "AZJOBS_ENDPOINT")
-    if endpoint_value:
-        label = "--endpoint" if endpoint_source == "flag" else "AZJOBS_ENDPOINT"
-        endpoint = validate_endpoint(endpoint_value, label)
+    endpoint_setting = found["endpoint"]
+    if endpoint_setting.value:
+        label = _label("--endpoint", "AZJOBS_ENDPOINT", endpoint_setting)
+        endpoint = validate_endpoint(endpoint_setting.value, label)
+        endpoint_source = endpoint_setting.source
     else:
         endpoint, endpoint_source = cloud.endpoint, f"cloud {cloud.name}"
     sources["endpoint"] = Setting(endpoint, endpoint_source)
 
-    api_value, api_source = flags.api_version, "flag"
-    if not api_value:
-        api_value, api_source = _env(env, "AZJOBS_API_VERSION")
-    if api_value:
-        label = "--api-version" if api_source == "flag" else "AZJOBS_API_VERSION"
-        api_version = validate_api_version(api_value, label)
+    api_setting = found["api_version"]
+    if api_setting.value:
+        label = _label("--api-version", "AZJOBS_API_VERSION", api_setting)
+        api_version = validate_api_version(api_setting.value, label)
+        api_source = api_setting.source
     else:
         api_version, api_source = DEFAULT_API_VERSION, "default"
     sources["api_version"] = Setting(api_version, api_source)

@@ -1,0 +1,270 @@
+"""Output formats, --query, tsv rules and the stream discipline (data to stdout only)."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import pytest
+
+from azbackupjobs.errors import ExitCode, StdoutClosed, UsageError
+from azbackupjobs.output import (
+    FORMATS,
+    Environment,
+    Output,
+    Query,
+    resolve_format,
+    tsv_cell,
+    tsv_lines,
+)
+from azbackupjobs.rows import job_tsv_row, task_tsv_row
+
+
+class FlushCounter(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def flush(self) -> None:
+        self.flushes += 1
+        super().flush()
+
+
+def make_env(*, tty: bool = False, **env: str) -> Environment:
+    return Environment(stdout=FlushCounter(), stderr=io.StringIO(), stdout_isatty=tty,
+                       stderr_isatty=False, stdin_isatty=False, env=env)
+
+
+def stdout(env: Environment) -> str:
+    value = env.stdout.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(value, str)
+    return value
+
+
+def stderr(env: Environment) -> str:
+    value = env.stderr.getvalue()  # type: ignore[attr-defined]
+    assert isinstance(value, str)
+    return value
+
+
+# ----- choosing the format ----------------------------------------------------------------------
+
+
+def test_default_format_follows_the_terminal() -> None:
+    assert resolve_format(None, make_env(tty=True)) == "table"
+    assert resolve_format(None, make_env(tty=False)) == "json"
+
+
+def test_flag_beats_environment() -> None:
+    env = make_env(AZJOBS_OUTPUT="tsv")
+    assert resolve_format(None, env) == "tsv"
+    assert resolve_format("ndjson", env) == "ndjson"
+    assert resolve_format(" JSON ", make_env()) == "json"
+    assert resolve_format(None, make_env(AZJOBS_OUTPUT="  ")) == "json"  # blank is unset
+
+
+@pytest.mark.parametrize(("flag", "env", "source"), [
+    ("yaml", {}, "--output"), (None, {"AZJOBS_OUTPUT": "xml"}, "AZJOBS_OUTPUT")])
+def test_unknown_format_is_a_usage_error(flag: str | None, env: dict[str, str],
+                                         source: str) -> None:
+    with pytest.raises(UsageError) as info:
+        resolve_format(flag, make_env(**env))
+    assert info.value.exit_code == ExitCode.USAGE
+    assert info.value.message.startswith(source)
+    for name in FORMATS:
+        assert name in info.value.message
+
+
+def test_no_color() -> None:
+    assert make_env(NO_COLOR="1").no_color
+    assert not make_env(NO_COLOR="").no_color
+    assert not make_env().no_color
+    out = Output(make_env(tty=True, NO_COLOR="1"), "table")
+    assert out.console.no_color and out.err_console.no_color
+
+
+def test_environment_from_system_tolerates_odd_streams(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoTty(io.StringIO):
+        def isatty(self) -> bool:
+            raise ValueError("closed")
+
+    monkeypatch.setattr("sys.stdout", NoTty())
+    monkeypatch.setattr("sys.stdin", object())
+    env = Environment.from_system()
+    assert env.stdout_isatty is False and env.stdin_isatty is False
+
+
+# ----- --query ----------------------------------------------------------------------------------
+
+
+def test_query_compiles_up_front() -> None:
+    with pytest.raises(UsageError) as info:
+        Query("properties.[status")
+    assert info.value.exit_code == ExitCode.USAGE
+    assert info.value.message.startswith("--query: malformed JMESPath expression")
+    assert "\n" not in info.value.message
+
+
+def test_query_errors_at_search_time_are_usage_errors() -> None:
+    with pytest.raises(UsageError):
+        Query("abs(name)").apply({"name": "text"})
+
+
+def test_query_applies() -> None:
+    data = {"name": "j", "properties": {"status": "Failed", "extendedInfo": {"tasksList": [
+        {"taskId": "a"}, {"taskId": "b"}]}}}
+    assert Query("properties.status").apply(data) == "Failed"
+    assert Query("properties.extendedInfo.tasksList[].taskId").apply(data) == ["a", "b"]
+    assert Query("nothing").apply(data) is None
+
+
+# ----- tsv --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (True, "true"),
+        (False, "false"),
+        (0, "0"),
+        (12.5, "12.5"),
+        ("a\tb\nc\r", "a b c "),
+        ("esc\x1b[31m", "esc [31m"),
+        ("é ☃", "é ☃"),
+        ({"k": [1, "v"]}, '{"k":[1,"v"]}'),
+        ([], "[]"),
+    ],
+)
+def test_tsv_cell(value: Any, cell: str) -> None:
+    assert tsv_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        ("Completed", ["Completed"]),
+        (None, [""]),
+        (42, ["42"]),
+        (["a", "b"], ["a", "b"]),
+        ([], []),
+        ([{"x": 1, "y": None}, {"x": 2, "y": "z"}], ["1\t", "2\tz"]),
+        ([["a", 1], ["b", 2]], ["a\t1", "b\t2"]),
+        ({"a": 1, "b": "two"}, ["1\ttwo"]),
+    ],
+)
+def test_tsv_lines(data: Any, lines: list[str]) -> None:
+    assert tsv_lines(data) == lines
+
+
+def test_job_tsv_row_documented_columns() -> None:
+    raw = {"name": "n", "properties": {"status": "S", "operation": "O",
+                                       "entityFriendlyName": "E", "jobType": "T",
+                                       "backupManagementType": "B", "startTime": "st",
+                                       "endTime": "et", "duration": "d", "other": "x"}}
+    assert job_tsv_row(raw) == ["n", "S", "O", "E", "T", "B", "st", "et", "d"]
+    assert job_tsv_row({"name": "n", "properties": "bad"}) == ["n"] + [None] * 8
+
+
+def test_task_tsv_row_documented_columns() -> None:
+    raw = {"taskExecutionDetails": "x", "taskId": "t", "status": "s", "duration": "d",
+           "startTime": "a", "endTime": "b", "progressPercentage": 5.0, "taskType": "Normal"}
+    assert task_tsv_row(raw) == ["t", "s", 5.0, "a", "b", "d", "x"]
+
+
+# ----- Output -----------------------------------------------------------------------------------
+
+DATA = {"name": "j1", "properties": {"status": "Completed", "entityFriendlyName": "vm ☃",
+                                     "duration": "PT1S"}}
+
+
+def test_json_is_indented_and_keeps_unicode() -> None:
+    env = make_env()
+    Output(env, "json").json(DATA)
+    assert stdout(env) == json.dumps(DATA, indent=2, ensure_ascii=False) + "\n"
+    assert "☃" in stdout(env) and stderr(env) == ""
+
+
+def test_ndjson_is_compact_and_flushed() -> None:
+    env = make_env()
+    out = Output(env, "ndjson")
+    out.ndjson(DATA)
+    out.ndjson({"b": 2})
+    assert stdout(env).splitlines() == [json.dumps(DATA, separators=(",", ":"),
+                                                   ensure_ascii=False), '{"b":2}']
+    assert env.stdout.flushes >= 2  # type: ignore[attr-defined]
+
+
+def test_ndjson_items_and_stream() -> None:
+    env = make_env()
+    Output(env, "ndjson").ndjson_items([{"a": 1}, {"a": 2}])
+    assert stdout(env) == '{"a":1}\n{"a":2}\n'
+    env = make_env()
+    Output(env, "ndjson", Query("[].a")).ndjson_items([{"a": 1}, {"a": 2}])
+    assert stdout(env) == "1\n2\n"
+    env = make_env()
+    Output(env, "ndjson", Query("length(@)")).ndjson_items([{"a": 1}])
+    assert stdout(env) == "1\n"
+    env = make_env()
+    Output(env, "ndjson").stream(iter([{"x": 1}, {"x": 2}]))
+    assert stdout(env) == '{"x":1}\n{"x":2}\n'
+
+
+def test_data_uses_documented_tsv_rows_unless_queried() -> None:
+    env = make_env()
+    Output(env, "tsv").data(DATA, tsv_rows=[["j1", "Completed"]])
+    assert stdout(env) == "j1\tCompleted\n"
+    env = make_env()
+    Output(env, "tsv", Query("properties.status")).data(DATA, tsv_rows=[["ignored"]])
+    assert stdout(env) == "Completed\n"
+    env = make_env()
+    Output(env, "tsv").data([], tsv_rows=[])
+    assert stdout(env) == ""
+    env = make_env()
+    Output(env, "json", Query("properties.status")).data(DATA)
+    assert stdout(env) == '"Completed"\n'
+    env = make_env()
+    Output(env, "ndjson").data(DATA)
+    assert stdout(env).count("\n") == 1
+
+
+def test_render_on_a_pipe_is_plain_and_wide() -> None:
+    from rich.table import Table
+
+    env = make_env()
+    out = Output(env, "table")
+    table = Table("Task", "Status")
+    table.add_row("x" * 130, "Completed")
+    out.render(table)
+    text = stdout(env)
+    assert "\x1b" not in text and "Completed" in text
+    assert out.console.width == 160 and not out.live
+
+
+def test_notes_and_warnings_go_to_stderr() -> None:
+    env = make_env()
+    out = Output(env, "json")
+    out.note("azjobs: throttled; retrying in 3.0 s")
+    out.warn("something odd")
+    assert stdout(env) == ""
+    assert stderr(env) == "azjobs: throttled; retrying in 3.0 s\nwarning: something odd\n"
+
+
+def test_closed_stdout_stops_quietly() -> None:
+    class Closed(io.StringIO):
+        def write(self, text: str) -> int:
+            raise BrokenPipeError()
+
+    env = Environment(stdout=Closed(), stderr=io.StringIO(), stdout_isatty=False,
+                      stderr_isatty=False, stdin_isatty=False, env={})
+    with pytest.raises(StdoutClosed):
+        Output(env, "json").json({"a": 1})
+    with pytest.raises(StdoutClosed):
+        Output(env, "table").render("text")
+
+
+def test_live_only_for_a_table_on_a_terminal() -> None:
+    assert Output(make_env(tty=True), "table").live
+    assert not Output(make_env(tty=True), "json").live
+    assert not Output(make_env(tty=False), "table").live
