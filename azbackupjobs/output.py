@@ -7,8 +7,10 @@ rich and jmespath are imported only when a run needs them (start-up time matters
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +22,25 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
 FORMATS = ("table", "json", "ndjson", "tsv")
+# json.dumps(ensure_ascii=False) escapes C0 controls (ESC among them) but lets DEL and the C1
+# controls through (U+009B is a one-character CSI to some terminals), and bidirectional
+# controls, which make text read differently from what it is. They are escaped as \uXXXX: the
+# JSON value stays exactly the same, only its spelling changes.
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                          "\u2066-\u2069]")
+
+
+def _escape_unsafe(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def json_text(data: Any, *, indent: int | None = None) -> str:
+    """JSON as azjobs prints it: UTF-8 text, compact or indented, terminal controls escaped."""
+    if indent is None:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    else:
+        text = json.dumps(data, ensure_ascii=False, indent=indent)
+    return _JSON_UNSAFE.sub(_escape_unsafe, text)
 
 
 @dataclass
@@ -53,14 +74,37 @@ class Environment:
         return bool(self.env.get("NO_COLOR"))
 
 
-def resolve_format(flag: str | None, env: Environment) -> str:
-    """-o flag > AZJOBS_OUTPUT > table on a terminal, json when piped."""
+@functools.cache
+def _data_console_class() -> type[Console]:
+    """A rich Console whose closed pipe means "the reader went away", not "exit 1".
+
+    rich handles a BrokenPipeError itself by raising SystemExit(1), which would turn
+    ``azjobs ... | head -1`` into a failure; this raises StdoutClosed instead (exit 0).
+    """
+    from rich.console import Console
+
+    class DataConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise StdoutClosed()
+
+    return DataConsole
+
+
+def resolve_format(flag: str | None, env: Environment, profile: str | None = None) -> str:
+    """-o flag > AZJOBS_OUTPUT > config file (``profile``, then its defaults) > table on a
+    terminal, json when piped."""
     if flag:
         value, source = flag, "--output"
     elif env.env.get("AZJOBS_OUTPUT", "").strip():
         value, source = env.env["AZJOBS_OUTPUT"], "AZJOBS_OUTPUT"
     else:
-        return "table" if env.stdout_isatty else "json"
+        from azbackupjobs.config import active_profile
+
+        configured = active_profile(profile, env.env).get("output")
+        if configured is None:
+            return "table" if env.stdout_isatty else "json"
+        value, source = str(configured.value), f"output from {configured.source}"
     value = value.strip().lower()
     if value not in FORMATS:
         raise UsageError(f"{source}: unknown output format {value!r}; use one of: "
@@ -142,9 +186,7 @@ class Output:
     @property
     def console(self) -> Console:
         if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(
+            self._console = _data_console_class()(
                 file=self.env.stdout,
                 force_terminal=self.env.stdout_isatty,
                 no_color=self.env.no_color,
@@ -172,19 +214,19 @@ class Output:
         return self.query.apply(data) if self.query is not None else data
 
     def json(self, data: Any) -> None:
-        text = json.dumps(self._queried(data), indent=2, ensure_ascii=False)
+        text = json_text(self._queried(data), indent=2)
         self._write(text + "\n")
 
     def ndjson(self, data: Any) -> None:
         """One compact line, flushed at once so a consumer sees it immediately."""
-        text = json.dumps(self._queried(data), ensure_ascii=False, separators=(",", ":"))
+        text = json_text(self._queried(data))
         self._write(text + "\n")
 
     def ndjson_items(self, items: list[Any]) -> None:
         """A list as one line per item; a query applies to the whole list first."""
         result = self._queried(items)
         for item in result if isinstance(result, list) else [result]:
-            self._write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self._write(json_text(item) + "\n")
 
     def tsv(self, data: Any) -> None:
         lines = tsv_lines(self._queried(data))
@@ -205,6 +247,18 @@ class Output:
     def stream(self, items: Iterable[Any]) -> None:
         for item in items:
             self.ndjson(item)
+
+    def json_array(self, items: Iterable[Any]) -> int:
+        """A JSON array written item by item (``[]`` when empty), so that a long list never sits
+        in memory; the text is the same as ``json`` of the whole list. No ``--query``: that
+        needs the whole array. Returns the number of items written."""
+        count = 0
+        for item in items:
+            text = json_text(item, indent=2).replace("\n", "\n  ")
+            self._write(("[\n  " if count == 0 else ",\n  ") + text)
+            count += 1
+        self._write("[]\n" if count == 0 else "\n]\n")
+        return count
 
     def render(self, renderable: RenderableType) -> None:
         try:

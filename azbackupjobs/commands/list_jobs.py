@@ -1,0 +1,223 @@
+"""``azjobs list``: the vault's jobs in a time window, newest first, streamed as pages arrive.
+
+The service filters by one status at a time and by windows of at most 30 days. So one request
+stream runs per (window, status); the streams of a window are merged newest first by start time
+(a k-way merge that pulls one page at a time from each), and windows run newest first. Nothing
+is fetched ahead of what the output needs: ``--limit`` stops the requests, ``-o ndjson`` prints
+each job as soon as its page arrives, and ``-o json`` writes the array item by item.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from azbackupjobs import filters
+from azbackupjobs.commands.common import CommonOptions, make_output, open_session
+from azbackupjobs.errors import ExitCode, UnexpectedResponseError, UsageError
+from azbackupjobs.models import parse_timestamp
+from azbackupjobs.output import Environment, Output
+
+# The table is for people: without --limit it shows the newest jobs only, and says so.
+TABLE_DEFAULT_LIMIT = 100
+_NO_START = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ListOptions:
+    statuses: tuple[str, ...] = ()
+    operation: str | None = None
+    management_type: str | None = None
+    job_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int | None = None  # None: every job (the table: the newest 100); 0: every job
+    entity: str | None = None
+
+
+@dataclass(frozen=True)
+class ListPlan:
+    """What will be asked, validated before any request: one filter per (window, status)."""
+
+    window: filters.Window
+    requests: tuple[tuple[str, ...], ...]  # per window, newest first: its filters
+    entity: str | None
+
+
+def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
+    """Validate the flags and build the filters (usage errors here, before any request)."""
+    statuses = filters.normalize_statuses(lopts.statuses)
+    operation = filters.normalize_operation(lopts.operation) if lopts.operation else None
+    mtype = (filters.normalize_management_type(lopts.management_type)
+             if lopts.management_type else None)
+    if lopts.limit is not None and lopts.limit < 0:
+        raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
+    window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
+    groups: list[tuple[str, ...]] = []
+    for part in filters.split_window(window):
+        groups.append(tuple(
+            filters.build_filter(part, status=status, operation=operation,
+                                 management_type=mtype, job_id=lopts.job_id)
+            for status in (statuses or (None,))
+        ))
+    entity = lopts.entity.strip() if lopts.entity and lopts.entity.strip() else None
+    return ListPlan(window=window, requests=tuple(groups), entity=entity)
+
+
+def start_key(raw: dict[str, Any]) -> datetime:
+    """The merge key: the job's start time (jobs without one sort last)."""
+    props = raw.get("properties")
+    moment = parse_timestamp(props.get("startTime")) if isinstance(props, dict) else None
+    return moment or _NO_START
+
+
+def _items(pages: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    for page in pages:
+        yield from page
+
+
+def merge_newest_first(streams: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
+    """Merge streams that each run newest first into one that does; lazy, page by page."""
+    if len(streams) == 1:
+        return streams[0]
+    return heapq.merge(*streams, key=start_key, reverse=True)
+
+
+def _entity_matches(raw: dict[str, Any], needle: str) -> bool:
+    props = raw.get("properties")
+    name = props.get("entityFriendlyName") if isinstance(props, dict) else None
+    return isinstance(name, str) and needle.casefold() in name.casefold()
+
+
+def iter_jobs(
+    fetch: Callable[[str], Iterable[list[dict[str, Any]]]], plan: ListPlan
+) -> Iterator[dict[str, Any]]:
+    """Every job of the plan once, newest first; ``fetch(filter)`` yields pages lazily.
+
+    A job can show up twice: in two windows that share their boundary second, or under two
+    statuses when it changed between requests. The first (newest) sighting wins.
+    """
+    seen: set[str] = set()
+    for group in plan.requests:
+        streams = [_items(fetch(odata_filter)) for odata_filter in group]
+        for raw in merge_newest_first(streams):
+            key = raw.get("name") or raw.get("id")
+            if isinstance(key, str):
+                if key.lower() in seen:
+                    continue
+                seen.add(key.lower())
+            if plan.entity is not None and not _entity_matches(raw, plan.entity):
+                continue
+            yield raw
+
+
+def _limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
+    """At most ``limit`` items (0: all); stops pulling, and so requesting, at the limit."""
+    if limit <= 0:
+        yield from items
+        return
+    for count, item in enumerate(items, start=1):
+        yield item
+        if count >= limit:
+            return
+
+
+def run_list(
+    opts: CommonOptions,
+    lopts: ListOptions,
+    env: Environment,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> int:
+    out = make_output(opts, env)
+    plan = plan_list(lopts, now=now or datetime.now(UTC), tz=tz)
+    session = open_session(opts, env, out=out)
+    newest: list[dict[str, Any]] = []
+    try:
+        jobs = _tap(iter_jobs(session.client.iter_job_pages, plan), newest)
+        _print(out, jobs, plan, lopts.limit)
+    finally:
+        session.client.close()
+    from azbackupjobs import completion
+
+    # The newest jobs shown feed shell completion of JOB arguments; an unfiltered listing also
+    # tells it that the vault's recent jobs are known.
+    unfiltered = not (lopts.statuses or lopts.operation or lopts.management_type
+                      or lopts.job_id or plan.entity)
+    completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
+    return ExitCode.OK
+
+
+def _tap(items: Iterator[dict[str, Any]], keep: list[dict[str, Any]],
+         most: int = 50) -> Iterator[dict[str, Any]]:
+    """Pass items through, keeping the first ``most`` (what the completion cache holds)."""
+    for item in items:
+        if len(keep) < most:
+            keep.append(item)
+        yield item
+
+
+def _print(
+    out: Output,
+    jobs: Iterator[dict[str, Any]],
+    plan: ListPlan,
+    limit: int | None,
+) -> None:
+    if out.is_table and out.query is None:
+        _print_table(out, jobs, plan, limit)
+        return
+    selected = _limited(jobs, limit or 0)
+    if out.query is not None:
+        # A JMESPath expression applies to the whole array, as with the az CLI: no streaming.
+        everything = list(selected)
+        if out.format == "ndjson":
+            out.ndjson_items(everything)
+        elif out.format == "tsv":
+            out.tsv(everything)
+        else:
+            out.json(everything)
+    elif out.format == "ndjson":
+        for raw in selected:
+            out.ndjson(raw)
+    elif out.format == "tsv":
+        from azbackupjobs.rows import job_tsv_row
+
+        for raw in selected:
+            out.tsv([job_tsv_row(raw)])
+    else:
+        out.json_array(selected)
+
+
+def _print_table(
+    out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
+) -> None:
+    from azbackupjobs.list_view import jobs_table
+    from azbackupjobs.models import Job
+    from azbackupjobs.render import fmt_time
+
+    if limit is None:
+        # The default cap: one more than shown, to know whether to say that there are more.
+        rows = list(_limited(jobs, TABLE_DEFAULT_LIMIT + 1))
+        more = len(rows) > TABLE_DEFAULT_LIMIT
+        rows = rows[:TABLE_DEFAULT_LIMIT]
+    else:
+        rows, more = list(_limited(jobs, limit)), False
+    shown: list[Job] = []
+    for raw in rows:
+        try:
+            shown.append(Job.from_dict(raw))
+        except UnexpectedResponseError as exc:  # one odd item must not hide the others
+            out.warn(f"a job in the list is not readable ({exc.message}); not shown")
+    span = f"{fmt_time(plan.window.start)} to {fmt_time(plan.window.end)}"
+    if not shown:
+        out.note(f"No jobs from {span}.")
+        return
+    caption = f"{len(shown)} job{'s' if len(shown) != 1 else ''}, newest first"
+    if more:
+        caption += "; older ones not shown (--limit 0 shows all)"
+    out.render(jobs_table(shown, width=out.console.width, title=f"Jobs from {span}",
+                          caption=caption))

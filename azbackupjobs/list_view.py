@@ -1,0 +1,109 @@
+"""The table of ``azjobs list``: a pure function from parsed jobs to a rich ``Table``. No I/O.
+
+The full job GUID is what every other command takes, so it is never shortened; the other
+columns make room for it on narrower terminals instead: operation, entity and management type
+go under the id, and the duration under the start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from azbackupjobs.models import Job
+from azbackupjobs.render import DASH, fmt_duration, status_text
+from azbackupjobs.text import clean, sanitize
+
+JOB_COLUMNS = ("Job id", "Operation", "Status", "Entity", "Type", "Start", "Duration")
+WIDE = 150  # every column side by side from here; below, stacked (fits 80 columns)
+GUID_WIDTH = 36
+START_WIDTH = len("2024-05-01 12:00")
+
+
+def _cell(value: str | None) -> Text:
+    return Text(clean(value) if value else DASH)
+
+
+def job_duration(job: Job) -> str:
+    """The duration the service reports (elapsed so far for a running job), never a guess."""
+    if job.duration is not None:
+        return fmt_duration(job.duration)
+    return clean(job.duration_raw) or DASH
+
+
+def _start(job: Job, pattern: str) -> str:
+    if job.start_time is None:
+        return DASH
+    return job.start_time.astimezone().strftime(pattern)
+
+
+def _table(title: str | None, caption: str | None) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+        box=box.SIMPLE_HEAVY,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+        expand=False,
+    )
+
+
+def jobs_table(
+    jobs: Sequence[Job],
+    *,
+    width: int | None = None,
+    title: str | None = None,
+    caption: str | None = None,
+) -> Table:
+    """One row per job: id, operation, status, entity, management type, start (local time),
+    duration. ``width`` is the terminal's: below ``WIDE`` columns, the operation, entity and
+    type go under the id, and the duration under the start, so that 80 columns suffice."""
+    table = _table(title, caption)
+    if width is not None and width < WIDE:
+        rows = []
+        for job in jobs:
+            what = f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 60)}"
+            if job.backup_management_type:
+                what += f" · {sanitize(job.backup_management_type, 30)}"
+            ident = Text(clean(job.job_id) or DASH)
+            ident.append("\n" + what, style="dim")
+            when = Text(_start(job, "%Y-%m-%d %H:%M"))
+            when.append("\n" + job_duration(job), style="dim")
+            rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
+        # The first column takes what the status and start columns leave (2 between columns).
+        status_width = max((r[1].cell_len for r in rows), default=6)
+        spare = width - status_width - START_WIDTH - 4
+        longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
+        table.add_column("Job", no_wrap=True, overflow="ellipsis",
+                         width=max(GUID_WIDTH, min(longest, spare)))
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Start", no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        return table
+    for name in JOB_COLUMNS:
+        if name == "Job id":
+            table.add_column(name, no_wrap=True, min_width=GUID_WIDTH)
+        elif name in {"Status", "Start"}:
+            table.add_column(name, no_wrap=True)
+        elif name == "Duration":
+            table.add_column(name, justify="right", no_wrap=True)
+        else:
+            table.add_column(name, overflow="fold")
+    for job in jobs:
+        table.add_row(
+            _cell(job.job_id),
+            _cell(job.operation),
+            status_text(job.status, job.status_raw, symbol=True),
+            _cell(job.entity),
+            _cell(job.backup_management_type),
+            Text(_start(job, "%Y-%m-%d %H:%M:%S")),
+            Text(job_duration(job)),
+        )
+    return table

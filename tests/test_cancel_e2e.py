@@ -1,0 +1,79 @@
+"""End to end: the installed ``azjobs cancel`` against the in-process emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from azbackupjobs.emulator import EmulatorHandle, start_emulator
+
+pytestmark = pytest.mark.e2e
+
+AZJOBS = str(Path(sys.executable).with_name("azjobs"))
+# Emulated seconds per real second: the service's 60 s Retry-After and the 30 s the cancel
+# takes become a fraction of a second.
+SPEED = 120.0
+
+
+@pytest.fixture
+def emu() -> Iterator[EmulatorHandle]:
+    with start_emulator(seed=5, seed_data=False, speed=SPEED) as handle:
+        yield handle
+
+
+def azjobs(emu: EmulatorHandle, *args: str, stdin: str = "") -> (
+    subprocess.CompletedProcess[str]
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
+    env.update(emu.env())
+    return subprocess.run([AZJOBS, *args], capture_output=True, text=True, env=env, input=stdin,
+                          timeout=60, check=False)
+
+
+def long_backup(emu: EmulatorHandle) -> str:
+    return emu.add_job(entity="vm1", start_offset=-60,
+                       tasks=[("Take Snapshot", 3600.0), ("Transfer data to vault", 3600.0)])
+
+
+def test_cancel_yes_wait_ends_with_exit_7(emu: EmulatorHandle) -> None:
+    job_id = long_backup(emu)
+    done = azjobs(emu, "cancel", job_id, "--yes", "--wait", "--interval", "1", "-o", "json")
+    assert done.returncode == 7, done.stderr
+    final = json.loads(done.stdout)
+    assert final["name"] == job_id
+    props = final["properties"]
+    assert props["status"] == "Cancelled" or (
+        props["status"] == "CompletedWithWarnings"
+        and props["errorDetails"][0]["errorCode"] == 400158
+    )
+    methods = [(r.method, r.path.rsplit("/", 2)[-2:]) for r in emu.request_log]
+    assert ("POST", [job_id, "cancel"]) in methods
+    assert any(r.method == "GET" and "/operationResults/" in r.path for r in emu.request_log)
+
+
+def test_cancel_without_wait_prints_the_cancelling_job(emu: EmulatorHandle) -> None:
+    job_id = long_backup(emu)
+    done = azjobs(emu, "cancel", job_id, "--yes", "--query", "properties.status", "-o", "tsv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout in {"Cancelling\n", "Cancelled\n"}
+    assert "accepted the cancellation" in done.stderr
+
+
+def test_refusals(emu: EmulatorHandle) -> None:
+    job_id = long_backup(emu)
+    piped = azjobs(emu, "cancel", job_id, stdin="y\n")  # no terminal, no --yes
+    assert piped.returncode == 2 and piped.stdout == ""
+    assert "--yes" in piped.stderr
+    assert emu.request_log == []
+
+    finished = emu.add_job(entity="vm2", start_offset=-7200, duration=600)
+    done = azjobs(emu, "cancel", finished, "--yes")
+    assert done.returncode == 1 and done.stdout == ""
+    assert "is not running (it is Completed); nothing sent" in done.stderr
+    assert all(r.method == "GET" for r in emu.request_log)
