@@ -1,0 +1,423 @@
+"""What ``watch`` shows: the live frame (rich renderables) and the plain append-only lines.
+
+Pure functions of a :class:`~azbackupjobs.watch.Snapshot` and the current time; no I/O. The live
+frame is rebuilt on every redraw (cheap), so the spinner, the elapsed time and the "retrying in"
+countdown move between polls. The plain lines are for logs: one line per change, no ANSI.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from azbackupjobs.models import Job, JobStatus, JobTask
+from azbackupjobs.render import (
+    DASH,
+    MAX_PANEL_ERRORS,
+    MAX_RECOMMENDATIONS,
+    MAX_TABLE_ROWS,
+    error_panel,
+    fmt_duration,
+    fmt_task_duration,
+    more_rows_note,
+    progress_bar,
+    property_bag_table,
+    status_text,
+    task_columns,
+    title_of,
+)
+from azbackupjobs.text import clean, sanitize
+from azbackupjobs.watch import Snapshot, Tracked, Trouble, detailed
+
+SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+# The live frame is rebuilt several times a second and must fit the terminal: a job with more
+# tasks shows this many, around the running one.
+MAX_LIVE_TASKS = 30
+SPINNER_FPS = 8.0
+_TRANSFER_RE = re.compile(
+    r"(?P<done>\d+(?:\.\d+)?)\s*(?P<du>[KMGTP]?B)s?\s*/\s*(?P<total>\d+(?:\.\d+)?)\s*"
+    r"(?P<tu>[KMGTP]?B)s?",
+    re.IGNORECASE,
+)
+_UNIT = {"B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5}
+
+
+@dataclass(frozen=True)
+class Now:
+    """The moment a frame is drawn: the loop's clock (for ages and countdowns) and the wall
+    clock (for job times)."""
+
+    mono: float
+    utc: datetime
+
+
+# ----- small pieces ------------------------------------------------------------------------------
+def spinner(mono: float) -> str:
+    return SPINNER_FRAMES[int(mono * SPINNER_FPS) % len(SPINNER_FRAMES)]
+
+
+def transfer_percent(details: str | None) -> float | None:
+    """``120.58 GBs / 127 GBs Transferred`` -> 94.9; None when the text says no amounts."""
+    if not details:
+        return None
+    match = _TRANSFER_RE.search(details)
+    if not match:
+        return None
+    done = float(match["done"]) * 1024 ** _UNIT[match["du"].upper()]
+    total = float(match["total"]) * 1024 ** _UNIT[match["tu"].upper()]
+    if total <= 0:
+        return None
+    return float(max(0.0, min(100.0, done * 100 / total)))
+
+
+def task_percent(task: JobTask) -> float | None:
+    """The service's progressPercentage, else the share of bytes the task reports moved."""
+    if task.progress_percentage is not None:
+        return task.progress_percentage
+    if task.status is JobStatus.COMPLETED and transfer_percent(task.execution_details) is not None:
+        return 100.0
+    return transfer_percent(task.execution_details)
+
+
+def elapsed_of(tracked: Tracked, now: Now) -> timedelta | None:
+    """How long the job has run: the service's own duration (immune to clock skew between
+    here and the service) plus the time since we read it; else now - start."""
+    job = tracked.job
+    if job is None:
+        return None
+    if job.is_terminal:
+        if job.duration is not None and job.duration >= timedelta(0):
+            return job.duration
+        if job.start_time and job.end_time:
+            return max(job.end_time - job.start_time, timedelta(0))
+        return None
+    duration, read_at = tracked.duration, tracked.duration_at
+    if duration is not None and duration >= timedelta(0) and read_at is not None:
+        return duration + timedelta(seconds=max(now.mono - read_at, 0.0))
+    return job.elapsed(now.utc)
+
+
+def age(tracked: Tracked, now: Now) -> str:
+    if tracked.last_update is None:
+        return DASH
+    seconds = max(now.mono - tracked.last_update, 0.0)
+    return f"{fmt_duration(timedelta(seconds=int(seconds)))} ago"
+
+
+def countdown(at: float | None, now: Now) -> int:
+    return 0 if at is None else max(math.ceil(at - now.mono - 1e-3), 0)
+
+
+def _status_cell(job: Job, now: Now) -> Text:
+    text = Text()
+    if job.is_terminal:
+        text.append_text(status_text(job.status, job.status_raw, symbol=True))
+    else:
+        text.append(spinner(now.mono) + " ", style="cyan")
+        text.append_text(status_text(job.status, job.status_raw))
+    return text
+
+
+def _unseen(tracked: Tracked, *, long: bool = False) -> str:
+    """A job not read yet: not found so far (the service lags after a trigger), or no answer."""
+    if tracked.missing_since is None:
+        return "waiting for the service"
+    if long:
+        return "not visible yet: the service can take a minute to show a new job"
+    return "not visible yet"
+
+
+def current_task(job: Job) -> JobTask | None:
+    for task in job.tasks:
+        if task.status in (JobStatus.IN_PROGRESS, JobStatus.CANCELLING):
+            return task
+    return None
+
+
+# ----- one job in detail -------------------------------------------------------------------------
+def job_header(tracked: Tracked, now: Now) -> RenderableType:
+    job = tracked.job
+    if job is None:
+        return Text.assemble(
+            (spinner(now.mono) + " ", "cyan"),
+            (f"Job {tracked.job_id}", "bold"),
+            ("  " + _unseen(tracked, long=True), "dim"),
+        )
+    line = Text()
+    line.append(title_of(job), style="bold")
+    line.append("  ")
+    line.append_text(_status_cell(job, now))
+    facts = [f"elapsed {fmt_duration(elapsed_of(tracked, now))}"]
+    if not job.is_terminal:
+        facts.append(f"updated {age(tracked, now)}")
+        if job.estimated_remaining is not None and job.estimated_remaining > timedelta(0):
+            facts.append(f"~{fmt_duration(job.estimated_remaining)} left")
+    line.append("  " + " · ".join(facts), style="dim")
+    kind = " · ".join(
+        clean(x) for x in (job.job_type, job.backup_management_type, job.workload_type,
+                           job.job_id) if x
+    )
+    parts: list[RenderableType] = [line, Text(kind, style="dim")]
+    if job.progress_percentage is not None:
+        parts.append(progress_bar(job.progress_percentage, width=40))
+    return Group(*parts)
+
+
+def shown_tasks(job: Job, limit: int = MAX_LIVE_TASKS) -> tuple[JobTask, ...]:
+    """At most ``limit`` tasks: all of them, or a run of them around the running one."""
+    tasks = job.tasks
+    if len(tasks) <= limit:
+        return tasks
+    running = current_task(job)
+    at = tasks.index(running) if running is not None else 0
+    start = max(0, min(at - limit // 2, len(tasks) - limit))
+    return tasks[start:start + limit]
+
+
+def live_task_table(job: Job) -> Table:
+    """Tasks with a bar where a percentage is known (given, or from bytes moved), else a state
+    symbol; only the columns this job type has."""
+    tasks = shown_tasks(job)
+    cols = task_columns(tasks)
+    percents = [task_percent(t) for t in tasks]
+    table = Table(box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False,
+                  caption=more_rows_note(len(job.tasks) - len(tasks), "tasks"),
+                  caption_justify="left")
+    table.add_column("Task", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    has_bar = any(p is not None for p in percents)
+    if has_bar:
+        table.add_column("Progress", no_wrap=True)
+    if cols["duration"]:
+        table.add_column("Duration", justify="right", no_wrap=True)
+    if cols["details"]:
+        table.add_column("Details", overflow="fold")
+    for task, pct in zip(tasks, percents, strict=True):
+        row: list[RenderableType] = [
+            Text(clean(task.task_id)),
+            status_text(task.status, task.status_raw, symbol=True),
+        ]
+        if has_bar:
+            row.append(progress_bar(pct) if pct is not None else Text(DASH, style="dim"))
+        if cols["duration"]:
+            row.append(Text(fmt_task_duration(task)))
+        if cols["details"]:
+            row.append(Text(clean(task.execution_details or "") or DASH))
+        table.add_row(*row)
+    return table
+
+
+def job_detail(tracked: Tracked, now: Now) -> RenderableType:
+    parts: list[RenderableType] = [job_header(tracked, now)]
+    job = tracked.job
+    if job is not None:
+        if job.tasks:
+            parts.append(live_task_table(job))
+        if job.property_bag:
+            parts.append(property_bag_table(job, title=None))
+        panel = error_panel(job)
+        if panel is not None:
+            parts.append(panel)
+    return Group(*parts)
+
+
+# ----- several jobs ------------------------------------------------------------------------------
+def jobs_table(jobs: list[Tracked], now: Now) -> Table:
+    """One compact row per job."""
+    table = Table(box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False)
+    table.add_column("Job", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Progress", no_wrap=True)
+    table.add_column("Elapsed", justify="right", no_wrap=True)
+    table.add_column("Updated", justify="right", no_wrap=True)
+    for tracked in jobs:
+        job = tracked.job
+        if job is None:
+            table.add_row(
+                Text(tracked.job_id),
+                Text(spinner(now.mono) + " " + _unseen(tracked), style="dim"),
+                Text(DASH),
+                Text(DASH),
+                Text(DASH),
+            )
+            continue
+        task = current_task(job)
+        pct = job.progress_percentage
+        if pct is None and task is not None:
+            pct = task_percent(task)
+        # A job checked through the job list has no fresh progress: show its task instead.
+        fresh = tracked.detail_at is not None and tracked.detail_at == tracked.last_update
+        if pct is not None and not job.is_terminal and fresh:
+            progress: Text = progress_bar(pct, width=12)
+        elif task is not None:
+            progress = Text(clean(task.task_id), style="dim")
+            if not fresh and not job.is_terminal and tracked.detail_at is not None:
+                read = timedelta(seconds=int(max(now.mono - tracked.detail_at, 0.0)))
+                progress.append(f" (as of {fmt_duration(read)} ago)")
+        else:
+            progress = Text(DASH, style="dim")
+        table.add_row(
+            Text(f"{title_of(job)} ", style="bold").append(tracked.job_id[:8], style="dim"),
+            _status_cell(job, now),
+            progress,
+            Text(fmt_duration(elapsed_of(tracked, now))),
+            Text(age(tracked, now) if not job.is_terminal else DASH),
+        )
+    return table
+
+
+# ----- the frame ---------------------------------------------------------------------------------
+def trouble_text(trouble: Trouble, retry_in: int) -> str:
+    """``throttled: retrying in 20 s``."""
+    return f"{trouble.reason}: retrying in {retry_in} s"
+
+
+def status_line(snapshot: Snapshot, now: Now) -> Text:
+    if snapshot.done:
+        return Text()
+    wait = countdown(snapshot.next_poll_at, now)
+    if snapshot.trouble is not None:
+        line = Text("⚠ " + trouble_text(snapshot.trouble, wait), style="yellow")
+        if snapshot.trouble.failures > 1:
+            line.append(f" (attempt {snapshot.trouble.failures})", style="dim")
+        return line
+    line = Text(f"next update in {wait} s", style="dim")
+    line.append(" · Ctrl-C stops watching (the jobs keep running)", style="dim")
+    return line
+
+
+def detail_height(tracked: Tracked) -> int:
+    """About how many lines :func:`job_detail` takes (to fit the terminal)."""
+    job = tracked.job
+    if job is None:
+        return 1
+    lines = 2 + (1 if job.progress_percentage is not None else 0)
+    if job.tasks:
+        tasks = len(shown_tasks(job))
+        lines += 2 + tasks + (1 if tasks < len(job.tasks) else 0)
+    if job.property_bag:
+        lines += 2 + min(len(job.property_bag), MAX_TABLE_ROWS + 1)
+    if job.errors or job.dynamic_error_message:
+        errors = job.errors[:MAX_PANEL_ERRORS]
+        lines += 2 + sum(2 + min(len(e.recommendations), MAX_RECOMMENDATIONS + 1)
+                         for e in errors) + (1 if len(job.errors) > len(errors) else 0)
+    return lines
+
+
+def frame(snapshot: Snapshot, now: Now, *, compact: bool = False,
+          detail_limit: int = 3, height: int | None = None) -> RenderableType:
+    """The whole live view: one job in detail, or a row per job plus the running ones (as
+    many as fit in ``height`` lines, at most ``detail_limit``)."""
+    jobs = snapshot.jobs
+    parts: list[RenderableType] = []
+    if len(jobs) == 1 and not compact:
+        parts.append(job_detail(jobs[0], now))
+    else:
+        parts.append(jobs_table(jobs, now))
+        if not compact:
+            shown = detailed(jobs, detail_limit)
+            if height is not None:
+                room = height - (len(jobs) + 2) - 3
+                fitting: list[Tracked] = []
+                for tracked in shown:
+                    room -= detail_height(tracked) + 1
+                    if room < 0:
+                        break
+                    fitting.append(tracked)
+                shown = fitting
+            for tracked in shown:
+                parts.append(Text())
+                parts.append(job_detail(tracked, now))
+            hidden = sum(1 for t in jobs if t.running) - len(shown)
+            if hidden > 0:
+                parts.append(Text(f"({hidden} more running: rows only)", style="dim"))
+    if snapshot.trouble is not None and snapshot.trouble.failures > 2:
+        parts.append(Text(snapshot.trouble.detail, style="dim"))
+    line = status_line(snapshot, now)
+    if line.plain:
+        parts.append(line)
+    return Group(*parts)
+
+
+# ----- end of the watch --------------------------------------------------------------------------
+def summary_line(tracked: Tracked, now: Now, *, timed_out: bool = False) -> str:
+    """``Backup of vm1 Completed in 20m23s``."""
+    job = tracked.job
+    if job is None:
+        return f"Job {tracked.job_id} never became visible"
+    took = fmt_duration(elapsed_of(tracked, now))
+    status = sanitize(job.status_raw or job.status.value, 40)
+    if job.is_terminal:
+        line = f"{title_of(job)} {status} in {took}"
+        if job.was_cancelled and job.status is not JobStatus.CANCELLED:
+            line += " (cancelled)"
+        return line
+    suffix = " (timed out)" if timed_out else ""
+    return f"{title_of(job)} still {status} after {took}{suffix}"
+
+
+def warning_text(job: Job) -> str:
+    """The stderr warning of a CompletedWithWarnings job: the first error, in one line."""
+    first = job.errors[0] if job.errors else None
+    detail = ""
+    if first is not None:
+        head = " ".join(x for x in (first.code or "", first.title or "") if x)
+        detail = ": " + sanitize(" ".join(x for x in (head, first.message or "") if x), 200)
+    return f"{title_of(job)} completed with warnings{detail}"
+
+
+# ----- plain lines (piped -o table) --------------------------------------------------------------
+def _task_fact(task: JobTask) -> str:
+    fact = f"{sanitize(task.task_id, 60)} {sanitize(task.status_raw or task.status.value, 30)}"
+    pct = task_percent(task)
+    if pct is not None and task.status is not JobStatus.COMPLETED:
+        fact += f" {pct:.0f}%"
+    if task.execution_details and task.status is not JobStatus.NOT_STARTED:
+        fact += f" ({sanitize(task.execution_details, 80)})"
+    return fact
+
+
+def _task_key(task: JobTask) -> tuple[object, ...]:
+    pct = task_percent(task)
+    return (task.status, None if pct is None else int(pct), task.execution_details)
+
+
+def plain_line(prev: Job | None, job: Job, now: Now, *, elapsed: timedelta | None = None,
+               multi: bool = False) -> str:
+    """One log line for one change: what differs from ``prev`` (all of it on the first poll)."""
+    stamp = now.utc.astimezone().strftime("%H:%M:%S")
+    name = title_of(job) + (f" [{clean(job.job_id)[:8]}]" if multi else "")
+    status = sanitize(job.status_raw or job.status.value, 40)
+    facts: list[str] = []
+    if prev is None or prev.status is not job.status or job.is_terminal:
+        facts.append(status if not job.is_terminal
+                     else f"{status} in {fmt_duration(elapsed)}")
+    before = {t.task_id: _task_key(t) for t in prev.tasks} if prev is not None else {}
+    for task in job.tasks:
+        if prev is None and task.status is JobStatus.NOT_STARTED:
+            continue
+        if before.get(task.task_id) != _task_key(task):
+            facts.append(_task_fact(task))
+    if prev is not None and job.progress_percentage is not None and (
+        prev.progress_percentage is None
+        or int(prev.progress_percentage) != int(job.progress_percentage)
+    ):
+        facts.append(f"{job.progress_percentage:.0f}% done")
+    if prev is not None:
+        added = [k for k in job.property_bag if k not in prev.property_bag]
+        if added:
+            facts.append("new properties: " + ", ".join(sanitize(k, 40) for k in added))
+    if job.errors and (prev is None or not prev.errors):
+        first = job.errors[0]
+        facts.append("error " + sanitize(
+            " ".join(x for x in (first.code or "", first.message or "") if x), 160))
+    if not facts:
+        facts.append(status)
+    return f"{stamp} {name}: " + "; ".join(facts)
