@@ -1,0 +1,500 @@
+"""Shell completion: option values, profile names and recent job GUIDs.
+
+This runs while someone waits on the TAB key, in a process of its own started by the shell
+script in ``completions/``. So: the values of the choice options are constants; job GUIDs come
+from a small cache of the last listing in ``$XDG_CACHE_HOME/azjobs/`` and are refreshed by one
+quick list call (first page only) when the cache is stale and the command line names a vault;
+the whole answer takes at most about a second, and nothing but completions ever reaches the
+shell: every failure means "no suggestions". rich and requests are not imported here (requests
+only for a refresh), because every TAB press pays for each import.
+
+Other commands feed the cache with ``record_jobs`` after a listing; it never fails them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azbackupjobs.settings import Context
+
+PROG_NAME = "azjobs"
+COMPLETE_VAR = "_AZJOBS_COMPLETE"
+# The files in completions/, by the shell names Typer uses.
+SCRIPT_FILES: dict[str, str] = {
+    "bash": "azjobs.bash",
+    "zsh": "azjobs.zsh",
+    "fish": "azjobs.fish",
+    "powershell": "azjobs.ps1",
+}
+
+_LOADED_AT = time.monotonic()
+BUDGET_SECONDS = 1.0  # the most a TAB press may take, start-up included
+EXIT_MARGIN = 0.15  # kept for printing the completions and ending the process
+FRESH_SECONDS = 60.0  # a listing younger than this is used without asking the service
+KEEP_SECONDS = 7 * 86400.0  # older listings are not offered at all
+LIST_WINDOW = timedelta(days=7)  # what the refresh asks for
+MAX_JOBS = 50
+MAX_CONTEXTS = 8
+CACHE_VERSION = 1
+CACHE_NAME = "jobs.json"
+
+OUTPUT_HELP: dict[str, str] = {
+    "table": "tables (default on a terminal)",
+    "json": "JSON as the service returns it (default when piped)",
+    "ndjson": "one JSON object per line",
+    "tsv": "tab-separated values, no header",
+}
+CLOUD_HELP: dict[str, str] = {
+    "AzureCloud": "Azure public cloud, management.azure.com",
+    "AzureChinaCloud": "Azure China (21Vianet), management.chinacloudapi.cn",
+    "AzureUSGovernment": "Azure US Government, management.usgovcloudapi.net",
+}
+# Used when the list filters module is not importable (it is the source of truth).
+_FALLBACK_STATUSES = ("InProgress", "Completed", "CompletedWithWarnings", "Failed", "Cancelling",
+                      "Cancelled")
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_SPACES = re.compile(r"\s+")
+_CONTEXT_PARAMS = ("subscription", "resource_group", "vault", "cloud", "endpoint", "api_version",
+                   "profile")
+_AUTH_VARIABLE = "AZJOBS_AUTH"
+
+Items = list[tuple[str, str]]
+Fetcher = Callable[["Context", Mapping[str, str], float], list[dict[str, Any]]]
+
+
+# ----- option values ----------------------------------------------------------------------------
+def _plain_help() -> None:
+    """Make Typer print descriptions as they are.
+
+    Typer passes each description through rich to strip markup, which imports rich on every
+    TAB press (~100 ms) and would eat brackets in entity names such as ``msdb [sql-0]``.
+    Descriptions made here are plain text already.
+    """
+    with contextlib.suppress(Exception):  # a Typer without that hook: keep its behaviour
+        import typer._completion_classes as classes
+
+        classes._sanitize_help_text = _identity
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+def _choices(values: Iterable[str], incomplete: str, helps: Mapping[str, str] | None = None
+             ) -> Items:
+    """Values starting with ``incomplete`` (any casing), completing the last of a comma list."""
+    _plain_help()
+    head, _, tail = incomplete.rpartition(",")
+    prefix = head + "," if head else ""
+    wanted = tail.lower()
+    return [(prefix + value, (helps or {}).get(value, "")) for value in values
+            if value.lower().startswith(wanted)]
+
+
+def complete_output(incomplete: str) -> Items:
+    return _choices(OUTPUT_HELP, incomplete, OUTPUT_HELP)
+
+
+def complete_cloud(incomplete: str) -> Items:
+    return _choices(CLOUD_HELP, incomplete, CLOUD_HELP)
+
+
+def status_values() -> tuple[str, ...]:
+    try:
+        from azbackupjobs.filters import STATUSES
+    except Exception:  # pragma: no cover - see _FALLBACK_STATUSES
+        return _FALLBACK_STATUSES
+    return tuple(STATUSES)
+
+
+def operation_values() -> tuple[str, ...]:
+    try:
+        from azbackupjobs.filters import OPERATIONS
+    except Exception:  # pragma: no cover
+        return ("Backup", "Restore", "ConfigureBackup", "DisableBackup", "DeleteBackupData")
+    return tuple(OPERATIONS)
+
+
+def management_type_values() -> tuple[str, ...]:
+    try:
+        from azbackupjobs.filters import MANAGEMENT_TYPES
+    except Exception:  # pragma: no cover
+        return ("AzureIaasVM", "AzureStorage", "AzureWorkload", "MAB", "DPM")
+    return tuple(MANAGEMENT_TYPES)
+
+
+def complete_status(incomplete: str) -> Items:
+    """Statuses; ``Failed,In`` completes to ``Failed,InProgress`` (the flag takes a list)."""
+    return _choices(status_values(), incomplete)
+
+
+def complete_operation(incomplete: str) -> Items:
+    return _choices(operation_values(), incomplete)
+
+
+def complete_management_type(incomplete: str) -> Items:
+    return _choices(management_type_values(), incomplete)
+
+
+def complete_profile(incomplete: str) -> Items:
+    try:
+        from azbackupjobs.config import profile_names
+
+        return _choices(profile_names(), incomplete)
+    except Exception:
+        return []
+
+
+def complete_help_topic(ctx: Any, incomplete: str) -> Items:
+    """The topics of ``azjobs help``, then the commands (``azjobs help watch``)."""
+    try:
+        from azbackupjobs.commands.help_cmd import TOPICS
+
+        helps = {name: topic.summary for name, topic in TOPICS.items()}
+    except Exception:  # pragma: no cover
+        return []
+    names = list(TOPICS)
+    with contextlib.suppress(Exception):
+        root = ctx.find_root()
+        for name in root.command.list_commands(root):
+            command = root.command.get_command(root, name)
+            if command is not None and not command.hidden and name != "help":
+                names.append(name)
+                helps[name] = command.get_short_help_str(limit=60)
+    return _choices(names, incomplete, helps)
+
+
+if os.environ.get(COMPLETE_VAR):  # a TAB press: command names have descriptions too
+    _plain_help()
+
+
+# ----- the job cache ----------------------------------------------------------------------------
+def cache_dir(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME")
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "azjobs"
+    return Path.home() / ".cache" / "azjobs"
+
+
+def cache_path(env: Mapping[str, str] | None = None) -> Path:
+    return cache_dir(env) / CACHE_NAME
+
+
+def context_key(ctx: Context) -> str:
+    return (ctx.endpoint + ctx.vault_path).lower()
+
+
+def read_cache(path: Path) -> dict[str, Any]:
+    """The cache, or an empty one when it is missing, unreadable, foreign or corrupt."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"version": CACHE_VERSION, "contexts": {}}
+    if (not isinstance(data, dict) or data.get("version") != CACHE_VERSION
+            or not isinstance(data.get("contexts"), dict)):
+        return {"version": CACHE_VERSION, "contexts": {}}
+    return data
+
+
+def write_cache(path: Path, data: Mapping[str, Any]) -> None:
+    """Atomically (a temporary file renamed over the old one), readable by the owner only."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jobs-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def summarize(raw: Any) -> dict[str, str] | None:
+    """What the cache keeps of a job resource; None unless it has a job GUID."""
+    if not isinstance(raw, Mapping):
+        return None
+    name = raw.get("name")
+    if not isinstance(name, str) or not _GUID.match(name.strip().lower()):
+        return None
+    props = raw.get("properties")
+    props = props if isinstance(props, dict) else {}
+
+    def text(key: str) -> str:
+        value = props.get(key)
+        return describe_text(value) if isinstance(value, str) else ""
+
+    start = props.get("startTime")
+    return {
+        "id": name.strip().lower(),
+        "entity": text("entityFriendlyName"),
+        "operation": text("operation"),
+        "status": text("status"),
+        "start": start if isinstance(start, str) and len(start) < 40 else "",
+    }
+
+
+def describe_text(value: str, limit: int = 48) -> str:
+    """Text safe inside any shell's completion script: letters, digits and a few marks only."""
+    value = value.replace("[", "(").replace("]", ")")  # "msdb [sql-vm-01]", as SQL jobs say
+    kept = "".join(ch if ch.isalnum() or ch in " ._-/@+()#" else " " for ch in value)
+    kept = _SPACES.sub(" ", kept).strip()
+    return kept if len(kept) <= limit else kept[: limit - 1] + "~"
+
+
+def record_jobs(
+    ctx: Context,
+    jobs: Iterable[Mapping[str, Any]],
+    *,
+    complete_listing: bool = True,
+    env: Mapping[str, str] | None = None,
+    now: float | None = None,
+) -> None:
+    """Remember jobs for completion. ``complete_listing``: a listing (marks the cache fresh),
+    not a single job. Never raises: a cache problem must not fail the command that called it."""
+    with contextlib.suppress(Exception):
+        _record(ctx, jobs, complete_listing, cache_path(env), time.time() if now is None else now)
+
+
+def _record(ctx: Context, jobs: Iterable[Mapping[str, Any]], complete_listing: bool,
+            path: Path, now: float) -> None:
+    fresh = [s for s in (summarize(j) for j in jobs) if s is not None]
+    data = read_cache(path)
+    contexts: dict[str, Any] = data["contexts"]
+    key = context_key(ctx)
+    entry = contexts.get(key) if isinstance(contexts.get(key), dict) else None
+    old = entry.get("jobs") if entry and isinstance(entry.get("jobs"), list) else []
+    seen = {s["id"] for s in fresh}
+    merged = fresh + [j for j in old if isinstance(j, dict) and j.get("id") not in seen]
+    merged.sort(key=lambda j: str(j.get("start", "")), reverse=True)
+    fetched = now if complete_listing else (entry or {}).get("fetched_at", 0.0)
+    contexts[key] = {"fetched_at": fetched, "updated_at": now, "jobs": merged[:MAX_JOBS]}
+    newest = sorted(contexts, key=lambda k: _number(contexts[k], "updated_at"), reverse=True)
+    data["contexts"] = {k: contexts[k] for k in newest[:MAX_CONTEXTS]}
+    write_cache(path, data)
+
+
+def _number(entry: Any, key: str) -> float:
+    value = entry.get(key) if isinstance(entry, dict) else None
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
+# ----- completing a JOB argument ----------------------------------------------------------------
+def complete_job(ctx: Any, incomplete: str) -> Items:
+    """Typer's callback for JOB arguments: ``(guid, "entity, operation, status, age")``."""
+    try:
+        _silence_stderr()
+        params = getattr(ctx, "params", None) or {}
+        deadline = process_start() + BUDGET_SECONDS - EXIT_MARGIN
+        return job_items(params, incomplete, os.environ, deadline=deadline)
+    except Exception:
+        return []
+
+
+def process_start() -> float:
+    """When this process started, on the ``time.monotonic`` clock: the budget counts from there.
+
+    Linux tells (``/proc``); elsewhere, the import of this module less a typical start-up.
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        with open("/proc/uptime", encoding="ascii") as handle:
+            uptime = float(handle.read().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        if 0 <= age < 60:
+            return time.monotonic() - age
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    return _LOADED_AT - 0.15
+
+
+def _silence_stderr() -> None:
+    """In a completion process, stderr is the user's prompt: nothing may appear there."""
+    _plain_help()
+    if os.environ.get(COMPLETE_VAR):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+        except OSError:  # pragma: no cover
+            pass
+        import logging
+
+        logging.disable(logging.CRITICAL)
+
+
+def job_items(
+    params: Mapping[str, Any],
+    incomplete: str,
+    env: Mapping[str, str],
+    *,
+    deadline: float,
+    fetch: Fetcher | None = None,
+    now: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Items:
+    """Completions for a JOB argument from the cache, refreshed first when stale and possible."""
+    wanted = incomplete.strip().lower()
+    if wanted.startswith("/"):
+        return []  # a full ARM id is typed by hand or pasted
+    wall = time.time() if now is None else now
+    path = cache_path(env)
+    data = read_cache(path)
+    contexts: dict[str, Any] = data["contexts"]
+    context = _context_of(params, env)
+    entry: Any = None
+    if context is not None:
+        entry = contexts.get(context_key(context))
+        if wall - _number(entry, "fetched_at") >= FRESH_SECONDS and clock() < deadline:
+            auth = params.get("auth")
+            if isinstance(auth, str) and auth.strip():  # --auth on the command line
+                env = {**env, _AUTH_VARIABLE: auth}
+            jobs = _refresh(context, env, deadline, fetch or list_first_page, clock)
+            if jobs is not None:
+                with contextlib.suppress(Exception):
+                    _record(context, jobs, True, path, wall)
+                entry = read_cache(path)["contexts"].get(context_key(context)) or {
+                    "updated_at": wall, "jobs": [s for s in map(summarize, jobs) if s]}
+    else:  # no vault on the command line: offer the last listing, whichever vault it was
+        entry = max(contexts.values(), key=lambda e: _number(e, "updated_at"), default=None)
+    if not isinstance(entry, dict) or wall - _number(entry, "updated_at") > KEEP_SECONDS:
+        return []
+    typed = _typed_values(params)
+    items: Items = []
+    jobs_cached = entry.get("jobs")
+    for job in jobs_cached if isinstance(jobs_cached, list) else []:
+        if not isinstance(job, dict):
+            continue
+        job_id = str(job.get("id", ""))
+        if _GUID.match(job_id) and job_id.startswith(wanted) and job_id not in typed:
+            items.append((job_id, describe(job, wall)))
+    return items
+
+
+def describe(job: Mapping[str, Any], now: float) -> str:
+    parts = [describe_text(str(job.get(k, ""))) for k in ("entity", "operation", "status")]
+    age = _age(str(job.get("start", "")), now)
+    return ", ".join(p for p in [*parts, age] if p)
+
+
+def _age(start: str, now: float) -> str:
+    try:
+        moment = datetime.fromisoformat(start[:19]).replace(tzinfo=UTC).timestamp()
+    except (ValueError, OverflowError):
+        return ""
+    seconds = now - moment
+    if seconds < 0 or moment < 86400:  # in the future, or the service's "0001-01-01" for unset
+        return ""
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def _typed_values(params: Mapping[str, Any]) -> set[str]:
+    """GUIDs already on the command line (``watch A B``): not offered again."""
+    found: set[str] = set()
+    for value in params.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and _GUID.match(item.strip().lower()):
+                found.add(item.strip().lower())
+    return found
+
+
+def _context_of(params: Mapping[str, Any], env: Mapping[str, str]) -> Context | None:
+    """The vault the command line points at (flags, environment, profile, az), else None."""
+    from azbackupjobs import settings
+
+    values = {k: params.get(k) if isinstance(params.get(k), str) else None
+              for k in _CONTEXT_PARAMS}
+    try:
+        return settings.resolve_context(settings.ContextFlags(**values), env)
+    except Exception:
+        return None
+
+
+def _refresh(context: Context, env: Mapping[str, str], deadline: float, fetch: Fetcher,
+             clock: Callable[[], float]) -> list[dict[str, Any]] | None:
+    """Run ``fetch`` on a daemon thread, waiting at most until ``deadline``; None if it failed
+    or is late (it is then abandoned: the process ends right after printing completions)."""
+    result: list[list[dict[str, Any]]] = []
+
+    def work() -> None:
+        with contextlib.suppress(BaseException):
+            result.append(fetch(context, env, max(deadline - clock(), 0.05)))
+
+    worker = threading.Thread(target=work, name="azjobs-completion-refresh", daemon=True)
+    worker.start()
+    worker.join(max(deadline - clock(), 0.0))
+    return result[0] if result else None
+
+
+def list_first_page(context: Context, env: Mapping[str, str], timeout: float
+                    ) -> list[dict[str, Any]]:
+    """One quick list call: the first page of the last week's jobs, no retries."""
+    from azbackupjobs import auth
+    from azbackupjobs.client import NO_RETRY, BackupJobsClient
+
+    odata_filter: str | None = None
+    try:
+        from azbackupjobs.filters import Window, build_filter
+
+        end = datetime.now(UTC).replace(microsecond=0)
+        odata_filter = build_filter(Window(end - LIST_WINDOW, end))
+    except Exception:  # pragma: no cover - the list module changed: ask without a window
+        odata_filter = None
+    # provider_for reads a token the on-disk cache holds: no az CLI subprocess on a TAB press
+    provider_for = getattr(auth, "provider_for", None)
+    if provider_for is not None:
+        tokens = provider_for(env, context.scope, context.cloud.authority)
+    else:  # pragma: no cover - an auth module without credential selection
+        tokens = auth.provider_from_environment(env, context.scope, context.cloud.authority)
+    client = BackupJobsClient(context, tokens, retry=NO_RETRY, timeout=(timeout, timeout))
+    try:
+        return next(iter(client.iter_job_pages(odata_filter, retry=NO_RETRY)), [])
+    finally:
+        client.close()
+
+
+# ----- the scripts in completions/ --------------------------------------------------------------
+def completion_script(shell: str) -> str:
+    """The script ``azjobs --show-completion`` prints for ``shell`` (and the installer writes)."""
+    from typer._completion_shared import get_completion_script
+
+    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR,
+                                 shell=shell) + "\n"
+
+
+def completion_scripts() -> dict[str, str]:
+    """File name in completions/ -> content."""
+    return {name: completion_script(shell) for shell, name in SCRIPT_FILES.items()}
+
+
+__all__: Sequence[str] = (
+    "complete_cloud",
+    "complete_help_topic",
+    "complete_job",
+    "complete_management_type",
+    "complete_operation",
+    "complete_output",
+    "complete_profile",
+    "complete_status",
+    "completion_scripts",
+    "record_jobs",
+)

@@ -1,0 +1,1 @@
+complete --command azjobs --no-files --arguments "(env _AZJOBS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) azjobs)" --condition "env _AZJOBS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) azjobs"
