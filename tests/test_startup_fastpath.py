@@ -1,0 +1,264 @@
+"""The fast path and the Typer app give the same stdout, stderr and exit code.
+
+Every invocation of the matrix runs twice against the same (time-frozen) emulator: once through
+``cli.main`` (Typer) and once through the console script's dispatch with an option table derived
+from the same app. Each case also says whether the fast path must take it, so the matrix cannot
+pass by falling back to Typer everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from azbackupjobs import cli, fastpath
+
+REQUEST_ID = re.compile(r"request id [0-9a-f-]{36}")
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[Any]:
+    from azbackupjobs.emulator import start_emulator
+
+    with start_emulator(speed=1e-6, seed=11) as emu:
+        emu.completed = emu.add_job(entity="vm-fast", outcome="Completed", start_offset=-7200)
+        emu.failed = emu.add_job(entity="sql [db-1]", outcome="Failed", start_offset=-5400,
+                                 job_type="AzureWorkloadJob", operation="Backup")
+        emu.advance(7200)
+        yield emu
+
+
+@pytest.fixture
+def env(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    return emulator
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    table = fastpath.spec_from_app(cli.app)
+    assert set(table["commands"]) == {"get", "list-tasks", "list"}
+    return table
+
+
+def _run(capsys: pytest.CaptureFixture[str], call: Any) -> tuple[int, str, str]:
+    try:
+        call()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    captured = capsys.readouterr()
+    return code, captured.out, REQUEST_ID.sub("request id <id>", captured.err)
+
+
+def both(
+    capsys: pytest.CaptureFixture[str], spec: dict[str, Any], argv: list[str]
+) -> tuple[tuple[int, str, str], tuple[int, str, str], bool]:
+    typer_result = _run(capsys, lambda: cli.main(list(argv)))
+    parsed = fastpath.parse(argv, spec)
+
+    def dispatch() -> None:
+        if parsed is not None:
+            fastpath.run_call(parsed)
+        cli.main(list(argv))
+
+    return typer_result, _run(capsys, dispatch), parsed is not None
+
+
+def cases(emu: Any) -> list[tuple[list[str], bool]]:
+    job, failed = emu.completed, emu.failed
+    sub = emu.subscription
+    full_id = (f"/subscriptions/{sub}/resourceGroups/{emu.resource_group}/providers/"
+               f"Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job}")
+    missing = "00000000-0000-4000-8000-0000000000ff"
+    return [
+        # plain invocations: the fast path takes them
+        (["get", job, "-o", "json"], True),
+        (["get", job, "-o", "tsv"], True),
+        (["get", job, "-o", "ndjson"], True),
+        (["get", job, "--output=json"], True),
+        (["get", "-o", "json", job], True),
+        (["get", job], True),
+        (["get", job, "-o", "table"], True),
+        (["get", failed, "-o", "json", "--query", "properties.errorDetails[0]"], True),
+        (["get", job, "-o", "tsv", "--query", "properties.status"], True),
+        (["get", job, "-o", "json", "-o", "tsv"], True),
+        (["get", job, "-o", "json", "--auth", "token"], True),
+        (["get", job, "-g", emu.resource_group, "-v", emu.vault, "--subscription", sub,
+          "-o", "json"], True),
+        (["get", full_id.upper().replace("BACKUPJOBS/" + job.upper(), "backupJobs/" + job),
+          "-o", "json"], True),
+        (["get", full_id, "--vault", "other-vault", "-o", "json"], True),
+        (["list-tasks", job, "-o", "json"], True),
+        (["list-tasks", job, "-o", "ndjson"], True),
+        (["list-tasks", job, "-o", "tsv"], True),
+        (["list-tasks", failed], True),
+        (["list", "-o", "json", "--since", "7d"], True),
+        (["list", "-o", "ndjson", "--limit", "2"], True),
+        (["list", "--limit=1", "-o", "tsv"], True),
+        (["list", "--status", "Completed", "--status", "Failed", "-o", "tsv", "--since", "3d"],
+         True),
+        (["list", "--status", "failed,completed", "--type", "AzureWorkload", "-o", "json"],
+         True),
+        (["list", "-o", "json", "--query", "[].properties.status"], True),
+        (["list", "--entity", "VM-FAST", "-o", "ndjson", "--since", "2d"], True),
+        # errors the command reports: the fast path takes them too
+        (["get", "not-a-guid", "-o", "json"], True),
+        (["get", job, "-o", "yaml"], True),
+        (["get", job, "--query", "[", "-o", "json"], True),
+        (["get", missing, "-o", "json"], True),
+        (["get", job, "--endpoint", "http://example.com", "-o", "json"], True),
+        (["get", job, "-v", "bad vault!", "-o", "json"], True),
+        (["get", job, "--cloud", "Mars", "-o", "json"], True),
+        (["get", job, "--auth", "sorcery", "-o", "json"], True),
+        (["get", job, "--api-version", "latest", "-o", "json"], True),
+        (["get", job, "--api-version", "1999-01-01", "-o", "json"], True),
+        (["get", job, "--auth", "token", "--endpoint", emu.url + "/elsewhere"], True),
+        (["get", job, "--subscription", "11111111-1111-1111-1111-111111111111", "-o", "json"],
+         True),
+        (["get", job, "--profile", "nope", "-o", "json"], True),
+        (["list", "--since", "yesterday-ish", "-o", "json"], True),
+        (["list", "--status", "Sleeping", "-o", "json"], True),
+        (["list", "--limit", "0", "--until", "2001-01-01", "-o", "json"], True),
+        (["get", "", "-o", "json"], True),
+        # anything unusual goes to Typer
+        (["get"], False),
+        (["get", job, job], False),
+        (["get", job, "--nope"], False),
+        (["get", job, "-o"], False),
+        (["get", job, "-ojson"], False),
+        (["get", job, "--debug=yes"], False),
+        (["get", "--help"], False),
+        (["get", job, "-h"], False),
+        (["list-tasks", "--", job], False),
+        (["list", "--limit", "many"], False),
+        (["list", "--limit", "-1"], False),
+        (["get", "-", "-o", "json"], False),
+        (["watch", job, "-o", "json"], False),
+        (["Get", job], False),
+        ([], False),
+    ]
+
+
+def test_matrix(
+    capsys: pytest.CaptureFixture[str], env: Any, spec: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    failures = []
+    all_cases = [*cases(env), *[([*argv, "--bad-token"], True) for argv in with_bad_token(env)]]
+    for case, expect_fast in all_cases:
+        bad_token = bool(case) and case[-1] == "--bad-token"
+        argv = case[:-1] if bad_token else case
+        monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token" if bad_token else env.token)
+        typer_result, fast_result, took_fast = both(capsys, spec, argv)
+        if took_fast != expect_fast:
+            failures.append(f"{argv}: fast path {'taken' if took_fast else 'declined'}")
+        if typer_result != fast_result:
+            failures.append(f"{argv}:\n  typer {typer_result!r}\n  fast  {fast_result!r}")
+    assert not failures, "\n".join(failures)
+
+
+def with_bad_token(emu: Any) -> list[list[str]]:
+    """Cases run with a token the service refuses (exit 4)."""
+    return [["get", emu.completed, "-o", "json"], ["list", "-o", "ndjson"]]
+
+
+def test_matrix_covers_success_and_each_error_kind(
+    capsys: pytest.CaptureFixture[str], env: Any, spec: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    codes = set()
+    for argv, expect_fast in cases(env):
+        if expect_fast:
+            codes.add(_run(capsys, lambda a=argv: cli.main(list(a)))[0])  # type: ignore[misc]
+    assert {0, 1, 2, 3} <= codes
+    monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token")
+    assert {_run(capsys, lambda a=argv: cli.main(a))[0]  # type: ignore[misc]
+            for argv in with_bad_token(env)} == {4}
+
+
+def test_stale_or_foreign_tables_are_not_used(
+    tmp_path: Path, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert fastpath.load_spec(os.environ) is None
+    assert fastpath.save_spec(os.environ, spec)
+    path = Path(fastpath.spec_path(os.environ))
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    assert fastpath.load_spec(os.environ) == spec
+    path.chmod(0o666)
+    assert fastpath.load_spec(os.environ) is None  # writable by others: not trusted
+    path.chmod(0o600)
+    stale = {**spec, "stamp": "0.0.0:" + "0" * 64}
+    path.write_text(json.dumps(stale))
+    assert fastpath.load_spec(os.environ) is None
+    path.write_text("{not json")
+    assert fastpath.load_spec(os.environ) is None
+
+
+def test_the_console_script_writes_the_table_then_uses_it(
+    tmp_path: Path, env: Any, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    argv = ["get", env.completed, "-o", "json"]
+    taken: list[str] = []
+    real = fastpath.run_call
+
+    def spy(call: fastpath.Call) -> None:
+        taken.append(call.command)
+        real(call)
+
+    monkeypatch.setattr(fastpath, "run_call", spy)
+    first = _run(capsys, lambda: fastpath.main(list(argv)))
+    assert taken == []  # no table yet: Typer ran, and wrote one
+    assert fastpath.load_spec(os.environ) is not None
+    second = _run(capsys, lambda: fastpath.main(list(argv)))
+    assert taken == ["get"]
+    assert first == second and first[0] == 0
+
+
+@pytest.mark.parametrize("value", ["0", "off"])
+def test_the_fast_path_can_be_turned_off(
+    tmp_path: Path, env: Any, monkeypatch: pytest.MonkeyPatch, value: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fastpath.save_spec(os.environ, fastpath.spec_from_app(cli.app))
+    monkeypatch.setenv("AZJOBS_FASTPATH", value)
+    monkeypatch.setattr(fastpath, "run_call", _fail)
+    code, out, _ = _run(capsys, lambda: fastpath.main(["get", env.completed, "-o", "json"]))
+    assert code == 0 and json.loads(out)["name"] == env.completed
+
+
+def _fail(call: Any) -> None:
+    raise AssertionError("the fast path ran")
+
+
+def test_a_command_with_an_unknown_parameter_is_left_to_typer(spec: dict[str, Any]) -> None:
+    """A parameter the router does not know (added to cli.py later) disables that command."""
+    from azbackupjobs.lazy_typer import build_command
+
+    command = build_command(cli.app, "get")
+    assert command is not None
+    table = fastpath.spec_from_command(command)
+    assert table is not None
+    table["params"].append({"name": "brand_new", "kind": "option", "flag": True,
+                            "default": False, "opts": ["--brand-new"]})
+    assert fastpath.parse(["get", "x"], {"commands": {"get": table}}) is None
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [([], True), (["--help"], True), (["get", "x", "-h"], True), (["help", "environment"], True),
+     (["get", "x"], False), (["list-tasks", "--", "-h"], False), (["helpme"], False)],
+)
+def test_what_counts_as_asking_for_help(args: list[str], expected: bool) -> None:
+    assert fastpath._asks_help(args) is expected
