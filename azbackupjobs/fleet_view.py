@@ -1,0 +1,256 @@
+"""Tables of ``--fleet``: jobs of many vaults, and the ``--by`` summaries. Pure; no I/O.
+
+A fleet table names each job's vault: a GUID alone does not say where a job runs. Below
+``list_view.WIDE`` columns the vault, operation and entity go under the job id, so that 80
+columns suffice, as in ``azjobs list``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from azbackupjobs import ids
+from azbackupjobs.filters import STATUSES
+from azbackupjobs.list_view import GUID_WIDTH, START_WIDTH, WIDE, job_duration
+from azbackupjobs.models import Job, JobStatus
+from azbackupjobs.render import DASH, STATUS_STYLES, status_text
+from azbackupjobs.text import clean, sanitize
+
+if TYPE_CHECKING:
+    from azbackupjobs.fleet_watch import FleetTick
+
+
+def _table(title: str | None, caption: str | None) -> Table:
+    """The look of ``azjobs list``'s table."""
+    return Table(title=title, title_justify="left", caption=caption, caption_justify="left",
+                 box=box.SIMPLE_HEAVY, pad_edge=False, show_edge=False, collapse_padding=True,
+                 expand=False)
+
+
+def vault_label(job: Job) -> str:
+    """``group/vault`` of the job's id (the subscription is in the JSON output)."""
+    found = ids.vault_of_id(job.id)
+    return f"{found[1]}/{found[2]}" if found else DASH
+
+
+def _start(job: Job, pattern: str) -> str:
+    return job.start_time.astimezone().strftime(pattern) if job.start_time else DASH
+
+
+def fleet_jobs_table(
+    jobs: Sequence[Job],
+    *,
+    width: int | None = None,
+    title: str | None = None,
+    caption: str | None = None,
+) -> Table:
+    """One row per job: vault, id, operation, status, entity, start (local time), duration."""
+    table = _table(title, caption)
+    if width is not None and width < WIDE:
+        rows = []
+        for job in jobs:
+            ident = Text(clean(job.job_id) or DASH)
+            what = (f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
+                    f" · {sanitize(vault_label(job), 80)}")
+            ident.append("\n" + what, style="dim")
+            when = Text(_start(job, "%Y-%m-%d %H:%M"))
+            when.append("\n" + job_duration(job), style="dim")
+            rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
+        status_width = max((r[1].cell_len for r in rows), default=6)
+        spare = width - status_width - START_WIDTH - 4
+        longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
+        table.add_column("Job", no_wrap=True, overflow="ellipsis",
+                         width=max(GUID_WIDTH, min(longest, spare)))
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Start", no_wrap=True)
+        for row in rows:
+            table.add_row(*row)
+        return table
+    table.add_column("Vault", overflow="fold")
+    table.add_column("Job id", no_wrap=True, min_width=GUID_WIDTH)
+    table.add_column("Operation", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Entity", overflow="fold")
+    table.add_column("Start", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    for job in jobs:
+        table.add_row(
+            Text(sanitize(vault_label(job), 120)),
+            Text(clean(job.job_id) or DASH),
+            Text(clean(job.operation) or DASH),
+            status_text(job.status, job.status_raw, symbol=True),
+            Text(clean(job.entity) or DASH),
+            Text(_start(job, "%Y-%m-%d %H:%M:%S")),
+            Text(job_duration(job)),
+        )
+    return table
+
+
+# ----- summaries --------------------------------------------------------------------------------
+def status_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The statuses that occur in the rows, in the usual order (unknown ones last)."""
+    seen: dict[str, None] = {}
+    for row in rows:
+        for status in row.get("statuses", {}):
+            seen.setdefault(status, None)
+    known = [s for s in STATUSES if s in seen]
+    return known + sorted(s for s in seen if s not in STATUSES)
+
+
+# Short headers for narrow terminals.
+_SHORT_STATUS = {"InProgress": "Running", "Completed": "Done",
+                 "CompletedWithWarnings": "Warnings", "Failed": "Failed",
+                 "Cancelling": "Cancelling", "Cancelled": "Cancelled"}
+
+
+def _status_header(status: str, *, short: bool = False) -> Text:
+    label = _SHORT_STATUS.get(status, status) if short else status
+    return Text(sanitize(label, 30), style=STATUS_STYLES[JobStatus.parse(status)])
+
+
+def _count(value: int, status: str | None = None) -> Text:
+    if not value:
+        return Text("·", style="dim")
+    style = STATUS_STYLES[JobStatus.parse(status)] if status else ""
+    return Text(str(value), style=style)
+
+
+def summary_table(rows: Sequence[Mapping[str, Any]], by: str, *, title: str | None = None,
+                  caption: str | None = None, width: int | None = None) -> Table:
+    """``--by vault``: a row per vault and a column per status; ``--by status``: jobs and
+    vaults per status; ``--by operation``: a row per operation and a column per status.
+    Below ``WIDE`` columns the subscription is left out and the status headers are short."""
+    narrow = width is not None and width < WIDE
+    table = _table(title, caption)
+    if by == "status":
+        table.add_column("Status", no_wrap=True)
+        table.add_column("Jobs", justify="right")
+        table.add_column("Vaults", justify="right")
+        for row in rows:
+            status = str(row["status"])
+            table.add_row(status_text(JobStatus.parse(status), status, symbol=True),
+                          Text(str(row["jobs"])), Text(str(row["vaults"])))
+        return table
+    statuses = status_columns(rows)
+    name_width = 16 if narrow else None
+    if by == "vault":
+        table.add_column("Vault", overflow="ellipsis" if narrow else "fold", no_wrap=narrow,
+                         min_width=name_width)
+        if not narrow:
+            table.add_column("Subscription", no_wrap=True)
+    else:
+        table.add_column("Operation", overflow="ellipsis" if narrow else "fold",
+                         no_wrap=narrow, min_width=name_width)
+        table.add_column("Vaults", justify="right", no_wrap=True, min_width=6)
+    table.add_column("Jobs", justify="right")
+    for status in statuses:
+        table.add_column(_status_header(status, short=narrow), justify="right", no_wrap=True)
+    for row in rows:
+        counts = row.get("statuses", {})
+        if by == "vault":
+            head = [Text(sanitize(f"{row['resourceGroup']}/{row['vault']}", 120))]
+            if not narrow:
+                head.append(Text(sanitize(str(row["subscriptionId"]), 40)))
+        else:
+            head = [Text(sanitize(str(row["operation"]), 60) or DASH),
+                    Text(str(row["vaults"]))]
+        table.add_row(*head, Text(str(row["jobs"])),
+                      *(_count(int(counts.get(s, 0)), s) for s in statuses))
+    return table
+
+
+def summary_tsv_rows(rows: Sequence[Mapping[str, Any]], by: str) -> list[list[Any]]:
+    """The documented tsv columns: vault: subscriptionId, resourceGroup, vault, jobs and one
+    count per status (InProgress, Completed, CompletedWithWarnings, Failed, Cancelling,
+    Cancelled); status: status, jobs, vaults; operation: operation, jobs, vaults and the
+    status counts."""
+    out: list[list[Any]] = []
+    for row in rows:
+        counts = row.get("statuses", {})
+        per_status = [counts.get(s, 0) for s in STATUSES]
+        if by == "vault":
+            out.append([row["subscriptionId"], row["resourceGroup"], row["vault"], row["jobs"],
+                        *per_status])
+        elif by == "status":
+            out.append([row["status"], row["jobs"], row["vaults"]])
+        else:
+            out.append([row["operation"], row["jobs"], row["vaults"], *per_status])
+    return out
+
+
+# ----- watch --fleet ------------------------------------------------------------------------------
+ENDED_SHOWN = 5
+
+
+def _count_phrase(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def watch_header(tick: FleetTick, *, next_in: int | None, spin: str = "") -> Text:
+    """``⠋ 7 jobs running in 3 vaults · 2 ended: 1 Failed, 1 Completed · next in 9 s``."""
+    vaults = {ids.vault_of_id(j.id) for j in tick.running}
+    line = Text()
+    if spin:
+        line.append(spin + " ", style="cyan")
+    line.append(f"{_count_phrase(len(tick.running), 'job')} running in "
+                f"{_count_phrase(len(vaults), 'vault')}", style="bold")
+    if tick.ended:
+        counts: dict[str, int] = {}
+        for job in tick.ended:
+            label = sanitize(job.status_raw or job.status.value, 30)
+            counts[label] = counts.get(label, 0) + 1
+        line.append(f" · {len(tick.ended)} ended: "
+                    + ", ".join(f"{n} {label}" for label, n in counts.items()))
+    if tick.polled_at is not None:
+        line.append(f" · updated {tick.polled_at.astimezone():%H:%M:%S}", style="dim")
+    if next_in is not None:
+        line.append(f" · next in {next_in} s", style="dim")
+    if tick.trouble:
+        line.append(f" · {sanitize(tick.trouble, 80)}; retrying", style="yellow")
+    return line
+
+
+def watch_frame(tick: FleetTick, *, width: int | None, height: int | None,
+                next_in: int | None, spin: str = "") -> RenderableType:
+    """The live view: the header, the running jobs, the last ended ones, and the details read
+    through the vault API (``--details``)."""
+    from azbackupjobs.render import title_of
+    from azbackupjobs.watch_view import live_task_table
+
+    parts: list[RenderableType] = [watch_header(tick, next_in=next_in, spin=spin)]
+    running = [tick.details.get((j.id or j.job_id).lower(), j) for j in tick.running]
+    room = max(5, (height or 40) - 14 - (6 * len(tick.details)))
+    if running:
+        shown = running[:room]
+        caption = f"and {len(running) - len(shown)} more" if len(running) > len(shown) else None
+        parts.append(fleet_jobs_table(shown, width=width, caption=caption))
+    if tick.ended:
+        recent = list(reversed(tick.ended))[:ENDED_SHOWN]
+        more = len(tick.ended) - len(recent)
+        parts.append(fleet_jobs_table(recent, width=width, title="Ended while watching",
+                                      caption=f"and {more} earlier" if more > 0 else None))
+    for job in running:
+        detailed = tick.details.get((job.id or job.job_id).lower())
+        if detailed is None:
+            continue
+        title = Text(f"{title_of(detailed)} · {sanitize(vault_label(detailed), 80)}",
+                     style="bold")
+        parts.append(Group(title, live_task_table(detailed)) if detailed.tasks else title)
+    return Group(*parts)
+
+
+def watch_event_line(event: str, job: Job, at: datetime) -> str:
+    """A plain line for pipes: ``20:51:03  ended    ✖ Failed  Backup of vm1  rg/vault  GUID``."""
+    from azbackupjobs.render import STATUS_SYMBOLS, title_of
+
+    stamp = at.astimezone().strftime("%H:%M:%S")
+    status = f"{STATUS_SYMBOLS[job.status]} {sanitize(job.status_raw or job.status.value, 30)}"
+    return (f"{stamp}  {event:<8} {status:<24} {title_of(job)}  "
+            f"{sanitize(vault_label(job), 80)}  {clean(job.job_id)}")
