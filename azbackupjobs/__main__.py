@@ -1,6 +1,8 @@
 """Allow ``python -m azbackupjobs``."""
 
-from azbackupjobs.cli import main
+from azbackupjobs.fastpath import console, main
+
+__all__ = ["main"]
 
 if __name__ == "__main__":
-    main()
+    console()

@@ -13,9 +13,12 @@ import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from azbackupjobs.errors import AuthError
+
+if TYPE_CHECKING:
+    from azbackupjobs.token_cache import TokenCache
 
 REFRESH_MARGIN_SECONDS = 300.0
 AUTH_HINT = "run `az login`, or set AZJOBS_ACCESS_TOKEN (e.g. from `az account get-access-token`)"
@@ -128,6 +131,11 @@ class CredentialTokenProvider:
 
 def default_credential_factory(authority: str) -> Callable[[], object]:
     def build() -> object:
+        # azure-identity logs each failed credential as a multi-line WARNING; with no logging
+        # configured Python prints that to stderr, ahead of our own one-line error.
+        import logging
+
+        logging.getLogger("azure").addHandler(logging.NullHandler())
         from azure.identity import DefaultAzureCredential
 
         return DefaultAzureCredential(
@@ -142,9 +150,259 @@ def provider_from_environment(
 ) -> TokenProvider:
     token = env.get("AZJOBS_ACCESS_TOKEN", "").strip()
     if token:
-        if any(ch.isspace() or not ch.isprintable() for ch in token):
+        # Tokens are ASCII (a JWT is base64url); anything else cannot go into an HTTP header.
+        if any(ch.isspace() or not ch.isprintable() or not ch.isascii() for ch in token):
             from azbackupjobs.errors import UsageError
 
-            raise UsageError("AZJOBS_ACCESS_TOKEN holds spaces or control characters")
+            raise UsageError("AZJOBS_ACCESS_TOKEN holds spaces, control characters or "
+                             "characters that are not ASCII")
         return StaticTokenProvider(token)
     return CredentialTokenProvider(scope, default_credential_factory(authority))
+
+
+# ----- credential selection (--auth / AZJOBS_AUTH) and the on-disk token cache ------------------
+AUTH_MODES = ("default", "cli", "managed-identity", "env", "token")
+AUTH_VARIABLE = "AZJOBS_AUTH"
+TOKEN_CREDENTIALS_VARIABLE = "AZURE_TOKEN_CREDENTIALS"  # noqa: S105 - a variable name
+# DefaultAzureCredential's credential families, by the names AZURE_TOKEN_CREDENTIALS accepts.
+_DAC_FAMILIES = {
+    "environment": "environmentcredential",
+    "workload_identity": "workloadidentitycredential",
+    "managed_identity": "managedidentitycredential",
+    "shared_token_cache": None,
+    "visual_studio_code": "visualstudiocodecredential",
+    "cli": "azureclicredential",
+    "developer_cli": "azuredeveloperclicredential",
+    "powershell": "azurepowershellcredential",
+    "interactive_browser": "interactivebrowsercredential",
+    "broker": None,
+}
+_DAC_GROUPS = {
+    "dev": frozenset({"visual_studio_code", "cli", "developer_cli", "powershell",
+                      "shared_token_cache", "broker"}),
+    "prod": frozenset({"environment", "workload_identity", "managed_identity"}),
+}
+# A single credential named in AZURE_TOKEN_CREDENTIALS that one of our modes builds directly.
+_DIRECT_MODES = {
+    "azureclicredential": "cli",
+    "managedidentitycredential": "managed-identity",
+    "environmentcredential": "env",
+}
+
+
+def resolve_auth_mode(flag: str | None, env: Mapping[str, str]) -> str:
+    """--auth > AZJOBS_AUTH > ``default``; anything else is a usage error naming its origin."""
+    from azbackupjobs.errors import UsageError
+
+    if flag is not None and flag.strip():
+        value, source = flag, "--auth"
+    elif env.get(AUTH_VARIABLE, "").strip():
+        value, source = env[AUTH_VARIABLE], AUTH_VARIABLE
+    else:
+        return "default"
+    mode = value.strip().lower()
+    if mode not in AUTH_MODES:
+        shown = "".join(ch if ch.isprintable() else "?" for ch in value.strip())[:40]
+        raise UsageError(f"{source}: unknown authentication mode {shown!r}; use one of: "
+                         + ", ".join(AUTH_MODES))
+    return mode
+
+
+def token_credentials_choice(env: Mapping[str, str]) -> str | None:
+    """AZURE_TOKEN_CREDENTIALS, validated as azure-identity does (lower-cased), or None."""
+    from azbackupjobs.errors import UsageError
+
+    value = env.get(TOKEN_CREDENTIALS_VARIABLE, "").strip().lower()
+    if not value:
+        return None
+    names = {name for name in _DAC_FAMILIES.values() if name}
+    if value not in names and value not in _DAC_GROUPS:
+        shown = "".join(ch if ch.isprintable() else "?" for ch in value)[:60]
+        raise UsageError(
+            f"{TOKEN_CREDENTIALS_VARIABLE}: unknown value {shown!r}; use one of: "
+            + ", ".join(["dev", "prod", *sorted(names)])
+        )
+    return value
+
+
+def _quiet_azure_logging() -> None:
+    # azure-identity logs each failed credential as a multi-line WARNING; with no logging
+    # configured Python prints that to stderr, ahead of our own one-line error.
+    import logging
+
+    logging.getLogger("azure").addHandler(logging.NullHandler())
+
+
+def credential_factory(mode: str, authority: str, env: Mapping[str, str]) -> Callable[[], object]:
+    """The azure-identity credential of a mode, built (and azure-identity imported) on first use.
+
+    ``default`` is DefaultAzureCredential without interactive login; when AZURE_TOKEN_CREDENTIALS
+    narrows it, the exclusions are computed here from ``env`` and passed explicitly, so that the
+    chain is the same whatever the process environment holds.
+    """
+    choice = token_credentials_choice(env) if mode == "default" else None
+    if choice in _DIRECT_MODES:
+        mode = _DIRECT_MODES[choice]
+    client_id = env.get("AZURE_CLIENT_ID", "").strip() or None
+
+    def build() -> object:
+        _quiet_azure_logging()
+        if mode == "cli":
+            from azure.identity import AzureCliCredential
+
+            return AzureCliCredential()
+        if mode == "managed-identity":
+            from azure.identity import ManagedIdentityCredential
+
+            return ManagedIdentityCredential(client_id=client_id)
+        if mode == "env":
+            from azure.identity import EnvironmentCredential
+
+            return EnvironmentCredential(authority=authority)
+        from azure.identity import DefaultAzureCredential
+
+        excludes: dict[str, bool] = {}
+        if choice is not None:
+            wanted = _DAC_GROUPS.get(choice) or frozenset(
+                family for family, name in _DAC_FAMILIES.items() if name == choice
+            )
+            excludes = {f"exclude_{family}_credential": family not in wanted
+                        for family in _DAC_FAMILIES}
+        excludes["exclude_interactive_browser_credential"] = True
+        return DefaultAzureCredential(authority=authority, **excludes)
+
+    return build
+
+
+def effective_mode(mode: str, env: Mapping[str, str]) -> str:
+    """The mode a ``default`` narrowed by AZURE_TOKEN_CREDENTIALS to one credential amounts to."""
+    if mode == "default":
+        return _DIRECT_MODES.get(token_credentials_choice(env) or "", "default")
+    return mode
+
+
+def token_claims(token: str) -> dict[str, object]:
+    """The claims of a JWT, read without verifying it (only to plan renewal and name a tenant)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return {}
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload))
+    except (ValueError, TypeError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(tenant, user) of the az CLI's current account: the one AzureCliCredential signs in as."""
+    from azbackupjobs.settings import az_config_dir
+
+    try:
+        data = json.loads((az_config_dir(env) / "azureProfile.json").read_text("utf-8-sig"))
+    except (OSError, ValueError):
+        return None, None
+    subs = data.get("subscriptions") if isinstance(data, dict) else None
+    for sub in subs if isinstance(subs, list) else []:
+        if isinstance(sub, dict) and sub.get("isDefault"):
+            tenant = sub.get("tenantId")
+            user = sub.get("user")
+            name = user.get("name") if isinstance(user, dict) else None
+            return (tenant if isinstance(tenant, str) and tenant else None,
+                    name if isinstance(name, str) and name else None)
+    return None, None
+
+
+class CachedCredentialTokenProvider(CredentialTokenProvider):
+    """A credential whose tokens are also kept on disk, per identity and scope, across runs.
+
+    A cached token is used until five minutes before it expires; a 401 (``invalidate``) drops it
+    from disk too, so a revoked or wrong-tenant token costs one retry, not an hour of failures.
+    """
+
+    def __init__(
+        self,
+        scope: str,
+        credential_factory: Callable[[], object],
+        cache: TokenCache,
+        *,
+        mode: str,
+        tenant: str | None,
+        account: str | None,
+        env: Mapping[str, str],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from azbackupjobs.token_cache import cache_key
+
+        super().__init__(scope, credential_factory, clock)
+        self._disk = cache
+        self._mode = mode
+        self._tenant = tenant
+        self._key = cache_key(mode=mode, scope=scope, tenant=tenant, env=env, account=account)
+        self._disk_checked = False
+
+    def get(self) -> AccessToken:
+        if self._cached is None and not self._disk_checked:
+            self._disk_checked = True
+            found = self._disk.load(self._key)
+            if found is not None:
+                self._cached = AccessToken(found[0], found[1])
+                self._seen.append(found[0])
+        return super().get()
+
+    def _fetch(self) -> AccessToken:
+        token = super()._fetch()
+        if token.expires_on is not None:
+            tid = token_claims(token.token).get("tid")
+            tenant = tid if isinstance(tid, str) and tid else self._tenant
+            self._disk.store(self._key, token.token, token.expires_on, mode=self._mode,
+                             scope=self._scope, tenant=tenant)
+        return token
+
+    def invalidate(self) -> bool:
+        self._disk.discard(self._key)
+        self._disk_checked = True
+        return super().invalidate()
+
+
+def provider_for(
+    env: Mapping[str, str],
+    scope: str,
+    authority: str,
+    *,
+    mode: str | None = None,
+    use_cache: bool = True,
+) -> TokenProvider:
+    """The token provider of one run: ``--auth``/AZJOBS_AUTH chooses the credential.
+
+    ``default``: AZJOBS_ACCESS_TOKEN when set, else DefaultAzureCredential (narrowed by
+    AZURE_TOKEN_CREDENTIALS). ``token``: AZJOBS_ACCESS_TOKEN only. ``cli``, ``managed-identity``,
+    ``env``: that credential alone, no probing. Credential tokens go through the on-disk cache
+    unless ``use_cache`` is false or AZJOBS_TOKEN_CACHE=0.
+    """
+    chosen = resolve_auth_mode(mode, env)
+    token_set = bool(env.get("AZJOBS_ACCESS_TOKEN", "").strip())
+    if chosen == "token" or (chosen == "default" and token_set):
+        if not token_set:
+            chosen_by = "--auth token" if mode and mode.strip() else f"{AUTH_VARIABLE}=token"
+            raise AuthError(f"{chosen_by} needs AZJOBS_ACCESS_TOKEN, which is not set",
+                            hint="export AZJOBS_ACCESS_TOKEN=$(az account get-access-token "
+                            "--query accessToken -o tsv)")
+        return provider_from_environment(env, scope, authority)
+    actual = effective_mode(chosen, env)
+    factory = credential_factory(chosen, authority, env)
+    from azbackupjobs import token_cache
+
+    if not use_cache or not token_cache.enabled(env):
+        return CredentialTokenProvider(scope, factory)
+    # The key names the identity the credential will sign in as: the az CLI's current account
+    # (its tenant and user), and the AZURE_* variables that select a service principal or a
+    # managed identity (token_cache.IDENTITY_VARIABLES).
+    tenant = env.get("AZURE_TENANT_ID", "").strip() or None
+    account = None
+    if actual in {"cli", "default"}:
+        profile_tenant, account = az_profile_identity(env)
+        tenant = profile_tenant if actual == "cli" else tenant or profile_tenant
+    cache = token_cache.TokenCache(token_cache.token_dir(env))
+    return CachedCredentialTokenProvider(scope, factory, cache, mode=actual, tenant=tenant,
+                                         account=account, env=env)

@@ -31,6 +31,7 @@ from azbackupjobs.errors import (
     SecurityError,
     UnexpectedResponseError,
 )
+from azbackupjobs.ids import GUID_RE
 from azbackupjobs.settings import Context, is_loopback_host
 from azbackupjobs.text import sanitize
 
@@ -39,8 +40,14 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 _RETRY_AFTER_IN_MESSAGE = re.compile(r"try again after\s+'?(\d+(?:\.\d+)?)'?\s*second", re.I)
 _SIGNED_QUERY = re.compile(r"(?i)([?&](?:sig|s|c|h|t|skoid|sktid|se)=)[^&\s]+")
 _API_VERSION_IN_TEXT = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:-preview)?\b")
+_TIMESPAN = re.compile(
+    r"(?:(?P<d>\d{1,4})\.)?(?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2}(?:\.\d{1,7})?)"
+)
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 MAX_ERROR_EXCERPT = 160
+# ARM payloads nest a few levels deep; a body nested deeper than this is refused as unreadable,
+# so that no renderer or encoder downstream ever meets Python's recursion limit.
+MAX_JSON_DEPTH = 100
 
 
 @dataclass(frozen=True)
@@ -133,17 +140,66 @@ def parse_retry_after(
             if when is not None:
                 current = time.time() if now is None else now
                 return max(when.timestamp() - current, 0.0)
+    quota_reset = parse_timespan(headers.get("x-ms-user-quota-resets-after"))
+    if quota_reset is not None:  # Resource Graph's throttling answers carry this instead
+        return quota_reset
     match = _RETRY_AFTER_IN_MESSAGE.search(body_text or "")
     if match:
         return float(match.group(1))
     return None
 
 
-def _excerpt(raw: str) -> str:
-    """A short excerpt of a non-JSON body (HTML error pages become their visible text)."""
+def parse_timespan(value: str | None) -> float | None:
+    """Seconds of a ``[d.]hh:mm:ss[.fffffff]`` header value (Resource Graph's
+    ``x-ms-user-quota-resets-after``); None when absent or malformed."""
+    match = _TIMESPAN.fullmatch(value.strip()) if value else None
+    if match is None:
+        return None
+    days, hours, minutes, seconds = (float(match[k] or 0) for k in ("d", "h", "m", "s"))
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+class JsonTooDeep(ValueError):
+    """A JSON body nested deeper than ``MAX_JSON_DEPTH`` (or than ``json`` itself can read)."""
+
+
+def _nesting_exceeds(value: Any, limit: int) -> bool:
+    """True when containers nest more than ``limit`` levels; iterative, so any depth is safe."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads`` that raises ValueError for anything unreadable, deep nesting included
+    (``json`` raises RecursionError there, which must not escape as an unexpected error)."""
+    try:
+        body = json.loads(text)
+    except RecursionError:
+        raise JsonTooDeep(f"nested more than {MAX_JSON_DEPTH} levels deep") from None
+    if isinstance(body, (dict, list)) and _nesting_exceeds(body, MAX_JSON_DEPTH):
+        raise JsonTooDeep(f"nested more than {MAX_JSON_DEPTH} levels deep")
+    return body
+
+
+def _excerpt(raw: str, redact: Callable[[str], str] = str) -> str:
+    """A short excerpt of a non-JSON body (HTML error pages become their visible text).
+
+    ``redact`` runs after the tags are gone (its ``<redacted>`` would look like one) and before
+    the text is cut short (a secret cut in half would no longer match).
+    """
     text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", raw)
     text = re.sub(r"<[^>]+>", " ", text)
-    return sanitize(text, 100) or "(empty body)"
+    return sanitize(redact(text), 100) or "(empty body)"
 
 
 def arm_error(body: Any) -> tuple[str | None, str | None]:
@@ -193,6 +249,11 @@ class BackupJobsClient:
         base = urlsplit(ctx.endpoint)
         self._origin = _origin(base.scheme, base.hostname, base.port)
         self._netloc = base.netloc
+        # Plain http is allowed to loopback addresses only; a proxy from HTTP_PROXY/ALL_PROXY
+        # would carry the request, bearer token and all, in clear text to another host.
+        self._proxies: dict[str, Any] | None = (  # None values: requests' "no proxy"
+            {"http": None, "all": None} if self._origin[0] == "http" else None
+        )
 
     # ----- URLs -------------------------------------------------------------------------------
     def vault_url(self, *segments: str) -> str:
@@ -250,15 +311,22 @@ class BackupJobsClient:
         retry: RetryPolicy | None = None,
         expect_json: bool = True,
         ok: frozenset[int] = frozenset({200}),
+        body: Any | None = None,
+        idempotent: bool = False,
     ) -> Response:
-        """Send with retries; return the response for an ``ok`` status, else raise a typed error."""
+        """Send with retries; return the response for an ``ok`` status, else raise a typed error.
+
+        ``body`` is sent as JSON. ``idempotent`` retries a POST like a GET (a query that only
+        reads, such as Resource Graph's); other POSTs are retried on 429 and 503 only.
+        """
         policy = retry or self.retry
         attempt = 0
         refreshed = False
         while True:
             attempt += 1
             try:
-                return self._send_once(method, url, expect_json=expect_json, ok=ok)
+                return self._send_once(method, url, expect_json=expect_json, ok=ok,
+                                       payload=body)
             except AuthError as exc:
                 if exc.status == 401 and not refreshed and self.tokens.invalidate():
                     refreshed = True  # a token that expired mid-watch: renew once
@@ -266,7 +334,7 @@ class BackupJobsClient:
                 raise
             except (NetworkError, ApiError) as exc:
                 transient = isinstance(exc, NetworkError) or exc.status in RETRYABLE_STATUS
-                if method != "GET" and exc.status not in {429, 503}:
+                if method != "GET" and not idempotent and exc.status not in {429, 503}:
                     transient = False
                 if not transient or isinstance(exc, (NotFoundError,)) or attempt >= policy.attempts:
                     raise
@@ -288,7 +356,8 @@ class BackupJobsClient:
                 self.sleep(delay)
 
     def _send_once(
-        self, method: str, url: str, *, expect_json: bool, ok: frozenset[int]
+        self, method: str, url: str, *, expect_json: bool, ok: frozenset[int],
+        payload: Any | None = None,
     ) -> Response:
         request_id = new_request_id()
         token = self.tokens.get()
@@ -299,12 +368,23 @@ class BackupJobsClient:
             "x-ms-client-request-id": request_id,
             "x-ms-return-client-request-id": "true",
         }
+        extra: dict[str, Any] = {}
+        if payload is not None:
+            headers["Content-Type"] = "application/json"
+            extra["data"] = json.dumps(payload, separators=(",", ":")).encode("utf-8")
         self._trace(f"> {method} {url}  (x-ms-client-request-id: {request_id})")
+        if self.hooks.debug is not None:
+            for name, value in headers.items():
+                shown = "Bearer <redacted>" if name == "Authorization" else value
+                self._trace(f">   {name}: {shown}")
+            if "data" in extra:  # a query body (Resource Graph); it holds no secret
+                self._trace(">   body: " + sanitize(extra["data"].decode("utf-8"), 4000))
         self.stats.requests += 1
         started = time.monotonic()
         try:
             resp = self.session.request(
-                method, url, headers=headers, timeout=self.timeout, allow_redirects=False
+                method, url, headers=headers, timeout=self.timeout, allow_redirects=False,
+                proxies=self._proxies, **extra,
             )
             raw = resp.content  # read the whole body here: truncation surfaces now
         except requests.exceptions.Timeout:
@@ -345,11 +425,17 @@ class BackupJobsClient:
             body: Any = None
             if expect_json and text.strip():
                 try:
-                    body = json.loads(text)
+                    body = parse_json(text)
+                except JsonTooDeep as exc:
+                    raise UnexpectedResponseError(
+                        f"HTTP {status} with a JSON body {exc} (request id {request_id})",
+                        status=status,
+                        request_id=request_id,
+                    ) from None
                 except ValueError:
                     raise UnexpectedResponseError(
-                        f"HTTP {status} with a body that is not valid JSON: {_excerpt(text)!r} "
-                        f"(request id {request_id})",
+                        f"HTTP {status} with a body that is not valid JSON: "
+                        f"{_excerpt(text, self._redact)!r} (request id {request_id})",
                         status=status,
                         request_id=request_id,
                     ) from None
@@ -366,15 +452,18 @@ class BackupJobsClient:
         self, status: int, headers: Mapping[str, str], text: str, request_id: str
     ) -> ApiError:
         try:
-            body = json.loads(text) if text.strip() else None
+            body = parse_json(text) if text.strip() else None
         except ValueError:
             body = None
         code, message = arm_error(body)
         if message is None and code is None:
-            detail = _excerpt(self._redact(text))
+            detail = _excerpt(text, self._redact)
         else:
             shown = sanitize(self._redact(message or ""), 300) or "(no message)"
-            detail = f"{code or 'error'}: {shown}"
+            detail = f"{sanitize(self._redact(code or 'error'), 100)}: {shown}"
+            more = _error_details(body)
+            if more:  # Resource Graph puts the reason there, and a support blurb in message
+                detail += f" ({sanitize(self._redact(more), 300)})"
         retry_after = parse_retry_after(headers, message or text)
         text_line = f"HTTP {status} {detail} (request id {request_id})"
         kwargs: dict[str, Any] = {
@@ -472,11 +561,15 @@ class BackupJobsClient:
     def get_operation_status(self, url_or_id: str, *, retry: RetryPolicy | None = None) -> (
         dict[str, Any]
     ):
-        """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault."""
-        if url_or_id.startswith(("http://", "https://", "/")):
-            url = self.checked_url(url_or_id, "operation")
-        else:
+        """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault.
+
+        Anything but a GUID is a URL, checked as one: a service-given ``HTTPS://...`` or
+        ``ftp://...`` must not slip into the path as an "id".
+        """
+        if GUID_RE.fullmatch(url_or_id):
             url = self.vault_url("backupOperations", url_or_id)
+        else:
+            url = self.checked_url(url_or_id, "operation")
         resp = self.request("GET", url, retry=retry)
         return _object(resp.body, "operation status", resp.request_id)
 
@@ -485,8 +578,32 @@ class BackupJobsClient:
         return self.request("POST", self.checked_url(url, "trigger"), expect_json=False,
                             ok=frozenset({200, 202, 204}))
 
+    def post_json(self, url: str, body: Any, *, retry: RetryPolicy | None = None) -> Response:
+        """POST a JSON body to a URL on the endpoint's host and read a JSON answer (200).
+
+        For queries that only read (Resource Graph), so transient failures are retried as for
+        a GET. The body is traced with ``--debug``; it must hold no secret.
+        """
+        checked = self.checked_url(url, "query")
+        return self.request("POST", checked, body=body, idempotent=True, retry=retry)
+
     def close(self) -> None:
         self.session.close()
+
+
+def _error_details(body: Any) -> str:
+    """``code: message`` of the first entries of an ARM error's ``details``, when there are."""
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    parts: list[str] = []
+    for item in details if isinstance(details, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("message"), str):
+            code = item.get("code")
+            prefix = f"{code}: " if isinstance(code, str) and code != item["message"] else ""
+            parts.append(prefix + item["message"])
+        if len(parts) == 2:
+            break
+    return "; ".join(parts)
 
 
 def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int | None]:

@@ -1,7 +1,8 @@
 """Exit codes and the error hierarchy.
 
 Every expected failure is an ``AzJobsError`` carrying its exit code and an optional hint, so that
-``cli.main()`` is the one place that turns failures into one stderr line and a process status.
+``fastpath.guarded()`` is the one place that turns failures into one stderr line and a process
+status.
 """
 
 from __future__ import annotations

@@ -20,6 +20,13 @@ from azbackupjobs.rows import job_tsv_row, task_tsv_row  # noqa: F401  (re-expor
 from azbackupjobs.text import clean, sanitize
 
 DASH = "—"
+# Laying out a table costs rich most of a millisecond per row: a job with thousands of tasks or
+# properties would take seconds to show, and nobody reads that many rows on a terminal. Tables
+# show this many and say how many more there are (json and tsv print them all).
+MAX_TABLE_ROWS = 200
+# The error panel: jobs report one to three errors with a few recommendations each.
+MAX_PANEL_ERRORS = 10
+MAX_RECOMMENDATIONS = 20
 
 STATUS_STYLES: dict[JobStatus, str] = {
     JobStatus.COMPLETED: "bold green",
@@ -169,12 +176,22 @@ def task_columns(tasks: tuple[JobTask, ...]) -> dict[str, bool]:
     }
 
 
+def more_rows_note(hidden: int, noun: str) -> Text | None:
+    """The caption of a table cut at ``MAX_TABLE_ROWS`` (None when nothing was left out)."""
+    if hidden <= 0:
+        return None
+    return Text(f"… {hidden} more {noun} (-o json or -o tsv lists them all)", style="dim")
+
+
 def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
-    cols = task_columns(job.tasks)
+    tasks = job.tasks[:MAX_TABLE_ROWS]
+    cols = task_columns(tasks)
     # A Text title: a plain str would be parsed as rich markup, and titles carry service data.
     table = Table(
         title=Text(title, style="table.title") if title is not None else None,
         title_justify="left",
+        caption=more_rows_note(len(job.tasks) - len(tasks), "tasks"),
+        caption_justify="left",
         box=box.SIMPLE_HEAVY,
         expand=False,
     )
@@ -190,7 +207,7 @@ def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
         table.add_column("Duration", justify="right", no_wrap=True)
     if cols["details"]:
         table.add_column("Details", overflow="fold")
-    for task in job.tasks:
+    for task in tasks:
         row: list[RenderableType] = [
             _t(task.task_id),
             status_text(task.status, task.status_raw, symbol=True),
@@ -211,15 +228,18 @@ def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
 
 
 def property_bag_table(job: Job, *, title: str | None = "Properties") -> Table:
+    items = list(job.property_bag.items())
     table = Table(
         title=Text(title, style="table.title") if title is not None else None,
         title_justify="left",
+        caption=more_rows_note(len(items) - MAX_TABLE_ROWS, "properties"),
+        caption_justify="left",
         box=box.SIMPLE_HEAVY,
         show_header=False,
     )
     table.add_column("Key", style="bold", overflow="fold")
     table.add_column("Value", overflow="fold")
-    for key, value in job.property_bag.items():
+    for key, value in items[:MAX_TABLE_ROWS]:
         table.add_row(Text(clean(key).strip() or repr(key)), _t(value))
     return table
 
@@ -229,7 +249,7 @@ def error_panel(job: Job) -> Panel | None:
     if not job.errors and not job.dynamic_error_message:
         return None
     rows: list[RenderableType] = []
-    for error in job.errors:
+    for error in job.errors[:MAX_PANEL_ERRORS]:
         if rows:
             rows.append(Text(""))
         head = " ".join(x for x in (clean(error.code or ""), clean(error.title or "")) if x)
@@ -243,9 +263,16 @@ def error_panel(job: Job) -> Panel | None:
             recs = Table.grid(padding=(0, 1))
             recs.add_column(no_wrap=True)
             recs.add_column(overflow="fold")
-            for rec in error.recommendations:
+            for rec in error.recommendations[:MAX_RECOMMENDATIONS]:
                 recs.add_row(Text("  •", style="yellow"), Text("\n".join(_lines(rec))))
             rows.append(recs)
+            more = len(error.recommendations) - MAX_RECOMMENDATIONS
+            if more > 0:
+                rows.append(Text(f"  … {more} more recommendations (-o json shows them all)",
+                                 style="dim"))
+    if len(job.errors) > MAX_PANEL_ERRORS:
+        rows.append(Text(f"… {len(job.errors) - MAX_PANEL_ERRORS} more errors (-o json shows "
+                         "them all)", style="dim"))
     if job.dynamic_error_message:
         if rows:
             rows.append(Text(""))

@@ -307,7 +307,52 @@ def resolve_context(
             "or pass the job's full ARM id",
         )
     assert sub.value is not None and rg.value is not None and vault.value is not None
+    cloud, endpoint, api_version = _resolve_service(found, sources)
+    sources["subscription"] = sub
+    sources["resource_group"] = rg
+    sources["vault"] = vault
+    return Context(
+        subscription=ids.validate_subscription(sub.value),
+        resource_group=ids.validate_resource_group(rg.value),
+        vault=ids.validate_vault(vault.value),
+        cloud=cloud,
+        endpoint=endpoint,
+        api_version=api_version,
+        sources=sources,
+    )
 
+
+def resolve_service_context(
+    flags: ContextFlags,
+    env: Mapping[str, str],
+    *,
+    az_defaults: bool = True,
+    use_config: bool = True,
+) -> Context:
+    """The context of a command that spans vaults (``--fleet``): cloud, endpoint and api-version
+    resolved and validated as by ``resolve_context``; the subscription when one is configured
+    (validated), else empty; no resource group or vault (empty: ``vault_path`` is meaningless).
+    """
+    found = resolve_settings(flags, env, None, az_defaults=az_defaults, use_config=use_config)
+    sources: dict[str, Setting] = {}
+    cloud, endpoint, api_version = _resolve_service(found, sources)
+    sub = found["subscription"]
+    sources["subscription"] = sub
+    return Context(
+        subscription=ids.validate_subscription(sub.value) if sub.value else "",
+        resource_group="",
+        vault="",
+        cloud=cloud,
+        endpoint=endpoint,
+        api_version=api_version,
+        sources=sources,
+    )
+
+
+def _resolve_service(
+    found: Mapping[str, Setting], sources: dict[str, Setting]
+) -> tuple[Cloud, str, str]:
+    """Cloud, endpoint and api-version from resolved settings, validated; records sources."""
     cloud_setting = found["cloud"]
     cloud = resolve_cloud(cloud_setting.value, cloud_setting.source)
     sources["cloud"] = Setting(cloud.name, cloud_setting.source if cloud_setting.value
@@ -330,19 +375,7 @@ def resolve_context(
     else:
         api_version, api_source = DEFAULT_API_VERSION, "default"
     sources["api_version"] = Setting(api_version, api_source)
-
-    sources["subscription"] = sub
-    sources["resource_group"] = rg
-    sources["vault"] = vault
-    return Context(
-        subscription=ids.validate_subscription(sub.value),
-        resource_group=ids.validate_resource_group(rg.value),
-        vault=ids.validate_vault(vault.value),
-        cloud=cloud,
-        endpoint=endpoint,
-        api_version=api_version,
-        sources=sources,
-    )
+    return cloud, endpoint, api_version
 
 
 def environ() -> Mapping[str, str]:

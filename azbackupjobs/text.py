@@ -45,5 +45,10 @@ def clean(value: object, *, keep_newlines: bool = False) -> str:
 
 def sanitize(value: object, limit: int = 160) -> str:
     """One clean line, spaces collapsed, cut to ``limit`` characters."""
-    text = _SPACES.sub(" ", clean(value)).strip()
+    text = "" if value is None else str(value)
+    if len(text) > 4 * limit + 64:
+        # A long text (a megabyte error page) is cut before the character-by-character
+        # cleaning, and after collapsing its spaces, which could have shrunk it a lot.
+        text = _SPACES.sub(" ", text).strip()[: 4 * limit + 64]
+    text = _SPACES.sub(" ", clean(text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"

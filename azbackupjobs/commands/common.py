@@ -24,6 +24,8 @@ class CommonOptions:
     output: str | None = None
     query: str | None = None
     debug: bool = False
+    profile: str | None = None
+    auth: str | None = None  # --auth: default, cli, managed-identity, env, token (AZJOBS_AUTH)
 
     @property
     def flags(self) -> settings.ContextFlags:
@@ -34,6 +36,7 @@ class CommonOptions:
             cloud=self.cloud,
             endpoint=self.endpoint,
             api_version=self.api_version,
+            profile=self.profile,
         )
 
 
@@ -48,7 +51,7 @@ class Session:
 
 
 def make_output(opts: CommonOptions, env: Environment) -> Output:
-    fmt = resolve_format(opts.output, env)
+    fmt = resolve_format(opts.output, env, opts.profile)
     query = Query(opts.query) if opts.query else None
     return Output(env, fmt, query)
 
@@ -61,10 +64,12 @@ def open_session(
     out: Output | None = None,
     retry: RetryPolicy | None = None,
     announce_retries: bool = True,
+    context: settings.Context | None = None,
 ) -> Session:
+    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
     out = out or make_output(opts, env)
-    ctx = settings.resolve_context(opts.flags, env.env, job)
-    tokens = auth.provider_from_environment(env.env, ctx.scope, ctx.cloud.authority)
+    ctx = context if context is not None else settings.resolve_context(opts.flags, env.env, job)
+    tokens = auth.provider_for(env.env, ctx.scope, ctx.cloud.authority, mode=opts.auth)
     hooks = Hooks()
     if opts.debug:
         hooks.debug = lambda line: out.note(f"debug: {line}")

@@ -1,18 +1,25 @@
-"""``azjobs get`` and ``azjobs list-tasks``: one job, one GET."""
+"""``azjobs get`` and ``azjobs list-tasks``: one job, one GET.
+
+The json, ndjson and tsv paths print the resource as returned and never build the model:
+``models`` is imported only for tables (and for a body that is not a job, to refuse it with the
+model's own message), since scripts run these in loops and every import is paid per call.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azbackupjobs import ids
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
 from azbackupjobs.errors import ExitCode
-from azbackupjobs.models import Job
-from azbackupjobs.output import Environment
+from azbackupjobs.output import Environment, Output
+
+if TYPE_CHECKING:
+    from azbackupjobs.models import Job
 
 
-def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Any, Job, Any]:
+def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
     out = make_output(opts, env)
     ref = ids.parse_job_ref(job)
     session = open_session(opts, env, ref, out=out)
@@ -20,7 +27,15 @@ def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Any, Job, A
         raw = session.client.get_job(ref.job_id)
     finally:
         session.client.close()
-    return out, Job.from_dict(raw), raw
+    if not isinstance(raw.get("properties"), dict):
+        _model(raw)  # not a job resource: raises the model's UnexpectedResponseError
+    return out, raw
+
+
+def _model(raw: dict[str, Any]) -> Job:
+    from azbackupjobs.models import Job
+
+    return Job.from_dict(raw)
 
 
 def raw_tasks(raw: dict[str, Any]) -> list[Any]:
@@ -32,33 +47,33 @@ def raw_tasks(raw: dict[str, Any]) -> list[Any]:
 
 
 def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, model, raw = _fetch(job, opts, env)
+    out, raw = _fetch(job, opts, env)
     if out.is_table and out.query is None:
         from azbackupjobs import render
 
-        out.render(render.job_view(model, datetime.now(UTC)))
+        out.render(render.job_view(_model(raw), datetime.now(UTC)))
     elif out.format == "table":
         out.json(raw)
     else:
-        from azbackupjobs.render import job_tsv_row
+        from azbackupjobs.rows import job_tsv_row
 
         out.data(raw, tsv_rows=[job_tsv_row(raw)])
     return ExitCode.OK
 
 
 def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, model, raw = _fetch(job, opts, env)
+    out, raw = _fetch(job, opts, env)
     tasks = raw_tasks(raw)
     if out.is_table and out.query is None:
         from azbackupjobs import render
 
-        out.render(render.tasks_only(model))
+        out.render(render.tasks_only(_model(raw)))
     elif out.format == "ndjson":
         out.ndjson_items(tasks)
     elif out.format == "table":
         out.json(tasks)
     else:
-        from azbackupjobs.render import task_tsv_row
+        from azbackupjobs.rows import task_tsv_row
 
         out.data(tasks, tsv_rows=[task_tsv_row(t) for t in tasks if isinstance(t, dict)])
     return ExitCode.OK

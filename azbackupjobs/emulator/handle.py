@@ -201,6 +201,9 @@ class EmulatorHandle:
         self._log = RequestLog(options.log)
         self._certs: Certificates | None = generate(options.host) if options.tls else None
         self._router = Router(self._core, token=self.token, identity_header=self.identity_header)
+        # Azure Resource Graph over every vault: tests tune page_size, lag, quota, window and
+        # management_groups on it.
+        self.resource_graph = self._router.resource_graph
         context = self._certs.server_context() if self._certs is not None else None
         try:
             self._server = EmulatorHTTPServer((options.host, options.port), context)

@@ -21,6 +21,7 @@ from .faults import scaled_retry_after
 from .filters import FilterError, parse_filter
 from .render import job_body
 from .replies import Reply, ServiceError, empty_reply, json_reply
+from .resource_graph import ResourceGraph
 from .scenarios import JobScenario, job_state
 from .state import Operation, VaultState
 from .versions import CANCEL_ASYNC_OPERATION_VERSION, dialect_for, is_supported, supported_list
@@ -86,6 +87,8 @@ def match(path: str) -> Match | None:
         return Match("identity", ("GET",), "identity", {}, arm=False, exempt=True)
     if len(low) == 2 and low[0] == "exportblobs":
         return Match("blob", ("GET",), "blob", {"name": segs[1]}, arm=False, exempt=True)
+    if low == ["providers", "microsoft.resourcegraph", "resources"]:
+        return Match("resource_graph", ("POST",), "Microsoft.ResourceGraph/resources/read", {})
     if (
         len(low) < 8
         or low[0] != "subscriptions"
@@ -179,6 +182,7 @@ class Router:
         self.emulator = emulator
         self.token = token
         self.identity_header = identity_header
+        self.resource_graph = ResourceGraph(emulator)
         self._handlers: dict[str, Callable[[Request, Match, VaultState], Reply]] = {
             "vault": self._vault,
             "list": self._list,
@@ -222,6 +226,9 @@ class Router:
                 f"The requested resource does not support http method '{req.method}'.",
                 headers=[("Allow", ", ".join(m.methods))],
             )
+        if m.name == "resource_graph":  # its own api-versions, quota and errors
+            principal = req.header("Authorization") or ""
+            return self.resource_graph.handle(req.body, req.api_version, principal)
         self._check_api_version(req)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
