@@ -31,7 +31,6 @@ from azbackupjobs.errors import (
     SecurityError,
     UnexpectedResponseError,
 )
-from azbackupjobs.ids import GUID_RE
 from azbackupjobs.settings import Context, is_loopback_host
 from azbackupjobs.text import sanitize
 
@@ -563,13 +562,13 @@ class BackupJobsClient:
     ):
         """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault.
 
-        Anything but a GUID is a URL, checked as one: a service-given ``HTTPS://...`` or
+        Anything with a scheme is a URL, checked as one: a service-given ``HTTPS://...`` or
         ``ftp://...`` must not slip into the path as an "id".
         """
-        if GUID_RE.fullmatch(url_or_id):
-            url = self.vault_url("backupOperations", url_or_id)
-        else:
+        if url_or_id.startswith("/") or "://" in url_or_id:
             url = self.checked_url(url_or_id, "operation")
+        else:
+            url = self.vault_url("backupOperations", url_or_id)
         resp = self.request("GET", url, retry=retry)
         return _object(resp.body, "operation status", resp.request_id)
 

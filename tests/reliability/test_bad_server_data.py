@@ -1,0 +1,359 @@
+"""Bad server data: every answer of the corpus against get, list-tasks, list and watch, in every
+output format. Each run ends with a correct rendering or one clear error line with the contract's
+exit code; never a traceback, and never a raw control sequence on stdout or stderr.
+
+The bulk runs in-process (``responses``; ``cli.main`` for get, list-tasks and list, ``run_watch``
+with a fake clock for watch, the ``run_*`` functions with a fake terminal for tables on a TTY).
+A sample runs the installed console script (its fast path) against a local server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import responses
+from corpus import JOB_CASES, PAGE_CASES, SECOND_PAGE, Case, job_body
+from reliability_harness import (
+    JOB,
+    JOB_URL,
+    LIST_URL,
+    Result,
+    assert_no_raw_controls,
+    assert_no_traceback,
+    assert_one_error_line,
+    child_env,
+    json_answer,
+    local_server,
+    no_real_sleep,
+    run_cli,
+    spawn,
+    vault_env,
+)
+
+from azbackupjobs.commands.common import CommonOptions
+from azbackupjobs.commands.get import run_get, run_list_tasks
+from azbackupjobs.commands.list_jobs import ListOptions, run_list
+from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
+from azbackupjobs.errors import AzJobsError
+from azbackupjobs.fastpath import report
+from azbackupjobs.output import Environment
+
+EXIT_BY_STATUS = {400: 1, 401: 4, 403: 4, 404: 3, 429: 1, 500: 1, 502: 1, 503: 1}
+# What a hostile string tries to do; none of it may reach a terminal (rich's own colour and
+# cursor codes are fine).
+HOSTILE = ("\x1b]", "\x1b[2J", "\x1b[H", "\x1b[31;1;4m", "\x9b", "\x90", "\x9c", "\x85", "\u202e",
+           "\u2066", "\x07", "\x00", "\x08", "\x7f")
+FORMATS = ("json", "ndjson", "tsv", "table")
+ALL_CASES = JOB_CASES + PAGE_CASES
+DONE = job_body("Completed", endTime="2023-12-21T06:12:05.1Z")
+
+
+def expected_exit(case: Case, command: str) -> int:
+    """The contract's exit code for one answer (list wraps job objects into a page)."""
+    if case.kind == "http":
+        return EXIT_BY_STATUS[case.status]
+    if case.kind == "job":
+        return 0
+    if command == "list" and case.kind == "not_job":
+        return 0  # an item of the list: printed as returned (the table warns and skips it)
+    return 1
+
+
+def watch_exit(case: Case) -> int:
+    """A watch reads the answer, then a Completed job: only a readable terminal status, 401/403
+    and 400 decide the exit code; anything else is waited out."""
+    if case.kind == "http":
+        return {401: 4, 403: 4, 400: 1}.get(case.status, 0)
+    if case.kind == "job":
+        status = (case.status_text or "").strip().lower()
+        return {"failed": 6, "cancelled": 7}.get(status, 0)
+    return 0
+
+
+def add(rsps: responses.RequestsMock, url_pattern: str, case: Case) -> None:
+    headers = {k: v for k, v in case.headers.items() if k != "Content-Type"}
+    rsps.add(responses.GET, re.compile(url_pattern), body=case.body, status=case.status,
+             headers=headers, content_type=case.headers.get("Content-Type"))
+
+
+def list_answer(case: Case) -> Case:
+    """What ``list`` gets for a job answer: a page holding it when it is an object."""
+    if case in PAGE_CASES or case.kind not in ("job", "not_job"):
+        return case
+    text = json.dumps({"value": [case.parsed]}, ensure_ascii=False)
+    return Case(case.name, case.kind, text.encode(), 200)
+
+
+def check(result: Result, expected: int, *, stdout_on_error: bool = False) -> None:
+    """The exit code; no traceback, nothing hostile; an error is one line (a watched job's
+    outcome, 5 to 8, is not an error)."""
+    assert_no_traceback(result.out, result.err)
+    assert result.code == expected, (result.code, result.err[-2000:])
+    for text in (result.out, result.err):
+        for seq in HOSTILE:
+            assert seq not in text, (seq, text[:300])
+    if expected not in (0, 5, 6, 7, 8):
+        assert_one_error_line(result)
+        if not stdout_on_error:
+            assert result.out == ""
+
+
+def check_plain(result: Result) -> None:
+    """Not a terminal: no escape character at all."""
+    assert_no_raw_controls(result.out, result.err)
+
+
+def same_json(text: str, expected: Any) -> None:
+    assert json.dumps(json.loads(text), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def tasks_of(body: Any) -> list[Any]:
+    props = body.get("properties") if isinstance(body, dict) else None
+    ext = props.get("extendedInfo") if isinstance(props, dict) else None
+    tasks = ext.get("tasksList") if isinstance(ext, dict) else None
+    return tasks if isinstance(tasks, list) else []
+
+
+def check_rendering(command: str, fmt: str, case: Case, result: Result) -> None:
+    """A readable answer: the JSON outputs reproduce it, tsv has its documented columns."""
+    body = case.parsed
+    if command == "get":
+        if fmt == "json":
+            same_json(result.out, body)
+        elif fmt == "ndjson":
+            assert result.out.count("\n") == 1
+            same_json(result.out, body)
+        elif fmt == "tsv":
+            lines = result.out.splitlines()
+            assert len(lines) == 1 and lines[0].count("\t") == 8, lines
+        else:
+            assert "Status" in result.out
+    elif command == "list-tasks":
+        tasks = tasks_of(body)
+        if fmt == "json":
+            same_json(result.out, tasks)
+        elif fmt == "ndjson":
+            lines = result.out.splitlines()
+            assert len(lines) == len(tasks)
+            for line, task in zip(lines, tasks, strict=True):
+                same_json(line, task)
+        elif fmt == "tsv":
+            lines = result.out.splitlines()
+            assert len(lines) == sum(1 for t in tasks if isinstance(t, dict))
+            assert all(line.count("\t") == 6 for line in lines)
+        else:
+            assert result.out.strip()
+    elif command == "list" and fmt in ("json", "ndjson"):
+        items = json.loads(result.out) if fmt == "json" else [
+            json.loads(line) for line in result.out.splitlines()]
+        assert isinstance(items, list)
+        if case.kind in ("job", "not_job") and case not in PAGE_CASES:
+            same_json(json.dumps(items), [body])
+
+
+@pytest.fixture
+def quiet_clients(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    vault_env(monkeypatch)
+    return no_real_sleep(monkeypatch)
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def tty_env(*, tty: bool) -> Environment:
+    return Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=tty,
+                       stderr_isatty=False, stdin_isatty=False, env=dict(os.environ))
+
+
+def guarded(env: Environment, call: Callable[[], int]) -> Result:
+    """What ``fastpath.guarded`` does with a run's failure, for runs called directly."""
+    try:
+        code = int(call())
+    except AzJobsError as exc:
+        report(exc, env.stderr)
+        code = int(exc.exit_code)
+    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
+    return Result(code, env.stdout.getvalue(), env.stderr.getvalue())
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+
+
+# ----- get and list-tasks -------------------------------------------------------------------------
+@pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
+def test_get_and_list_tasks(case: Case, quiet_clients: list[float],
+                            rsps: responses.RequestsMock, figures: Any) -> None:
+    add(rsps, re.escape(JOB_URL) + r"\?.*", case)
+    for command in ("get", "list-tasks"):
+        expected = expected_exit(case, command)
+        for fmt in FORMATS:
+            result = run_cli([command, JOB, "-o", fmt])
+            check(result, expected)
+            check_plain(result)
+            if expected == 0:
+                check_rendering(command, fmt, case, result)
+            figures.corpus_runs += 1
+        # a table on a terminal: rich's colours, and nothing of the service's own
+        run = run_get if command == "get" else run_list_tasks
+        env = tty_env(tty=True)
+        result = guarded(env, lambda run=run, env=env: run(JOB, CommonOptions(output="table"),
+                                                             env))
+        check(result, expected)
+        if (command == "get" and case.kind == "job"
+                and "EVIL" in case.body.decode("utf-8", "replace")):
+            assert "EVIL" in result.out  # the text itself is shown, only its controls go
+        figures.corpus_runs += 1
+
+
+# ----- list ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
+def test_list(case: Case, quiet_clients: list[float], rsps: responses.RequestsMock,
+              figures: Any) -> None:
+    served = list_answer(case)
+    second = Case("second page", "job", SECOND_PAGE.encode())
+    add(rsps, re.escape(LIST_URL) + r"\?.*skiptoken=2.*", second)
+    add(rsps, re.escape(LIST_URL) + r"\?(?!.*skiptoken=2).*", served)
+    expected = expected_exit(case, "list")
+    for fmt in FORMATS:
+        result = run_cli(["list", "-o", fmt])
+        # a stream that breaks after its first page has printed that page
+        check(result, expected, stdout_on_error=True)
+        check_plain(result)
+        if expected == 0:
+            check_rendering("list", fmt, case, result)
+        figures.corpus_runs += 1
+    env = tty_env(tty=True)
+    result = guarded(env, lambda: run_list(CommonOptions(output="table"), ListOptions(), env))
+    check(result, expected, stdout_on_error=True)
+    figures.corpus_runs += 1
+
+
+# ----- watch --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
+def test_watch(case: Case, quiet_clients: list[float], rsps: responses.RequestsMock,
+               figures: Any) -> None:
+    """The answer comes first, then the job as Completed: the watch ends with the right code,
+    having waited out what was transient."""
+    calls = {"n": 0}
+
+    def answer(request: Any) -> tuple[int, dict[str, str], bytes]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            headers = dict(case.headers)
+            return case.status, headers, case.body
+        return 200, {"Content-Type": "application/json"}, json.dumps(DONE).encode()
+
+    rsps.add_callback(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), callback=answer)
+    expected = watch_exit(case)
+    formats = [*FORMATS, "live"] if case.kind == "job" else list(FORMATS)
+    for fmt in formats:
+        calls["n"] = 0
+        fake = FakeTime()
+        env = tty_env(tty=fmt == "live")
+        request = WatchRequest(common=CommonOptions(output="table" if fmt == "live" else fmt),
+                               options=WatchOptions(interval=1.0), jobs=(JOB,))
+        result = guarded(env, lambda request=request, env=env, fake=fake: run_watch(
+            request, env, sleep=fake.sleep, clock=fake.clock))
+        check(result, expected, stdout_on_error=True)
+        if fmt != "live":
+            check_plain(result)
+        if expected == 0 and fmt == "json":
+            final = json.loads(result.out)
+            assert final["properties"]["status"] in ("Completed", "CompletedWithWarnings")
+        if fmt == "ndjson":
+            for line in result.out.splitlines():
+                json.loads(line)
+        figures.corpus_runs += 1
+
+
+def test_huge_tables_are_cut_and_say_so(quiet_clients: list[float],
+                                        rsps: responses.RequestsMock) -> None:
+    """10,000 tasks or properties: the table shows a few hundred rows and says how many more
+    there are (a table of every row takes rich seconds to lay out, on every redraw)."""
+    by_name = {c.name: c for c in JOB_CASES}
+    add(rsps, re.escape(JOB_URL) + r"\?.*", by_name["ten-thousand-tasks"])
+    result = run_cli(["get", JOB, "-o", "table"])
+    assert result.code == 0
+    assert "… 9800 more tasks (-o json or -o tsv lists them all)" in result.out
+    assert result.out.count("Task ") <= 201
+    result = run_cli(["list-tasks", JOB, "-o", "tsv"])
+    assert len(result.out.splitlines()) == 10_000  # tsv and json print them all
+    rsps.replace(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"),
+                 body=by_name["ten-thousand-properties"].body, content_type="application/json")
+    result = run_cli(["get", JOB, "-o", "table"])
+    assert "… 9800 more properties" in result.out
+
+
+def test_corpus_size(figures: Any) -> None:
+    assert len(JOB_CASES) >= 40
+    assert len({c.name for c in ALL_CASES}) == len(ALL_CASES)
+    kinds = {c.kind for c in JOB_CASES}
+    assert kinds == {"job", "not_job", "unreadable", "http", "cut"}
+    figures.corpus_size = len(ALL_CASES)
+
+
+# ----- the installed console script (its fast path) against a local server ------------------------
+# No 5xx here: the client retries those with real sleeps (the in-process runs cover them).
+SAMPLE = ("html-page-with-200", "truncated-json", "missing-properties",
+          "nested-beyond-json-recursion-limit", "ansi-in-error-strings", "c1-controls",
+          "ten-thousand-tasks", "not-found-with-ansi-message")
+
+
+def test_installed_console_script_sample(tmp_path: Path, figures: Any) -> None:
+    by_name = {c.name: c for c in JOB_CASES}
+    guids = {f"00000000-0000-4000-8000-{n:012d}": by_name[name]
+             for n, name in enumerate(SAMPLE, start=100)}
+
+    def answer(method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        guid = path.split("?", 1)[0].rsplit("/", 1)[-1]
+        case = guids.get(guid)
+        if case is None:
+            return json_answer('{"value": []}')
+        return case.status, dict(case.headers), case.body
+
+    with local_server(answer) as server:
+        values = {"AZJOBS_ENDPOINT": server.url, "AZJOBS_ACCESS_TOKEN": "local-token",
+                  "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
+                  "AZJOBS_RESOURCE_GROUP": "rg1", "AZJOBS_VAULT": "vault1"}
+        env = child_env(values, tmp_path)
+        # The first run goes through Typer and writes the option table; the rest take the fast
+        # path (checked below with Python's import log: no typer).
+        warm = spawn(["list", "-o", "json"], env)
+        assert warm.communicate(timeout=30)[0].strip() == b"[]"
+        assert (tmp_path / "azjobs" / "cli-spec.json").is_file()
+        runs = []
+        forms = [("get", "json"), ("get", "table"), ("list-tasks", "tsv"), ("get", "ndjson"),
+                 ("list-tasks", "table")]
+        for n, (guid, case) in enumerate(guids.items()):
+            command, fmt = forms[n % len(forms)]
+            runs.append((case, command, fmt, spawn([command, guid, "-o", fmt], env)))
+        probe = spawn(["get", next(iter(guids)), "-o", "json"],
+                      {**env, "PYTHONPROFILEIMPORTTIME": "1"})
+        for case, command, _fmt, proc in runs:
+            out, err = proc.communicate(timeout=60)
+            result = Result(proc.returncode, out.decode("utf-8", "replace"),
+                            err.decode("utf-8", "replace"))
+            check(result, expected_exit(case, command))
+            assert b"\x1b" not in out + err and b"\xc2\x9b" not in out + err
+            figures.subprocess_runs += 1
+        _, imports = probe.communicate(timeout=60)
+        assert b"azbackupjobs.fastpath" in imports and b"| typer" not in imports
+        figures.subprocess_runs += 2
