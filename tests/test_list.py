@@ -166,6 +166,22 @@ def test_unknown_type_lists_the_valid_ones(tmp_path: Any) -> None:
 
 
 # ----- windows -----------------------------------------------------------------------------
+def test_window_longer_than_a_year_is_refused_before_any_request(tmp_path: Any) -> None:
+    with responses.RequestsMock() as rsps:
+        with pytest.raises(UsageError) as caught:
+            run(tmp_path, since="0002-01-01")
+        assert len(rsps.calls) == 0
+    assert "requests per status" in str(caught.value) and caught.value.hint
+    assert "--fleet" in (caught.value.hint or "")
+
+
+def test_a_year_long_window_is_thirteen_requests(tmp_path: Any) -> None:
+    from azbackupjobs.commands.list_jobs import plan_list
+
+    plan = plan_list(ListOptions(since="366d"), now=NOW)
+    assert len(plan.requests) == 13
+
+
 def test_long_window_split_into_30_day_windows_newest_first(tmp_path: Any) -> None:
     recent, older, oldest = job(60), job(60 * 24 * 40), job(60 * 24 * 64)
     served = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from azbackupjobs import filters
@@ -47,6 +47,10 @@ class ListPlan:
     entity: str | None
 
 
+# 13 requests per status at the service's 30-day limit; beyond a year, --fleet is the tool.
+MAX_LIST_SPAN = timedelta(days=366)
+
+
 def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
     """Validate the flags and build the filters (usage errors here, before any request)."""
     statuses = filters.normalize_statuses(lopts.statuses)
@@ -56,6 +60,14 @@ def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) ->
     if lopts.limit is not None and lopts.limit < 0:
         raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
+    if window.span > MAX_LIST_SPAN:
+        days = window.span.days
+        raise UsageError(
+            f"--since/--until: a {days}-day window would take "
+            f"{len(filters.split_window(window))} requests per status; the vault API is asked "
+            f"for at most {MAX_LIST_SPAN.days} days at a time",
+            hint="narrow the window, or use --fleet (one Resource Graph query)",
+        )
     groups: list[tuple[str, ...]] = []
     for part in filters.split_window(window):
         groups.append(tuple(
