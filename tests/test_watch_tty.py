@@ -82,10 +82,12 @@ def test_live_view_until_the_job_ends(emu: EmulatorHandle) -> None:
                          tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)])
     term = Terminal(emu, "watch", job_id, "--interval", "1")
     term.wait_for("InProgress")
-    assert "Take Snapshot" in term.text and "Ctrl-C stops watching" in term.text
+    term.wait_for("Ctrl-C stops watching")  # the status line closes the frame: it is complete
+    assert "Take Snapshot" in term.text
     emu.advance(60 + 120)  # half way through the transfer
     term.wait_for("GBs / 127 GBs Transferred")
-    assert "━" in term.text and "%" in term.text  # a progress bar while it runs
+    term.wait_for("%")
+    assert "━" in term.text  # a progress bar while it runs
     emu.advance(600)
     assert term.finish() == 0
     screen = term.text
