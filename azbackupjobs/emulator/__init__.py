@@ -3,7 +3,9 @@
 It serves the jobs surface of ``Microsoft.RecoveryServices`` (get, list with ``$filter`` and
 paging, cancel and its operation results, the backup trigger and its operation status,
 ``backupOperations``, export) with payloads shaped like the service's, jobs that progress in
-emulated time, fault injection, optional TLS and a persisted state. It depends on the standard
+emulated time, fault injection, optional TLS and a persisted state, plus what the Azure SDKs
+and the az CLI need to sign in without Azure AD (cloud metadata, a managed-identity endpoint
+issuing JWT-shaped tokens, ``/subscriptions`` and ``/tenants``). It depends on the standard
 library only (``cryptography`` is used for ``--tls`` when installed) and on nothing else in
 azbackupjobs, so that the CLI can import it lazily for ``azjobs emulator`` and ``azjobs demo``.
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
+from .cloud import CLOUD_NAME
 from .defaults import (
     DEFAULT_API_VERSION,
     DEFAULT_HOST,
@@ -40,6 +43,7 @@ from .defaults import (
     DEFAULT_SLOW_SECONDS,
     DEFAULT_SPEED,
     DEFAULT_SUBSCRIPTION,
+    DEFAULT_TENANT,
     DEFAULT_TOKEN,
     DEFAULT_VAULT,
     DEMO_SPEED,
@@ -205,6 +209,10 @@ def _print_banner(
     err.write("# Azure SDKs and the az CLI (https only: use --tls) can log in with:\n")
     for name, value in handle.sdk_env().items():
         err.write(f"#   export {name}={value}\n")
+    err.write(
+        f"# az CLI: az cloud register -n {CLOUD_NAME} --endpoint-resource-manager {handle.url}"
+        f" && az cloud set -n {CLOUD_NAME} && az login --identity\n"
+    )
     err.flush()
 
 
@@ -219,6 +227,7 @@ __all__ = [
     "DEFAULT_SLOW_SECONDS",
     "DEFAULT_SPEED",
     "DEFAULT_SUBSCRIPTION",
+    "DEFAULT_TENANT",
     "DEFAULT_TOKEN",
     "DEFAULT_VAULT",
     "DEMO_SPEED",

@@ -17,6 +17,8 @@ DEFAULT_TOKEN: Final = "azjobs-emulator-token"  # noqa: S105 (a fixed, public te
 # The secret App Service passes to its managed-identity endpoint; clients echo it in a header.
 DEFAULT_IDENTITY_HEADER: Final = "azjobs-emulator-identity"
 DEFAULT_SUBSCRIPTION: Final = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
+# The directory (Azure AD tenant) the subscriptions, Resource Graph rows and issued tokens name.
+DEFAULT_TENANT: Final = "4a1e6c2b-8d3f-4b7a-9e5c-1f2d3c4b5a69"
 DEFAULT_RESOURCE_GROUP: Final = "demo-rg"
 DEFAULT_VAULT: Final = "demo-vault"
 DEFAULT_LOCATION: Final = "westeurope"

@@ -26,6 +26,7 @@ from .defaults import (
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_RESOURCE_GROUP,
     DEFAULT_SUBSCRIPTION,
+    DEFAULT_TENANT,
     DEFAULT_TOKEN,
     DEFAULT_VAULT,
     DEMO_DISK_GB,
@@ -176,6 +177,7 @@ class EmulatorHandle:
         self.options = options
         self.token = options.token
         self.subscription = DEFAULT_SUBSCRIPTION
+        self.tenant = DEFAULT_TENANT
         self.resource_group = DEFAULT_RESOURCE_GROUP
         self.vault = DEFAULT_VAULT
         self.identity_header = DEFAULT_IDENTITY_HEADER
@@ -268,7 +270,8 @@ class EmulatorHandle:
 
     @property
     def metadata_url(self) -> str:
-        return f"{self.url}/metadata/endpoints?api-version=2022-09-01"
+        """The list form, which ``ARM_CLOUD_METADATA_URL`` readers (az, Az PowerShell) expect."""
+        return f"{self.url}/metadata/endpoints?api-version=2019-05-01"
 
     def env(self) -> dict[str, str]:
         """The environment that points azjobs at this emulator."""

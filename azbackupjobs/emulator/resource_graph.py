@@ -37,7 +37,7 @@ from typing import Any
 
 from . import kql
 from .core import GUID_RE, WALL_CLOCK_TOLERANCE, Emulator
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION
+from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT
 from .render import job_body
 from .replies import Reply, json_reply
 from .scenarios import job_state
@@ -46,7 +46,7 @@ from .versions import dialect_for
 PATH = "/providers/Microsoft.ResourceGraph/resources"
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
-TENANT_ID = "4a1e6c2b-8d3f-4b7a-9e5c-1f2d3c4b5a69"
+TENANT_ID = DEFAULT_TENANT
 API_VERSIONS = ("2019-04-01", "2020-04-01-preview", "2021-03-01", "2021-06-01-preview",
                 "2022-10-01", "2024-04-01")
 COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGroup",

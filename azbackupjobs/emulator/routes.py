@@ -3,20 +3,22 @@
 Matching is case-insensitive (``/Subscriptions/``, ``microsoft.recoveryservices`` and
 ``backupoperations`` all work, as on ARM) and path segments are percent-decoded (clients send
 ``IaasVMContainer%3Biaasvmcontainerv2%3B...``). Checks run in ARM's order: bearer token, route,
-verb, api-version, subscription, resource group, vault, then the resource itself.
+verb, api-version, subscription, resource group, vault, then the resource itself. The bearer token
+is the emulator's fixed token or one its managed-identity endpoint issued (see ``tokens``).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from . import cloud
+from . import cloud, tenancy, tokens
 from .core import Emulator, parse_trigger_body
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, RETRY_AFTER_ACCEPTED
+from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
 from .faults import scaled_retry_after
 from .filters import FilterError, parse_filter
 from .render import job_body
@@ -89,6 +91,17 @@ def match(path: str) -> Match | None:
         return Match("blob", ("GET",), "blob", {"name": segs[1]}, arm=False, exempt=True)
     if low == ["providers", "microsoft.resourcegraph", "resources"]:
         return Match("resource_graph", ("POST",), "Microsoft.ResourceGraph/resources/read", {})
+    if low == ["subscriptions"]:
+        return Match("subscriptions", ("GET",), "Microsoft.Resources/subscriptions/read", {})
+    if len(low) == 2 and low[0] == "subscriptions":
+        return Match(
+            "subscription",
+            ("GET",),
+            "Microsoft.Resources/subscriptions/read",
+            {"subscription": segs[1]},
+        )
+    if low == ["tenants"]:
+        return Match("tenants", ("GET",), "Microsoft.Resources/tenants/read", {})
     if (
         len(low) < 8
         or low[0] != "subscriptions"
@@ -178,10 +191,19 @@ def match(path: str) -> Match | None:
 class Router:
     """Turns a request into a reply. Faults and sockets are the server's business."""
 
-    def __init__(self, emulator: Emulator, *, token: str, identity_header: str) -> None:
+    def __init__(
+        self,
+        emulator: Emulator,
+        *,
+        token: str,
+        identity_header: str,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.emulator = emulator
         self.token = token
         self.identity_header = identity_header
+        # Token lifetimes are real time (the client's clock), not emulated time.
+        self.wall_clock = wall_clock
         self.resource_graph = ResourceGraph(emulator)
         self._handlers: dict[str, Callable[[Request, Match, VaultState], Reply]] = {
             "vault": self._vault,
@@ -229,6 +251,8 @@ class Router:
         if m.name == "resource_graph":  # its own api-versions, quota and errors
             principal = req.header("Authorization") or ""
             return self.resource_graph.handle(req.body, req.api_version, principal)
+        if m.name in tenancy.ROUTES:  # Microsoft.Resources, with its own api-versions
+            return self._tenancy(req, m)
         self._check_api_version(req)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
@@ -237,17 +261,26 @@ class Router:
     # -- checks --------------------------------------------------------------------------------
     def _check_auth(self, req: Request) -> None:
         value = req.header("Authorization")
+        code = "InvalidAuthenticationToken"
         if value is None:
             detail = "The authentication failed because of missing 'Authorization' header."
         elif not value.startswith("Bearer "):
             detail = "The 'Authorization' header is not a bearer token."
-        elif not hmac.compare_digest(value.encode(), f"Bearer {self.token}".encode()):
-            detail = "The access token is invalid."
-        else:
+        elif hmac.compare_digest(
+            value.encode("utf-8", "replace"), f"Bearer {self.token}".encode()
+        ):
             return
+        else:
+            claims = tokens.issued_claims(self.token, value[len("Bearer ") :].strip())
+            if claims is None:
+                detail = "The access token is invalid."
+            else:
+                code, detail = self._issued_token_problem(req, claims)
+                if not code:
+                    return
         raise ServiceError(
             401,
-            "InvalidAuthenticationToken",
+            code,
             detail,
             headers=[
                 (
@@ -257,6 +290,29 @@ class Router:
                 )
             ],
         )
+
+    def _issued_token_problem(self, req: Request, claims: dict[str, object]) -> tuple[str, str]:
+        """("", "") for a usable issued token, else ARM's error code and message."""
+        now = self.wall_clock()
+        exp = tokens.expiry(claims)
+        if exp is None or exp <= now:
+            shown = tokens.arm_time(exp) if exp is not None else "unknown"
+            return (
+                "ExpiredAuthenticationToken",
+                f"The access token expiry UTC time '{shown}' is earlier than current UTC time "
+                f"'{tokens.arm_time(now)}'.",
+            )
+        audience = claims.get("aud")
+        if not tokens.audience_allowed(audience, (req.own_url, req.base_url)):
+            # The audience is whatever the client asked for; it also goes into a header.
+            shown_aud = "".join(c for c in str(audience) if c.isprintable() and c != '"')[:200]
+            return (
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource "
+                f"'{shown_aud}'. It should exactly match with one of the allowed audiences "
+                f"{tokens.allowed_audiences_text()}.",
+            )
+        return "", ""
 
     def _check_api_version(self, req: Request) -> None:
         version = req.api_version
@@ -286,10 +342,39 @@ class Router:
                 expected_header=self.identity_header,
                 resource=req.query.get("resource"),
                 api_version=req.api_version,
-                token=self.token,
                 client_id=req.query.get("client_id"),
+                issue=lambda resource, client_id: tokens.issue(
+                    self.token,
+                    audience=resource,
+                    issuer=f"{req.own_url}/{DEFAULT_TENANT}/",
+                    now=self.wall_clock(),
+                    client_id=client_id,
+                ),
             )
         return self._blob(req, m)
+
+    # -- subscriptions and tenants -----------------------------------------------------------------
+    def _tenancy(self, req: Request, m: Match) -> Reply:
+        version = req.api_version
+        if version is None or not version.strip():
+            raise ServiceError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        if not tenancy.is_supported(version):
+            raise ServiceError(
+                400,
+                "InvalidApiVersionParameter",
+                f"The api-version '{version}' is invalid. The supported versions are "
+                f"'{tenancy.supported_list()}'.",
+            )
+        state = self.emulator.state
+        if m.name == "subscriptions":
+            return json_reply(200, tenancy.list_subscriptions(state))
+        if m.name == "subscription":
+            return json_reply(200, tenancy.get_subscription(state, m.params["subscription"]))
+        return json_reply(200, tenancy.list_tenants())
 
     # -- URLs ------------------------------------------------------------------------------------
     def _vault_url(self, req: Request, vs: VaultState) -> str:

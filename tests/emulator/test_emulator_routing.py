@@ -153,7 +153,7 @@ def test_a_job_that_has_not_started_yet_is_not_there(api: Api, emu: EmulatorHand
 
 
 def test_unknown_routes_are_404_arm_bodies(api: Api) -> None:
-    for path in ("/backupPolicies", "/backupJobs/a/b/c/d/e", "/subscriptions"):
+    for path in ("/backupPolicies", "/backupJobs/a/b/c/d/e", "/subscriptions/x/resourceGroups"):
         response = api.get(path)
         assert response.status_code == 404, path
         assert error_code(response) == "NotFound"

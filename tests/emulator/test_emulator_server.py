@@ -112,7 +112,7 @@ def test_log_sink_gets_one_line_per_request() -> None:
         requests.get(emu.url + "/x", timeout=5)
     lines = sink.getvalue().splitlines()
     assert len(lines) == 2
-    assert "GET /metadata/endpoints?api-version=2022-09-01 -> 200" in lines[0]
+    assert "GET /metadata/endpoints?api-version=2019-05-01 -> 200" in lines[0]
     assert "GET /x -> 401" in lines[1]
 
 
