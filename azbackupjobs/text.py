@@ -29,7 +29,10 @@ def clean(value: object, *, keep_newlines: bool = False) -> str:
     """Printable text: escapes removed, other control characters shown as '?'."""
     if value is None:
         return ""
-    text = _strip_escapes(str(value)).translate(_BIDI)
+    text = str(value)
+    if text.isprintable():  # the usual case, and fast: escapes, controls, bidi marks are not
+        return text
+    text = _strip_escapes(text).translate(_BIDI)
     out = []
     for ch in text:
         if ch == "\n" and keep_newlines:

@@ -17,6 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from azbackupjobs.linetable_view import Cell, Column, LineTable
 from azbackupjobs.models import Job, JobStatus, JobTask
 from azbackupjobs.render import (
     DASH,
@@ -229,48 +230,117 @@ def job_detail(tracked: Tracked, now: Now) -> RenderableType:
 
 
 # ----- several jobs ------------------------------------------------------------------------------
-def jobs_table(jobs: list[Tracked], now: Now) -> Table:
-    """One compact row per job."""
-    table = Table(box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False)
-    table.add_column("Job", overflow="fold")
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Progress", no_wrap=True)
-    table.add_column("Elapsed", justify="right", no_wrap=True)
-    table.add_column("Updated", justify="right", no_wrap=True)
-    for tracked in jobs:
-        job = tracked.job
-        if job is None:
-            table.add_row(
-                Text(tracked.job_id),
-                Text(spinner(now.mono) + " " + _unseen(tracked), style="dim"),
-                Text(DASH),
-                Text(DASH),
-                Text(DASH),
-            )
-            continue
-        task = current_task(job)
-        pct = job.progress_percentage
-        if pct is None and task is not None:
-            pct = task_percent(task)
-        # A job checked through the job list has no fresh progress: show its task instead.
-        fresh = tracked.detail_at is not None and tracked.detail_at == tracked.last_update
-        if pct is not None and not job.is_terminal and fresh:
-            progress: Text = progress_bar(pct, width=12)
-        elif task is not None:
-            progress = Text(clean(task.task_id), style="dim")
-            if not fresh and not job.is_terminal and tracked.detail_at is not None:
-                read = timedelta(seconds=int(max(now.mono - tracked.detail_at, 0.0)))
-                progress.append(f" (as of {fmt_duration(read)} ago)")
-        else:
-            progress = Text(DASH, style="dim")
-        table.add_row(
-            Text(f"{title_of(job)} ", style="bold").append(tracked.job_id[:8], style="dim"),
-            _status_cell(job, now),
-            progress,
-            Text(fmt_duration(elapsed_of(tracked, now))),
-            Text(age(tracked, now) if not job.is_terminal else DASH),
-        )
-    return table
+JOB_COLUMNS = (Column("Job"), Column("Status"), Column("Progress"),
+               Column("Elapsed", justify="right"), Column("Updated", justify="right"))
+# On a narrow terminal, in turn: long job names, long task names (a bar still fits), the job's
+# operation (its name stays), the bars (their percentage stays), then any of them.
+_SHRINK = ((0, 28), (2, 19), (0, 16), (2, 6), (0, 10), (1, 6))
+ROW_BAR_WIDTH = 12
+
+
+@dataclass(frozen=True)
+class _RowParts:
+    """What a row shows that only changes when the job does (cached per job read)."""
+
+    title: Cell
+    status: Cell  # with its symbol when the job has ended; the spinner goes before it otherwise
+    task: str | None
+    bar: Cell | None
+
+
+# Rows of the job objects last drawn, by job id: a job is re-read (a new object) only when it
+# changed, so most rows of a frame are rebuilt from here. Bounded by the jobs being watched.
+_ROW_CACHE: dict[str, tuple[Job, _RowParts]] = {}
+_ROW_CACHE_MAX = 4096
+
+
+# The status cells drawn so far: a handful of distinct ones.
+_STATUS_CELLS: dict[tuple[JobStatus, str | None, bool], Cell] = {}
+
+
+def _status_of(job: Job) -> Cell:
+    key = (job.status, job.status_raw if job.status is JobStatus.UNKNOWN else None,
+           job.is_terminal)
+    cell = _STATUS_CELLS.get(key)
+    if cell is None:
+        if len(_STATUS_CELLS) >= 256:
+            _STATUS_CELLS.clear()
+        cell = _STATUS_CELLS[key] = Cell.from_text(
+            status_text(job.status, job.status_raw, symbol=job.is_terminal))
+    return cell
+
+
+def _bar_cell(percent: float) -> Cell:
+    """:func:`render.progress_bar` as a cell (built directly: a row per job, redrawn often);
+    its short form is the percentage alone."""
+    pct = max(0.0, min(100.0, percent))
+    filled = round(ROW_BAR_WIDTH * pct / 100)
+    color = "green" if pct >= 100 else "cyan"
+    label = f"{pct:5.1f}%"
+    return Cell(("━" * filled, color), ("━" * (ROW_BAR_WIDTH - filled), "grey35"),
+                (" " + label, color), short=Cell((label.lstrip(), color)))
+
+
+def _row_parts(tracked: Tracked, job: Job) -> _RowParts:
+    cached = _ROW_CACHE.get(tracked.job_id)
+    if cached is not None and cached[0] is job:
+        return cached[1]
+    task = current_task(job)
+    percent = job.progress_percentage
+    if percent is None and task is not None:
+        percent = task_percent(task)
+    title = title_of(job)
+    short_id = (clean(tracked.job_id[:8]), "bold dim")
+    parts = _RowParts(
+        # the short form, for narrow terminals: the name without the operation
+        title=Cell((title + " ", "bold"), short_id,
+                   short=Cell((title.partition(" of ")[2] + " ", "bold"), short_id)),
+        status=_status_of(job),
+        task=clean(task.task_id) if task is not None else None,
+        bar=None if percent is None else _bar_cell(percent),
+    )
+    if len(_ROW_CACHE) >= _ROW_CACHE_MAX:
+        _ROW_CACHE.clear()
+    _ROW_CACHE[tracked.job_id] = (job, parts)
+    return parts
+
+
+_DASH_CELL = Cell((DASH, ""))
+_DIM_DASH_CELL = Cell((DASH, "dim"))
+
+
+def job_row(tracked: Tracked, now: Now) -> tuple[Cell, ...]:
+    """The compact row of one job: name, status, progress, elapsed, last update."""
+    job = tracked.job
+    spin = spinner(now.mono) + " "
+    if job is None:
+        return (Cell((clean(tracked.job_id), "")), Cell((spin + _unseen(tracked), "dim")),
+                _DASH_CELL, _DASH_CELL, _DASH_CELL)
+    parts = _row_parts(tracked, job)
+    # A job checked through the job list has no fresh progress: show its task instead.
+    fresh = tracked.detail_at is not None and tracked.detail_at == tracked.last_update
+    if parts.bar is not None and not job.is_terminal and fresh:
+        progress = parts.bar
+    elif parts.task is not None:
+        progress = Cell((parts.task, "dim"))
+        if not fresh and not job.is_terminal and tracked.detail_at is not None:
+            read = timedelta(seconds=int(max(now.mono - tracked.detail_at, 0.0)))
+            progress = progress + Cell((f" (as of {fmt_duration(read)} ago)", "dim"))
+    else:
+        progress = _DIM_DASH_CELL
+    status = parts.status if job.is_terminal else Cell((spin, "cyan")) + parts.status
+    return (
+        parts.title,
+        status,
+        progress,
+        Cell((fmt_duration(elapsed_of(tracked, now)), "")),
+        Cell((age(tracked, now), "")) if not job.is_terminal else _DASH_CELL,
+    )
+
+
+def jobs_table(jobs: list[Tracked], now: Now) -> LineTable:
+    """One compact row per job, each exactly one line (so the frame can count its height)."""
+    return LineTable(JOB_COLUMNS, [job_row(t, now) for t in jobs], shrink=_SHRINK)
 
 
 # ----- the frame ---------------------------------------------------------------------------------
@@ -311,38 +381,132 @@ def detail_height(tracked: Tracked) -> int:
     return lines
 
 
+# Which rows a terminal too short for all of them shows: failures (the news people look for),
+# the latest few other endings (so that a finish does not vanish at once), what is still running,
+# then the other endings (cancelled and with warnings before completed), latest first.
+RECENT_ENDED_ROWS = 3
+# How the "+N more" line names the hidden rows, failures first.
+_HIDDEN_LABELS = {
+    JobStatus.FAILED: "failed",
+    JobStatus.IN_PROGRESS: "running",
+    JobStatus.CANCELLING: "cancelling",
+    JobStatus.CANCELLED: "cancelled",
+    JobStatus.COMPLETED_WITH_WARNINGS: "completed with warnings",
+    JobStatus.COMPLETED: "completed",
+}
+
+
+def pick_rows(jobs: list[Tracked], room: int) -> list[Tracked]:
+    """At most ``room`` of the jobs, in the order given (see ``RECENT_ENDED_ROWS``)."""
+    if len(jobs) <= room:
+        return list(jobs)
+    failed: list[int] = []
+    live: list[int] = []
+    ended: list[int] = []
+    for i, tracked in enumerate(jobs):
+        job = tracked.job
+        if job is None or not job.is_terminal:
+            live.append(i)
+        else:
+            (failed if job.status is JobStatus.FAILED else ended).append(i)
+
+    def latest(i: int) -> tuple[bool, float]:
+        job = jobs[i].job
+        assert job is not None
+        end = job.end_time.timestamp() if job.end_time is not None else float("-inf")
+        return (job.status is JobStatus.COMPLETED, -end)
+
+    failed.sort(key=latest)
+    ended.sort(key=latest)
+    order = failed + ended[:RECENT_ENDED_ROWS] + live + ended[RECENT_ENDED_ROWS:]
+    keep = set(order[:max(room, 0)])
+    return [t for i, t in enumerate(jobs) if i in keep]
+
+
+def _hidden_label(tracked: Tracked) -> str:
+    job = tracked.job
+    if job is None:
+        return "not visible yet"
+    label = _HIDDEN_LABELS.get(job.status)
+    if label is None:
+        label = sanitize(job.status_raw or job.status.value, 30) or "unknown"
+    return label
+
+
+def hidden_note(hidden: list[Tracked]) -> Text:
+    """``(+153 more: 3 failed, 150 completed)``: rows left out for want of height, counted."""
+    counts: dict[str, int] = {}
+    for tracked in hidden:
+        label = _hidden_label(tracked)
+        counts[label] = counts.get(label, 0) + 1
+    order = list(_HIDDEN_LABELS.values())
+    labels = sorted(counts, key=lambda x: (order.index(x) if x in order else len(order), x))
+    line = Text(f"(+{len(hidden)} more: ", style="dim", no_wrap=True, overflow="ellipsis")
+    for n, label in enumerate(labels):
+        if n:
+            line.append(", ")
+        line.append(f"{counts[label]} {label}", style="bold red" if label == "failed" else "")
+    line.append(")")
+    return line
+
+
+def _fitting_details(jobs: list[Tracked], shown: list[Tracked], room: int) -> list[Tracked]:
+    """The detailed jobs that fit in ``room`` lines below the rows, keeping a line for the
+    note that says how many running jobs are left as rows only."""
+    running = sum(1 for t in jobs if t.running)
+    fitting: list[Tracked] = []
+    for tracked in shown:
+        need = detail_height(tracked) + 1  # and the blank line above it
+        note = 1 if running > len(fitting) + 1 else 0
+        if need + note > room:
+            break
+        room -= need
+        fitting.append(tracked)
+    return fitting
+
+
 def frame(snapshot: Snapshot, now: Now, *, compact: bool = False,
           detail_limit: int = 3, height: int | None = None) -> RenderableType:
     """The whole live view: one job in detail, or a row per job plus the running ones (as
-    many as fit in ``height`` lines, at most ``detail_limit``)."""
+    many as fit in ``height`` lines, at most ``detail_limit``).
+
+    With ``height`` (a live terminal) several jobs take at most that many lines while the watch
+    runs: rows that do not fit are left out (failed and running ones last) and counted by
+    status in one line. The final frame has every row: it stays in the scrollback as the record.
+    """
     jobs = snapshot.jobs
     parts: list[RenderableType] = []
+    tail: list[Text] = []
+    if snapshot.trouble is not None and snapshot.trouble.failures > 2:
+        tail.append(Text(snapshot.trouble.detail, style="dim"))
+    line = status_line(snapshot, now)
+    if line.plain:
+        tail.append(line)
+    if height is not None:
+        for text in tail:  # one line each, so that the rows above can be counted
+            text.no_wrap, text.overflow = True, "ellipsis"
     if len(jobs) == 1 and not compact:
         parts.append(job_detail(jobs[0], now))
     else:
-        parts.append(jobs_table(jobs, now))
-        if not compact:
+        room = None if height is None else height - len(tail) - 2  # the heading and its rule
+        rows = jobs
+        if room is not None and len(jobs) > room and not snapshot.done:
+            rows = pick_rows(jobs, max(room - 1, 1))  # and the "+N more" line
+        parts.append(jobs_table(rows, now))
+        if len(rows) < len(jobs):
+            kept = {id(t) for t in rows}
+            parts.append(hidden_note([t for t in jobs if id(t) not in kept]))
+        elif not compact:
             shown = detailed(jobs, detail_limit)
-            if height is not None:
-                room = height - (len(jobs) + 2) - 3
-                fitting: list[Tracked] = []
-                for tracked in shown:
-                    room -= detail_height(tracked) + 1
-                    if room < 0:
-                        break
-                    fitting.append(tracked)
-                shown = fitting
+            if room is not None:
+                shown = _fitting_details(jobs, shown, room - len(jobs))
             for tracked in shown:
                 parts.append(Text())
                 parts.append(job_detail(tracked, now))
             hidden = sum(1 for t in jobs if t.running) - len(shown)
             if hidden > 0:
                 parts.append(Text(f"({hidden} more running: rows only)", style="dim"))
-    if snapshot.trouble is not None and snapshot.trouble.failures > 2:
-        parts.append(Text(snapshot.trouble.detail, style="dim"))
-    line = status_line(snapshot, now)
-    if line.plain:
-        parts.append(line)
+    parts.extend(tail)
     return Group(*parts)
 
 

@@ -198,3 +198,95 @@ def test_small_helpers():
     assert countdown(None, NOW) == 0 and countdown(NOW.mono - 5, NOW) == 0
     assert countdown(NOW.mono + 19.5, NOW) == 20
     assert spinner(0.0) != spinner(0.2)
+
+
+# ----- many jobs: fitting the terminal ---------------------------------------------------------
+def many(n_running: int, n_completed: int, n_failed: int) -> list[Tracked]:
+    """Jobs in a mixed order, as ``watch --all`` lists them; endings a minute apart."""
+    kinds = ["InProgress"] * n_running + ["Completed"] * n_completed + ["Failed"] * n_failed
+    kinds = kinds[::2] + kinds[1::2]
+    jobs = []
+    for i, status in enumerate(kinds):
+        data = body(f"{i:08d}-0000-4000-8000-000000000000", status, entity=f"vm{i:03d}",
+                    tasks=RESTORE_TASKS if status == "InProgress" else None)
+        if status != "InProgress":
+            data["properties"]["endTime"] = f"2024-06-01T10:{i % 60:02d}:00Z"
+        jobs.append(tracked(data))
+    return jobs
+
+
+def rows_of(text: str) -> list[str]:
+    return [line for line in text.splitlines() if " of vm" in line]
+
+
+def test_two_hundred_jobs_fit_a_40_line_terminal_and_the_others_are_counted():
+    jobs = many(150, 47, 3)
+    text = text_of(frame(snapshot(*jobs), NOW, height=40), width=120)
+    lines = text.splitlines()
+    assert len(lines) <= 40
+    rows = rows_of(text)
+    assert len(rows) == 40 - 4  # heading, rule, the "+N more" line and the status line
+    assert sum("✖ Failed" in row for row in rows) == 3  # failures are never left out
+    assert sum("✔ Completed" in row for row in rows) == 3  # the latest endings
+    assert sum("InProgress" in row for row in rows) == len(rows) - 6
+    assert f"(+{200 - len(rows)} more: {150 - (len(rows) - 6)} running, 44 completed)" in text
+    assert lines[-1].startswith("next update in 7 s")
+    # the rows keep the order of the jobs
+    names = [row.split()[2] for row in rows]
+    assert names == sorted(names)
+
+
+def test_failures_beyond_the_room_are_counted_first():
+    jobs = many(20, 0, 30)
+    text = text_of(frame(snapshot(*jobs), NOW, height=12, compact=True), width=120)
+    assert len(text.splitlines()) <= 12
+    assert all("✖ Failed" in row for row in rows_of(text))
+    assert "(+42 more: 22 failed, 20 running)" in text
+
+
+def test_the_final_frame_keeps_every_row_for_the_scrollback():
+    jobs = many(0, 190, 10)
+    text = text_of(frame(snapshot(*jobs, done=True), NOW, height=40), width=120)
+    assert len(rows_of(text)) == 200 and "more:" not in text
+
+
+def test_without_a_height_every_row_is_drawn():
+    jobs = many(150, 47, 3)
+    text = text_of(frame(snapshot(*jobs), NOW, compact=True), width=120)
+    assert len(rows_of(text)) == 200 and "more:" not in text
+
+
+def test_rows_stay_one_line_on_a_narrow_terminal():
+    long = tracked(body(JOB_A, entity="vm-with-a-really-long-name-" + "x" * 60,
+                        tasks=RESTORE_TASKS))
+    jobs = [long, *many(3, 1, 1)]
+    text = text_of(frame(snapshot(*jobs), NOW, compact=True, height=30), width=60)
+    lines = text.splitlines()
+    assert len(lines) == 2 + 6 + 1  # heading, rule, a line per job, the status line
+    assert all(len(line) <= 60 for line in lines)
+    row = next(line for line in lines if "vm-with-a-" in line)
+    # the name without its operation, cut; the bar as a percentage; every column still there
+    assert row.startswith("vm-with-a-reall…")
+    assert "InProgress   42.0%" in row and row.rstrip().endswith("5m02s    2s ago")
+    assert "vm000 00000000" in text
+
+
+def test_a_row_follows_its_job_when_it_changes():
+    running = tracked(body(JOB_A, tasks=RESTORE_TASKS))
+    other = tracked(body(JOB_B, entity="vm2"))
+    first = text_of(frame(snapshot(running, other), NOW, compact=True))
+    assert "42.0%" in first and "Completed" not in first
+    done = tracked(body(JOB_A, "Completed", tasks=RESTORE_TASKS))
+    second = text_of(frame(snapshot(done, other), NOW, compact=True))
+    assert "✔ Completed" in second and "42.0%" not in second
+
+
+def test_service_text_cannot_drive_the_terminal_in_rows_either():
+    evil = tracked(body(JOB_A, entity="vm\x1b[2J\x1b]0;pwned\x07\u202e1", tasks=[
+        dict(RESTORE_TASKS[0], taskId="Transfer\x1b[31m\r\n", progressPercentage=None,
+             taskExecutionDetails=None)]))
+    other = tracked(body(JOB_B, "Weird\x1b[5m", entity="vm2"))
+    for width in (140, 40):
+        text = text_of(frame(snapshot(evil, other), NOW, compact=True, height=30), width=width)
+        assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+        assert len(text.splitlines()) == 5  # heading, rule, two rows, the status line
