@@ -11,14 +11,20 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from azbackupjobs import ids
 from azbackupjobs.filters import STATUSES
-from azbackupjobs.list_view import GUID_WIDTH, START_WIDTH, WIDE, job_duration
+from azbackupjobs.list_view import (
+    GUID_WIDTH,
+    WIDE,
+    job_duration,
+    local_start,
+    stacked_jobs_table,
+    table_frame,
+)
 from azbackupjobs.models import Job, JobStatus
 from azbackupjobs.render import DASH, STATUS_STYLES, status_text
 from azbackupjobs.text import clean, sanitize
@@ -27,21 +33,15 @@ if TYPE_CHECKING:
     from azbackupjobs.fleet_watch import FleetTick
 
 
-def _table(title: str | None, caption: str | None) -> Table:
-    """The look of ``azjobs list``'s table."""
-    return Table(title=title, title_justify="left", caption=caption, caption_justify="left",
-                 box=box.SIMPLE_HEAVY, pad_edge=False, show_edge=False, collapse_padding=True,
-                 expand=False)
-
-
 def vault_label(job: Job) -> str:
     """``group/vault`` of the job's id (the subscription is in the JSON output)."""
     found = ids.vault_of_id(job.id)
     return f"{found[1]}/{found[2]}" if found else DASH
 
 
-def _start(job: Job, pattern: str) -> str:
-    return job.start_time.astimezone().strftime(pattern) if job.start_time else DASH
+def _what(job: Job) -> str:
+    return (f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
+            f" · {sanitize(vault_label(job), 80)}")
 
 
 def fleet_jobs_table(
@@ -52,27 +52,9 @@ def fleet_jobs_table(
     caption: str | None = None,
 ) -> Table:
     """One row per job: vault, id, operation, status, entity, start (local time), duration."""
-    table = _table(title, caption)
+    table = table_frame(title, caption)
     if width is not None and width < WIDE:
-        rows = []
-        for job in jobs:
-            ident = Text(clean(job.job_id) or DASH)
-            what = (f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
-                    f" · {sanitize(vault_label(job), 80)}")
-            ident.append("\n" + what, style="dim")
-            when = Text(_start(job, "%Y-%m-%d %H:%M"))
-            when.append("\n" + job_duration(job), style="dim")
-            rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
-        status_width = max((r[1].cell_len for r in rows), default=6)
-        spare = width - status_width - START_WIDTH - 4
-        longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
-        table.add_column("Job", no_wrap=True, overflow="ellipsis",
-                         width=max(GUID_WIDTH, min(longest, spare)))
-        table.add_column("Status", no_wrap=True)
-        table.add_column("Start", no_wrap=True)
-        for row in rows:
-            table.add_row(*row)
-        return table
+        return stacked_jobs_table(table, jobs, width, _what)
     table.add_column("Vault", overflow="fold")
     table.add_column("Job id", no_wrap=True, min_width=GUID_WIDTH)
     table.add_column("Operation", overflow="fold")
@@ -87,7 +69,7 @@ def fleet_jobs_table(
             Text(clean(job.operation) or DASH),
             status_text(job.status, job.status_raw, symbol=True),
             Text(clean(job.entity) or DASH),
-            Text(_start(job, "%Y-%m-%d %H:%M:%S")),
+            Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
             Text(job_duration(job)),
         )
     return table
@@ -128,7 +110,7 @@ def summary_table(rows: Sequence[Mapping[str, Any]], by: str, *, title: str | No
     vaults per status; ``--by operation``: a row per operation and a column per status.
     Below ``WIDE`` columns the subscription is left out and the status headers are short."""
     narrow = width is not None and width < WIDE
-    table = _table(title, caption)
+    table = table_frame(title, caption)
     if by == "status":
         table.add_column("Status", no_wrap=True)
         table.add_column("Jobs", justify="right")

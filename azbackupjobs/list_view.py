@@ -7,7 +7,7 @@ go under the id, and the duration under the start.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich import box
 from rich.table import Table
@@ -34,13 +34,14 @@ def job_duration(job: Job) -> str:
     return clean(job.duration_raw) or DASH
 
 
-def _start(job: Job, pattern: str) -> str:
+def local_start(job: Job, pattern: str) -> str:
     if job.start_time is None:
         return DASH
     return job.start_time.astimezone().strftime(pattern)
 
 
-def _table(title: str | None, caption: str | None) -> Table:
+def table_frame(title: str | None, caption: str | None) -> Table:
+    """The look of every job listing (``list`` and ``--fleet``): no box edges, left titles."""
     return Table(
         title=title,
         title_justify="left",
@@ -54,6 +55,37 @@ def _table(title: str | None, caption: str | None) -> Table:
     )
 
 
+def _what(job: Job) -> str:
+    what = f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 60)}"
+    if job.backup_management_type:
+        what += f" · {sanitize(job.backup_management_type, 30)}"
+    return what
+
+
+def stacked_jobs_table(table: Table, jobs: Sequence[Job], width: int,
+                       describe: Callable[[Job], str]) -> Table:
+    """The narrow layout: ``describe(job)`` goes dim under the full id, the duration under the
+    start; the id column takes what the status and start columns leave."""
+    rows = []
+    for job in jobs:
+        ident = Text(clean(job.job_id) or DASH)
+        ident.append("\n" + describe(job), style="dim")
+        when = Text(local_start(job, "%Y-%m-%d %H:%M"))
+        when.append("\n" + job_duration(job), style="dim")
+        rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
+    # The first column takes what the status and start columns leave (2 between columns).
+    status_width = max((r[1].cell_len for r in rows), default=6)
+    spare = width - status_width - START_WIDTH - 4
+    longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
+    table.add_column("Job", no_wrap=True, overflow="ellipsis",
+                     width=max(GUID_WIDTH, min(longest, spare)))
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Start", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def jobs_table(
     jobs: Sequence[Job],
     *,
@@ -64,29 +96,9 @@ def jobs_table(
     """One row per job: id, operation, status, entity, management type, start (local time),
     duration. ``width`` is the terminal's: below ``WIDE`` columns, the operation, entity and
     type go under the id, and the duration under the start, so that 80 columns suffice."""
-    table = _table(title, caption)
+    table = table_frame(title, caption)
     if width is not None and width < WIDE:
-        rows = []
-        for job in jobs:
-            what = f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 60)}"
-            if job.backup_management_type:
-                what += f" · {sanitize(job.backup_management_type, 30)}"
-            ident = Text(clean(job.job_id) or DASH)
-            ident.append("\n" + what, style="dim")
-            when = Text(_start(job, "%Y-%m-%d %H:%M"))
-            when.append("\n" + job_duration(job), style="dim")
-            rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
-        # The first column takes what the status and start columns leave (2 between columns).
-        status_width = max((r[1].cell_len for r in rows), default=6)
-        spare = width - status_width - START_WIDTH - 4
-        longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
-        table.add_column("Job", no_wrap=True, overflow="ellipsis",
-                         width=max(GUID_WIDTH, min(longest, spare)))
-        table.add_column("Status", no_wrap=True)
-        table.add_column("Start", no_wrap=True)
-        for row in rows:
-            table.add_row(*row)
-        return table
+        return stacked_jobs_table(table, jobs, width, _what)
     for name in JOB_COLUMNS:
         if name == "Job id":
             table.add_column(name, no_wrap=True, min_width=GUID_WIDTH)
@@ -103,7 +115,7 @@ def jobs_table(
             status_text(job.status, job.status_raw, symbol=True),
             _cell(job.entity),
             _cell(job.backup_management_type),
-            Text(_start(job, "%Y-%m-%d %H:%M:%S")),
+            Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
             Text(job_duration(job)),
         )
     return table

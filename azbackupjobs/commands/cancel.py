@@ -127,11 +127,11 @@ def request_cancel(
         notify(f"Cancel of {job_title(job)} requested; waiting for the service to confirm it…")
     location = resp.header("location")
     if location:
-        _follow_location(client, location, resp, sleep=sleep, clock=clock, deadline=deadline)
+        _follow_location(client, location, resp, _Poll(sleep, clock, deadline))
         return
     status_url = resp.header("azure-asyncoperation")
     if status_url:
-        _follow_status(client, status_url, resp, sleep=sleep, clock=clock, deadline=deadline)
+        _follow_status(client, status_url, resp, _Poll(sleep, clock, deadline))
 
 
 def _pause(delay: float | None, deadline: _Deadline, now: float) -> float:
@@ -153,40 +153,35 @@ def _timed_out(deadline: _Deadline) -> AzJobsError:
     )
 
 
-def _follow_location(
-    client: BackupJobsClient,
-    url: str,
-    resp: Response,
-    *,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    deadline: _Deadline,
-) -> None:
+@dataclass(frozen=True)
+class _Poll:
+    """The pacing of one operation's polls: how to wait, and until when."""
+
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+    deadline: _Deadline
+
+    def wait(self, delay: float | None) -> None:
+        """Sleep before the next poll, or give up if the deadline has come."""
+        if self.deadline.remaining(self.clock()) <= 0:
+            raise _timed_out(self.deadline)
+        self.sleep(_pause(delay, self.deadline, self.clock()))
+
+
+def _follow_location(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
     while True:
-        if deadline.remaining(clock()) <= 0:
-            raise _timed_out(deadline)
-        sleep(_pause(parse_retry_after(resp.headers), deadline, clock()))
+        poll.wait(parse_retry_after(resp.headers))
         resp = client.get_operation_result(url)
         if resp.status != 202:
             return  # 200, 201 or 204: done
         url = resp.header("location") or url
 
 
-def _follow_status(
-    client: BackupJobsClient,
-    url: str,
-    resp: Response,
-    *,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-    deadline: _Deadline,
-) -> None:
+def _follow_status(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
     """Only when the 202 has no Location: poll the Azure-AsyncOperation status instead."""
     delay = parse_retry_after(resp.headers)
     while True:
-        if deadline.remaining(clock()) <= 0:
-            raise _timed_out(deadline)
-        sleep(_pause(delay, deadline, clock()))
+        poll.wait(delay)
         status = OperationStatus.from_dict(client.get_operation_status(url))
         if status.is_done:
             if not status.succeeded:

@@ -18,8 +18,14 @@ from typing import Any
 from azbackupjobs import fleet, settings
 from azbackupjobs.client import RetryPolicy
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
-from azbackupjobs.commands.list_jobs import TABLE_DEFAULT_LIMIT, ListOptions, merge_newest_first
-from azbackupjobs.errors import ExitCode, UnexpectedResponseError, UsageError
+from azbackupjobs.commands.list_jobs import (
+    TABLE_DEFAULT_LIMIT,
+    ListOptions,
+    merge_newest_first,
+    print_job_stream,
+    table_jobs,
+)
+from azbackupjobs.errors import ExitCode, UsageError
 from azbackupjobs.filters import (
     normalize_management_type,
     normalize_operation,
@@ -134,16 +140,6 @@ def iter_fleet_jobs(graph: ResourceGraphClient, query: str, scope: fleet.Scope, 
         yield job
 
 
-def _limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
-    if limit <= 0:
-        yield from items
-        return
-    for count, item in enumerate(items, start=1):
-        yield item
-        if count >= limit:
-            return
-
-
 # ----- the command --------------------------------------------------------------------------------
 def run_fleet_command(opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions,
                       env: Environment, *, fleet: bool) -> int:
@@ -191,43 +187,13 @@ def _print_jobs(out: Output, jobs: Iterator[dict[str, Any]], plan: FleetPlan) ->
     if out.is_table and out.query is None:
         _print_table(out, jobs, plan)
         return
-    selected = _limited(jobs, plan.limit or 0)
-    if out.query is not None:
-        everything = list(selected)
-        if out.format == "ndjson":
-            out.ndjson_items(everything)
-        elif out.format == "tsv":
-            out.tsv(everything)
-        else:
-            out.json(everything)
-    elif out.format == "ndjson":
-        for raw in selected:
-            out.ndjson(raw)
-    elif out.format == "tsv":
-        from azbackupjobs.rows import job_tsv_row
-
-        for raw in selected:
-            out.tsv([job_tsv_row(raw)])
-    else:
-        out.json_array(selected)
+    print_job_stream(out, jobs, plan.limit)
 
 
 def _print_table(out: Output, jobs: Iterator[dict[str, Any]], plan: FleetPlan) -> None:
     from azbackupjobs.fleet_view import fleet_jobs_table
-    from azbackupjobs.models import Job
 
-    if plan.limit is None:
-        rows = list(_limited(jobs, TABLE_DEFAULT_LIMIT + 1))
-        more = len(rows) > TABLE_DEFAULT_LIMIT
-        rows = rows[:TABLE_DEFAULT_LIMIT]
-    else:
-        rows, more = list(_limited(jobs, plan.limit)), False
-    shown: list[Job] = []
-    for raw in rows:
-        try:
-            shown.append(Job.from_dict(raw))
-        except UnexpectedResponseError as exc:
-            out.warn(f"a job in the result is not readable ({exc.message}); not shown")
+    shown, more = table_jobs(out, jobs, plan.limit, source="result")
     where = plan.scope.describe
     if not shown:
         out.note(f"No jobs {plan.window_phrase} in {where}.")

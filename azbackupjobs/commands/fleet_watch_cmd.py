@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
 from azbackupjobs import fleet
 from azbackupjobs.client import NO_RETRY
@@ -24,6 +24,16 @@ from azbackupjobs.commands.fleet_cmd import (
     graph_client,
     open_fleet_session,
     refuse_vault_flags,
+)
+from azbackupjobs.commands.watch import (
+    Clock,
+    Sleep,
+    Wall,
+    WatchOptions,
+    live_view,
+    print_final,
+    ring_bell,
+    utc_now,
 )
 from azbackupjobs.errors import ExitCode, UsageError
 from azbackupjobs.filters import Window, normalize_statuses, parse_when
@@ -37,21 +47,10 @@ from azbackupjobs.fleet_watch import (
 from azbackupjobs.models import Job
 from azbackupjobs.output import Environment, Output
 
-if TYPE_CHECKING:
-    from azbackupjobs.commands.watch import WatchOptions
-
 LIVE_REFRESH_SECONDS = 0.25
 DEFAULT_SINCE = "7d"  # long restores run for more than a day
 # Jobs that start while the watch runs are watched too: the window has no real end.
 OPEN_END = timedelta(days=400)
-
-Clock = Callable[[], float]
-Sleep = Callable[[float], None]
-Wall = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -172,15 +171,11 @@ class _View:
     def live(self, ticks: Callable[[Sleep], Iterator[FleetTick]], sleep: Sleep) -> (
         FleetTick | None
     ):
-        from rich.live import Live
-        from rich.text import Text
-
         from azbackupjobs.fleet_view import watch_frame
         from azbackupjobs.watch_view import spinner
 
         self.was_live = True
         console = self.out.console
-        current: FleetTick | None = None
 
         def draw(tick: FleetTick) -> Any:
             next_in = None
@@ -190,25 +185,8 @@ class _View:
                                next_in=next_in,
                                spin="" if tick.done or tick.timed_out else spinner(self.clock()))
 
-        live = Live(Text("querying Resource Graph…", style="dim"), console=console,
-                    auto_refresh=False, transient=False, redirect_stdout=False,
-                    redirect_stderr=False)
-
-        def refreshing_sleep(seconds: float) -> None:
-            end = self.clock() + seconds
-            while True:
-                left = end - self.clock()
-                if left <= 0:
-                    return
-                sleep(min(left, LIVE_REFRESH_SECONDS))
-                if current is not None:
-                    live.update(draw(current), refresh=True)
-
-        with live:
-            for tick in ticks(refreshing_sleep):
-                current = tick
-                live.update(draw(tick), refresh=True)
-        return current
+        return live_view(console, "querying Resource Graph…", ticks, draw, sleep=sleep,
+                         clock=self.clock, step=LIVE_REFRESH_SECONDS)
 
     def stream(self, ticks: Iterator[FleetTick]) -> FleetTick | None:
         from rich.text import Text
@@ -247,13 +225,7 @@ class _View:
         if last is not None:
             watched = list(last.ended) + [
                 last.details.get((j.id or j.job_id).lower(), j) for j in last.running]
-        if out.format == "json" or (out.format == "table" and out.query is not None):
-            out.json([dict(j.raw) for j in watched])
-        elif out.format == "tsv":
-            from azbackupjobs.rows import job_tsv_row
-
-            raws = [dict(j.raw) for j in watched]
-            out.data(raws, tsv_rows=[job_tsv_row(r) for r in raws])
+        print_final(out, [dict(j.raw) for j in watched], watched)
         code = last.exit_code_for(request.options.strict) if last is not None else ExitCode.OK
         if last is not None and last.ticks == 1 and last.done and not last.ended:
             line = f"no job is running in {scope.describe}"
@@ -269,10 +241,5 @@ class _View:
             out.note(f"azjobs: --timeout elapsed with {len(last.running)} job(s) still running "
                      "(they keep running)")
         if request.bell:
-            env = out.env
-            stream = env.stdout if env.stdout_isatty else env.stderr if env.stderr_isatty \
-                else None
-            if stream is not None:
-                stream.write("\a")
-                stream.flush()
+            ring_bell(out.env)
         return int(code)

@@ -13,13 +13,16 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azbackupjobs import filters
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
 from azbackupjobs.errors import ExitCode, UnexpectedResponseError, UsageError
 from azbackupjobs.models import parse_timestamp
 from azbackupjobs.output import Environment, Output
+
+if TYPE_CHECKING:
+    from azbackupjobs.models import Job
 
 # The table is for people: without --limit it shows the newest jobs only, and says so.
 TABLE_DEFAULT_LIMIT = 100
@@ -126,7 +129,7 @@ def iter_jobs(
             yield raw
 
 
-def _limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
+def limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
     """At most ``limit`` items (0: all); stops pulling, and so requesting, at the limit."""
     if limit <= 0:
         yield from items
@@ -182,7 +185,15 @@ def _print(
     if out.is_table and out.query is None:
         _print_table(out, jobs, plan, limit)
         return
-    selected = _limited(jobs, limit or 0)
+    print_job_stream(out, jobs, limit)
+
+
+def print_job_stream(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None) -> None:
+    """Jobs as data (every format but the plain table), each printed as it arrives.
+
+    Shared by ``azjobs list`` and ``azjobs list --fleet``: the same jobs print the same way.
+    """
+    selected = limited(jobs, limit or 0)
     if out.query is not None:
         # A JMESPath expression applies to the whole array, as with the az CLI: no streaming.
         everything = list(selected)
@@ -204,26 +215,39 @@ def _print(
         out.json_array(selected)
 
 
-def _print_table(
-    out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
-) -> None:
-    from azbackupjobs.list_view import jobs_table
+def table_jobs(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *,
+               source: str = "list") -> tuple[list[Job], bool]:
+    """The jobs a table shows, and whether older ones were left out.
+
+    Without ``--limit`` the table stops at ``TABLE_DEFAULT_LIMIT`` jobs (people read it; the
+    other formats are for scripts). A job that does not parse is named on stderr and skipped:
+    one odd item must not hide the others.
+    """
     from azbackupjobs.models import Job
-    from azbackupjobs.render import fmt_time
 
     if limit is None:
         # The default cap: one more than shown, to know whether to say that there are more.
-        rows = list(_limited(jobs, TABLE_DEFAULT_LIMIT + 1))
+        rows = list(limited(jobs, TABLE_DEFAULT_LIMIT + 1))
         more = len(rows) > TABLE_DEFAULT_LIMIT
         rows = rows[:TABLE_DEFAULT_LIMIT]
     else:
-        rows, more = list(_limited(jobs, limit)), False
+        rows, more = list(limited(jobs, limit)), False
     shown: list[Job] = []
     for raw in rows:
         try:
             shown.append(Job.from_dict(raw))
-        except UnexpectedResponseError as exc:  # one odd item must not hide the others
-            out.warn(f"a job in the list is not readable ({exc.message}); not shown")
+        except UnexpectedResponseError as exc:
+            out.warn(f"a job in the {source} is not readable ({exc.message}); not shown")
+    return shown, more
+
+
+def _print_table(
+    out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
+) -> None:
+    from azbackupjobs.list_view import jobs_table
+    from azbackupjobs.render import fmt_time
+
+    shown, more = table_jobs(out, jobs, limit)
     span = f"{fmt_time(plan.window.start)} to {fmt_time(plan.window.end)}"
     if not shown:
         out.note(f"No jobs from {span}.")

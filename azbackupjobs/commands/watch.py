@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from azbackupjobs import ids
@@ -53,6 +53,7 @@ ALL_JOBS_WINDOW = timedelta(days=7)
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
 Wall = Callable[[], datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> datetime:
@@ -336,13 +337,9 @@ class _View:
         Snapshot | None
     ):
         """Redraw in place once per poll, and lightly in between (spinner, countdown)."""
-        from rich.live import Live
-        from rich.text import Text
-
         from azbackupjobs import watch_view
 
         opts = self.opts
-        current: Snapshot | None = None
         self.was_live = True
 
         console = self.out.console
@@ -352,36 +349,12 @@ class _View:
                                     detail_limit=opts.detail_limit,
                                     height=console.size.height)
 
-        live = Live(
-            Text("reading the job…", style="dim"),
-            console=console,
-            auto_refresh=False,
-            transient=False,
-            screen=False,
-            redirect_stdout=False,
-            redirect_stderr=False,
-        )
+        def last_frame(snapshot: Snapshot) -> Any:
+            # The last frame stays, without the "next update" line.
+            return draw(replace(snapshot, finished=True, trouble=None))
 
-        def refreshing_sleep(seconds: float) -> None:
-            end = self.clock() + seconds
-            while True:
-                left = end - self.clock()
-                if left <= 0:
-                    return
-                sleep(min(left, LIVE_REFRESH_SECONDS))
-                if current is not None:
-                    live.update(draw(current), refresh=True)
-
-        with live:
-            try:
-                for snapshot in start(refreshing_sleep):
-                    current = snapshot
-                    live.update(draw(snapshot), refresh=True)
-            except BaseException:
-                if current is not None:  # the last frame stays, without the "next update" line
-                    live.update(draw(replace(current, finished=True, trouble=None)))
-                raise
-        return current
+        return live_view(console, "reading the job…", start, draw, sleep=sleep, clock=self.clock,
+                         step=LIVE_REFRESH_SECONDS, last_frame=last_frame)
 
     # ----- pipes and scripts -----------------------------------------------------------------
     def stream(self, snapshots: Iterator[Snapshot]) -> Snapshot | None:
@@ -446,15 +419,7 @@ class _View:
         as_array = opts.array if opts.array is not None else len(job_ids) > 1
         final: Any = [dict(j.raw) for j in seen] if as_array else (
             dict(seen[0].raw) if seen else None)
-        if out.format == "json" or (out.format == "table" and out.query is not None):
-            if final is not None:
-                out.json(final)
-        elif out.format == "tsv":
-            from azbackupjobs.rows import job_tsv_row
-
-            rows = [job_tsv_row(dict(j.raw)) for j in seen]
-            if final is not None:
-                out.data(final, tsv_rows=rows)
+        print_final(out, final, seen)
 
         ended = [t.job for t in jobs if t.job is not None and t.job.is_terminal]
         code = ExitCode.TIMEOUT if timed_out else worst(
@@ -484,7 +449,7 @@ class _View:
             out.note("azjobs: --fail-fast: stopped at the first failure (the other jobs keep "
                      "running)")
         if opts.bell:
-            self._bell()
+            ring_bell(out.env)
         return int(code)
 
     def _summary(self, jobs: list[Tracked], now: Any, timed_out: bool) -> str:
@@ -504,15 +469,83 @@ class _View:
         text = ", ".join(f"{n} {sanitize(label, 30)}" for label, n in counts.items())
         return f"{len(jobs)} jobs: {text}" + (" (timed out)" if timed_out else "")
 
-    def _bell(self) -> None:
-        env = self.out.env
-        stream = env.stdout if env.stdout_isatty else env.stderr if env.stderr_isatty else None
-        if stream is not None:
-            try:
-                stream.write("\a")
-                stream.flush()
-            except OSError:
-                pass
+
+# ----- shared with ``watch --fleet`` -------------------------------------------------------------
+def refreshing_sleep(sleep: Sleep, clock: Clock, step: float,
+                     redraw: Callable[[], None]) -> Sleep:
+    """A sleep that calls ``redraw`` every ``step`` seconds meanwhile, so that a live view's
+    spinner, elapsed time and countdown move between polls."""
+    def nap(seconds: float) -> None:
+        end = clock() + seconds
+        while True:
+            left = end - clock()
+            if left <= 0:
+                return
+            sleep(min(left, step))
+            redraw()
+
+    return nap
+
+
+def live_view(
+    console: Any,
+    placeholder: str,
+    start: Callable[[Sleep], Iterator[T]],
+    draw: Callable[[T], Any],
+    *,
+    sleep: Sleep,
+    clock: Clock,
+    step: float,
+    last_frame: Callable[[T], Any] | None = None,
+) -> T | None:
+    """Show ``draw(item)`` in place for each item that ``start(sleep)`` yields, redrawing the
+    latest every ``step`` seconds in between; returns the last item. Interrupted, the view
+    keeps ``last_frame(item)`` when given (the output stays readable after Ctrl+C)."""
+    from rich.live import Live
+    from rich.text import Text
+
+    current: T | None = None
+    live = Live(Text(placeholder, style="dim"), console=console, auto_refresh=False,
+                transient=False, screen=False, redirect_stdout=False, redirect_stderr=False)
+
+    def redraw() -> None:
+        if current is not None:
+            live.update(draw(current), refresh=True)
+
+    with live:
+        try:
+            for item in start(refreshing_sleep(sleep, clock, step, redraw)):
+                current = item
+                live.update(draw(item), refresh=True)
+        except BaseException:
+            if current is not None and last_frame is not None:
+                live.update(last_frame(current))
+            raise
+    return current
+
+
+def print_final(out: Output, final: Any, jobs: Sequence[Job]) -> None:
+    """The watched jobs' last resources for ``-o json`` (or a query) and ``-o tsv``; the other
+    forms printed as the watch went. ``final`` is what JSON prints (None: nothing to print)."""
+    if final is None:
+        return
+    if out.format == "json" or (out.format == "table" and out.query is not None):
+        out.json(final)
+    elif out.format == "tsv":
+        from azbackupjobs.rows import job_tsv_row
+
+        out.data(final, tsv_rows=[job_tsv_row(dict(j.raw)) for j in jobs])
+
+
+def ring_bell(env: Environment) -> None:
+    """``--bell``: on whichever of stdout and stderr is a terminal (never into a pipe)."""
+    stream = env.stdout if env.stdout_isatty else env.stderr if env.stderr_isatty else None
+    if stream is not None:
+        try:
+            stream.write("\a")
+            stream.flush()
+        except OSError:
+            pass
 
 
 def _summary_style(code: ExitCode) -> str:
