@@ -48,6 +48,9 @@ def env(emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> EmulatorHandle:
     monkeypatch.setenv("COLUMNS", "200")
     emu.clear_request_log()
     emu.resource_graph.requests.clear()
+    # Each test starts with a fresh Resource Graph quota: the module shares one emulator, and a
+    # quota spent by earlier tests would add a wait note that depends on how fast they ran.
+    emu.resource_graph.reset_quota()
     return emu
 
 
