@@ -628,28 +628,15 @@ def list_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """List the vault's jobs in a time window (default: the last 24 hours), newest first."""
-    from azbackupjobs.commands.list_jobs import ListOptions, run_list
+    from azbackupjobs.commands.list_jobs import run_list_command
 
     opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
                    query, debug, profile, auth)
-    lopts = ListOptions(
-        statuses=tuple(status or ()),
-        operation=operation,
-        management_type=backup_type,
-        job_id=job_id,
-        since=since,
-        until=until,
-        limit=limit,
-        entity=entity,
-    )
-    if fleet or subscriptions or management_group is not None or by is not None:
-        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
-
-        fopts = FleetOptions(tuple(subscriptions or ()), management_group, by)
-        _run(lambda: run_fleet_command(opts, lopts, fopts, Environment.from_system(),
-                                       fleet=fleet))
-        return
-    _run(lambda: run_list(opts, lopts, Environment.from_system()))
+    values = {"status": status, "operation": operation, "backup_type": backup_type,
+              "job_id": job_id, "since": since, "until": until, "limit": limit, "entity": entity,
+              "fleet": fleet, "subscriptions": subscriptions,
+              "management_group": management_group, "by": by}
+    _run(lambda: run_list_command(opts, values, Environment.from_system()))
 
 
 @app.command(

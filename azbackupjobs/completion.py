@@ -17,13 +17,14 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from azbackupjobs import token_cache
 
 if TYPE_CHECKING:
     from azbackupjobs.settings import Context
@@ -181,11 +182,8 @@ if os.environ.get(COMPLETE_VAR):  # a TAB press: command names have descriptions
 
 # ----- the job cache ----------------------------------------------------------------------------
 def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    env = os.environ if env is None else env
-    xdg = env.get("XDG_CACHE_HOME") or os.environ.get("XDG_CACHE_HOME")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "azjobs"
-    return Path.home() / ".cache" / "azjobs"
+    """Where the token cache lives too; variables missing from ``env`` come from the process."""
+    return token_cache.cache_root(os.environ if env is None else {**os.environ, **env})
 
 
 def cache_path(env: Mapping[str, str] | None = None) -> Path:
@@ -209,18 +207,10 @@ def read_cache(path: Path) -> dict[str, Any]:
 
 
 def write_cache(path: Path, data: Mapping[str, Any]) -> None:
-    """Atomically (a temporary file renamed over the old one), readable by the owner only."""
+    """Atomically, readable by the owner only (the same writer as the token cache)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".jobs-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, separators=(",", ":"))
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    token_cache.write_private(path, text.encode("utf-8"))
 
 
 def summarize(raw: Any) -> dict[str, str] | None:

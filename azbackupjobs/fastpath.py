@@ -223,18 +223,15 @@ def load_spec(env: Mapping[str, str]) -> dict[str, Any] | None:
 
 def save_spec(env: Mapping[str, str], spec: Mapping[str, Any]) -> bool:
     """Write the table atomically (a private temporary file renamed over the old one)."""
-    path = spec_path(env)
-    directory = os.path.dirname(path)
-    temp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    from pathlib import Path
+
+    from azbackupjobs.token_cache import write_private
+
+    path = Path(spec_path(env))
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(spec, handle, separators=(",", ":"))
-        os.replace(temp, path)
+        os.makedirs(path.parent, mode=0o700, exist_ok=True)
+        write_private(path, json.dumps(spec, separators=(",", ":")).encode("utf-8"))
     except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
         return False
     return True
 
@@ -341,27 +338,9 @@ def _route(call: Call) -> int:
         from azbackupjobs.commands.get import run_list_tasks
 
         return run_list_tasks(values["job"], opts, Environment.from_system())
-    from azbackupjobs.commands.list_jobs import ListOptions, run_list
+    from azbackupjobs.commands.list_jobs import run_list_command
 
-    lopts = ListOptions(
-        statuses=tuple(values.get("status") or ()),
-        operation=values.get("operation"),
-        management_type=values.get("backup_type"),
-        job_id=values.get("job_id"),
-        since=values.get("since"),
-        until=values.get("until"),
-        limit=values.get("limit"),
-        entity=values.get("entity"),
-    )
-    fleet = bool(values.get("fleet"))
-    if fleet or values.get("subscriptions") or values.get("management_group") is not None \
-            or values.get("by") is not None:
-        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
-
-        fopts = FleetOptions(tuple(values.get("subscriptions") or ()),
-                             values.get("management_group"), values.get("by"))
-        return run_fleet_command(opts, lopts, fopts, Environment.from_system(), fleet=fleet)
-    return run_list(opts, lopts, Environment.from_system())
+    return run_list_command(opts, values, Environment.from_system())
 
 
 def run_call(call: Call) -> NoReturn:

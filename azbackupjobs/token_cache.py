@@ -160,21 +160,9 @@ class TokenCache:
             "token": token,
         }
         payload = json.dumps(entry, separators=(",", ":")).encode("utf-8")
-        final = self.directory / f"{key}.json"
-        temp = self.directory / f".{key}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(temp, flags, 0o600)
+            write_private(self.directory / f"{key}.json", payload, durable=True)
         except OSError:
-            return False
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, final)
-        except OSError:
-            _unlink(temp)
             return False
         return True
 
@@ -222,6 +210,28 @@ class TokenCache:
         except OSError:
             return False
         return True
+
+
+def write_private(path: Path, payload: bytes, *, durable: bool = False) -> None:
+    """Replace ``path`` atomically with a file that is 0600 from the moment it exists.
+
+    Readers see the old content or the new, never half; ``O_EXCL|O_NOFOLLOW`` on the temporary
+    file so a planted file or link is never written through, whatever the umask. Raises OSError
+    (the temporary file removed). ``durable`` syncs before the rename (tokens, not mere hints).
+    """
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(temp, flags, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        _unlink(temp)
+        raise
 
 
 def _uid() -> int | None:

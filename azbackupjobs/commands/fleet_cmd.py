@@ -21,17 +21,13 @@ from azbackupjobs.commands.common import CommonOptions, Session, make_output, op
 from azbackupjobs.commands.list_jobs import (
     TABLE_DEFAULT_LIMIT,
     ListOptions,
+    checked_choices,
     merge_newest_first,
     print_job_stream,
     table_jobs,
 )
 from azbackupjobs.errors import ExitCode, UsageError
-from azbackupjobs.filters import (
-    normalize_management_type,
-    normalize_operation,
-    normalize_statuses,
-    resolve_window,
-)
+from azbackupjobs.filters import resolve_window
 from azbackupjobs.graph_client import ResourceGraphClient, graph_api_version, page_size_for
 from azbackupjobs.output import Environment, Output
 
@@ -80,12 +76,7 @@ def fleet_scope(opts: CommonOptions, fopts: FleetOptions) -> fleet.Scope:
 def plan_fleet(opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, *,
                now: datetime, tz: tzinfo | None = None) -> FleetPlan:
     refuse_vault_flags(opts)
-    statuses = normalize_statuses(lopts.statuses)
-    operation = normalize_operation(lopts.operation) if lopts.operation else None
-    mtype = (normalize_management_type(lopts.management_type)
-             if lopts.management_type else None)
-    if lopts.limit is not None and lopts.limit < 0:
-        raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
+    statuses, operation, mtype = checked_choices(lopts)
     by = fleet.normalize_by(fopts.by) if fopts.by is not None else None
     if by is not None and lopts.limit is not None:
         raise UsageError("--limit does not apply to --by (a summary counts every job)")

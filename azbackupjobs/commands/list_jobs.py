@@ -10,7 +10,7 @@ each job as soon as its page arrives, and ``-o json`` writes the array item by i
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -54,14 +54,21 @@ class ListPlan:
 MAX_LIST_SPAN = timedelta(days=366)
 
 
-def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
-    """Validate the flags and build the filters (usage errors here, before any request)."""
+def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, str | None]:
+    """``--status``, ``--operation`` and ``--type`` in the service's spelling, with ``--limit``
+    checked: the flags that the vault list and ``--fleet`` read alike."""
     statuses = filters.normalize_statuses(lopts.statuses)
     operation = filters.normalize_operation(lopts.operation) if lopts.operation else None
     mtype = (filters.normalize_management_type(lopts.management_type)
              if lopts.management_type else None)
     if lopts.limit is not None and lopts.limit < 0:
         raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
+    return statuses, operation, mtype
+
+
+def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
+    """Validate the flags and build the filters (usage errors here, before any request)."""
+    statuses, operation, mtype = checked_choices(lopts)
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
     if window.span > MAX_LIST_SPAN:
         days = window.span.days
@@ -257,3 +264,28 @@ def _print_table(
         caption += "; older ones not shown (--limit 0 shows all)"
     out.render(jobs_table(shown, width=out.console.width, title=f"Jobs from {span}",
                           caption=caption))
+
+
+def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
+    """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
+    command and the start-up fast path so that the two cannot differ: the vault list, or the
+    Resource Graph form when any fleet flag is given."""
+    lopts = ListOptions(
+        statuses=tuple(values.get("status") or ()),
+        operation=values.get("operation"),
+        management_type=values.get("backup_type"),
+        job_id=values.get("job_id"),
+        since=values.get("since"),
+        until=values.get("until"),
+        limit=values.get("limit"),
+        entity=values.get("entity"),
+    )
+    fleet = bool(values.get("fleet"))
+    if fleet or values.get("subscriptions") or values.get("management_group") is not None \
+            or values.get("by") is not None:
+        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
+
+        fopts = FleetOptions(tuple(values.get("subscriptions") or ()),
+                             values.get("management_group"), values.get("by"))
+        return run_fleet_command(opts, lopts, fopts, env, fleet=fleet)
+    return run_list(opts, lopts, env)
