@@ -335,7 +335,7 @@ class BackupJobsClient:
                 transient = isinstance(exc, NetworkError) or exc.status in RETRYABLE_STATUS
                 if method != "GET" and not idempotent and exc.status not in {429, 503}:
                     transient = False
-                if not transient or isinstance(exc, (NotFoundError,)) or attempt >= policy.attempts:
+                if not transient or attempt >= policy.attempts:
                     raise
                 delay = exc.retry_after
                 if delay is None:
@@ -572,7 +572,7 @@ class BackupJobsClient:
         resp = self.request("GET", url, retry=retry)
         return _object(resp.body, "operation status", resp.request_id)
 
-    def post(self, url: str, body: Any | None = None) -> Response:
+    def post(self, url: str) -> Response:
         """A POST to a vault-relative or endpoint URL (used by ``demo`` to trigger a backup)."""
         return self.request("POST", self.checked_url(url, "trigger"), expect_json=False,
                             ok=frozenset({200, 202, 204}))

@@ -24,7 +24,7 @@ from azbackupjobs.errors import AzJobsError, ExitCode, NotFoundError
 from azbackupjobs.graph_client import ResourceGraphClient
 from azbackupjobs.models import Job, change_key
 from azbackupjobs.text import sanitize
-from azbackupjobs.watch import MAX_BACKOFF, outcome, transient_reason, worst
+from azbackupjobs.watch import failure_delay, outcome, transient_reason, worst
 
 RUNNING_STATUSES = ("InProgress", "Cancelling")
 # How far back each tick looks for ends: Resource Graph shows a job's end a little late.
@@ -73,7 +73,9 @@ class FleetTick:
         return worst([outcome(j, strict) for j in self.ended])
 
 
-def _key(job: Job) -> str:
+def job_key(job: Job) -> str:
+    """How a fleet watch tells jobs apart (``FleetTick.details`` is keyed by it): the job's
+    ARM id, lower-cased, since one fleet spans many vaults."""
     return (job.id or job.job_id).lower()
 
 
@@ -124,8 +126,9 @@ class FleetWatcher:
             for page in stream:
                 for row in page:
                     job = Job.from_dict(fleet.row_to_job(row))
-                    if _key(job) not in seen:
-                        seen.add(_key(job))
+                    key = job_key(job)
+                    if key not in seen:
+                        seen.add(key)
                         jobs.append(job)
         return jobs
 
@@ -133,7 +136,7 @@ class FleetWatcher:
         now = self.clock()
         present: set[str] = set()
         for job in jobs:
-            key = _key(job)
+            key = job_key(job)
             if job.is_terminal:
                 if (key in self.running or key in self.pending) and key not in self.ended:
                     self.ended[key] = job
@@ -156,7 +159,7 @@ class FleetWatcher:
                 self.unknown.append(self.keys.get(key, key))
 
     def _changed(self, job: Job, tick: FleetTick) -> None:
-        key = _key(job)
+        key = job_key(job)
         fingerprint = change_key(dict(job.raw))
         if self.last_seen.get(key) != fingerprint:
             self.last_seen[key] = fingerprint
@@ -168,7 +171,7 @@ class FleetWatcher:
             return
         newest = sorted(self.running.values(), key=_start_key, reverse=True)
         wanted = newest[:self.options.detail_limit]
-        keep = {_key(j) for j in wanted}
+        keep = {job_key(j) for j in wanted}
         self.details = {k: v for k, v in self.details.items() if k in keep}
         for job in wanted:
             url = job_url(self.vault_client, job.id)
@@ -180,11 +183,12 @@ class FleetWatcher:
             except NotFoundError:
                 continue  # the vault API has not caught up yet, or the job is gone
             except AzJobsError as exc:
-                if transient_reason(exc) is None:
+                reason = transient_reason(exc)
+                if reason is None:
                     raise
-                tick.trouble = tick.trouble or f"job details: {transient_reason(exc)}"
+                tick.trouble = tick.trouble or f"job details: {reason}"
                 continue
-            self.details[_key(job)] = detailed
+            self.details[job_key(job)] = detailed
 
     def _note_changes(self, tick: FleetTick) -> None:
         """New or changed jobs (a running job's details stand for it when read)."""
@@ -205,7 +209,6 @@ class FleetWatcher:
         while True:
             count += 1
             tick = FleetTick(ticks=count)
-            delay = self.options.interval
             polled = self.wall()
             try:
                 jobs = self._fetch()
@@ -214,19 +217,16 @@ class FleetWatcher:
                 if reason is None:
                     raise
                 failures += 1
-                delay = min(MAX_BACKOFF, self.options.interval * 2 ** (failures - 1))
-                retry_after = getattr(exc, "retry_after", None)
-                if retry_after is not None:
-                    delay = max(delay, float(retry_after))
+                delay = failure_delay(self.options.interval, failures, exc, self.rng)
                 tick.trouble = reason
             else:
                 failures = 0
+                delay = self.options.interval * (0.95 + self.rng.random() / 10)
                 self.last_ok = polled
                 tick.polled_at = polled
                 self._apply(jobs, tick)
                 self._read_details(tick)
                 self._note_changes(tick)
-            delay *= 0.95 + self.rng.random() / 10
             tick.running = sorted(self.running.values(), key=_start_key, reverse=True)
             tick.ended = list(self.ended.values())
             tick.unknown = list(self.unknown)
@@ -264,12 +264,10 @@ def job_url(client: BackupJobsClient, job_id: str) -> str | None:
     except AzJobsError:
         return None
     assert ref.subscription and ref.resource_group and ref.vault
-    path = (f"/subscriptions/{quote(ref.subscription, safe='')}"
-            f"/resourceGroups/{quote(ref.resource_group, safe='')}"
-            f"/providers/Microsoft.RecoveryServices/vaults/{quote(ref.vault, safe='')}"
-            f"/backupJobs/{quote(ref.job_id, safe='')}")
-    return (f"{client.ctx.endpoint}{path}"
-            f"?api-version={quote(client.ctx.api_version, safe='')}")
+    ctx = replace(client.ctx, subscription=ref.subscription,
+                  resource_group=ref.resource_group, vault=ref.vault)
+    return (f"{ctx.endpoint}{ctx.vault_path}/backupJobs/{quote(ref.job_id, safe='')}"
+            f"?api-version={quote(ctx.api_version, safe='')}")
 
 
 def summary(tick: FleetTick | None) -> str:

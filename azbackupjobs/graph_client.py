@@ -184,12 +184,11 @@ def _read_page(resp: Response) -> tuple[list[dict[str, Any]], str | None]:
         raise UnexpectedResponseError(f"the Resource Graph result has no 'data' array {where}",
                                       request_id=resp.request_id)
     token = body.get("$skipToken")
-    if token is not None and (not isinstance(token, str) or not token):
-        if token == "":
-            token = None
-        else:
-            raise UnexpectedResponseError(f"the Resource Graph $skipToken is not a string "
-                                          f"{where}", request_id=resp.request_id)
+    if token == "":  # no next page
+        token = None
+    elif token is not None and not isinstance(token, str):
+        raise UnexpectedResponseError(f"the Resource Graph $skipToken is not a string "
+                                      f"{where}", request_id=resp.request_id)
     truncated = str(body.get("resultTruncated", "false")).lower() == "true"
     if truncated and token is None:
         raise UnexpectedResponseError(

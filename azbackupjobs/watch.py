@@ -34,7 +34,7 @@ from azbackupjobs.errors import (
     UnexpectedResponseError,
     UsageError,
 )
-from azbackupjobs.models import Job, change_key, parse_duration
+from azbackupjobs.models import Job, JobStatus, change_key, parse_duration
 from azbackupjobs.text import sanitize
 
 DEFAULT_INTERVAL = 10.0
@@ -71,8 +71,6 @@ def outcome(job: Job, strict: bool = False) -> ExitCode:
     A VM backup that was cancelled ends CompletedWithWarnings with error 400158: that is a
     cancellation (7), not a success with warnings.
     """
-    from azbackupjobs.models import JobStatus
-
     if job.status is JobStatus.FAILED:
         return ExitCode.JOB_FAILED
     if job.was_cancelled:
@@ -259,6 +257,19 @@ def transient_reason(exc: BaseException) -> str | None:
         if exc.status in (408, 425) or exc.status >= 500:
             return f"service error (HTTP {exc.status})"
     return None
+
+
+def failure_delay(interval: float, failures: int, exc: BaseException,
+                  rng: random.Random) -> float:
+    """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
+    (an operation, a Resource Graph query): exponential backoff from ``interval`` up to
+    ``MAX_BACKOFF`` with a little jitter, and never shorter than the failure's Retry-After
+    (the jitter applies before that floor, so it cannot cut a Retry-After short)."""
+    delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return float(delay)
 
 
 class JobPoller:

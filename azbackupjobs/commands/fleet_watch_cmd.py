@@ -26,6 +26,7 @@ from azbackupjobs.commands.fleet_cmd import (
     refuse_vault_flags,
 )
 from azbackupjobs.commands.watch import (
+    LIVE_REFRESH_SECONDS,
     Clock,
     Sleep,
     Wall,
@@ -42,12 +43,12 @@ from azbackupjobs.fleet_watch import (
     FleetTick,
     FleetWatcher,
     FleetWatchOptions,
+    job_key,
     summary,
 )
 from azbackupjobs.models import Job
 from azbackupjobs.output import Environment, Output
 
-LIVE_REFRESH_SECONDS = 0.25
 DEFAULT_SINCE = "7d"  # long restores run for more than a day
 # Jobs that start while the watch runs are watched too: the window has no real end.
 OPEN_END = timedelta(days=400)
@@ -224,7 +225,7 @@ class _View:
         watched: list[Job] = []
         if last is not None:
             watched = list(last.ended) + [
-                last.details.get((j.id or j.job_id).lower(), j) for j in last.running]
+                last.details.get(job_key(j), j) for j in last.running]
         print_final(out, [dict(j.raw) for j in watched], watched)
         code = last.exit_code_for(request.options.strict) if last is not None else ExitCode.OK
         if last is not None and last.ticks == 1 and last.done and not last.ended:

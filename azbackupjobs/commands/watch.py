@@ -35,10 +35,10 @@ from azbackupjobs.text import sanitize
 from azbackupjobs.watch import (
     DEFAULT_GRACE,
     DEFAULT_INTERVAL,
-    MAX_BACKOFF,
     PollPolicy,
     Snapshot,
     Tracked,
+    failure_delay,
     outcome,
     poll_jobs,
     transient_reason,
@@ -202,10 +202,7 @@ def resolve_operation(
             if reason is None:
                 raise
             failures += 1
-            delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
-            retry_after = getattr(exc, "retry_after", None)
-            if retry_after is not None:
-                delay = max(delay, float(retry_after))
+            delay = failure_delay(interval, failures, exc, rng)
             session.out.note(f"azjobs: {reason}: retrying in {delay:.0f} s")
         else:
             failures = 0
