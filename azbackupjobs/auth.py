@@ -46,17 +46,22 @@ class TokenProvider(Protocol):
         ...
 
 
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT, read without verifying it (only to plan renewal)."""
+def token_claims(token: str) -> dict[str, object]:
+    """The claims of a JWT, read without verifying it (only to plan renewal and name a tenant)."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
     except (ValueError, TypeError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT, read without verifying it (only to plan renewal)."""
+    exp = token_claims(token).get("exp")
     return float(exp) if isinstance(exp, (int, float)) and not isinstance(exp, bool) else None
 
 
@@ -279,19 +284,6 @@ def effective_mode(mode: str, env: Mapping[str, str]) -> str:
     if mode == "default":
         return _DIRECT_MODES.get(token_credentials_choice(env) or "", "default")
     return mode
-
-
-def token_claims(token: str) -> dict[str, object]:
-    """The claims of a JWT, read without verifying it (only to plan renewal and name a tenant)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, TypeError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
 
 
 def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]:

@@ -139,10 +139,6 @@ def parse_timestamp(value: object) -> datetime | None:
         return None
 
 
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _text(value: object) -> str | None:
     """A display string for scalars of any type (numbers as codes, etc.)."""
     if value is None or isinstance(value, (dict, list)):

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,12 +147,24 @@ def _az_config(env: Mapping[str, str]) -> configparser.ConfigParser | None:
     return parser
 
 
-def az_default(env: Mapping[str, str], section: str, key: str) -> str | None:
-    parser = _az_config(env)
-    if parser is None:
+def az_defaults_reader(env: Mapping[str, str]) -> Callable[..., str | None]:
+    """``lookup(section, key, *fallback_keys)`` in the az CLI's config file, which is read at
+    most once (several settings may come from it), and only when first asked."""
+    read: list[configparser.ConfigParser | None] = []
+
+    def lookup(section: str, *keys: str) -> str | None:
+        if not read:
+            read.append(_az_config(env))
+        parser = read[0]
+        if parser is None:
+            return None
+        for key in keys:
+            value = parser.get(section, key, fallback=None)
+            if value and value.strip():
+                return value.strip()
         return None
-    value = parser.get(section, key, fallback=None)
-    return value.strip() if value and value.strip() else None
+
+    return lookup
 
 
 def resolve_cloud(value: str | None, source: str = "flag") -> Cloud:
@@ -255,19 +267,20 @@ def resolve_settings(
     if sub.value is None and az_defaults:
         found = az_default_subscription(env)
         sub = Setting(found, "az CLI default") if found else sub
+    az_default = az_defaults_reader(env)
     rg = pick("resource_group", flags.resource_group, job.resource_group if job else None,
               "AZJOBS_RESOURCE_GROUP")
     if rg.value is None and az_defaults:
-        found = az_default(env, "defaults", "group")
+        found = az_default("defaults", "group")
         rg = Setting(found, "az CLI default") if found else rg
     vault = pick("vault", flags.vault, job.vault if job else None, "AZJOBS_VAULT")
     if vault.value is None and az_defaults:
-        found = az_default(env, "defaults", "backup-vault") or az_default(env, "defaults", "vault")
+        found = az_default("defaults", "backup-vault", "vault")
         vault = Setting(found, "az CLI default") if found else vault
 
     cloud = pick("cloud", flags.cloud, None, "AZJOBS_CLOUD")
     if cloud.value is None and az_defaults:
-        found = az_default(env, "cloud", "name")
+        found = az_default("cloud", "name")
         if found and found.lower() in CLOUDS:
             cloud = Setting(found, "az CLI default")
     return {

@@ -7,10 +7,13 @@ query first, then the job reference and context (names, endpoint security), then
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from azbackupjobs import auth, ids, settings
-from azbackupjobs.client import BackupJobsClient, Hooks, RetryNotice, RetryPolicy
 from azbackupjobs.output import Environment, Output, Query, resolve_format
+
+if TYPE_CHECKING:  # requests stays off the paths that only need CommonOptions (config show)
+    from azbackupjobs.client import BackupJobsClient, RetryNotice, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ def open_session(
     context: settings.Context | None = None,
 ) -> Session:
     """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
+    from azbackupjobs.client import BackupJobsClient, Hooks, RetryPolicy
+
     out = out or make_output(opts, env)
     ctx = context if context is not None else settings.resolve_context(opts.flags, env.env, job)
     tokens = auth.provider_for(env.env, ctx.scope, ctx.cloud.authority, mode=opts.auth)

@@ -9,12 +9,14 @@ command would refuse is shown, warned about on stderr, and makes the exit code 2
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azbackupjobs import config, ids, settings
-from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.errors import ExitCode, UsageError
 from azbackupjobs.output import Environment, Output, Query, resolve_format
+
+if TYPE_CHECKING:
+    from azbackupjobs.commands.common import CommonOptions
 
 _AUTO_OUTPUT = "default (table on a terminal, json when piped)"
 _CREDENTIAL_CHAIN = "default"
