@@ -1,6 +1,6 @@
 """Allow ``python -m azbackupjobs``."""
 
-from azbackupjobs.fastpath import console, main
+from azbackupjobs.main import console, main
 
 __all__ = ["main"]
 

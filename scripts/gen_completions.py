@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from azbackupjobs.completion import completion_scripts  # noqa: E402
+from azbackupjobs.cli.completion import completion_scripts  # noqa: E402
 
 
 def stale_files(directory: Path) -> list[str]:
@@ -39,21 +39,28 @@ def stale_files(directory: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check; exit 1 when stale")
-    parser.add_argument("--dir", type=Path, default=ROOT / "completions",
-                        help="output directory (default: completions/)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=ROOT / "completions",
+        help="output directory (default: completions/)",
+    )
     args = parser.parse_args(argv)
     stale = stale_files(args.dir)
     if args.check:
         for name in stale:
-            print(f"stale: {args.dir / name} (run python scripts/gen_completions.py)",
-                  file=sys.stderr)
+            print(
+                f"stale: {args.dir / name} (run python scripts/gen_completions.py)", file=sys.stderr
+            )
         return 1 if stale else 0
     args.dir.mkdir(parents=True, exist_ok=True)
     for name, content in completion_scripts().items():
         with (args.dir / name).open("w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
-    print(f"wrote {len(completion_scripts())} scripts to {args.dir}"
-          + (f" ({len(stale)} changed)" if stale else " (unchanged)"))
+    print(
+        f"wrote {len(completion_scripts())} scripts to {args.dir}"
+        + (f" ({len(stale)} changed)" if stale else " (unchanged)")
+    )
     return 0
 
 

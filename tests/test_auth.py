@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from azbackupjobs import auth
-from azbackupjobs.auth import (
+from azbackupjobs.arm import auth
+from azbackupjobs.arm.auth import (
     REFRESH_MARGIN_SECONDS,
     AccessToken,
     CredentialTokenProvider,
@@ -19,7 +19,7 @@ from azbackupjobs.auth import (
     jwt_expiry,
     provider_from_environment,
 )
-from azbackupjobs.errors import AuthError, ExitCode, UsageError
+from azbackupjobs.model.errors import AuthError, ExitCode, UsageError
 
 SCOPE = "https://management.azure.com/.default"
 AUTHORITY = "login.microsoftonline.com"
@@ -59,8 +59,7 @@ class FakeCredential:
 
 def test_access_token_from_environment() -> None:
     token = jwt({"exp": 1_700_000_000, "aud": "https://management.azure.com"})
-    provider = provider_from_environment({"AZJOBS_ACCESS_TOKEN": f" {token}\n"}, SCOPE,
-                                         AUTHORITY)
+    provider = provider_from_environment({"AZJOBS_ACCESS_TOKEN": f" {token}\n"}, SCOPE, AUTHORITY)
     assert isinstance(provider, StaticTokenProvider)
     got = provider.get()
     assert got.token == token and got.expires_on == 1_700_000_000
@@ -156,8 +155,10 @@ class FailingCredential:
 @pytest.mark.parametrize(
     "exc",
     [
-        RuntimeError("DefaultAzureCredential failed to retrieve a token from the included "
-                     "credentials.\nAttempted credentials:\n\tEnvironmentCredential: ..."),
+        RuntimeError(
+            "DefaultAzureCredential failed to retrieve a token from the included "
+            "credentials.\nAttempted credentials:\n\tEnvironmentCredential: ..."
+        ),
         ValueError(""),
         OSError("no route to host"),
     ],
@@ -205,8 +206,10 @@ def test_default_factory_asks_for_no_browser(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setitem(sys.modules, "azure.identity", fake)
     build = auth.default_credential_factory("login.chinacloudapi.cn")
     assert isinstance(build(), Recorder)
-    assert seen == {"authority": "login.chinacloudapi.cn",
-                    "exclude_interactive_browser_credential": True}
+    assert seen == {
+        "authority": "login.chinacloudapi.cn",
+        "exclude_interactive_browser_credential": True,
+    }
 
 
 # ----- azure-identity stays unimported, and quiet -----------------------------------------------
@@ -214,7 +217,7 @@ def test_default_factory_asks_for_no_browser(monkeypatch: pytest.MonkeyPatch) ->
 _RUN_GET = r"""
 import json, sys
 import responses
-from azbackupjobs.fastpath import main  # the console script's entry point
+from azbackupjobs.main import main  # the console script's entry point
 
 job = json.load(open(sys.argv[1], encoding="utf-8"))
 url = ("https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -244,7 +247,11 @@ def test_azure_identity_is_not_imported_with_an_access_token(tmp_path: Path) -> 
     fixture = ROOT / "tests" / "fixtures" / "recorded" / "iaasvm_backup_completed_2023.json"
     proc = subprocess.run(
         [sys.executable, "-c", _RUN_GET, str(fixture)],
-        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
         env=_subprocess_env(AZJOBS_ACCESS_TOKEN="opaque-token", AZURE_CONFIG_DIR=str(tmp_path)),
     )
     assert "EXIT 0" in proc.stderr, proc.stderr
@@ -271,7 +278,7 @@ fake = types.ModuleType("azure.identity")
 fake.DefaultAzureCredential = FailingCredential
 sys.modules["azure.identity"] = fake
 
-from azbackupjobs.fastpath import main
+from azbackupjobs.main import main
 main(["get", "73e47398-73a0-45fb-b56b-9997e6d84229", "--subscription",
       "00000000-0000-0000-0000-000000000000", "-g", "rg", "-v", "vault1",
       "--endpoint", "http://127.0.0.1:9"])
@@ -281,7 +288,11 @@ main(["get", "73e47398-73a0-45fb-b56b-9997e6d84229", "--subscription",
 def test_credential_failure_is_one_stderr_line_and_exit_4(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-c", _FAILING_CREDENTIAL],
-        check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
         env=_subprocess_env(AZURE_CONFIG_DIR=str(tmp_path)),
     )
     assert proc.returncode == 4, proc.stderr

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from azbackupjobs import auth, cli, token_cache
-from azbackupjobs.errors import AuthError, ExitCode, UsageError
+from azbackupjobs.arm import auth, token_cache
+from azbackupjobs.cli import app as cli
+from azbackupjobs.model.errors import AuthError, ExitCode, UsageError
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -26,8 +27,12 @@ def fake_jwt(tid: str = TENANT, exp: float | None = None, marker: str = "a") -> 
     def part(data: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
-    claims = {"tid": tid, "exp": int(exp or time.time() + 3600), "aud": "https://management.azure.com",
-              "marker": marker}
+    claims = {
+        "tid": tid,
+        "exp": int(exp or time.time() + 3600),
+        "aud": "https://management.azure.com",
+        "marker": marker,
+    }
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
@@ -51,14 +56,18 @@ class FakeAz:
 
     def issue(self, token: str, expires_in: float = 3600) -> None:
         exp = int(time.time() + expires_in)
-        self.token_file.write_text(json.dumps({
-            "accessToken": token,
-            "expiresOn": time.strftime("%Y-%m-%d %H:%M:%S.000000", time.localtime(exp)),
-            "expires_on": exp,
-            "subscription": "00000000-0000-0000-0000-000000000000",
-            "tenant": TENANT,
-            "tokenType": "Bearer",
-        }))
+        self.token_file.write_text(
+            json.dumps(
+                {
+                    "accessToken": token,
+                    "expiresOn": time.strftime("%Y-%m-%d %H:%M:%S.000000", time.localtime(exp)),
+                    "expires_on": exp,
+                    "subscription": "00000000-0000-0000-0000-000000000000",
+                    "tenant": TENANT,
+                    "tokenType": "Bearer",
+                }
+            )
+        )
 
     @property
     def calls(self) -> list[str]:
@@ -107,7 +116,10 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 
 # ----- the acceptance criterion: 10 consecutive gets, one az spawn -----------------------------
 def test_ten_gets_spawn_az_once(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_AUTH", "cli")
@@ -122,7 +134,10 @@ def test_ten_gets_spawn_az_once(
 
 
 def test_cache_entry_is_private_and_holds_the_token_tenant(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
     assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
@@ -139,7 +154,10 @@ def test_cache_entry_is_private_and_holds_the_token_tenant(
 
 
 def test_cache_off_spawns_every_time(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_TOKEN_CACHE", "0")
@@ -151,7 +169,10 @@ def test_cache_off_spawns_every_time(
 
 
 def test_token_near_expiry_is_not_reused(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token, expires_in=240)  # inside the five-minute margin
     for _ in range(2):
@@ -160,7 +181,10 @@ def test_token_near_expiry_is_not_reused(
 
 
 def test_cache_clear_forces_a_new_token(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
     assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
@@ -172,7 +196,10 @@ def test_cache_clear_forces_a_new_token(
 
 
 def test_a_refused_cached_token_is_replaced(
-    fake_az: FakeAz, job_id: str, token: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    job_id: str,
+    token: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A cached token the service refuses (revoked, other tenant) costs one retry, once."""
     stale = fake_jwt(marker="stale")
@@ -191,14 +218,27 @@ def test_a_refused_cached_token_is_replaced(
 
 
 def test_another_az_account_is_another_entry(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     az_config_dir: Path,
 ) -> None:
     def login(user: str, tenant: str) -> None:
-        (az_config_dir / "azureProfile.json").write_text(json.dumps({"subscriptions": [
-            {"id": "00000000-0000-0000-0000-000000000001", "isDefault": True,
-             "tenantId": tenant, "user": {"name": user, "type": "user"}},
-        ]}))
+        (az_config_dir / "azureProfile.json").write_text(
+            json.dumps(
+                {
+                    "subscriptions": [
+                        {
+                            "id": "00000000-0000-0000-0000-000000000001",
+                            "isDefault": True,
+                            "tenantId": tenant,
+                            "user": {"name": user, "type": "user"},
+                        },
+                    ]
+                }
+            )
+        )
 
     fake_az.issue(token)
     login("alice@example.com", TENANT)
@@ -210,7 +250,10 @@ def test_another_az_account_is_another_entry(
 
 
 def test_tokens_never_printed_even_with_debug(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
     for _ in range(2):  # the first from az, the second from the cache
@@ -223,7 +266,10 @@ def test_tokens_never_printed_even_with_debug(
 
 # ----- mode selection -------------------------------------------------------------------------
 def test_cli_mode_ignores_access_token_variable(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-right-token")
@@ -235,7 +281,9 @@ def test_cli_mode_ignores_access_token_variable(
 
 
 def test_token_mode_needs_the_variable(
-    emulator: object, job_id: str, capsys: pytest.CaptureFixture[str],
+    emulator: object,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, out, err = run(capsys, "get", job_id, "--auth", "token", "-o", "json")
     assert code == ExitCode.AUTH and out == ""
@@ -244,7 +292,10 @@ def test_token_mode_needs_the_variable(
 
 
 def test_token_mode_uses_the_variable(
-    token: str, job_id: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", token)
     monkeypatch.setenv("AZJOBS_AUTH", "token")
@@ -261,8 +312,13 @@ def test_token_mode_uses_the_variable(
     ],
 )
 def test_bad_modes_are_usage_errors_before_any_request(
-    emulator: object, job_id: str, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str], origin: str,
+    emulator: object,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    env: dict[str, str],
+    origin: str,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -275,7 +331,10 @@ def test_bad_modes_are_usage_errors_before_any_request(
 
 
 def test_token_credentials_naming_the_cli_goes_straight_to_az(
-    fake_az: FakeAz, token: str, job_id: str, capsys: pytest.CaptureFixture[str],
+    fake_az: FakeAz,
+    token: str,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential")
@@ -288,7 +347,9 @@ def test_token_credentials_naming_the_cli_goes_straight_to_az(
 
 
 def test_managed_identity_mode_uses_the_identity_endpoint_once(
-    emulator: object, job_id: str, capsys: pytest.CaptureFixture[str],
+    emulator: object,
+    job_id: str,
+    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     for name, value in emulator.sdk_env().items():  # type: ignore[attr-defined]
@@ -321,8 +382,11 @@ def test_resolve_auth_mode_precedence() -> None:
         ("env", {}, "EnvironmentCredential"),
         ("default", {}, "DefaultAzureCredential"),
         ("default", {"AZURE_TOKEN_CREDENTIALS": "azureclicredential"}, "AzureCliCredential"),
-        ("default", {"AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential"},
-         "ManagedIdentityCredential"),
+        (
+            "default",
+            {"AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential"},
+            "ManagedIdentityCredential",
+        ),
         ("cli", {"AZURE_TOKEN_CREDENTIALS": "prod"}, "AzureCliCredential"),
     ],
 )
@@ -338,8 +402,11 @@ def test_credential_factory_builds_one_credential(
     [
         ("dev", {"AzureCliCredential"}, {"EnvironmentCredential", "ManagedIdentityCredential"}),
         ("prod", {"EnvironmentCredential", "ManagedIdentityCredential"}, {"AzureCliCredential"}),
-        ("azurepowershellcredential", {"AzurePowerShellCredential"},
-         {"AzureCliCredential", "EnvironmentCredential"}),
+        (
+            "azurepowershellcredential",
+            {"AzurePowerShellCredential"},
+            {"AzureCliCredential", "EnvironmentCredential"},
+        ),
     ],
 )
 def test_token_credentials_narrows_the_default_chain(
@@ -375,6 +442,8 @@ def test_provider_for_without_cache() -> None:
 def test_effective_mode() -> None:
     assert auth.effective_mode("default", {}) == "default"
     assert auth.effective_mode("default", {"AZURE_TOKEN_CREDENTIALS": "dev"}) == "default"
-    assert auth.effective_mode(
-        "default", {"AZURE_TOKEN_CREDENTIALS": "environmentcredential"}) == "env"
+    assert (
+        auth.effective_mode("default", {"AZURE_TOKEN_CREDENTIALS": "environmentcredential"})
+        == "env"
+    )
     assert auth.effective_mode("cli", {"AZURE_TOKEN_CREDENTIALS": "prod"}) == "cli"

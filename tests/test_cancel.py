@@ -13,24 +13,26 @@ import pytest
 import responses
 from responses.registries import OrderedRegistry
 
-from azbackupjobs import cli
+from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.cancel import CancelOptions, CancelRefused, run_cancel
 from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.errors import (
+from azbackupjobs.model.errors import (
     ApiError,
     ExitCode,
     UnexpectedResponseError,
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.output import Environment
+from azbackupjobs.view.output import Environment
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
 VAULT = "vault1"
 ENDPOINT = "https://management.azure.com"
-BASE = (f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
-        f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}")
+BASE = (
+    f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
+    f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+)
 GUID = "73e47398-73a0-45fb-b56b-9997e6d84229"
 OP = "df8f706d-a76d-4d6e-8050-cc91f0641f03"
 JOB_URL = f"{BASE}/backupJobs/{GUID}?api-version=2026-10-01"
@@ -80,8 +82,14 @@ def variant(status: str, **props: Any) -> dict[str, Any]:
 
 CANCELLED_AS_WARNINGS = variant(
     "CompletedWithWarnings",
-    errorDetails=[{"errorCode": 400158, "errorTitle": "UserErrorJobSuccessfullyCancelled",
-                   "errorString": "Job is cancelled.", "recommendations": []}],
+    errorDetails=[
+        {
+            "errorCode": 400158,
+            "errorTitle": "UserErrorJobSuccessfullyCancelled",
+            "errorString": "Job is cancelled.",
+            "recommendations": [],
+        }
+    ],
 )
 
 
@@ -119,9 +127,15 @@ def env_of(tmp_path: Any, *, stdin_tty: bool = False) -> Environment:
     )
 
 
-def cancel(tmp_path: Any, *, output: str = "json", stdin_tty: bool = False,
-           answer: str | None = None, time: FakeTime | None = None,
-           **kwargs: Any) -> tuple[int, str, str]:
+def cancel(
+    tmp_path: Any,
+    *,
+    output: str = "json",
+    stdin_tty: bool = False,
+    answer: str | None = None,
+    time: FakeTime | None = None,
+    **kwargs: Any,
+) -> tuple[int, str, str]:
     env = env_of(tmp_path, stdin_tty=stdin_tty)
     fake = time or FakeTime()
 
@@ -130,8 +144,15 @@ def cancel(tmp_path: Any, *, output: str = "json", stdin_tty: bool = False,
         return answer
 
     kwargs.setdefault("yes", answer is None)
-    code = run_cancel(GUID, CommonOptions(output=output), CancelOptions(**kwargs), env,
-                      sleep=fake.sleep, clock=fake.clock, read_answer=read_answer)
+    code = run_cancel(
+        GUID,
+        CommonOptions(output=output),
+        CancelOptions(**kwargs),
+        env,
+        sleep=fake.sleep,
+        clock=fake.clock,
+        read_answer=read_answer,
+    )
     assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
     return code, env.stdout.getvalue(), env.stderr.getvalue()
 
@@ -140,8 +161,9 @@ def ordered() -> responses.RequestsMock:
     return responses.RequestsMock(registry=OrderedRegistry, assert_all_requests_are_fired=True)
 
 
-def accepted(location: str | None = LOCATION, retry_after: str | None = "60",
-             **more: str) -> dict[str, str]:
+def accepted(
+    location: str | None = LOCATION, retry_after: str | None = "60", **more: str
+) -> dict[str, str]:
     headers = dict(more)
     if location is not None:
         headers["Location"] = location
@@ -157,8 +179,9 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
     with ordered() as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="60"))
-        rsps.add(responses.GET, LOCATION, status=202,
-                 headers=accepted(LOCATION_AZURE, retry_after="30"))
+        rsps.add(
+            responses.GET, LOCATION, status=202, headers=accepted(LOCATION_AZURE, retry_after="30")
+        )
         rsps.add(responses.GET, LOCATION_AZURE, status=204)
         rsps.add(responses.GET, JOB_URL, json=cancelling)
         code, out, err = cancel(tmp_path, time=fake)
@@ -168,8 +191,13 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
     assert json.loads(out) == cancelling  # the job resource after the request
     assert fake.sleeps == [60, 30]
     # The Locations are followed verbatim: their api-versions, the literal "Azure".
-    assert urls == [("GET", JOB_URL), ("POST", CANCEL_URL), ("GET", LOCATION),
-                    ("GET", LOCATION_AZURE), ("GET", JOB_URL)]
+    assert urls == [
+        ("GET", JOB_URL),
+        ("POST", CANCEL_URL),
+        ("GET", LOCATION),
+        ("GET", LOCATION_AZURE),
+        ("GET", JOB_URL),
+    ]
     assert posted.headers["Authorization"] == f"Bearer {TOKEN}"
     assert not posted.body
     assert f"Backup of vm1 (job {GUID})" in err
@@ -204,8 +232,12 @@ def test_only_an_async_operation_header(tmp_path: Any) -> None:
     fake = FakeTime()
     with ordered() as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
-        rsps.add(responses.POST, CANCEL_URL, status=202,
-                 headers=accepted(None, "5", **{"Azure-AsyncOperation": status_url}))
+        rsps.add(
+            responses.POST,
+            CANCEL_URL,
+            status=202,
+            headers=accepted(None, "5", **{"Azure-AsyncOperation": status_url}),
+        )
         rsps.add(responses.GET, status_url, json={"id": OP, "name": OP, "status": "InProgress"})
         rsps.add(responses.GET, status_url, json={"id": OP, "name": OP, "status": "Succeeded"})
         rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
@@ -313,12 +345,18 @@ def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
 
 # ----- errors ------------------------------------------------------------------------------
 def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
-    message = ("Job cannot be cancelled as it is in a phase (data transfer) that does not "
-               "support cancellation.")
+    message = (
+        "Job cannot be cancelled as it is in a phase (data transfer) that does not "
+        "support cancellation."
+    )
     with ordered() as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
-        rsps.add(responses.POST, CANCEL_URL, status=400,
-                 json={"error": {"code": "BMSUserErrorJobNotCancellable", "message": message}})
+        rsps.add(
+            responses.POST,
+            CANCEL_URL,
+            status=400,
+            json={"error": {"code": "BMSUserErrorJobNotCancellable", "message": message}},
+        )
         with pytest.raises(ApiError) as caught:
             cancel(tmp_path)
     assert caught.value.exit_code == ExitCode.ERROR
@@ -331,8 +369,12 @@ def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
 def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
     with ordered() as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
-        rsps.add(responses.POST, CANCEL_URL, status=202,
-                 headers=accepted("https://evil.example/operationResults/x", "1"))
+        rsps.add(
+            responses.POST,
+            CANCEL_URL,
+            status=202,
+            headers=accepted("https://evil.example/operationResults/x", "1"),
+        )
         with pytest.raises(UnexpectedResponseError, match="not on the endpoint's host"):
             cancel(tmp_path)
         assert all(c.request.url.startswith(ENDPOINT) for c in rsps.calls)
@@ -408,8 +450,9 @@ def _wait_flow(rsps: responses.RequestsMock, *polls: dict[str, Any]) -> None:
         (variant("Failed"), ExitCode.JOB_FAILED),
     ],
 )
-def test_wait_follows_the_job_to_its_end(tmp_path: Any, final: dict[str, Any],
-                                         code: ExitCode) -> None:
+def test_wait_follows_the_job_to_its_end(
+    tmp_path: Any, final: dict[str, Any], code: ExitCode
+) -> None:
     fake = FakeTime()
     with ordered() as rsps:
         _wait_flow(rsps, variant("Cancelling"), final)
@@ -431,8 +474,12 @@ def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
 
 
 # ----- the command line --------------------------------------------------------------------
-def _main(argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-          capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def _main(
+    argv: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> tuple[int, str, str]:
     for name, value in env_of(tmp_path).env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
@@ -442,8 +489,9 @@ def _main(argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
     return int(caught.value.code or 0), captured.out, captured.err
 
 
-def test_cli_refuses_without_yes_when_piped(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_without_yes_when_piped(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
     with responses.RequestsMock():
         code, out, err = _main(["cancel", GUID], monkeypatch, tmp_path, capsys)
@@ -451,8 +499,9 @@ def test_cli_refuses_without_yes_when_piped(monkeypatch: pytest.MonkeyPatch, tmp
     assert err.startswith("azjobs: error: refusing to cancel") and "--yes" in err
 
 
-def test_cli_cancel_refused_is_exit_1_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_cancel_refused_is_exit_1_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     with ordered() as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("Completed"))
         code, out, err = _main(["cancel", GUID, "--yes"], monkeypatch, tmp_path, capsys)
@@ -460,10 +509,10 @@ def test_cli_cancel_refused_is_exit_1_one_line(monkeypatch: pytest.MonkeyPatch, 
     assert len(err.splitlines()) == 1 and "not running" in err
 
 
-def test_cli_list_unknown_status_is_exit_2(monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_list_unknown_status_is_exit_2(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     with responses.RequestsMock():
         code, out, err = _main(["list", "--status", "done"], monkeypatch, tmp_path, capsys)
     assert code == ExitCode.USAGE and out == ""
     assert "--status" in err and "CompletedWithWarnings" in err
-

@@ -27,18 +27,26 @@ def emu() -> Iterator[EmulatorHandle]:
         yield handle
 
 
-def azjobs(emu: EmulatorHandle, *args: str, stdin: str = "") -> (
-    subprocess.CompletedProcess[str]
-):
+def azjobs(emu: EmulatorHandle, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     env.update(emu.env())
-    return subprocess.run([AZJOBS, *args], capture_output=True, text=True, env=env, input=stdin,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [AZJOBS, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        timeout=60,
+        check=False,
+    )
 
 
 def long_backup(emu: EmulatorHandle) -> str:
-    return emu.add_job(entity="vm1", start_offset=-60,
-                       tasks=[("Take Snapshot", 3600.0), ("Transfer data to vault", 3600.0)])
+    return emu.add_job(
+        entity="vm1",
+        start_offset=-60,
+        tasks=[("Take Snapshot", 3600.0), ("Transfer data to vault", 3600.0)],
+    )
 
 
 def test_cancel_yes_wait_ends_with_exit_7(emu: EmulatorHandle) -> None:

@@ -26,15 +26,19 @@ import pytest
 import responses
 from typer.testing import CliRunner
 
-from azbackupjobs import __version__, cli, fastpath
-from azbackupjobs.client import BackupJobsClient
-from azbackupjobs.output import Environment
+from azbackupjobs import __version__
+from azbackupjobs import main as fastpath
+from azbackupjobs.arm.client import BackupJobsClient
+from azbackupjobs.cli import app as cli
+from azbackupjobs.view.output import Environment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUB = "00000000-0000-0000-0000-000000000000"
 ARM = "https://management.azure.com"
-VAULT_PATH = (f"/subscriptions/{SUB}/resourceGroups/my-rg/providers/Microsoft.RecoveryServices"
-              "/vaults/my-vault")
+VAULT_PATH = (
+    f"/subscriptions/{SUB}/resourceGroups/my-rg/providers/Microsoft.RecoveryServices"
+    "/vaults/my-vault"
+)
 TOKEN = "opaque-secret-token-value"
 BASE_ENV = {
     "AZJOBS_ACCESS_TOKEN": TOKEN,
@@ -43,7 +47,8 @@ BASE_ENV = {
     "AZJOBS_VAULT": "my-vault",
 }
 RECORDED_JOBS = sorted(
-    p.name for p in (FIXTURES / "recorded").glob("*.json")
+    p.name
+    for p in (FIXTURES / "recorded").glob("*.json")
     if '"jobType"' in p.read_text(encoding="utf-8")
     and not p.name.startswith(("list_", "ps2016_list", "ps2017_list"))
 )
@@ -87,8 +92,9 @@ def _fast_spec() -> dict[str, Any]:
 _VIA = ["console"]  # set by the ``via`` fixture for the tests that run both ways
 
 
-def azjobs(*args: str, env: dict[str, str] | None = None, tty: bool = False,
-           via: str | None = None) -> Run:
+def azjobs(
+    *args: str, env: dict[str, str] | None = None, tty: bool = False, via: str | None = None
+) -> Run:
     """Run ``azjobs ARGS`` in-process; ``tty`` makes stdout look like a terminal.
 
     ``via="console"`` enters where the console script does (``fastpath.main``, with its option
@@ -102,12 +108,21 @@ def azjobs(*args: str, env: dict[str, str] | None = None, tty: bool = False,
     merged = {k: v for k, v in merged.items() if v is not None}
     patch: contextlib.AbstractContextManager[Any] = (
         mock.patch.object(
-            Environment, "from_system",
-            classmethod(lambda cls: Environment(
-                stdout=sys.stdout, stderr=sys.stderr, stdout_isatty=True, stderr_isatty=False,
-                stdin_isatty=False, env=os.environ)),
+            Environment,
+            "from_system",
+            classmethod(
+                lambda cls: Environment(
+                    stdout=sys.stdout,
+                    stderr=sys.stderr,
+                    stdout_isatty=True,
+                    stderr_isatty=False,
+                    stdin_isatty=False,
+                    env=os.environ,
+                )
+            ),
         )
-        if tty else contextlib.nullcontext()
+        if tty
+        else contextlib.nullcontext()
     )
     try:
         with runner.isolation(env=merged) as (out, err, _), patch:
@@ -173,8 +188,9 @@ def pairs(text: str) -> Any:
 
 
 @pytest.mark.parametrize("name", RECORDED_JOBS)
-def test_get_json_is_the_resource_exactly_as_returned(rsps: responses.RequestsMock,
-                                                      name: str) -> None:
+def test_get_json_is_the_resource_exactly_as_returned(
+    rsps: responses.RequestsMock, name: str
+) -> None:
     job = serve(rsps, f"recorded/{name}")
     run = azjobs("get", job["name"])  # json is the default when piped
     assert run.code == 0, run.err
@@ -197,12 +213,30 @@ def test_get_table_renders_every_recorded_job(rsps: responses.RequestsMock, name
 def test_get_table_contents(rsps: responses.RequestsMock) -> None:
     job = serve(rsps, "recorded/iaasvm_restore_inprogress_progress.json")
     out = azjobs("get", job["name"], "-o", "table").out
-    for needle in ("Restore of clitest-vm000003", "Entity", "clitest-vm000003", "Operation",
-                   "InProgress", "AzureIaaSVMJob", "AzureIaasVM", "2023-12-21 06:34:55", "End",
-                   "—", "Duration", "35m21s", "94.0%", "Remaining (est.)", "1m37s",
-                   "05b238c7-9fcb-11ee-832b-644ed7a2823f", "Transfer data from vault",
-                   "120.58 GBs / 127 GBs Transferred", "Properties", "Recover disks",
-                   "Recovery point time", "12/21/2023 5:52:09 AM"):
+    for needle in (
+        "Restore of clitest-vm000003",
+        "Entity",
+        "clitest-vm000003",
+        "Operation",
+        "InProgress",
+        "AzureIaaSVMJob",
+        "AzureIaasVM",
+        "2023-12-21 06:34:55",
+        "End",
+        "—",
+        "Duration",
+        "35m21s",
+        "94.0%",
+        "Remaining (est.)",
+        "1m37s",
+        "05b238c7-9fcb-11ee-832b-644ed7a2823f",
+        "Transfer data from vault",
+        "120.58 GBs / 127 GBs Transferred",
+        "Properties",
+        "Recover disks",
+        "Recovery point time",
+        "12/21/2023 5:52:09 AM",
+    ):
         assert needle in out, needle
 
 
@@ -250,9 +284,16 @@ def test_get_tsv_documented_columns(rsps: responses.RequestsMock) -> None:
     assert run.out.endswith("\n") and run.out.count("\n") == 1
     props = job["properties"]
     assert run.out.rstrip("\n").split("\t") == [
-        job["name"], props["status"], props["operation"], props["entityFriendlyName"],
-        props["jobType"], props["backupManagementType"], props["startTime"],
-        props["endTime"], props["duration"]]
+        job["name"],
+        props["status"],
+        props["operation"],
+        props["entityFriendlyName"],
+        props["jobType"],
+        props["backupManagementType"],
+        props["startTime"],
+        props["endTime"],
+        props["duration"],
+    ]
 
 
 @pytest.mark.usefixtures("via")
@@ -266,8 +307,10 @@ def test_get_tsv_documented_in_help() -> None:
     run = azjobs("get", "--help")
     assert run.code == 0
     flat = " ".join(run.out.split())
-    assert ("tsv columns: name, status, operation, entityFriendlyName, jobType, "
-            "backupManagementType, startTime, endTime, duration") in flat
+    assert (
+        "tsv columns: name, status, operation, entityFriendlyName, jobType, "
+        "backupManagementType, startTime, endTime, duration"
+    ) in flat
     assert "azjobs get" in flat  # an example
 
 
@@ -278,11 +321,17 @@ def test_get_tsv_documented_in_help() -> None:
         ("json", "properties.status", '"Completed"\n'),
         ("ndjson", "properties.status", '"Completed"\n'),
         ("table", "properties.status", '"Completed"\n'),
-        ("tsv", "properties.extendedInfo.tasksList[].taskId",
-         "Take Snapshot\nTransfer data to vault\n"),
+        (
+            "tsv",
+            "properties.extendedInfo.tasksList[].taskId",
+            "Take Snapshot\nTransfer data to vault\n",
+        ),
         ("tsv", "properties.nothing", "\n"),
-        ("json", "{s: properties.status, n: name}",
-         '{\n  "s": "Completed",\n  "n": "73e47398-73a0-45fb-b56b-9997e6d84229"\n}\n'),
+        (
+            "json",
+            "{s: properties.status, n: name}",
+            '{\n  "s": "Completed",\n  "n": "73e47398-73a0-45fb-b56b-9997e6d84229"\n}\n',
+        ),
         ("tsv", "properties.extendedInfo.propertyBag", "bag"),
         ("tsv", "properties.extendedInfo.tasksList[0]", "task"),
     ],
@@ -314,11 +363,15 @@ def test_job_arm_id_names_the_vault(rsps: responses.RequestsMock) -> None:
     text = fixture_text("recorded/iaasvm_backup_completed_taskid_casing_2019.json")
     job = json.loads(text)
     other_sub = "11111111-2222-3333-4444-555555555555"
-    path = (f"/subscriptions/{other_sub}/resourceGroups/Other-RG/providers/"
-            "Microsoft.RecoveryServices/vaults/other-vault")
+    path = (
+        f"/subscriptions/{other_sub}/resourceGroups/Other-RG/providers/"
+        "Microsoft.RecoveryServices/vaults/other-vault"
+    )
     rsps.get(job_url(job["name"], vault_path=path), body=text)
-    arm_id = (f"/Subscriptions/{other_sub}/resourceGroups/Other-RG/providers/"
-              f"microsoft.recoveryservices/vaults/other-vault/backupJobs/{job['name']}")
+    arm_id = (
+        f"/Subscriptions/{other_sub}/resourceGroups/Other-RG/providers/"
+        f"microsoft.recoveryservices/vaults/other-vault/backupJobs/{job['name']}"
+    )
     run = azjobs("get", arm_id, "-o", "json")
     assert run.code == 0, run.err
     assert json.loads(run.out)["name"] == job["name"]
@@ -339,8 +392,9 @@ def test_endpoint_and_api_version_flags(rsps: responses.RequestsMock) -> None:
     text = fixture_text("recorded/iaasvm_backup_completed_2023.json")
     job = json.loads(text)
     rsps.get(job_url(job["name"], base="http://127.0.0.1:8080"), body=text)
-    run = azjobs("get", job["name"], "--endpoint", "http://127.0.0.1:8080",
-                 "--api-version", "2019-05-13")
+    run = azjobs(
+        "get", job["name"], "--endpoint", "http://127.0.0.1:8080", "--api-version", "2019-05-13"
+    )
     assert run.code == 0, run.err
     assert rsps.calls[0].request.url.endswith("?api-version=2019-05-13")
 
@@ -379,8 +433,7 @@ def test_list_tasks_json_is_the_tasks_list_as_returned(rsps: responses.RequestsM
     ],
 )
 @pytest.mark.usefixtures("via")
-def test_list_tasks_json_is_empty_array_when_none(rsps: responses.RequestsMock,
-                                                  rel: str) -> None:
+def test_list_tasks_json_is_empty_array_when_none(rsps: responses.RequestsMock, rel: str) -> None:
     job = serve(rsps, rel)
     run = azjobs("list-tasks", job["name"], "-o", "json")
     assert run.code == 0 and run.out == "[]\n"
@@ -404,10 +457,13 @@ def test_list_tasks_tsv_documented_columns(rsps: responses.RequestsMock) -> None
     job = serve(rsps, "recorded/iaasvm_restore_inprogress_progress.json")
     run = azjobs("list-tasks", job["name"], "-o", "tsv")
     assert run.out.splitlines() == [
-        "Transfer data from vault\tInProgress\t\t\t\tPT0S\t120.58 GBs / 127 GBs Transferred"]
+        "Transfer data from vault\tInProgress\t\t\t\tPT0S\t120.58 GBs / 127 GBs Transferred"
+    ]
     flat = " ".join(azjobs("list-tasks", "--help").out.split())
-    assert ("tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
-            "taskExecutionDetails") in flat
+    assert (
+        "tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
+        "taskExecutionDetails"
+    ) in flat
 
 
 @pytest.mark.usefixtures("via")
@@ -415,8 +471,9 @@ def test_list_tasks_query(rsps: responses.RequestsMock) -> None:
     job = serve(rsps, "recorded/iaasvm_backup_completed_2023.json")
     run = azjobs("list-tasks", job["name"], "--query", "[].status", "-o", "tsv")
     assert run.out == "Completed\nCompleted\n"
-    run = azjobs("list-tasks", job["name"], "--query", "[?status=='Completed'].taskId",
-                 "-o", "json")
+    run = azjobs(
+        "list-tasks", job["name"], "--query", "[?status=='Completed'].taskId", "-o", "json"
+    )
     assert json.loads(run.out) == ["Take Snapshot", "Transfer data to vault"]
 
 
@@ -467,7 +524,10 @@ JOB = "73e47398-73a0-45fb-b56b-9997e6d84229"
 )
 @pytest.mark.usefixtures("via")
 def test_usage_errors_exit_2_before_any_request(
-    rsps: responses.RequestsMock, command: str, args: list[str], env: dict[str, str],
+    rsps: responses.RequestsMock,
+    command: str,
+    args: list[str],
+    env: dict[str, str],
     needle: str,
 ) -> None:
     run = azjobs(command, *args, env=env)
@@ -478,12 +538,22 @@ def test_usage_errors_exit_2_before_any_request(
 
 @pytest.mark.usefixtures("via")
 def test_missing_context_names_every_flag_and_variable(rsps: responses.RequestsMock) -> None:
-    run = azjobs("get", JOB, env={"AZURE_SUBSCRIPTION_ID": "", "AZJOBS_RESOURCE_GROUP": "",
-                                  "AZJOBS_VAULT": ""})
+    run = azjobs(
+        "get",
+        JOB,
+        env={"AZURE_SUBSCRIPTION_ID": "", "AZJOBS_RESOURCE_GROUP": "", "AZJOBS_VAULT": ""},
+    )
     line = run.assert_one_error_line()
     assert run.code == 2
-    for needle in ("--subscription", "AZURE_SUBSCRIPTION_ID", "--resource-group/-g",
-                   "AZJOBS_RESOURCE_GROUP", "--vault-name/-v", "AZJOBS_VAULT", "hint:"):
+    for needle in (
+        "--subscription",
+        "AZURE_SUBSCRIPTION_ID",
+        "--resource-group/-g",
+        "AZJOBS_RESOURCE_GROUP",
+        "--vault-name/-v",
+        "AZJOBS_VAULT",
+        "hint:",
+    ):
         assert needle in line
 
 
@@ -491,22 +561,53 @@ def test_missing_context_names_every_flag_and_variable(rsps: responses.RequestsM
 @pytest.mark.parametrize(
     ("status", "body", "code", "needle"),
     [
-        (404, {"error": {"code": "ResourceNotFound", "message": "The vault was not found."}},
-         3, "ResourceNotFound"),
-        (401, {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}},
-         4, "az login"),
-        (403, {"error": {"code": "AuthorizationFailed", "message": "no access"}},
-         4, "Backup Reader"),
-        (400, {"error": {"code": "BMSUserErrorInvalidInput", "message": "Input is invalid."}},
-         1, "BMSUserErrorInvalidInput"),
-        (400, {"error": {"code": "InvalidApiVersionParameter", "message":
-                         "The api-version '2026-10-01' is invalid. The supported versions are "
-                         "'2025-08-01,2026-02-01'."}}, 1, "the service lists 2026-02-01"),
+        (
+            404,
+            {"error": {"code": "ResourceNotFound", "message": "The vault was not found."}},
+            3,
+            "ResourceNotFound",
+        ),
+        (
+            401,
+            {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}},
+            4,
+            "az login",
+        ),
+        (
+            403,
+            {"error": {"code": "AuthorizationFailed", "message": "no access"}},
+            4,
+            "Backup Reader",
+        ),
+        (
+            400,
+            {"error": {"code": "BMSUserErrorInvalidInput", "message": "Input is invalid."}},
+            1,
+            "BMSUserErrorInvalidInput",
+        ),
+        (
+            400,
+            {
+                "error": {
+                    "code": "InvalidApiVersionParameter",
+                    "message": "The api-version '2026-10-01' is invalid. The supported versions "
+                    "are '2025-08-01,2026-02-01'.",
+                }
+            },
+            1,
+            "the service lists 2026-02-01",
+        ),
     ],
 )
 @pytest.mark.usefixtures("via")
-def test_http_errors_map_to_exit_codes(rsps: responses.RequestsMock, command: str, status: int,
-                                       body: dict[str, Any], code: int, needle: str) -> None:
+def test_http_errors_map_to_exit_codes(
+    rsps: responses.RequestsMock,
+    command: str,
+    status: int,
+    body: dict[str, Any],
+    code: int,
+    needle: str,
+) -> None:
     rsps.get(job_url(JOB), status=status, json=body)
     run = azjobs(command, JOB)
     assert run.code == code
@@ -517,10 +618,8 @@ def test_http_errors_map_to_exit_codes(rsps: responses.RequestsMock, command: st
 
 
 @pytest.mark.usefixtures("via")
-def test_server_errors_retry_then_exit_1(rsps: responses.RequestsMock,
-                                        sleeps: list[float]) -> None:
-    rsps.get(job_url(JOB), status=503,
-             body=fixture_text("recorded/job_get_503_servertimeout.json"))
+def test_server_errors_retry_then_exit_1(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
+    rsps.get(job_url(JOB), status=503, body=fixture_text("recorded/job_get_503_servertimeout.json"))
     run = azjobs("get", JOB)
     assert run.code == 1 and run.out == ""
     assert len(rsps.calls) == 4 and len(sleeps) == 3
@@ -564,8 +663,10 @@ def test_unexpected_bodies_exit_1(rsps: responses.RequestsMock, body: str, needl
 def test_connection_refused_exit_1(rsps: responses.RequestsMock, sleeps: list[float]) -> None:
     import requests
 
-    rsps.get(job_url(JOB, base="http://127.0.0.1:9"), body=requests.exceptions.ConnectionError(
-        "[Errno 111] Connection refused"))
+    rsps.get(
+        job_url(JOB, base="http://127.0.0.1:9"),
+        body=requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
+    )
     run = azjobs("get", JOB, "--endpoint", "http://127.0.0.1:9")
     assert run.code == 1 and len(sleeps) == 3
     assert "connection refused" in run.err_lines[-1]
@@ -574,15 +675,18 @@ def test_connection_refused_exit_1(rsps: responses.RequestsMock, sleeps: list[fl
 
 
 @pytest.mark.usefixtures("via")
-def test_no_credential_exit_4(rsps: responses.RequestsMock,
-                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_credential_exit_4(
+    rsps: responses.RequestsMock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     class Failing:
         def __init__(self, **kwargs: Any) -> None:
             pass
 
         def get_token(self, *scopes: str) -> Any:
-            raise RuntimeError("DefaultAzureCredential failed to retrieve a token from the "
-                               "included credentials.\nAttempted credentials: ...")
+            raise RuntimeError(
+                "DefaultAzureCredential failed to retrieve a token from the "
+                "included credentials.\nAttempted credentials: ..."
+            )
 
     fake = types.ModuleType("azure.identity")
     fake.DefaultAzureCredential = Failing  # type: ignore[attr-defined]
@@ -626,8 +730,14 @@ def test_version() -> None:
 
 
 def test_python_dash_m_help(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "azbackupjobs", "--help"], check=False,
-                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "azbackupjobs", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "get" in proc.stdout and "list-tasks" in proc.stdout
     assert "Exit codes" in " ".join(proc.stdout.split())
@@ -639,6 +749,7 @@ def test_console_script_version(tmp_path: Path) -> None:
     found = str(script) if script.exists() else shutil.which("azjobs")
     if found is None:
         pytest.skip("the azjobs console script is not installed")
-    proc = subprocess.run([found, "--version"], check=False, capture_output=True, text=True,
-                          timeout=60, cwd=tmp_path)
+    proc = subprocess.run(
+        [found, "--version"], check=False, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"azjobs {__version__}\n", "")

@@ -18,9 +18,10 @@ import requests
 import responses
 from responses import matchers
 
-from azbackupjobs import __version__, settings
-from azbackupjobs.auth import AccessToken, CredentialTokenProvider, StaticTokenProvider
-from azbackupjobs.client import (
+from azbackupjobs import __version__
+from azbackupjobs.arm import settings
+from azbackupjobs.arm.auth import AccessToken, CredentialTokenProvider, StaticTokenProvider
+from azbackupjobs.arm.client import (
     NO_RETRY,
     USER_AGENT,
     BackupJobsClient,
@@ -30,7 +31,7 @@ from azbackupjobs.client import (
     arm_error,
     parse_retry_after,
 )
-from azbackupjobs.errors import (
+from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
     ExitCode,
@@ -44,8 +45,10 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SUB = "00000000-0000-0000-0000-000000000000"
 JOB = "73e47398-73a0-45fb-b56b-9997e6d84229"
 ARM = "https://management.azure.com"
-VAULT_PATH = (f"/subscriptions/{SUB}/resourceGroups/my-rg/providers/Microsoft.RecoveryServices"
-              "/vaults/my-vault")
+VAULT_PATH = (
+    f"/subscriptions/{SUB}/resourceGroups/my-rg/providers/Microsoft.RecoveryServices"
+    "/vaults/my-vault"
+)
 JOB_URL = f"{ARM}{VAULT_PATH}/backupJobs/{JOB}"
 LIST_URL = f"{ARM}{VAULT_PATH}/backupJobs"
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.c2VjcmV0LXRva2Vu.sig-secret-value"
@@ -123,8 +126,9 @@ def one_line(exc: BaseException) -> str:
 # ----- URLs and headers -------------------------------------------------------------------------
 
 
-def test_get_job_url_headers_and_body(rsps: responses.RequestsMock,
-                                      client: BackupJobsClient) -> None:
+def test_get_job_url_headers_and_body(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
     body = recorded("iaasvm_backup_completed_2023.json")
     rsps.get(JOB_URL, json=body)
     assert client.get_job(JOB) == body
@@ -136,8 +140,9 @@ def test_get_job_url_headers_and_body(rsps: responses.RequestsMock,
     uuid.UUID(request.headers["x-ms-client-request-id"])
 
 
-def test_a_fresh_request_id_per_request(rsps: responses.RequestsMock,
-                                        client: BackupJobsClient) -> None:
+def test_a_fresh_request_id_per_request(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
     rsps.get(JOB_URL, status=503, json={"error": {"code": "ServerTimeout", "message": "t"}})
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
@@ -149,11 +154,14 @@ def test_a_fresh_request_id_per_request(rsps: responses.RequestsMock,
 def test_names_are_encoded_into_the_path(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, resource_group="rg.(1)_x", api_version="2026-02-01-preview")
     url = client.vault_url("backupOperations", "../x?y#z")
-    assert url == (f"{ARM}/subscriptions/{SUB}/resourceGroups/rg.%281%29_x/providers"
-                   "/Microsoft.RecoveryServices/vaults/my-vault/backupOperations/..%2Fx%3Fy%23z"
-                   "?api-version=2026-02-01-preview")
-    assert client.job_url(JOB, "cancel").endswith(f"/backupJobs/{JOB}/cancel"
-                                                  "?api-version=2026-02-01-preview")
+    assert url == (
+        f"{ARM}/subscriptions/{SUB}/resourceGroups/rg.%281%29_x/providers"
+        "/Microsoft.RecoveryServices/vaults/my-vault/backupOperations/..%2Fx%3Fy%23z"
+        "?api-version=2026-02-01-preview"
+    )
+    assert client.job_url(JOB, "cancel").endswith(
+        f"/backupJobs/{JOB}/cancel?api-version=2026-02-01-preview"
+    )
 
 
 def test_endpoint_with_port_and_path(rsps: responses.RequestsMock, rec: Recorder) -> None:
@@ -165,8 +173,9 @@ def test_endpoint_with_port_and_path(rsps: responses.RequestsMock, rec: Recorder
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
-def test_get_retries_transient_statuses(rsps: responses.RequestsMock, rec: Recorder,
-                                        client: BackupJobsClient, status: int) -> None:
+def test_get_retries_transient_statuses(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient, status: int
+) -> None:
     rsps.get(JOB_URL, status=status, json={"error": {"code": "Busy", "message": "busy"}})
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     assert client.get_job(JOB)["name"] == JOB
@@ -176,8 +185,9 @@ def test_get_retries_transient_statuses(rsps: responses.RequestsMock, rec: Recor
     assert client.stats.retries == 1 and client.stats.by_status == {status: 1, 200: 1}
 
 
-def test_backoff_grows_and_attempts_are_bounded(rsps: responses.RequestsMock, rec: Recorder,
-                                                client: BackupJobsClient) -> None:
+def test_backoff_grows_and_attempts_are_bounded(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.get(JOB_URL, status=500, json={"error": {"code": "InternalServerError", "message": "x"}})
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
@@ -202,30 +212,45 @@ def test_retry_policy_is_configurable(rsps: responses.RequestsMock, rec: Recorde
     assert len(rsps.calls) == 1
 
 
-def test_retry_after_seconds(rsps: responses.RequestsMock, rec: Recorder,
-                             client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=429, headers={"Retry-After": "17"},
-             json={"error": {"code": "TooManyRequests", "message": "slow down"}})
+def test_retry_after_seconds(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=429,
+        headers={"Retry-After": "17"},
+        json={"error": {"code": "TooManyRequests", "message": "slow down"}},
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     assert rec.sleeps == [17.0]
     assert rec.notices[0].reason == "throttled"
 
 
-def test_retry_after_http_date(rsps: responses.RequestsMock, rec: Recorder,
-                               client: BackupJobsClient) -> None:
+def test_retry_after_http_date(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     when = datetime.now(UTC) + timedelta(seconds=120)
-    rsps.get(JOB_URL, status=503, headers={"Retry-After": email.utils.format_datetime(
-        when, usegmt=True)}, json={"error": {"code": "ServerTimeout", "message": "x"}})
+    rsps.get(
+        JOB_URL,
+        status=503,
+        headers={"Retry-After": email.utils.format_datetime(when, usegmt=True)},
+        json={"error": {"code": "ServerTimeout", "message": "x"}},
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     assert 60 < rec.sleeps[0] <= 121  # wide bounds: the wall clock moves while the test runs
 
 
-def test_retry_after_from_the_429_message(rsps: responses.RequestsMock, rec: Recorder,
-                                          client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=429, body=recorded_text("job_get_429_throttled.json"),
-             content_type="application/json")
+def test_retry_after_from_the_429_message(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=429,
+        body=recorded_text("job_get_429_throttled.json"),
+        content_type="application/json",
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     assert rec.sleeps == [324.0]
@@ -233,17 +258,26 @@ def test_retry_after_from_the_429_message(rsps: responses.RequestsMock, rec: Rec
 
 def test_retry_after_is_capped(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, retry=RetryPolicy(max_retry_after=30))
-    rsps.get(JOB_URL, status=429, headers={"Retry-After": "3600"},
-             json={"error": {"code": "TooManyRequests", "message": "x"}})
+    rsps.get(
+        JOB_URL,
+        status=429,
+        headers={"Retry-After": "3600"},
+        json={"error": {"code": "TooManyRequests", "message": "x"}},
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     assert rec.sleeps == [30]
 
 
-def test_throttled_to_the_end_reports_the_wait(rsps: responses.RequestsMock, rec: Recorder,
-                                               client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=429, body=recorded_text("job_get_429_throttled.json"),
-             content_type="application/json")
+def test_throttled_to_the_end_reports_the_wait(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=429,
+        body=recorded_text("job_get_429_throttled.json"),
+        content_type="application/json",
+    )
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
     assert info.value.retry_after == 324.0
@@ -272,8 +306,9 @@ def test_parse_retry_after(headers: dict[str, str], body: str, expected: float |
     assert parse_retry_after(headers, body, now=now) == expected
 
 
-def test_connection_errors_are_retried(rsps: responses.RequestsMock, rec: Recorder,
-                                       client: BackupJobsClient) -> None:
+def test_connection_errors_are_retried(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.get(JOB_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     rsps.get(JOB_URL, body=requests.exceptions.ReadTimeout("read timed out"))
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
@@ -282,10 +317,15 @@ def test_connection_errors_are_retried(rsps: responses.RequestsMock, rec: Record
     assert [n.reason for n in rec.notices] == ["connection lost", "connection lost"]
 
 
-def test_connection_errors_in_the_end_are_network_errors(rsps: responses.RequestsMock,
-                                                         client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, body=requests.exceptions.ConnectionError(
-        "HTTPSConnectionPool: Max retries exceeded ([Errno 111] Connection refused)"))
+def test_connection_errors_in_the_end_are_network_errors(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        body=requests.exceptions.ConnectionError(
+            "HTTPSConnectionPool: Max retries exceeded ([Errno 111] Connection refused)"
+        ),
+    )
     with pytest.raises(NetworkError) as info:
         client.get_job(JOB)
     text = one_line(info.value)
@@ -294,28 +334,38 @@ def test_connection_errors_in_the_end_are_network_errors(rsps: responses.Request
     assert len(rsps.calls) == 4
 
 
-def test_post_is_not_retried_on_500(rsps: responses.RequestsMock, rec: Recorder,
-                                    client: BackupJobsClient) -> None:
-    rsps.post(f"{JOB_URL}/cancel", status=500,
-              json={"error": {"code": "InternalServerError", "message": "x"}})
+def test_post_is_not_retried_on_500(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.post(
+        f"{JOB_URL}/cancel",
+        status=500,
+        json={"error": {"code": "InternalServerError", "message": "x"}},
+    )
     with pytest.raises(ApiError):
         client.trigger_cancel(JOB)
     assert len(rsps.calls) == 1 and rec.sleeps == []
 
 
-def test_post_is_not_retried_on_connection_errors(rsps: responses.RequestsMock, rec: Recorder,
-                                                  client: BackupJobsClient) -> None:
+def test_post_is_not_retried_on_connection_errors(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.post(f"{JOB_URL}/cancel", body=requests.exceptions.ConnectionError("reset by peer"))
     with pytest.raises(NetworkError):
         client.trigger_cancel(JOB)
     assert len(rsps.calls) == 1 and rec.sleeps == []
 
 
-def test_post_is_retried_when_throttled(rsps: responses.RequestsMock, rec: Recorder,
-                                        client: BackupJobsClient) -> None:
+def test_post_is_retried_when_throttled(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     """A 429 or 503 means the request was not processed, so sending it again is safe."""
-    rsps.post(f"{JOB_URL}/cancel", status=429, headers={"Retry-After": "2"},
-              json={"error": {"code": "TooManyRequests", "message": "x"}})
+    rsps.post(
+        f"{JOB_URL}/cancel",
+        status=429,
+        headers={"Retry-After": "2"},
+        json={"error": {"code": "TooManyRequests", "message": "x"}},
+    )
     rsps.post(f"{JOB_URL}/cancel", status=202, headers={"Location": f"{JOB_URL}/op"})
     assert client.trigger_cancel(JOB).status == 202
     assert rec.sleeps == [2.0]
@@ -324,10 +374,21 @@ def test_post_is_retried_when_throttled(rsps: responses.RequestsMock, rec: Recor
 # ----- error mapping ----------------------------------------------------------------------------
 
 
-def test_404_is_not_found_with_the_request_id(rsps: responses.RequestsMock, rec: Recorder,
-                                              client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=404, json={"error": {"code": "ResourceNotFound", "message":
-             "The Resource 'Microsoft.RecoveryServices/vaults/my-vault' was not found."}})
+def test_404_is_not_found_with_the_request_id(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=404,
+        json={
+            "error": {
+                "code": "ResourceNotFound",
+                "message": (
+                    "The Resource 'Microsoft.RecoveryServices/vaults/my-vault' was not found."
+                ),
+            }
+        },
+    )
     with pytest.raises(NotFoundError) as info:
         client.get_job(JOB)
     exc = info.value
@@ -339,15 +400,13 @@ def test_404_is_not_found_with_the_request_id(rsps: responses.RequestsMock, rec:
 
 
 @pytest.mark.parametrize("status", [401, 403])
-def test_auth_failures(rsps: responses.RequestsMock, client: BackupJobsClient,
-                       status: int) -> None:
+def test_auth_failures(rsps: responses.RequestsMock, client: BackupJobsClient, status: int) -> None:
     code = "InvalidAuthenticationToken" if status == 401 else "AuthorizationFailed"
     rsps.get(JOB_URL, status=status, json={"error": {"code": code, "message": "denied"}})
     with pytest.raises(AuthError) as info:
         client.get_job(JOB)
     assert info.value.exit_code == ExitCode.AUTH == 4
-    assert info.value.hint and ("az login" in info.value.hint or "Backup Reader" in
-                                info.value.hint)
+    assert info.value.hint and ("az login" in info.value.hint or "Backup Reader" in info.value.hint)
     assert len(rsps.calls) == 1  # a static token cannot be renewed: no second try
     assert TOKEN not in str(info.value)
 
@@ -364,18 +423,25 @@ class FakeCredential:
         return AccessToken(f"tok-{len(self.calls)}", 1_000_000.0 + self.lifetime)
 
 
-def test_401_renews_the_token_once_then_succeeds(rsps: responses.RequestsMock,
-                                                 rec: Recorder) -> None:
+def test_401_renews_the_token_once_then_succeeds(
+    rsps: responses.RequestsMock, rec: Recorder
+) -> None:
     credential = FakeCredential()
-    tokens = CredentialTokenProvider("scope/.default", lambda: credential,
-                                     clock=lambda: 1_000_000.0)
+    tokens = CredentialTokenProvider(
+        "scope/.default", lambda: credential, clock=lambda: 1_000_000.0
+    )
     client = make_client(rec, tokens=tokens)
-    rsps.get(JOB_URL, status=401, json={"error": {"code": "ExpiredAuthenticationToken",
-                                                  "message": "expired"}})
+    rsps.get(
+        JOB_URL,
+        status=401,
+        json={"error": {"code": "ExpiredAuthenticationToken", "message": "expired"}},
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     assert [c.request.headers["Authorization"] for c in rsps.calls] == [
-        "Bearer tok-1", "Bearer tok-2"]
+        "Bearer tok-1",
+        "Bearer tok-2",
+    ]
     assert rec.sleeps == []
 
 
@@ -383,8 +449,9 @@ def test_401_twice_is_an_auth_error(rsps: responses.RequestsMock, rec: Recorder)
     credential = FakeCredential()
     tokens = CredentialTokenProvider("s", lambda: credential, clock=lambda: 1_000_000.0)
     client = make_client(rec, tokens=tokens)
-    rsps.get(JOB_URL, status=401, json={"error": {"code": "InvalidAuthenticationToken",
-                                                  "message": "no"}})
+    rsps.get(
+        JOB_URL, status=401, json={"error": {"code": "InvalidAuthenticationToken", "message": "no"}}
+    )
     with pytest.raises(AuthError):
         client.get_job(JOB)
     assert len(rsps.calls) == 2 and len(credential.calls) == 2
@@ -392,12 +459,17 @@ def test_401_twice_is_an_auth_error(rsps: responses.RequestsMock, rec: Recorder)
 
 def test_unsupported_api_version(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, api_version="2099-01-01")
-    message = ("The resource type 'vaults' could not be found in the namespace "
-               "'Microsoft.RecoveryServices' for api version '2099-01-01'. The supported "
-               "api-versions are '2016-06-01,2020-02-02,2021-01-01,2023-04-01,2024-04-01,"
-               "2024-04-30-preview,2025-08-01,2026-02-01,2026-10-01'.")
-    rsps.get(JOB_URL, status=400, json={"error": {"code": "InvalidApiVersionParameter",
-                                                  "message": message}})
+    message = (
+        "The resource type 'vaults' could not be found in the namespace "
+        "'Microsoft.RecoveryServices' for api version '2099-01-01'. The supported "
+        "api-versions are '2016-06-01,2020-02-02,2021-01-01,2023-04-01,2024-04-01,"
+        "2024-04-30-preview,2025-08-01,2026-02-01,2026-10-01'."
+    )
+    rsps.get(
+        JOB_URL,
+        status=400,
+        json={"error": {"code": "InvalidApiVersionParameter", "message": message}},
+    )
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
     exc = info.value
@@ -409,10 +481,14 @@ def test_unsupported_api_version(rsps: responses.RequestsMock, rec: Recorder) ->
     assert len(rsps.calls) == 1
 
 
-def test_unsupported_api_version_without_a_list(rsps: responses.RequestsMock,
-                                                client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=400, json={"error": {"code": "NoRegisteredProviderFound",
-                                                  "message": "No registered provider."}})
+def test_unsupported_api_version_without_a_list(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=400,
+        json={"error": {"code": "NoRegisteredProviderFound", "message": "No registered provider."}},
+    )
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
     assert info.value.hint and "--api-version" in info.value.hint
@@ -431,8 +507,9 @@ def test_unsupported_api_version_without_a_list(rsps: responses.RequestsMock,
         ("crr_job_500_legacy_error_shape.json", 500, "RestApiInternalError"),
     ],
 )
-def test_recorded_error_bodies(rsps: responses.RequestsMock, client: BackupJobsClient,
-                               name: str, status: int, code: str | None) -> None:
+def test_recorded_error_bodies(
+    rsps: responses.RequestsMock, client: BackupJobsClient, name: str, status: int, code: str | None
+) -> None:
     text = recorded_text(name)
     expected_code, expected_message = arm_error(json.loads(text))
     if code is not None:
@@ -451,20 +528,34 @@ def test_recorded_error_bodies(rsps: responses.RequestsMock, client: BackupJobsC
 
 
 def test_legacy_error_shapes() -> None:
-    assert arm_error({"ErrorCode": "RestApiInternalError",
-                      "Message": {"Language": "en-US", "Value": "boom"}}) == (
-        "RestApiInternalError", "boom")
-    assert arm_error({"error": {"code": "X", "message": "a\r\nb", "target": None,
-                                "details": None, "innerError": None}}) == ("X", "a\r\nb")
+    assert arm_error(
+        {"ErrorCode": "RestApiInternalError", "Message": {"Language": "en-US", "Value": "boom"}}
+    ) == ("RestApiInternalError", "boom")
+    assert arm_error(
+        {
+            "error": {
+                "code": "X",
+                "message": "a\r\nb",
+                "target": None,
+                "details": None,
+                "innerError": None,
+            }
+        }
+    ) == ("X", "a\r\nb")
     assert arm_error({"code": 42, "message": "flat"}) == ("42", "flat")
     assert arm_error({"error": {"code": True, "message": ["x"]}}) == (None, None)
     assert arm_error("text") == (None, None)
 
 
-def test_2018_error_message_becomes_one_line(rsps: responses.RequestsMock,
-                                             client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=500, body=recorded_text("backupoperations_500_legacy_nulls.json"),
-             content_type="application/json")
+def test_2018_error_message_becomes_one_line(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=500,
+        body=recorded_text("backupoperations_500_legacy_nulls.json"),
+        content_type="application/json",
+    )
     with pytest.raises(ApiError) as info:
         client.get_job(JOB, retry=NO_RETRY)
     assert "internal error. Wait for a few minutes" in one_line(info.value)
@@ -475,8 +566,9 @@ HTML_502 = """<!DOCTYPE html><html><head><title>502 Bad Gateway</title>
 <body><h1>Bad Gateway</h1><p>The proxy received an invalid\r\nresponse\x1b[31m.</p></body></html>"""
 
 
-def test_html_error_page(rsps: responses.RequestsMock, rec: Recorder,
-                         client: BackupJobsClient) -> None:
+def test_html_error_page(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.get(JOB_URL, status=502, body=HTML_502, content_type="text/html")
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
@@ -501,8 +593,13 @@ def test_html_error_page(rsps: responses.RequestsMock, rec: Recorder,
     ],
 )
 def test_bodies_that_are_not_what_the_api_promises(
-    rsps: responses.RequestsMock, client: BackupJobsClient, status: int, body: str,
-    headers: dict[str, str], error: type[Exception], needle: str,
+    rsps: responses.RequestsMock,
+    client: BackupJobsClient,
+    status: int,
+    body: str,
+    headers: dict[str, str],
+    error: type[Exception],
+    needle: str,
 ) -> None:
     rsps.get(JOB_URL, status=status, body=body, headers=headers)
     with pytest.raises(error) as info:
@@ -511,8 +608,9 @@ def test_bodies_that_are_not_what_the_api_promises(
     assert needle in line and "request id" in line
 
 
-def test_truncated_body_against_content_length(rsps: responses.RequestsMock, rec: Recorder,
-                                               client: BackupJobsClient) -> None:
+def test_truncated_body_against_content_length(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.get(JOB_URL, body=b'{"id": "x", "prop', headers={"Content-Length": "4000"})
     with pytest.raises(NetworkError) as info:
         client.get_job(JOB, retry=RetryPolicy(attempts=2))
@@ -524,16 +622,22 @@ def test_content_length_mismatch_detected_by_the_client(rec: Recorder) -> None:
     """A transport that hands over fewer bytes than declared (no urllib3 check in between)."""
 
     class ShortSession(requests.Session):
-        def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                    **kwargs: Any) -> requests.Response:
+        def request(
+            self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        ) -> requests.Response:
             resp = requests.Response()
             resp.status_code = 200
             resp._content = b'{"id":'
             resp.headers["Content-Length"] = "200"
             return resp
 
-    client = BackupJobsClient(make_ctx(), StaticTokenProvider(TOKEN), session=ShortSession(),
-                              sleep=rec.sleeps.append, retry=NO_RETRY)
+    client = BackupJobsClient(
+        make_ctx(),
+        StaticTokenProvider(TOKEN),
+        session=ShortSession(),
+        sleep=rec.sleeps.append,
+        retry=NO_RETRY,
+    )
     with pytest.raises(NetworkError) as info:
         client.get_job(JOB)
     assert "cut short (6 of 200 bytes" in one_line(info.value)
@@ -547,11 +651,24 @@ def test_list_follows_next_link(rsps: responses.RequestsMock, client: BackupJobs
     page2 = recorded("list_filter_status_inprogress_2023.json")
     skip = "%3c%3fxml+version%3d%221.0%22%3f%3e%0d%0a%24skiptoken"
     next_link = f"{LIST_URL}?api-version=2017-07-01&%24skiptoken={skip}"
-    rsps.get(LIST_URL, json={**page1, "nextLink": next_link},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01",
-                                                  "$filter": "status eq 'InProgress'"})])
-    rsps.get(LIST_URL, json=page2, match=[matchers.query_param_matcher(
-        {"api-version": "2017-07-01", "$skiptoken": '<?xml version="1.0"?>\r\n$skiptoken'})])
+    rsps.get(
+        LIST_URL,
+        json={**page1, "nextLink": next_link},
+        match=[
+            matchers.query_param_matcher(
+                {"api-version": "2026-10-01", "$filter": "status eq 'InProgress'"}
+            )
+        ],
+    )
+    rsps.get(
+        LIST_URL,
+        json=page2,
+        match=[
+            matchers.query_param_matcher(
+                {"api-version": "2017-07-01", "$skiptoken": '<?xml version="1.0"?>\r\n$skiptoken'}
+            )
+        ],
+    )
     pages = list(client.iter_job_pages("status eq 'InProgress'"))
     assert [len(p) for p in pages] == [3, 1]
     assert "%24filter=status%20eq%20%27InProgress%27" in rsps.calls[0].request.url
@@ -560,19 +677,26 @@ def test_list_follows_next_link(rsps: responses.RequestsMock, client: BackupJobs
     assert rsps.calls[1].request.url.lower() == next_link.lower()
 
 
-def test_list_next_link_null_and_empty_pages(rsps: responses.RequestsMock,
-                                             client: BackupJobsClient) -> None:
+def test_list_next_link_null_and_empty_pages(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
     rsps.get(LIST_URL, json=recorded("ps2016_list_empty_nextlink_null.json"))
     assert list(client.iter_job_pages()) == [[]]
 
 
-def test_relative_next_link_gets_the_api_version(rsps: responses.RequestsMock,
-                                                 client: BackupJobsClient) -> None:
-    rsps.get(LIST_URL, json={"value": [], "nextLink": f"{VAULT_PATH}/backupJobs?$skiptoken=a"},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01"})])
-    rsps.get(LIST_URL, json={"value": [{"id": "x", "properties": {}}]},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01",
-                                                  "$skiptoken": "a"})])
+def test_relative_next_link_gets_the_api_version(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        LIST_URL,
+        json={"value": [], "nextLink": f"{VAULT_PATH}/backupJobs?$skiptoken=a"},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01"})],
+    )
+    rsps.get(
+        LIST_URL,
+        json={"value": [{"id": "x", "properties": {}}]},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01", "$skiptoken": "a"})],
+    )
     assert [len(p) for p in client.iter_job_pages()] == [0, 1]
 
 
@@ -602,43 +726,63 @@ def test_next_link_elsewhere_is_refused_without_sending_the_token(
     one_line(info.value)
 
 
-def test_next_link_with_the_default_port_is_the_same_host(rsps: responses.RequestsMock,
-                                                          client: BackupJobsClient) -> None:
-    rsps.get(LIST_URL, json={"value": [], "nextLink": f"https://MANAGEMENT.azure.com:443"
-                                                      f"{VAULT_PATH}/backupJobs?page=2"},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01"})])
-    rsps.get(LIST_URL, json={"value": []},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01", "page": "2"})])
+def test_next_link_with_the_default_port_is_the_same_host(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        LIST_URL,
+        json={
+            "value": [],
+            "nextLink": f"https://MANAGEMENT.azure.com:443{VAULT_PATH}/backupJobs?page=2",
+        },
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01"})],
+    )
+    rsps.get(
+        LIST_URL,
+        json={"value": []},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01", "page": "2"})],
+    )
     assert len(list(client.iter_job_pages())) == 2
 
 
-def test_http_next_link_on_a_loopback_endpoint(rsps: responses.RequestsMock,
-                                               rec: Recorder) -> None:
+def test_http_next_link_on_a_loopback_endpoint(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, endpoint="http://127.0.0.1:8080")
     base = f"http://127.0.0.1:8080{VAULT_PATH}/backupJobs"
-    rsps.get(base, json={"value": [], "nextLink": f"{base}?api-version=2026-10-01&p=2"},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01"})])
-    rsps.get(base, json={"value": []},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})])
+    rsps.get(
+        base,
+        json={"value": [], "nextLink": f"{base}?api-version=2026-10-01&p=2"},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01"})],
+    )
+    rsps.get(
+        base,
+        json={"value": []},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})],
+    )
     assert len(list(client.iter_job_pages())) == 2
 
 
-def test_next_link_loop_is_detected(rsps: responses.RequestsMock,
-                                    client: BackupJobsClient) -> None:
+def test_next_link_loop_is_detected(rsps: responses.RequestsMock, client: BackupJobsClient) -> None:
     page2 = f"{LIST_URL}?api-version=2026-10-01&p=2"
     first = f"{LIST_URL}?api-version=2026-10-01"
-    rsps.get(LIST_URL, json={"value": [], "nextLink": page2},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01"})])
-    rsps.get(LIST_URL, json={"value": [], "nextLink": first},
-             match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})])
+    rsps.get(
+        LIST_URL,
+        json={"value": [], "nextLink": page2},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01"})],
+    )
+    rsps.get(
+        LIST_URL,
+        json={"value": [], "nextLink": first},
+        match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})],
+    )
     with pytest.raises(UnexpectedResponseError) as info:
         list(client.iter_job_pages())
     assert "already read" in str(info.value)
     assert len(rsps.calls) == 2
 
 
-def test_next_link_self_loop_is_detected(rsps: responses.RequestsMock,
-                                         client: BackupJobsClient) -> None:
+def test_next_link_self_loop_is_detected(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
     rsps.get(LIST_URL, json={"value": [], "nextLink": f"{LIST_URL}?api-version=2026-10-01"})
     with pytest.raises(UnexpectedResponseError):
         list(client.iter_job_pages())
@@ -646,15 +790,17 @@ def test_next_link_self_loop_is_detected(rsps: responses.RequestsMock,
 
 
 @pytest.mark.parametrize("body", [{"value": None}, {"value": [], "nextLink": 5}, []])
-def test_malformed_list_pages(rsps: responses.RequestsMock, client: BackupJobsClient,
-                              body: Any) -> None:
+def test_malformed_list_pages(
+    rsps: responses.RequestsMock, client: BackupJobsClient, body: Any
+) -> None:
     rsps.get(LIST_URL, json=body)
     with pytest.raises(UnexpectedResponseError):
         list(client.iter_job_pages())
 
 
-def test_operation_status_by_id_and_by_url(rsps: responses.RequestsMock,
-                                           client: BackupJobsClient) -> None:
+def test_operation_status_by_id_and_by_url(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
     body = recorded("backupoperations_succeeded_jobid_2023.json")
     op_url = f"{ARM}{VAULT_PATH}/backupOperations/op-1"
     rsps.get(op_url, json=body)
@@ -666,10 +812,13 @@ def test_operation_status_by_id_and_by_url(rsps: responses.RequestsMock,
     assert len(rsps.calls) == 2
 
 
-def test_signed_location_urls_are_followed_verbatim(rsps: responses.RequestsMock,
-                                                    client: BackupJobsClient) -> None:
-    location = (f"{JOB_URL}/operationResults/op?api-version=2024-10-01&t=638728558109081593"
-                "&c=MIIHhz%2Bab%3D%3D&s=sig%2F1&h=hash")
+def test_signed_location_urls_are_followed_verbatim(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    location = (
+        f"{JOB_URL}/operationResults/op?api-version=2024-10-01&t=638728558109081593"
+        "&c=MIIHhz%2Bab%3D%3D&s=sig%2F1&h=hash"
+    )
     rsps.get(f"{JOB_URL}/operationResults/op", status=204)
     assert client.get_operation_result(location).status == 204
     assert rsps.calls[0].request.url == location
@@ -678,10 +827,14 @@ def test_signed_location_urls_are_followed_verbatim(rsps: responses.RequestsMock
 # ----- the debug trace --------------------------------------------------------------------------
 
 
-def test_debug_trace_redacts_secrets(rsps: responses.RequestsMock, rec: Recorder,
-                                     client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=503, json={"error": {"code": "ServerTimeout",
-                                                  "message": f"bad token {TOKEN}"}})
+def test_debug_trace_redacts_secrets(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=503,
+        json={"error": {"code": "ServerTimeout", "message": f"bad token {TOKEN}"}},
+    )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
     client.get_job(JOB)
     trace = "\n".join(rec.debug)
@@ -693,10 +846,14 @@ def test_debug_trace_redacts_secrets(rsps: responses.RequestsMock, rec: Recorder
         assert call.request.headers["x-ms-client-request-id"] in trace
 
 
-def test_errors_never_carry_the_token(rsps: responses.RequestsMock,
-                                      client: BackupJobsClient) -> None:
-    rsps.get(JOB_URL, status=400, json={"error": {"code": "BadRequest",
-                                                  "message": f"Bearer {TOKEN} is odd"}})
+def test_errors_never_carry_the_token(
+    rsps: responses.RequestsMock, client: BackupJobsClient
+) -> None:
+    rsps.get(
+        JOB_URL,
+        status=400,
+        json={"error": {"code": "BadRequest", "message": f"Bearer {TOKEN} is odd"}},
+    )
     rsps.get(f"{JOB_URL}x", status=400, body=f"<p>echo {TOKEN}</p>")
     with pytest.raises(ApiError) as info:
         client.get_job(JOB)
@@ -706,12 +863,13 @@ def test_errors_never_carry_the_token(rsps: responses.RequestsMock,
     assert TOKEN not in str(info.value)
 
 
-def test_signed_query_parameters_are_redacted_in_the_trace(rsps: responses.RequestsMock,
-                                                           rec: Recorder,
-                                                           client: BackupJobsClient) -> None:
+def test_signed_query_parameters_are_redacted_in_the_trace(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
     rsps.get(f"{JOB_URL}/operationResults/op", status=202)
-    client.get_operation_result(f"{JOB_URL}/operationResults/op?api-version=1&c=CERTDATA"
-                                "&s=SIGNATURE&h=HASH")
+    client.get_operation_result(
+        f"{JOB_URL}/operationResults/op?api-version=1&c=CERTDATA&s=SIGNATURE&h=HASH"
+    )
     trace = "\n".join(rec.debug)
     assert "CERTDATA" not in trace and "SIGNATURE" not in trace and "HASH" not in trace
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs import completion, settings
-from azbackupjobs.completion import COMPLETE_VAR, job_items, record_jobs
+from azbackupjobs.arm import job_cache, settings
+from azbackupjobs.cli import completion
+from azbackupjobs.cli.completion import COMPLETE_VAR, job_items, record_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -25,21 +26,32 @@ GUIDS = [f"3b6a1d2c-0000-4000-8000-{n:012d}" for n in range(1, 6)]
 CONTEXT_PARAMS = {"subscription": SUB, "resource_group": "rg-one", "vault": "vault-one"}
 
 
-def job(guid: str, entity: str = "vm-01", status: str = "InProgress",
-        start: str = "2027-01-15T08:00:00.1234567Z") -> dict[str, Any]:
+def job(
+    guid: str,
+    entity: str = "vm-01",
+    status: str = "InProgress",
+    start: str = "2027-01-15T08:00:00.1234567Z",
+) -> dict[str, Any]:
     return {
         "id": f"/subscriptions/{SUB}/resourceGroups/rg-one/providers/Microsoft.RecoveryServices/"
         f"vaults/vault-one/backupJobs/{guid}",
         "name": guid,
-        "properties": {"entityFriendlyName": entity, "operation": "Backup", "status": status,
-                       "startTime": start, "jobType": "AzureIaaSVMJob"},
+        "properties": {
+            "entityFriendlyName": entity,
+            "operation": "Backup",
+            "status": status,
+            "startTime": start,
+            "jobType": "AzureIaaSVMJob",
+        },
     }
 
 
 def context(vault: str = "vault-one") -> settings.Context:
     return settings.resolve_context(
-        settings.ContextFlags(subscription=SUB, resource_group="rg-one", vault=vault), {},
-        az_defaults=False)
+        settings.ContextFlags(subscription=SUB, resource_group="rg-one", vault=vault),
+        {},
+        az_defaults=False,
+    )
 
 
 def never(*_: Any) -> list[dict[str, Any]]:
@@ -56,25 +68,39 @@ def test_committed_scripts_are_current() -> None:
 
 def test_generator_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
     script = ROOT / "scripts" / "gen_completions.py"
-    written = subprocess.run([sys.executable, str(script), "--dir", str(tmp_path)],
-                             capture_output=True, text=True, check=True)
+    written = subprocess.run(
+        [sys.executable, str(script), "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "wrote 4 scripts" in written.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "azjobs.bash", "azjobs.fish", "azjobs.ps1", "azjobs.zsh"]
-    ok = subprocess.run([sys.executable, str(script), "--check", "--dir", str(tmp_path)],
-                        check=False)
+        "azjobs.bash",
+        "azjobs.fish",
+        "azjobs.ps1",
+        "azjobs.zsh",
+    ]
+    ok = subprocess.run(
+        [sys.executable, str(script), "--check", "--dir", str(tmp_path)], check=False
+    )
     assert ok.returncode == 0
     (tmp_path / "azjobs.zsh").write_text("# edited by hand\n")
-    stale = subprocess.run([sys.executable, str(script), "--check", "--dir", str(tmp_path)],
-                           capture_output=True, text=True, check=False)
+    stale = subprocess.run(
+        [sys.executable, str(script), "--check", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert stale.returncode == 1 and "azjobs.zsh" in stale.stderr
 
 
 @pytest.mark.parametrize(("shell", "name"), sorted(completion.SCRIPT_FILES.items()))
-def test_scripts_match_show_completion(shell: str, name: str, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_scripts_match_show_completion(
+    shell: str, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """What `azjobs --show-completion SHELL` prints is the committed file, byte for byte."""
-    from azbackupjobs.cli import main
+    from azbackupjobs.cli.app import main
 
     monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
     with pytest.raises(SystemExit) as info:
@@ -91,8 +117,14 @@ def test_scripts_call_azjobs_with_its_variable() -> None:
 
 def test_install_completion_still_works(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    done = subprocess.run([sys.executable, "-m", "azbackupjobs", "--install-completion", "bash"],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "azbackupjobs", "--install-completion", "bash"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     installed = (tmp_path / ".bash_completions" / "azjobs.sh").read_text()
     assert installed + "\n" == (ROOT / "completions" / "azjobs.bash").read_text()
@@ -118,17 +150,31 @@ def test_help_topics_and_commands_complete() -> None:
     assert "exit-codes\tthe exit codes and what they mean" in fish("azjobs help ex").stdout
 
 
-def run_completion(env_extra: Mapping[str, str], *, cwd: Path | None = None
-                   ) -> subprocess.CompletedProcess[str]:
+def run_completion(
+    env_extra: Mapping[str, str], *, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, "-m", "azbackupjobs"], capture_output=True, text=True,
-                          env=env, timeout=60, cwd=cwd, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "azbackupjobs"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
 
 
 def bash(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
     words = line.split(" ")
-    return run_completion({COMPLETE_VAR: "complete_bash", "COMP_WORDS": line,
-                           "COMP_CWORD": str(len(words) - 1), **extra})
+    return run_completion(
+        {
+            COMPLETE_VAR: "complete_bash",
+            "COMP_WORDS": line,
+            "COMP_CWORD": str(len(words) - 1),
+            **extra,
+        }
+    )
 
 
 def zsh(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -136,21 +182,34 @@ def zsh(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def fish(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return run_completion({COMPLETE_VAR: "complete_fish", "_TYPER_COMPLETE_ARGS": line,
-                           "_TYPER_COMPLETE_FISH_ACTION": "get-args", **extra})
+    return run_completion(
+        {
+            COMPLETE_VAR: "complete_fish",
+            "_TYPER_COMPLETE_ARGS": line,
+            "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+            **extra,
+        }
+    )
 
 
 def test_shells_complete_commands_and_option_values() -> None:
     assert set(bash("azjobs ").stdout.split()) >= {"get", "watch", "list", "config", "help"}
     assert bash("azjobs get -o ").stdout.split() == ["table", "json", "ndjson", "tsv"]
     assert bash("azjobs list-tasks --cloud AzureC").stdout.split() == [
-        "AzureCloud", "AzureChinaCloud"]
+        "AzureCloud",
+        "AzureChinaCloud",
+    ]
     zsh_out = zsh("azjobs get --cloud ").stdout
     assert zsh_out.startswith("_arguments '*: :((")
     assert '"AzureChinaCloud":"Azure China (21Vianet), management.chinacloudapi.cn"' in zsh_out
     assert "ndjson\tone JSON object per line" in fish("azjobs get --output n").stdout
-    ps = run_completion({COMPLETE_VAR: "complete_powershell", "_TYPER_COMPLETE_ARGS": "azjobs -o",
-                         "_TYPER_COMPLETE_WORD_TO_COMPLETE": "", })
+    ps = run_completion(
+        {
+            COMPLETE_VAR: "complete_powershell",
+            "_TYPER_COMPLETE_ARGS": "azjobs -o",
+            "_TYPER_COMPLETE_WORD_TO_COMPLETE": "",
+        }
+    )
     assert ps.returncode == 0
 
 
@@ -167,8 +226,12 @@ def test_completion_never_prints_errors(tmp_path: Path) -> None:
     (tmp_path / "azjobs" / "config.toml").write_text("this is [ not toml\n")
     (tmp_path / "azjobs" / "jobs.json").write_text("{corrupt")
     for line in ("azjobs get ", "azjobs get --profile ", "azjobs watch 3b", "azjobs help "):
-        done = zsh(line, XDG_CONFIG_HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path),
-                   AZJOBS_VAULT="bad vault name!")
+        done = zsh(
+            line,
+            XDG_CONFIG_HOME=str(tmp_path),
+            XDG_CACHE_HOME=str(tmp_path),
+            AZJOBS_VAULT="bad vault name!",
+        )
         assert done.returncode == 0 and done.stderr == "", (line, done.stderr)
 
 
@@ -178,18 +241,25 @@ def test_the_completion_path_imports_nothing_heavy() -> None:
         "import sys\n"
         "from azbackupjobs.__main__ import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = ('rich', 'requests', 'jmespath', 'azure', 'azbackupjobs.client')\n"
+        "heavy = ('rich', 'requests', 'jmespath', 'azure', 'azbackupjobs.arm.client')\n"
         "print('LOADED', [m for m in heavy if m in sys.modules])\n"
     )
     for instruction, extra in (
         ("complete_zsh", {"_TYPER_COMPLETE_ARGS": "azjobs get "}),
         ("complete_zsh", {"_TYPER_COMPLETE_ARGS": "azjobs get -o "}),
-        ("complete_fish", {"_TYPER_COMPLETE_ARGS": "azjobs li",
-                           "_TYPER_COMPLETE_FISH_ACTION": "get-args"}),
+        (
+            "complete_fish",
+            {"_TYPER_COMPLETE_ARGS": "azjobs li", "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
+        ),
     ):
-        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                              env={**os.environ, COMPLETE_VAR: instruction, **extra}, timeout=60,
-                              check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            capture_output=True,
+            text=True,
+            env={**os.environ, COMPLETE_VAR: instruction, **extra},
+            timeout=60,
+            check=False,
+        )
         assert "LOADED []" in done.stdout, done.stdout
 
 
@@ -215,50 +285,80 @@ def test_record_jobs_never_raises(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_a_single_job_is_merged_without_marking_the_listing_fresh() -> None:
     record_jobs(context(), [job(GUIDS[0], start="2027-01-15T07:00:00Z")], now=NOW)
-    record_jobs(context(), [job(GUIDS[1], start="2027-01-15T09:00:00Z")], now=NOW + 500,
-                complete_listing=False)
+    record_jobs(
+        context(),
+        [job(GUIDS[1], start="2027-01-15T09:00:00Z")],
+        now=NOW + 500,
+        complete_listing=False,
+    )
     entry = completion.read_cache(completion.cache_path())["contexts"][
-        completion.context_key(context())]
+        completion.context_key(context())
+    ]
     assert [j["id"] for j in entry["jobs"]] == [GUIDS[1], GUIDS[0]]  # newest first
     assert entry["fetched_at"] == NOW
 
 
 def test_cache_keeps_few_contexts_and_jobs() -> None:
-    for n in range(completion.MAX_CONTEXTS + 2):
+    for n in range(job_cache.MAX_CONTEXTS + 2):
         record_jobs(context(f"vault-{n}"), [job(g) for g in GUIDS], now=NOW + n)
-    many = [job(f"3b6a1d2c-0000-4000-9000-{n:012d}") for n in range(completion.MAX_JOBS + 9)]
+    many = [job(f"3b6a1d2c-0000-4000-9000-{n:012d}") for n in range(job_cache.MAX_JOBS + 9)]
     record_jobs(context("vault-big"), many, now=NOW + 100)
     data = completion.read_cache(completion.cache_path())
-    assert len(data["contexts"]) == completion.MAX_CONTEXTS
+    assert len(data["contexts"]) == job_cache.MAX_CONTEXTS
     assert completion.context_key(context("vault-0")) not in data["contexts"]
     big = data["contexts"][completion.context_key(context("vault-big"))]
-    assert len(big["jobs"]) == completion.MAX_JOBS
+    assert len(big["jobs"]) == job_cache.MAX_JOBS
 
 
 def test_fresh_cache_is_used_without_a_list_call() -> None:
     record_jobs(context(), [job(g, entity=f"vm-{i}") for i, g in enumerate(GUIDS)], now=NOW)
-    items = job_items(CONTEXT_PARAMS, "3b6a", {}, deadline=time.monotonic() + 5, fetch=never,
-                      now=NOW + 10)
+    items = job_items(
+        CONTEXT_PARAMS, "3b6a", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW + 10
+    )
     assert [value for value, _ in items] == GUIDS
-    assert job_items(CONTEXT_PARAMS, GUIDS[2].upper(), {}, deadline=time.monotonic() + 5,
-                     fetch=never, now=NOW + 10)[0][0] == GUIDS[2]
+    assert (
+        job_items(
+            CONTEXT_PARAMS,
+            GUIDS[2].upper(),
+            {},
+            deadline=time.monotonic() + 5,
+            fetch=never,
+            now=NOW + 10,
+        )[0][0]
+        == GUIDS[2]
+    )
 
 
 def test_descriptions_name_entity_operation_status_and_age() -> None:
-    record_jobs(context(), [job(GUIDS[0], entity="msdb [sql-0]", status="Failed",
-                                start="2027-01-15T08:00:00Z")], now=NOW)
+    record_jobs(
+        context(),
+        [job(GUIDS[0], entity="msdb [sql-0]", status="Failed", start="2027-01-15T08:00:00Z")],
+        now=NOW,
+    )
     start = 1_800_000_000.0 - 7200
-    (guid, text), = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5,
-                              fetch=never, now=NOW)
+    ((guid, text),) = job_items(
+        CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW
+    )
     assert guid == GUIDS[0]
     assert text.startswith("msdb (sql-0), Backup, Failed")
-    assert completion.describe({"entity": "e", "operation": "o", "status": "s",
-                                "start": "2027-01-15T06:00:00Z"}, start + 7200 + 5000) != ""
+    assert (
+        completion.describe(
+            {"entity": "e", "operation": "o", "status": "s", "start": "2027-01-15T06:00:00Z"},
+            start + 7200 + 5000,
+        )
+        != ""
+    )
 
 
-@pytest.mark.parametrize("hostile", [
-    "a'b\"c$(rm -rf /)`x`;|&<>", "\x1b[31mred\x1b[0m", "new\nline\ttab", "x" * 300,
-])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "a'b\"c$(rm -rf /)`x`;|&<>",
+        "\x1b[31mred\x1b[0m",
+        "new\nline\ttab",
+        "x" * 300,
+    ],
+)
 def test_descriptions_are_safe_for_every_shell(hostile: str) -> None:
     text = completion.describe_text(hostile)
     assert all(ch.isalnum() or ch in " ._-/@+()#~" for ch in text)
@@ -268,8 +368,7 @@ def test_descriptions_are_safe_for_every_shell(hostile: str) -> None:
 def test_entries_without_a_guid_are_not_cached() -> None:
     junk: list[Any] = [{"name": "../../etc"}, {"name": 5}, job(GUIDS[0]), "junk", None]
     record_jobs(context(), junk, now=NOW)
-    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never,
-                      now=NOW)
+    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW)
     assert [value for value, _ in items] == [GUIDS[0]]
 
 
@@ -277,18 +376,19 @@ def test_stale_cache_is_refreshed_with_one_list_call() -> None:
     record_jobs(context(), [job(GUIDS[0])], now=NOW)
     calls: list[tuple[str, float]] = []
 
-    def fetch(ctx: settings.Context, env: Mapping[str, str], timeout: float
-              ) -> list[dict[str, Any]]:
+    def fetch(
+        ctx: settings.Context, env: Mapping[str, str], timeout: float
+    ) -> list[dict[str, Any]]:
         calls.append((ctx.vault, timeout))
         return [job(GUIDS[3]), job(GUIDS[4])]
 
     later = NOW + completion.FRESH_SECONDS + 1
-    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=fetch,
-                      now=later)
+    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=fetch, now=later)
     assert len(calls) == 1 and calls[0][0] == "vault-one" and 0 < calls[0][1] <= 5
     assert {value for value, _ in items} == {GUIDS[0], GUIDS[3], GUIDS[4]}
-    again = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never,
-                      now=later + 1)
+    again = job_items(
+        CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never, now=later + 1
+    )
     assert {value for value, _ in again} == {GUIDS[0], GUIDS[3], GUIDS[4]}
 
 
@@ -298,8 +398,9 @@ def test_a_failing_refresh_falls_back_to_the_cache() -> None:
     def broken(*_: Any) -> list[dict[str, Any]]:
         raise RuntimeError("no network")
 
-    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=broken,
-                      now=NOW + 3600)
+    items = job_items(
+        CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=broken, now=NOW + 3600
+    )
     assert [value for value, _ in items] == [GUIDS[0]]
 
 
@@ -314,8 +415,9 @@ def test_a_slow_refresh_is_abandoned_at_the_deadline() -> None:
         return [job(GUIDS[4])]
 
     try:
-        items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 0.05,
-                          fetch=hanging, now=NOW + 3600)
+        items = job_items(
+            CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 0.05, fetch=hanging, now=NOW + 3600
+        )
         assert started.is_set()
         assert [value for value, _ in items] == [GUIDS[0]]  # the stale cache, not the late data
     finally:
@@ -328,8 +430,7 @@ def test_the_budget_counts_from_the_start_of_the_process() -> None:
 
 
 def test_no_refresh_once_the_budget_is_spent() -> None:
-    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() - 1, fetch=never,
-                      now=NOW)
+    items = job_items(CONTEXT_PARAMS, "", {}, deadline=time.monotonic() - 1, fetch=never, now=NOW)
     assert items == []
 
 
@@ -342,8 +443,9 @@ def test_without_a_context_the_last_listing_is_offered() -> None:
 
 def test_old_listings_expire_and_ids_are_not_offered_twice() -> None:
     record_jobs(context(), [job(g) for g in GUIDS[:3]], now=NOW)
-    assert job_items({}, "", {}, deadline=0, fetch=never,
-                     now=NOW + completion.KEEP_SECONDS + 1) == []
+    assert (
+        job_items({}, "", {}, deadline=0, fetch=never, now=NOW + completion.KEEP_SECONDS + 1) == []
+    )
     params = {**CONTEXT_PARAMS, "jobs": [GUIDS[0]]}
     items = job_items(params, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW + 1)
     assert [value for value, _ in items] == GUIDS[1:3]
@@ -353,8 +455,14 @@ def test_a_damaged_cache_is_repaired_by_the_next_listing() -> None:
     path = completion.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     key = completion.context_key(context())
-    path.write_text(json.dumps({"version": 1, "contexts": {
-        key: {"fetched_at": "x", "updated_at": NOW, "jobs": 7}, "other": []}}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "contexts": {key: {"fetched_at": "x", "updated_at": NOW, "jobs": 7}, "other": []},
+            }
+        )
+    )
     assert job_items(CONTEXT_PARAMS, "", {}, deadline=0, fetch=never, now=NOW) == []
     record_jobs(context(), [job(GUIDS[0], start="0001-01-01T00:00:00Z")], now=NOW)
     items = job_items(CONTEXT_PARAMS, "", {}, deadline=0, fetch=never, now=NOW)

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from azbackupjobs import config, settings
-from azbackupjobs.cli import main
-from azbackupjobs.config import ConfigError
-from azbackupjobs.errors import ExitCode
-from azbackupjobs.output import Environment, resolve_format
+from azbackupjobs.arm import config, settings
+from azbackupjobs.arm.config import ConfigError
+from azbackupjobs.cli.app import main
+from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.view.output import Environment, resolve_format
 
 SUB_A = "00000000-0000-4000-8000-00000000000a"
 SUB_B = "00000000-0000-4000-8000-00000000000b"
@@ -166,8 +166,11 @@ def test_toml_syntax_error_names_file_line_and_column(config_file: Path) -> None
 @pytest.mark.parametrize(
     ("text", "line", "expected"),
     [
-        ('output = "json"\n[profiles.p]\noutptu = "json"\n', 3,
-         "unknown key 'outptu' in [profiles.p] (did you mean 'output'?)"),
+        (
+            'output = "json"\n[profiles.p]\noutptu = "json"\n',
+            3,
+            "unknown key 'outptu' in [profiles.p] (did you mean 'output'?)",
+        ),
         ("resource-group = 'rg'\n", 1, "did you mean 'resource_group'?"),
         ("access_token = 'eyJ0'\n", 1, "credentials are never read from the config file"),
         ('output = "xml"\n', 1, "unknown output format 'xml'"),
@@ -228,8 +231,9 @@ def test_the_example_in_the_help_is_a_valid_file(config_file: Path) -> None:
 
 # ----- precedence: flag > environment > profile > az CLI > default -----------------------------
 def write_az_defaults(az_dir: Path) -> None:
-    (az_dir / "azureProfile.json").write_text(json.dumps(
-        {"subscriptions": [{"id": SUB_B, "isDefault": True}]}))
+    (az_dir / "azureProfile.json").write_text(
+        json.dumps({"subscriptions": [{"id": SUB_B, "isDefault": True}]})
+    )
     (az_dir / "config").write_text("[defaults]\ngroup = az-rg\nbackup-vault = az-vault\n")
 
 
@@ -238,8 +242,11 @@ def test_profile_sits_between_environment_and_az_defaults(
 ) -> None:
     write_az_defaults(az_config_dir)
     config_file.write_text(f'[profiles.p]\nsubscription = "{SUB_A}"\nvault = "prof-vault"\n')
-    env = {**env_for(config_file), "AZURE_CONFIG_DIR": str(az_config_dir),
-           "AZJOBS_VAULT": "env-vault"}
+    env = {
+        **env_for(config_file),
+        "AZURE_CONFIG_DIR": str(az_config_dir),
+        "AZJOBS_VAULT": "env-vault",
+    }
     ctx = settings.resolve_context(settings.ContextFlags(profile="p"), env)
     shown = config.display_path(config_file)
     assert ctx.subscription == SUB_A
@@ -267,15 +274,20 @@ def test_profile_cloud_endpoint_and_api_version(config_file: Path) -> None:
     assert emu.api_version == "2019-05-13"
     assert emu.sources["api_version"].source.startswith("profile emu (")
     over = settings.resolve_context(
-        settings.ContextFlags(profile="emu", subscription=SUB_A, resource_group="rg", vault="vv",
-                              api_version="2026-10-01"),
+        settings.ContextFlags(
+            profile="emu",
+            subscription=SUB_A,
+            resource_group="rg",
+            vault="vv",
+            api_version="2026-10-01",
+        ),
         {**env, "AZJOBS_ENDPOINT": "https://management.azure.com"},
     )
     assert over.endpoint == "https://management.azure.com" and over.api_version == "2026-10-01"
 
 
 def test_a_job_id_still_wins_over_the_profile(config_file: Path) -> None:
-    from azbackupjobs import ids
+    from azbackupjobs.model import ids
 
     config_file.write_text(GOOD)
     ref = ids.parse_job_ref(
@@ -289,8 +301,9 @@ def test_a_job_id_still_wins_over_the_profile(config_file: Path) -> None:
 def test_use_config_false_ignores_the_file(config_file: Path) -> None:
     config_file.write_text(GOOD)
     with pytest.raises(Exception, match="missing subscription"):
-        settings.resolve_context(settings.ContextFlags(), env_for(config_file), use_config=False,
-                                 az_defaults=False)
+        settings.resolve_context(
+            settings.ContextFlags(), env_for(config_file), use_config=False, az_defaults=False
+        )
 
 
 def test_missing_settings_hint_mentions_profiles(config_file: Path) -> None:
@@ -300,8 +313,7 @@ def test_missing_settings_hint_mentions_profiles(config_file: Path) -> None:
 
 
 def fake_env(path: Path, tty: bool = False, **extra: str) -> Environment:
-    return Environment(io.StringIO(), io.StringIO(), tty, False, False,
-                       env_for(path, **extra))
+    return Environment(io.StringIO(), io.StringIO(), tty, False, False, env_for(path, **extra))
 
 
 def test_output_format_precedence(config_file: Path) -> None:
@@ -338,8 +350,9 @@ def test_cli_malformed_file_is_one_line_exit_2(
 
 def test_cli_unknown_profile_flag(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config_file.write_text(GOOD)
-    code, _, err = run(["list-tasks", "3b6a1d2c-0000-4000-8000-000000000001",
-                        "--profile", "nope"], capsys)
+    code, _, err = run(
+        ["list-tasks", "3b6a1d2c-0000-4000-8000-000000000001", "--profile", "nope"], capsys
+    )
     assert code == 2 and "--profile: no profile 'nope'" in err
 
 
@@ -353,16 +366,23 @@ def test_config_show_json(
     assert code == 0, err
     data = json.loads(out)
     shown = config.display_path(config_file)
-    assert data["config_file"] == {"value": str(config_file), "exists": True,
-                                   "source": "environment (XDG_CONFIG_HOME)"}
+    assert data["config_file"] == {
+        "value": str(config_file),
+        "exists": True,
+        "source": "environment (XDG_CONFIG_HOME)",
+    }
     assert data["profile"] == {"value": "prod", "source": "config file (default_profile)"}
     assert data["subscription"] == {"value": SUB_A, "source": f"profile prod ({shown})"}
-    assert data["resource_group"] == {"value": "env-rg",
-                                      "source": "environment (AZJOBS_RESOURCE_GROUP)"}
+    assert data["resource_group"] == {
+        "value": "env-rg",
+        "source": "environment (AZJOBS_RESOURCE_GROUP)",
+    }
     assert data["vault"] == {"value": "flag-vault", "source": "flag"}
     assert data["cloud"] == {"value": "AzureCloud", "source": "default"}
-    assert data["endpoint"] == {"value": "https://management.azure.com",
-                                "source": "cloud AzureCloud"}
+    assert data["endpoint"] == {
+        "value": "https://management.azure.com",
+        "source": "cloud AzureCloud",
+    }
     assert data["api_version"] == {"value": "2026-10-01", "source": "default"}
     assert data["output"] == {"value": "json", "source": "flag"}
     assert data["interval"] == {"value": 15, "source": f"config file ({shown})"}
@@ -379,8 +399,10 @@ def test_config_show_uses_the_profile_output_and_tsv(
     rows = [line.split("\t") for line in out.splitlines()]
     assert all(len(row) == 3 for row in rows)
     by_name = {row[0]: row for row in rows}
-    assert by_name["endpoint"][1:] == ["http://127.0.0.1:8400",
-                                       f"profile emu ({config.display_path(config_file)})"]
+    assert by_name["endpoint"][1:] == [
+        "http://127.0.0.1:8400",
+        f"profile emu ({config.display_path(config_file)})",
+    ]
     assert by_name["subscription"][1:] == ["", "unset"]
     assert by_name["output"][1] == "tsv"
 
@@ -442,8 +464,7 @@ def test_config_show_names_the_credential_without_fetching_it(
     code, out, _ = run(["config", "show", "-o", "json", "--auth", "cli"], capsys)
     assert code == 0 and json.loads(out)["credential"] == {"value": "cli", "source": "flag"}
     code, out, _ = run(["config", "show", "-o", "json"], capsys)
-    assert json.loads(out)["credential"] == {"value": "DefaultAzureCredential",
-                                             "source": "default"}
+    assert json.loads(out)["credential"] == {"value": "DefaultAzureCredential", "source": "default"}
     monkeypatch.setenv("AZJOBS_AUTH", "token")
     code, out, err = run(["config", "show", "-o", "json"], capsys)
     assert code == 2 and "AZJOBS_ACCESS_TOKEN is not set" in err

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from azbackupjobs.commands.demo import next_steps, parse_speed
-from azbackupjobs.errors import UsageError
+from azbackupjobs.model.errors import UsageError
 
 AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 
@@ -19,10 +19,17 @@ AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 def spawn(*args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     # A user's own settings must not leak into the demo: it brings its own vault and token.
-    env.update({"AZJOBS_ENDPOINT": "https://management.azure.com", "AZJOBS_VAULT": "mine",
-                "AZJOBS_ACCESS_TOKEN": "users-own-token", "AZJOBS_OUTPUT": "tsv"})
-    return subprocess.Popen([AZJOBS, "demo", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    env.update(
+        {
+            "AZJOBS_ENDPOINT": "https://management.azure.com",
+            "AZJOBS_VAULT": "mine",
+            "AZJOBS_ACCESS_TOKEN": "users-own-token",
+            "AZJOBS_OUTPUT": "tsv",
+        }
+    )
+    return subprocess.Popen(
+        [AZJOBS, "demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 @pytest.mark.e2e
@@ -52,8 +59,9 @@ def test_bad_speed_is_a_usage_error() -> None:
         with pytest.raises(UsageError):
             parse_speed(bad)
     assert parse_speed("60") == 60.0
-    done = subprocess.run([AZJOBS, "demo", "--speed", "0"], capture_output=True, text=True,
-                          timeout=30, check=False)
+    done = subprocess.run(
+        [AZJOBS, "demo", "--speed", "0"], capture_output=True, text=True, timeout=30, check=False
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert "--speed" in done.stderr and "Traceback" not in done.stderr
 
@@ -61,6 +69,11 @@ def test_bad_speed_is_a_usage_error() -> None:
 def test_next_steps_name_the_emulator_and_its_environment() -> None:
     text = next_steps()
     assert "azjobs emulator" in text
-    for name in ("AZJOBS_ENDPOINT", "AZJOBS_ACCESS_TOKEN", "AZURE_SUBSCRIPTION_ID",
-                 "AZJOBS_RESOURCE_GROUP", "AZJOBS_VAULT"):
+    for name in (
+        "AZJOBS_ENDPOINT",
+        "AZJOBS_ACCESS_TOKEN",
+        "AZURE_SUBSCRIPTION_ID",
+        "AZJOBS_RESOURCE_GROUP",
+        "AZJOBS_VAULT",
+    ):
         assert name in text

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from azbackupjobs import filters
-from azbackupjobs.errors import ExitCode, UsageError
-from azbackupjobs.filters import Window
+from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.sources import filters
+from azbackupjobs.sources.filters import Window
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 PLUS2 = timezone(timedelta(hours=2))
@@ -151,8 +151,7 @@ def test_service_time_matches_the_net_format(moment: datetime) -> None:
     aware = moment.replace(tzinfo=UTC)
     hour = aware.hour
     twelve = {0: 12, 12: 12}.get(hour, hour % 12)
-    expected = (f"{aware:%Y-%m-%d} {twelve:02d}:{aware:%M}:{aware:%S} "
-                f"{'AM' if hour < 12 else 'PM'}")
+    expected = f"{aware:%Y-%m-%d} {twelve:02d}:{aware:%M}:{aware:%S} {'AM' if hour < 12 else 'PM'}"
     assert filters.service_time(aware) == expected
 
 
@@ -255,8 +254,9 @@ def test_split_windows_tile_the_window_newest_first(seconds: int) -> None:
 # ----- the filter string -------------------------------------------------------------------
 def test_filter_with_everything_in_the_api_examples_order() -> None:
     window = Window(datetime(2024, 4, 30, 12, tzinfo=UTC), datetime(2024, 5, 1, 0, tzinfo=UTC))
-    got = filters.build_filter(window, status="inprogress", operation="backup",
-                               management_type="azureiaasvm", job_id=GUID)
+    got = filters.build_filter(
+        window, status="inprogress", operation="backup", management_type="azureiaasvm", job_id=GUID
+    )
     assert got == (
         "startTime eq '2024-04-30 12:00:00 PM' and endTime eq '2024-05-01 12:00:00 AM' "
         "and operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' "

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs import cli, fastpath
+from azbackupjobs import main as fastpath
+from azbackupjobs.cli import app as cli
 from azbackupjobs.emulator import EmulatorHandle, kql, start_emulator
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
@@ -22,20 +23,60 @@ SHORT = [("Take Snapshot", 30.0)]
 @pytest.fixture(scope="module")
 def emu() -> Iterator[EmulatorHandle]:
     with start_emulator(seed=31, seed_data=False, speed=1e-6) as handle:
-        handle.add_job(entity="vm-a1", outcome="Failed", start_offset=-7200, tasks=SHORT,
-                       subscription=SUB_A, resource_group="rg-a", vault="vault-a")
-        handle.add_job(entity="vm-a2", start_offset=-5400, tasks=SHORT,
-                       subscription=SUB_A, resource_group="rg-a", vault="vault-a")
-        handle.add_job(entity="db [sql-1]", job_type="AzureWorkloadJob", operation="Backup",
-                       outcome="Failed", start_offset=-3600, tasks=SHORT,
-                       subscription=SUB_A, resource_group="rg-a", vault="vault-sql")
-        handle.add_job(entity="vm-b1", tasks=[("Take Snapshot", 86400.0)], start_offset=-1800,
-                       subscription=SUB_B, resource_group="rg-b", vault="vault-b")
-        handle.add_job(entity="share-b", job_type="AzureStorageJob", operation="Restore",
-                       start_offset=-900, tasks=SHORT,
-                       subscription=SUB_B, resource_group="rg-b", vault="vault-b")
-        handle.add_job(entity="vm-old", start_offset=-3 * 86400, tasks=SHORT,
-                       subscription=SUB_B, resource_group="rg-b", vault="vault-b")
+        handle.add_job(
+            entity="vm-a1",
+            outcome="Failed",
+            start_offset=-7200,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="rg-a",
+            vault="vault-a",
+        )
+        handle.add_job(
+            entity="vm-a2",
+            start_offset=-5400,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="rg-a",
+            vault="vault-a",
+        )
+        handle.add_job(
+            entity="db [sql-1]",
+            job_type="AzureWorkloadJob",
+            operation="Backup",
+            outcome="Failed",
+            start_offset=-3600,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="rg-a",
+            vault="vault-sql",
+        )
+        handle.add_job(
+            entity="vm-b1",
+            tasks=[("Take Snapshot", 86400.0)],
+            start_offset=-1800,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
+        handle.add_job(
+            entity="share-b",
+            job_type="AzureStorageJob",
+            operation="Restore",
+            start_offset=-900,
+            tasks=SHORT,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
+        handle.add_job(
+            entity="vm-old",
+            start_offset=-3 * 86400,
+            tasks=SHORT,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
         handle.add_job(entity="vm-home", start_offset=-600, tasks=SHORT)
         handle.resource_graph.management_groups["mg-a"] = [SUB_A]
         handle.resource_graph.quota = 10_000
@@ -74,13 +115,13 @@ def entities(jobs: list[dict[str, Any]]) -> list[str]:
 
 
 def test_json_spans_subscriptions_and_vaults_newest_first(
-        env: EmulatorHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, err = run(capsys, "list", "--fleet", "-o", "json")
     assert (code, err) == (0, "")
     jobs = json.loads(out)
     assert entities(jobs) == ["vm-home", "share-b", "vm-b1", "db [sql-1]", "vm-a2", "vm-a1"]
-    assert {j["id"].split("/")[8] for j in jobs} == {"vault-a", "vault-sql", "vault-b",
-                                                     env.vault}
+    assert {j["id"].split("/")[8] for j in jobs} == {"vault-a", "vault-sql", "vault-b", env.vault}
     # one Resource Graph query; no vault API request at all
     assert [r.path for r in env.request_log] == ["/providers/Microsoft.ResourceGraph/resources"]
     body = queries(env)[0]
@@ -88,7 +129,8 @@ def test_json_spans_subscriptions_and_vaults_newest_first(
 
 
 def test_jobs_have_the_shape_of_azjobs_list(
-        env: EmulatorHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
     code, out, _ = run(capsys, "list", "--fleet", "--entity", "vm-home", "-o", "json")
     fleet_job = json.loads(out)[0]
     code, out, _ = run(capsys, "list", "-o", "json")
@@ -97,17 +139,35 @@ def test_jobs_have_the_shape_of_azjobs_list(
 
 
 def test_filters_are_pushed_into_the_query(
-        env: EmulatorHandle, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "list", "--fleet", "--status", "failed", "--operation", "backup",
-                       "--type", "AzureWorkload", "--entity", "SQL", "--since", "1d",
-                       "-o", "ndjson")
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        capsys,
+        "list",
+        "--fleet",
+        "--status",
+        "failed",
+        "--operation",
+        "backup",
+        "--type",
+        "AzureWorkload",
+        "--entity",
+        "SQL",
+        "--since",
+        "1d",
+        "-o",
+        "ndjson",
+    )
     assert code == 0
     assert entities([json.loads(line) for line in out.splitlines()]) == ["db [sql-1]"]
     query = queries(env)[0]["query"]
-    for clause in ("status in~ ('Failed')", "operation =~ 'Backup'",
-                   "operation startswith 'Backup ('",
-                   "tostring(properties.backupManagementType) =~ 'AzureWorkload'",
-                   "contains 'SQL'"):
+    for clause in (
+        "status in~ ('Failed')",
+        "operation =~ 'Backup'",
+        "operation startswith 'Backup ('",
+        "tostring(properties.backupManagementType) =~ 'AzureWorkload'",
+        "contains 'SQL'",
+    ):
         assert clause in query
     kql.parse(query)
 
@@ -117,8 +177,19 @@ def test_scope_flags(env: EmulatorHandle, capsys: pytest.CaptureFixture[str]) ->
     assert code == 0 and entities(json.loads(out)) == ["share-b", "vm-b1"]
     code, out, _ = run(capsys, "list", "--fleet", "--management-group", "mg-a", "-o", "json")
     assert code == 0 and entities(json.loads(out)) == ["db [sql-1]", "vm-a2", "vm-a1"]
-    code, out, _ = run(capsys, "list", "--fleet", "--subscription", SUB_A, "--subscriptions",
-                       SUB_B, "--since", "4d", "-o", "tsv")
+    code, out, _ = run(
+        capsys,
+        "list",
+        "--fleet",
+        "--subscription",
+        SUB_A,
+        "--subscriptions",
+        SUB_B,
+        "--since",
+        "4d",
+        "-o",
+        "tsv",
+    )
     assert code == 0 and len(out.splitlines()) == 6
     assert queries(env)[-1]["subscriptions"] == [SUB_B, SUB_A]
 
@@ -129,8 +200,15 @@ def test_tsv_limit_and_query(env: EmulatorHandle, capsys: pytest.CaptureFixture[
     lines = [line.split("\t") for line in out.splitlines()]
     assert [line[3] for line in lines] == ["vm-home", "share-b"] and len(lines[0]) == 9
     assert queries(env)[0]["options"]["$top"] == 2
-    code, out, _ = run(capsys, "list", "--fleet", "--query", "[?properties.status=='Failed']"
-                       ".name | length(@)", "-o", "tsv")
+    code, out, _ = run(
+        capsys,
+        "list",
+        "--fleet",
+        "--query",
+        "[?properties.status=='Failed'].name | length(@)",
+        "-o",
+        "tsv",
+    )
     assert (code, out) == (0, "2\n")
 
 
@@ -158,36 +236,42 @@ def test_summaries(env: EmulatorHandle, capsys: pytest.CaptureFixture[str]) -> N
     assert out.splitlines() == ["InProgress\t1\t1", "Completed\t3\t3", "Failed\t2\t2"]
     code, out, _ = run(capsys, "list", "--fleet", "--by", "operation", "-o", "ndjson")
     assert [json.loads(line)["operation"] for line in out.splitlines()] == ["Backup", "Restore"]
-    code, out, err = run(capsys, "list", "--fleet", "--by", "vault", "--operation", "Backup",
-                         "-o", "table")
+    code, out, err = run(
+        capsys, "list", "--fleet", "--by", "vault", "--operation", "Backup", "-o", "table"
+    )
     assert code == 0 and err == ""
     assert "2 failed backups in 2 vaults in the last 24 h (5 backups in 4 vaults in all)" in out
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--by", "vault"], "--by needs --fleet"),
-    (["--subscriptions", SUB_A, "--management-group", "mg"], "need --fleet"),
-    (["--fleet", "-g", "rg"], "--resource-group does not apply"),
-    (["--fleet", "--vault", "v", "-g", "rg"], "do not apply"),
-    (["--fleet", "--subscriptions", "nope"], "not a GUID"),
-    (["--fleet", "--management-group", "a b"], "not a management group id"),
-    (["--fleet", "--entity", "a\tb"], "control characters"),
-    (["--fleet", "--by", "vault", "--limit", "3"], "--limit does not apply to --by"),
-    (["--fleet", "--by", "tenant"], "--by: unknown value"),
-    (["--fleet", "--job-id", "x"], "not a GUID"),
-    (["--fleet", "--since", "yesterday"], "--since"),
-    (["--fleet", "-o", "yaml"], "unknown output format"),
-])
-def test_usage_errors_send_nothing(env: EmulatorHandle, capsys: pytest.CaptureFixture[str],
-                                   argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--by", "vault"], "--by needs --fleet"),
+        (["--subscriptions", SUB_A, "--management-group", "mg"], "need --fleet"),
+        (["--fleet", "-g", "rg"], "--resource-group does not apply"),
+        (["--fleet", "--vault", "v", "-g", "rg"], "do not apply"),
+        (["--fleet", "--subscriptions", "nope"], "not a GUID"),
+        (["--fleet", "--management-group", "a b"], "not a management group id"),
+        (["--fleet", "--entity", "a\tb"], "control characters"),
+        (["--fleet", "--by", "vault", "--limit", "3"], "--limit does not apply to --by"),
+        (["--fleet", "--by", "tenant"], "--by: unknown value"),
+        (["--fleet", "--job-id", "x"], "not a GUID"),
+        (["--fleet", "--since", "yesterday"], "--since"),
+        (["--fleet", "-o", "yaml"], "unknown output format"),
+    ],
+)
+def test_usage_errors_send_nothing(
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     code, out, err = run(capsys, "list", *argv)
     assert code == 2 and out == "" and message in err
     assert len(err.strip().splitlines()) == 1
     assert env.request_log == []
 
 
-def test_fleet_needs_no_group_or_vault(env: EmulatorHandle, capsys: pytest.CaptureFixture[str],
-                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fleet_needs_no_group_or_vault(
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("AZJOBS_RESOURCE_GROUP")
     monkeypatch.delenv("AZJOBS_VAULT")
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID")
@@ -195,8 +279,9 @@ def test_fleet_needs_no_group_or_vault(env: EmulatorHandle, capsys: pytest.Captu
     assert code == 0 and len(json.loads(out)) == 6
 
 
-def test_service_errors(env: EmulatorHandle, capsys: pytest.CaptureFixture[str],
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_service_errors(
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     code, _, err = run(capsys, "list", "--fleet", "--management-group", "unknown-mg")
     assert code == 3 and "ManagementGroupNotFound" in err
     monkeypatch.setenv("AZJOBS_GRAPH_API_VERSION", "2020-01-01")
@@ -219,7 +304,8 @@ FAST_CASES = [
 
 @pytest.mark.parametrize("argv", FAST_CASES)
 def test_the_fast_path_takes_fleet_invocations_and_agrees(
-        env: EmulatorHandle, capsys: pytest.CaptureFixture[str], argv: list[str]) -> None:
+    env: EmulatorHandle, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
     spec = fastpath.spec_from_app(cli.app)
     assert "list" in spec["commands"]
     parsed = fastpath.parse(argv, spec)
@@ -236,6 +322,7 @@ def test_the_fast_path_takes_fleet_invocations_and_agrees(
     except SystemExit as exc:
         fast_code = int(exc.code or 0)
     captured = capsys.readouterr()
+
     # A running job's duration is computed at each query; the emulator's clock barely moves
     # (speed 1e-6) but can still tick the seventh fractional digit between the two runs.
     def steady(result: tuple[int, str, str]) -> tuple[int, str, str]:

@@ -11,18 +11,18 @@ import pytest
 import requests
 import responses
 
-from azbackupjobs import settings
-from azbackupjobs.auth import StaticTokenProvider
-from azbackupjobs.client import (
+from azbackupjobs.arm import settings
+from azbackupjobs.arm.auth import StaticTokenProvider
+from azbackupjobs.arm.client import (
     BackupJobsClient,
     Hooks,
     RetryPolicy,
     parse_retry_after,
     parse_timespan,
 )
-from azbackupjobs.errors import ApiError, AuthError, UnexpectedResponseError, UsageError
-from azbackupjobs.fleet import Scope
-from azbackupjobs.graph_client import (
+from azbackupjobs.model.errors import ApiError, AuthError, UnexpectedResponseError, UsageError
+from azbackupjobs.sources.kql import Scope
+from azbackupjobs.sources.resource_graph import (
     DEFAULT_GRAPH_API_VERSION,
     MAX_SUBSCRIPTIONS,
     ResourceGraphClient,
@@ -58,19 +58,32 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def make_graph(clock: Clock, notes: list[str] | None = None,
-               debug: list[str] | None = None) -> ResourceGraphClient:
+def make_graph(
+    clock: Clock, notes: list[str] | None = None, debug: list[str] | None = None
+) -> ResourceGraphClient:
     ctx = settings.Context("", "", "", settings.CLOUDS["azurecloud"], ARM, "2026-10-01")
     hooks = Hooks(debug=debug.append if debug is not None else None)
-    client = BackupJobsClient(ctx, StaticTokenProvider(TOKEN), hooks=hooks, sleep=clock.sleep,
-                              retry=RetryPolicy(attempts=3, base_delay=0.01))
-    return ResourceGraphClient(client, sleep=clock.sleep, clock=clock,
-                               notify=notes.append if notes is not None else None)
+    client = BackupJobsClient(
+        ctx,
+        StaticTokenProvider(TOKEN),
+        hooks=hooks,
+        sleep=clock.sleep,
+        retry=RetryPolicy(attempts=3, base_delay=0.01),
+    )
+    return ResourceGraphClient(
+        client, sleep=clock.sleep, clock=clock, notify=notes.append if notes is not None else None
+    )
 
 
 def page(rows: list[dict[str, Any]], token: str | None = None, **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"totalRecords": 3, "count": len(rows), "data": rows, "facets": [],
-                            "resultTruncated": "false", **extra}
+    body: dict[str, Any] = {
+        "totalRecords": 3,
+        "count": len(rows),
+        "data": rows,
+        "facets": [],
+        "resultTruncated": "false",
+        **extra,
+    }
     if token:
         body["$skipToken"] = token
     return body
@@ -86,15 +99,19 @@ def sent(call: Any) -> dict[str, Any]:
 
 
 def test_pages_follow_skip_tokens_with_the_same_query_and_scope(
-        rsps: responses.RequestsMock) -> None:
+    rsps: responses.RequestsMock,
+) -> None:
     rsps.post(URL, json=page([{"id": "a"}, {"id": "b"}], "tok1"), headers=quota(14))
     rsps.post(URL, json=page([{"id": "c"}]), headers=quota(13))
     graph = make_graph(Clock())
     pages = list(graph.pages(QUERY, Scope((SUB,))))
     assert pages == [[{"id": "a"}, {"id": "b"}], [{"id": "c"}]]
     first, second = (sent(c) for c in rsps.calls)
-    assert first == {"subscriptions": [SUB], "query": QUERY,
-                     "options": {"$top": 1000, "resultFormat": "objectArray"}}
+    assert first == {
+        "subscriptions": [SUB],
+        "query": QUERY,
+        "options": {"$top": 1000, "resultFormat": "objectArray"},
+    }
     assert second["options"]["$skipToken"] == "tok1" and second["query"] == QUERY
     request = rsps.calls[0].request
     assert request.headers["Content-Type"] == "application/json"
@@ -152,10 +169,14 @@ def test_no_wait_when_the_reset_has_passed(rsps: responses.RequestsMock) -> None
     assert clock.sleeps == []
 
 
-def test_throttled_queries_are_retried_after_the_quota_reset(
-        rsps: responses.RequestsMock) -> None:
-    throttled = {"error": {"code": "RateLimiting", "message": "Please provide below info",
-                           "details": [{"code": "RateLimiting", "message": "throttled"}]}}
+def test_throttled_queries_are_retried_after_the_quota_reset(rsps: responses.RequestsMock) -> None:
+    throttled = {
+        "error": {
+            "code": "RateLimiting",
+            "message": "Please provide below info",
+            "details": [{"code": "RateLimiting", "message": "throttled"}],
+        }
+    }
     rsps.post(URL, status=429, json=throttled, headers=quota(0, "00:00:04"))
     rsps.post(URL, json=page([{"id": "a"}]), headers=quota(14))
     clock = Clock()
@@ -180,27 +201,52 @@ def test_forbidden_says_which_role_is_needed(rsps: responses.RequestsMock) -> No
 
 
 def test_bad_request_shows_the_details(rsps: responses.RequestsMock) -> None:
-    rsps.post(URL, status=400, json={"error": {
-        "code": "BadRequest", "message": "Please provide below info when asking for support",
-        "details": [{"code": "InvalidQuery", "message": "Query is invalid."},
-                    {"code": "ParserFailure", "message": "ParserFailure", "line": 1}]}})
+    rsps.post(
+        URL,
+        status=400,
+        json={
+            "error": {
+                "code": "BadRequest",
+                "message": "Please provide below info when asking for support",
+                "details": [
+                    {"code": "InvalidQuery", "message": "Query is invalid."},
+                    {"code": "ParserFailure", "message": "ParserFailure", "line": 1},
+                ],
+            }
+        },
+    )
     with pytest.raises(ApiError) as info:
         list(make_graph(Clock()).pages(QUERY, Scope()))
     assert "InvalidQuery: Query is invalid.; ParserFailure" in info.value.message
 
 
 def test_refused_api_version_names_the_variable(rsps: responses.RequestsMock) -> None:
-    rsps.post(URL, status=400, json={"error": {"code": "InvalidApiVersionParameter",
-                                               "message": "The api-version is invalid."}})
+    rsps.post(
+        URL,
+        status=400,
+        json={
+            "error": {
+                "code": "InvalidApiVersionParameter",
+                "message": "The api-version is invalid.",
+            }
+        },
+    )
     with pytest.raises(ApiError) as info:
         list(make_graph(Clock()).pages(QUERY, Scope()))
     assert info.value.hint is not None and "AZJOBS_GRAPH_API_VERSION" in info.value.hint
 
 
-@pytest.mark.parametrize("body", [
-    [], {"data": "x"}, {"count": 0}, {"data": {"columns": [], "rows": []}},
-    {"data": [], "$skipToken": 5}, {"data": [], "resultTruncated": "true"},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"data": "x"},
+        {"count": 0},
+        {"data": {"columns": [], "rows": []}},
+        {"data": [], "$skipToken": 5},
+        {"data": [], "resultTruncated": "true"},
+    ],
+)
 def test_unexpected_answers(rsps: responses.RequestsMock, body: Any) -> None:
     rsps.post(URL, json=body)
     with pytest.raises(UnexpectedResponseError):
@@ -240,16 +286,28 @@ def test_graph_api_version_setting() -> None:
     assert page_size_for(5) == 5 and page_size_for(5000) == 1000
 
 
-@pytest.mark.parametrize(("text", "seconds"), [
-    ("00:00:05", 5.0), ("00:01:00", 60.0), ("01:02:03", 3723.0), ("1.00:00:01", 86401.0),
-    ("00:00:00.2500000", 0.25), (" 00:00:03 ", 3.0), ("5", None), ("00:60:00", None),
-    ("", None), ("aa:bb:cc", None), (None, None),
-])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("00:00:05", 5.0),
+        ("00:01:00", 60.0),
+        ("01:02:03", 3723.0),
+        ("1.00:00:01", 86401.0),
+        ("00:00:00.2500000", 0.25),
+        (" 00:00:03 ", 3.0),
+        ("5", None),
+        ("00:60:00", None),
+        ("", None),
+        ("aa:bb:cc", None),
+        (None, None),
+    ],
+)
 def test_parse_timespan(text: str | None, seconds: float | None) -> None:
     assert parse_timespan(text) == seconds
 
 
 def test_retry_after_prefers_retry_after_then_the_quota_reset() -> None:
     assert parse_retry_after({"x-ms-user-quota-resets-after": "00:00:07"}) == 7.0
-    assert parse_retry_after({"retry-after": "2", "x-ms-user-quota-resets-after": "00:00:07"}) \
-        == 2.0
+    assert (
+        parse_retry_after({"retry-after": "2", "x-ms-user-quota-resets-after": "00:00:07"}) == 2.0
+    )

@@ -20,8 +20,11 @@ pytestmark = pytest.mark.e2e
 
 AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 GRAPH = "/providers/Microsoft.ResourceGraph/resources"
-SUBS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
-        "33333333-3333-4333-8333-333333333333")
+SUBS = (
+    "11111111-1111-4111-8111-111111111111",
+    "22222222-2222-4222-8222-222222222222",
+    "33333333-3333-4333-8333-333333333333",
+)
 SHORT = [("Take Snapshot", 30.0)]
 
 
@@ -30,22 +33,30 @@ def emu() -> Iterator[EmulatorHandle]:
     with start_emulator(seed=51, seed_data=False, speed=1e-6) as handle:
         for i, sub in enumerate(SUBS):
             for v in range(2 if i == 0 else 1):
-                handle.add_jobs(3, outcomes=("Completed", "Failed"), subscription=sub,
-                                resource_group=f"rg-{i}", vault=f"vault-{i}-{v}",
-                                spread_seconds=3 * 3600, entity_prefix=f"vm{i}{v}-")
+                handle.add_jobs(
+                    3,
+                    outcomes=("Completed", "Failed"),
+                    subscription=sub,
+                    resource_group=f"rg-{i}",
+                    vault=f"vault-{i}-{v}",
+                    spread_seconds=3 * 3600,
+                    entity_prefix=f"vm{i}{v}-",
+                )
         handle.resource_graph.page_size = 5
         handle.resource_graph.quota = 10_000
         handle.resource_graph.management_groups["mg-east"] = list(SUBS[1:])
         yield handle
 
 
-def azjobs(emu: EmulatorHandle, *args: str,
-           extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def azjobs(
+    emu: EmulatorHandle, *args: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     env.update(emu.env())
     env.update(extra or {})
-    return subprocess.run([AZJOBS, *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [AZJOBS, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def graph_statuses(emu: EmulatorHandle) -> list[int | None]:
@@ -71,26 +82,34 @@ def test_ndjson_into_jq_under_set_e(emu: EmulatorHandle) -> None:
         pytest.skip("jq is not installed")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     env.update(emu.env())
-    script = (f"set -euo pipefail\n"
-              f"failed=$('{AZJOBS}' list --fleet --status Failed -o ndjson | jq -r .name | wc -l)\n"
-              f"'{AZJOBS}' list --fleet --by vault -o json | jq -e 'length == 4' >/dev/null\n"
-              f"echo \"$failed\"\n")
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    script = (
+        f"set -euo pipefail\n"
+        f"failed=$('{AZJOBS}' list --fleet --status Failed -o ndjson | jq -r .name | wc -l)\n"
+        f"'{AZJOBS}' list --fleet --by vault -o json | jq -e 'length == 4' >/dev/null\n"
+        f'echo "$failed"\n'
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4"  # per vault: one running, one failed, one completed
 
 
 def test_summary_and_scope(emu: EmulatorHandle) -> None:
-    done = azjobs(emu, "list", "--fleet", "--by", "status", "-o", "tsv",
-                  "--management-group", "mg-east")
+    done = azjobs(
+        emu, "list", "--fleet", "--by", "status", "-o", "tsv", "--management-group", "mg-east"
+    )
     assert done.returncode == 0, done.stderr
-    assert sorted(done.stdout.splitlines()) == ["Completed\t2\t2", "Failed\t2\t2",
-                                                 "InProgress\t2\t2"]
+    assert sorted(done.stdout.splitlines()) == [
+        "Completed\t2\t2",
+        "Failed\t2\t2",
+        "InProgress\t2\t2",
+    ]
     done = azjobs(emu, "list", "--fleet", "--by", "vault", "-o", "table")
     assert done.returncode == 0, done.stderr
     assert "4 failed jobs in 4 vaults in the last 24 h (12 jobs in 4 vaults in all)" in (
-        done.stdout)
+        done.stdout
+    )
 
 
 def test_the_quota_is_waited_for_not_exceeded(emu: EmulatorHandle) -> None:
@@ -120,13 +139,23 @@ def test_errors(emu: EmulatorHandle) -> None:
 
 def test_watch_fleet_until_the_running_jobs_end() -> None:
     with start_emulator(seed=52, seed_data=False, speed=400) as emu:
-        failing = emu.add_job(entity="vm-f", outcome="Failed", failed_task=0,
-                              tasks=[("Take Snapshot", 600)], subscription=SUBS[0],
-                              resource_group="rg-a", vault="vault-a")
-        passing = emu.add_job(entity="vm-p", tasks=[("Take Snapshot", 300)],
-                              subscription=SUBS[1], resource_group="rg-b", vault="vault-b")
-        done = azjobs(emu, "watch", "--fleet", "--interval", "1", "-o", "ndjson",
-                      "--timeout", "60")
+        failing = emu.add_job(
+            entity="vm-f",
+            outcome="Failed",
+            failed_task=0,
+            tasks=[("Take Snapshot", 600)],
+            subscription=SUBS[0],
+            resource_group="rg-a",
+            vault="vault-a",
+        )
+        passing = emu.add_job(
+            entity="vm-p",
+            tasks=[("Take Snapshot", 300)],
+            subscription=SUBS[1],
+            resource_group="rg-b",
+            vault="vault-b",
+        )
+        done = azjobs(emu, "watch", "--fleet", "--interval", "1", "-o", "ndjson", "--timeout", "60")
     assert done.returncode == 6, done.stderr  # a watched job failed
     last: dict[str, str] = {}
     for line in done.stdout.splitlines():

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs import cli
+from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.fleet_cmd import FleetOptions
 from azbackupjobs.commands.fleet_watch_cmd import FleetWatchRequest, run_fleet_watch
 from azbackupjobs.emulator import EmulatorHandle, start_emulator
-from azbackupjobs.errors import UsageError
-from azbackupjobs.fleet_watch import FleetWatchOptions, summary
-from azbackupjobs.output import Environment
+from azbackupjobs.follow.fleet import FleetWatchOptions, summary
+from azbackupjobs.model.errors import UsageError
+from azbackupjobs.view.output import Environment
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
@@ -53,44 +53,72 @@ def emu() -> Iterator[EmulatorHandle]:
         yield handle
 
 
-def make_env(emu: EmulatorHandle, *, tty: bool = False) -> tuple[Environment, io.StringIO,
-                                                                 io.StringIO]:
+def make_env(
+    emu: EmulatorHandle, *, tty: bool = False
+) -> tuple[Environment, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
-    env = Environment(stdout=out, stderr=err, stdout_isatty=tty, stderr_isatty=False,
-                      stdin_isatty=False, env={"AZJOBS_ENDPOINT": emu.url,
-                                               "AZJOBS_ACCESS_TOKEN": emu.token})
+    env = Environment(
+        stdout=out,
+        stderr=err,
+        stdout_isatty=tty,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env={"AZJOBS_ENDPOINT": emu.url, "AZJOBS_ACCESS_TOKEN": emu.token},
+    )
     return env, out, err
 
 
-def watch(emu: EmulatorHandle, output: str = "ndjson", *, details: bool = False,
-          timeout: float | None = None, strict: bool = False, statuses: tuple[str, ...] = (),
-          subscriptions: tuple[str, ...] = (), tty: bool = False,
-          ) -> tuple[int, str, str, Driver]:
+def watch(
+    emu: EmulatorHandle,
+    output: str = "ndjson",
+    *,
+    details: bool = False,
+    timeout: float | None = None,
+    strict: bool = False,
+    statuses: tuple[str, ...] = (),
+    subscriptions: tuple[str, ...] = (),
+    tty: bool = False,
+) -> tuple[int, str, str, Driver]:
     env, out, err = make_env(emu, tty=tty)
     driver = Driver(emu)
     request = FleetWatchRequest(
         common=CommonOptions(output=output),
         fleet=FleetOptions(subscriptions=subscriptions),
         statuses=statuses,
-        options=FleetWatchOptions(interval=30.0, timeout=timeout, strict=strict,
-                                  details=details),
+        options=FleetWatchOptions(interval=30.0, timeout=timeout, strict=strict, details=details),
     )
-    code = run_fleet_watch(request, env, sleep=driver.sleep, clock=driver.clock,
-                           wall=driver.wall)
+    code = run_fleet_watch(request, env, sleep=driver.sleep, clock=driver.clock, wall=driver.wall)
     return code, out.getvalue(), err.getvalue(), driver
 
 
 def add_fleet(emu: EmulatorHandle) -> dict[str, str]:
     return {
-        "fails": emu.add_job(entity="vm-a", outcome="Failed", failed_task=1,
-                             tasks=[("Take Snapshot", 30), ("Transfer data to vault", 90)],
-                             start_offset=-10, subscription=SUB_A, resource_group="rg-a",
-                             vault="vault-a"),
-        "completes": emu.add_job(entity="vm-b", tasks=[("Take Snapshot", 50)],
-                                 start_offset=-10, subscription=SUB_B, resource_group="rg-b",
-                                 vault="vault-b"),
-        "done": emu.add_job(entity="vm-done", tasks=[("Take Snapshot", 5)], start_offset=-600,
-                            subscription=SUB_B, resource_group="rg-b", vault="vault-b"),
+        "fails": emu.add_job(
+            entity="vm-a",
+            outcome="Failed",
+            failed_task=1,
+            tasks=[("Take Snapshot", 30), ("Transfer data to vault", 90)],
+            start_offset=-10,
+            subscription=SUB_A,
+            resource_group="rg-a",
+            vault="vault-a",
+        ),
+        "completes": emu.add_job(
+            entity="vm-b",
+            tasks=[("Take Snapshot", 50)],
+            start_offset=-10,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        ),
+        "done": emu.add_job(
+            entity="vm-done",
+            tasks=[("Take Snapshot", 5)],
+            start_offset=-600,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        ),
     }
 
 
@@ -118,8 +146,7 @@ def test_follows_running_jobs_across_subscriptions_to_their_end(emu: EmulatorHan
     assert "2 jobs watched: 1 Completed, 1 Failed" in err
 
 
-def test_each_tick_is_one_query_for_running_and_recently_ended_jobs(
-        emu: EmulatorHandle) -> None:
+def test_each_tick_is_one_query_for_running_and_recently_ended_jobs(emu: EmulatorHandle) -> None:
     add_fleet(emu)
     watch(emu)
     first, second = list(emu.resource_graph.requests)[:2]
@@ -128,13 +155,15 @@ def test_each_tick_is_one_query_for_running_and_recently_ended_jobs(
     assert "endTime >=" in second["query"]  # from the second tick on: what ended meanwhile
 
 
-def test_details_read_the_newest_running_jobs_through_the_vault_api(
-        emu: EmulatorHandle) -> None:
+def test_details_read_the_newest_running_jobs_through_the_vault_api(emu: EmulatorHandle) -> None:
     jobs = add_fleet(emu)
     code, out, _, _ = watch(emu, details=True)
     assert code == 6
-    detailed = [json.loads(line) for line in out.splitlines()
-                if "extendedInfo" in json.loads(line)["properties"]]
+    detailed = [
+        json.loads(line)
+        for line in out.splitlines()
+        if "extendedInfo" in json.loads(line)["properties"]
+    ]
     assert {d["name"] for d in detailed} == {jobs["fails"], jobs["completes"]}
     gets = [r.path for r in emu.request_log if r.path != GRAPH]
     assert gets and all(r.endswith(tuple(jobs.values())) for r in gets)
@@ -197,8 +226,9 @@ def _watch_with(emu: EmulatorHandle, on_sleep: Any) -> tuple[int, str, Driver]:
         on_sleep(calls["n"])
         driver.sleep(seconds)
 
-    request = FleetWatchRequest(common=CommonOptions(output="ndjson"),
-                                options=FleetWatchOptions(interval=30.0))
+    request = FleetWatchRequest(
+        common=CommonOptions(output="ndjson"), options=FleetWatchOptions(interval=30.0)
+    )
     code = run_fleet_watch(request, env, sleep=sleep, clock=driver.clock, wall=driver.wall)
     return code, err.getvalue(), driver
 
@@ -238,18 +268,26 @@ def test_throttling_is_waited_out(emu: EmulatorHandle) -> None:
     assert [r.status for r in emu.request_log][:3] == [200, 429, 200]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--fleet", "--status", "Failed"], "follows running jobs"),
-    (["--fleet", "3b6a1d2c-0000-4000-8000-000000000001"], "JOB arguments does not apply"),
-    (["--fleet", "--all", "--fail-fast"], "--all, --fail-fast do not apply"),
-    (["--fleet", "-v", "vault1"], "--vault-name does not apply"),
-    (["--details"], "--details needs --fleet"),
-    (["--status", "InProgress", "--since", "2d"], "need --fleet"),
-    (["--fleet", "--since", "tomorrow"], "--since"),
-    (["--fleet", "--management-group", "a b"], "not a management group id"),
-])
-def test_usage_errors(emu: EmulatorHandle, capsys: pytest.CaptureFixture[str],
-                      monkeypatch: pytest.MonkeyPatch, argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--fleet", "--status", "Failed"], "follows running jobs"),
+        (["--fleet", "3b6a1d2c-0000-4000-8000-000000000001"], "JOB arguments does not apply"),
+        (["--fleet", "--all", "--fail-fast"], "--all, --fail-fast do not apply"),
+        (["--fleet", "-v", "vault1"], "--vault-name does not apply"),
+        (["--details"], "--details needs --fleet"),
+        (["--status", "InProgress", "--since", "2d"], "need --fleet"),
+        (["--fleet", "--since", "tomorrow"], "--since"),
+        (["--fleet", "--management-group", "a b"], "not a management group id"),
+    ],
+)
+def test_usage_errors(
+    emu: EmulatorHandle,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    message: str,
+) -> None:
     for name, value in emu.env().items():
         monkeypatch.setenv(name, value)
     with pytest.raises(SystemExit) as info:
@@ -270,8 +308,9 @@ def test_summary_text() -> None:
     assert summary(None) == ""
 
 
-def test_cli_runs_a_fleet_watch(emu: EmulatorHandle, capsys: pytest.CaptureFixture[str],
-                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_runs_a_fleet_watch(
+    emu: EmulatorHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu.add_job(entity="vm", tasks=[("Take Snapshot", 5)], start_offset=-600)
     for name, value in emu.env().items():
         monkeypatch.setenv(name, value)

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import typer
 
-from azbackupjobs.cli import app, main
+from azbackupjobs.cli.app import app, main
 from azbackupjobs.commands import help_cmd
-from azbackupjobs.errors import ExitCode
+from azbackupjobs.model.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_COMMAND = typer.main.get_command(app)
@@ -35,8 +35,12 @@ COMMANDS = list(walk(ROOT_COMMAND))
 IDS = [" ".join(path) or "azjobs" for path, _ in COMMANDS]
 
 
-def rendered_help(path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch,
-                  capsys: pytest.CaptureFixture[str], columns: int = 80) -> str:
+def rendered_help(
+    path: tuple[str, ...],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    columns: int = 80,
+) -> str:
     monkeypatch.setenv("COLUMNS", str(columns))
     with pytest.raises(SystemExit) as info:
         main([*path, "--help"])
@@ -59,7 +63,9 @@ def test_every_command_and_parameter_has_help(path: tuple[str, ...], command: An
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
 def test_every_help_ends_with_examples(
-    path: tuple[str, ...], command: Any, monkeypatch: pytest.MonkeyPatch,
+    path: tuple[str, ...],
+    command: Any,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     text = rendered_help(path, monkeypatch, capsys)
@@ -73,20 +79,26 @@ def test_every_help_ends_with_examples(
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
 def test_examples_are_not_rewrapped(
-    path: tuple[str, ...], command: Any, monkeypatch: pytest.MonkeyPatch,
+    path: tuple[str, ...],
+    command: Any,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """click's \\b marker keeps each example on one line, however narrow the terminal."""
     epilog = command.epilog or ""
-    examples = [line.strip() for line in epilog.split("Examples:", 1)[-1].splitlines()
-                if line.strip() and line.strip() != "\b"]
+    examples = [
+        line.strip()
+        for line in epilog.split("Examples:", 1)[-1].splitlines()
+        if line.strip() and line.strip() != "\b"
+    ]
     lines = {line.strip() for line in rendered_help(path, monkeypatch, capsys, 60).splitlines()}
     for example in examples:
         assert example in lines, f"re-wrapped: {example!r}"
 
 
-VAULT_COMMANDS = [(p, c) for p, c in COMMANDS
-                  if any("--subscription" in getattr(x, "opts", []) for x in c.params)]
+VAULT_COMMANDS = [
+    (p, c) for p, c in COMMANDS if any("--subscription" in getattr(x, "opts", []) for x in c.params)
+]
 
 
 def param(command: Any, flag: str) -> Any:
@@ -96,8 +108,9 @@ def param(command: Any, flag: str) -> Any:
     raise AssertionError(f"{command.name}: no {flag}")
 
 
-@pytest.mark.parametrize(("path", "command"), VAULT_COMMANDS,
-                         ids=[" ".join(p) for p, _ in VAULT_COMMANDS])
+@pytest.mark.parametrize(
+    ("path", "command"), VAULT_COMMANDS, ids=[" ".join(p) for p, _ in VAULT_COMMANDS]
+)
 def test_vault_commands_take_a_profile_and_complete_their_values(
     path: tuple[str, ...], command: Any
 ) -> None:
@@ -148,8 +161,7 @@ def test_readme_exit_codes_match(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_every_variable_the_code_reads_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
-    source = "\n".join(p.read_text(encoding="utf-8")
-                       for p in (ROOT / "azbackupjobs").rglob("*.py"))
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "azbackupjobs").rglob("*.py"))
     used = set(re.findall(r"\bAZJOBS_[A-Z][A-Z_]*[A-Z]\b", source))
     code, out, _ = run(["help", "environment"], capsys)
     assert code == 0
@@ -176,8 +188,12 @@ def test_help_command_is_the_command_help(
 ) -> None:
     code, out, _ = run(["help", "list-tasks"], capsys)
     assert code == 0
-    assert out == rendered_help(("list-tasks",), monkeypatch, capsys,
-                                columns=int(__import__("os").environ.get("COLUMNS", "80")))
+    assert out == rendered_help(
+        ("list-tasks",),
+        monkeypatch,
+        capsys,
+        columns=int(__import__("os").environ.get("COLUMNS", "80")),
+    )
 
 
 def test_unknown_topic_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

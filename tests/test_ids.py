@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from azbackupjobs import ids
-from azbackupjobs.errors import ExitCode, UsageError
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import ExitCode, UsageError
 
 SUB = "00000000-0000-0000-0000-000000000000"
 JOB = "73e47398-73a0-45fb-b56b-9997e6d84229"
-PATH = (f"/subscriptions/{SUB}/resourceGroups/clitest.rg000001/providers/"
-        f"Microsoft.RecoveryServices/vaults/clitest-vault000002/backupJobs/{JOB}")
+PATH = (
+    f"/subscriptions/{SUB}/resourceGroups/clitest.rg000001/providers/"
+    f"Microsoft.RecoveryServices/vaults/clitest-vault000002/backupJobs/{JOB}"
+)
 
 
 @pytest.mark.parametrize(
-    "value", [JOB, JOB.upper(), f"  {JOB}\n", "ABCDEF01-2345-6789-abcd-ef0123456789"])
+    "value", [JOB, JOB.upper(), f"  {JOB}\n", "ABCDEF01-2345-6789-abcd-ef0123456789"]
+)
 def test_job_guids(value: str) -> None:
     ref = ids.parse_job_ref(value)
     assert ref.job_id == value.strip().lower()
@@ -29,7 +32,9 @@ def test_job_guids(value: str) -> None:
         PATH.replace("/subscriptions/", "/Subscriptions/"),
         PATH.replace("Microsoft.RecoveryServices", "microsoft.recoveryservices"),
         PATH.replace("resourceGroups", "resourcegroups").replace("backupJobs", "BACKUPJOBS"),
-        PATH.upper().replace(SUB.upper(), SUB).replace("CLITEST.RG000001", "clitest.rg000001")
+        PATH.upper()
+        .replace(SUB.upper(), SUB)
+        .replace("CLITEST.RG000001", "clitest.rg000001")
         .replace("CLITEST-VAULT000002", "clitest-vault000002"),
         f"  {PATH}  ",
     ],
@@ -40,8 +45,9 @@ def test_job_arm_ids_in_every_casing(value: str) -> None:
 
 
 def test_names_from_an_arm_id_keep_their_case() -> None:
-    ref = ids.parse_job_ref(PATH.replace("clitest-vault000002", "MyVault").replace(
-        "clitest.rg000001", "My-RG(1)"))
+    ref = ids.parse_job_ref(
+        PATH.replace("clitest-vault000002", "MyVault").replace("clitest.rg000001", "My-RG(1)")
+    )
     assert (ref.resource_group, ref.vault) == ("My-RG(1)", "MyVault")
 
 
@@ -111,8 +117,10 @@ def test_resource_group_names(name: str) -> None:
     assert ids.validate_resource_group(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "rg.", ".", "..", "r" * 91, "rg/x", "rg x", "rg?", "rg#",
-                                  "rg%2e", "rg\n", "rg'", "rg\\x"])
+@pytest.mark.parametrize(
+    "name",
+    ["", "rg.", ".", "..", "r" * 91, "rg/x", "rg x", "rg?", "rg#", "rg%2e", "rg\n", "rg'", "rg\\x"],
+)
 def test_bad_resource_group_names(name: str) -> None:
     with pytest.raises(UsageError):
         ids.validate_resource_group(name)
@@ -123,8 +131,10 @@ def test_vault_names(name: str) -> None:
     assert ids.validate_vault(name) == name
 
 
-@pytest.mark.parametrize("name", ["v", "1vault", "-vault", "vault_1", "vault.1", "a" * 51,
-                                  "vault\n", "vault/..", "väult", ""])
+@pytest.mark.parametrize(
+    "name",
+    ["v", "1vault", "-vault", "vault_1", "vault.1", "a" * 51, "vault\n", "vault/..", "väult", ""],
+)
 def test_bad_vault_names(name: str) -> None:
     with pytest.raises(UsageError):
         ids.validate_vault(name)

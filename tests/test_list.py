@@ -16,15 +16,17 @@ import responses
 
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
-from azbackupjobs.errors import ExitCode, UsageError
-from azbackupjobs.output import Environment
+from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.view.output import Environment
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
 VAULT = "vault1"
 ENDPOINT = "https://management.azure.com"
-BASE = (f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
-        f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}")
+BASE = (
+    f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
+    f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+)
 LIST_URL = f"{BASE}/backupJobs"
 TOKEN = "test-token-value"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -50,8 +52,14 @@ def env_of(tmp_path: Any, *, tty: bool = False) -> Environment:
     )
 
 
-def job(n: int, status: str = "Completed", *, start: datetime | None = None,
-        entity: str | None = None, operation: str = "Backup") -> dict[str, Any]:
+def job(
+    n: int,
+    status: str = "Completed",
+    *,
+    start: datetime | None = None,
+    entity: str | None = None,
+    operation: str = "Backup",
+) -> dict[str, Any]:
     """A list item as the service sends it (no extendedInfo); job n starts n minutes ago."""
     guid = f"00000000-0000-4000-8000-{n:012d}"
     started = start or NOW - timedelta(minutes=n)
@@ -78,13 +86,15 @@ def job(n: int, status: str = "Completed", *, start: datetime | None = None,
 class FakeList:
     """The list endpoint: pages per status (None = no status clause), linked by nextLink."""
 
-    def __init__(self, rsps: responses.RequestsMock,
-                 pages: dict[str | None, list[list[dict[str, Any]]]]) -> None:
+    def __init__(
+        self, rsps: responses.RequestsMock, pages: dict[str | None, list[list[dict[str, Any]]]]
+    ) -> None:
         self.pages = pages
         self.calls: list[tuple[str, int]] = []
         self.on_request: Callable[[str, int], None] | None = None
-        rsps.add_callback(responses.GET, re.compile(re.escape(LIST_URL) + r"(\?.*)?$"),
-                          callback=self)
+        rsps.add_callback(
+            responses.GET, re.compile(re.escape(LIST_URL) + r"(\?.*)?$"), callback=self
+        )
 
     def __call__(self, request: Any) -> tuple[int, dict[str, str], str]:
         query = parse_qs(urlsplit(request.url).query)
@@ -98,15 +108,23 @@ class FakeList:
         body: dict[str, Any] = {"value": pages[index] if index < len(pages) else []}
         if index + 1 < len(pages):
             body["nextLink"] = f"{LIST_URL}?" + urlencode(
-                {"api-version": "2017-07-01", "$filter": odata, "$skiptoken": str(index + 1)})
+                {"api-version": "2017-07-01", "$filter": odata, "$skiptoken": str(index + 1)}
+            )
         return 200, {"Content-Type": "application/json"}, json.dumps(body)
 
 
-def run(tmp_path: Any, *, output: str = "json", query: str | None = None, tty: bool = False,
-        **list_kwargs: Any) -> tuple[int, str, str]:
+def run(
+    tmp_path: Any,
+    *,
+    output: str = "json",
+    query: str | None = None,
+    tty: bool = False,
+    **list_kwargs: Any,
+) -> tuple[int, str, str]:
     env = env_of(tmp_path, tty=tty)
-    code = run_list(CommonOptions(output=output, query=query), ListOptions(**list_kwargs), env,
-                    now=NOW)
+    code = run_list(
+        CommonOptions(output=output, query=query), ListOptions(**list_kwargs), env, now=NOW
+    )
     assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
     return code, env.stdout.getvalue(), env.stderr.getvalue()
 
@@ -130,9 +148,15 @@ def test_every_filter_in_one_request(tmp_path: Any) -> None:
     guid = "3b6a1d2c-5f4e-4d3c-9b2a-1f0e9d8c7b6a"
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, LIST_URL, json={"value": []})
-        run(tmp_path, statuses=("completedwithwarnings",), operation="backup",
-            management_type="azureiaasvm", job_id=guid, since="2024-04-30T00:00Z",
-            until="2024-04-30T13:15:30Z")
+        run(
+            tmp_path,
+            statuses=("completedwithwarnings",),
+            operation="backup",
+            management_type="azureiaasvm",
+            job_id=guid,
+            since="2024-04-30T00:00Z",
+            until="2024-04-30T13:15:30Z",
+        )
         query = urlsplit(rsps.calls[0].request.url).query
     assert parse_qs(query)["$filter"] == [
         "startTime eq '2024-04-30 12:00:00 AM' and endTime eq '2024-04-30 01:15:30 PM' "
@@ -325,8 +349,10 @@ def test_merge_keeps_streaming_and_limit_applies_to_the_merge(tmp_path: Any) -> 
     assert [j["name"] for j in json.loads(out)] == [job(n)["name"] for n in (1, 2, 3)]
     # Failed page 1 (job 1) and Completed page 1 (jobs 2, 3); after job 1 was used, the merge
     # needed Failed page 2 to know what comes next. Nothing else.
-    asked = [(re.search(r"status eq '(\w+)'", f).group(1), i)  # type: ignore[union-attr]
-             for f, i in fake.calls]
+    asked = [
+        (re.search(r"status eq '(\w+)'", f).group(1), i)  # type: ignore[union-attr]
+        for f, i in fake.calls
+    ]
     assert asked == [("Failed", 0), ("Completed", 0), ("Failed", 1)]
 
 
@@ -340,8 +366,12 @@ def test_a_job_seen_twice_is_printed_once(tmp_path: Any) -> None:
 
 # ----- client-side entity filter -----------------------------------------------------------
 def test_entity_matches_a_substring_in_any_casing(tmp_path: Any) -> None:
-    items = [job(1, entity="web-VM-01"), job(2, entity="db01"), job(3, entity="msdb [WebVm-02]"),
-             job(4)]
+    items = [
+        job(1, entity="web-VM-01"),
+        job(2, entity="db01"),
+        job(3, entity="msdb [WebVm-02]"),
+        job(4),
+    ]
     items[3]["properties"].pop("entityFriendlyName")
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [items]})
@@ -357,10 +387,23 @@ def test_tsv_columns(tmp_path: Any) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[item]]})
         _, out, _ = run(tmp_path, output="tsv")
-    assert out == "\t".join([
-        item["name"], "InProgress", "Backup", "vm one", "AzureIaaSVMJob", "AzureIaasVM",
-        item["properties"]["startTime"], "", "PT5M30.1234567S",
-    ]) + "\n"
+    assert (
+        out
+        == "\t".join(
+            [
+                item["name"],
+                "InProgress",
+                "Backup",
+                "vm one",
+                "AzureIaaSVMJob",
+                "AzureIaasVM",
+                item["properties"]["startTime"],
+                "",
+                "PT5M30.1234567S",
+            ]
+        )
+        + "\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -375,8 +418,11 @@ def test_tsv_columns(tmp_path: Any) -> None:
 def test_query_applies_to_the_whole_array(tmp_path: Any, output: str, expected: str) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(1), job(2, "Failed")], [job(3)]]})
-        _, out, _ = run(tmp_path, output=output,
-                        query="[?properties.status=='Failed'].properties.entityFriendlyName")
+        _, out, _ = run(
+            tmp_path,
+            output=output,
+            query="[?properties.status=='Failed'].properties.entityFriendlyName",
+        )
     assert out == expected
 
 
@@ -388,8 +434,9 @@ def test_query_length_counts_everything(tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("width", [80, 200])
-def test_table_shows_the_columns(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
-                                 width: int) -> None:
+def test_table_shows_the_columns(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
     monkeypatch.setenv("COLUMNS", str(width))
     items = [job(1, "InProgress", entity="vm-alpha"), job(2, "Failed", operation="Restore")]
     items[0]["properties"]["duration"] = "PT1H2M3S"
@@ -427,9 +474,16 @@ def test_table_start_is_local_time(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
 
 def test_table_default_shows_the_newest_100_and_says_so(tmp_path: Any) -> None:
     with responses.RequestsMock() as rsps:
-        fake = FakeList(rsps, {None: [[job(n) for n in range(1, 81)],
-                                      [job(n) for n in range(81, 161)],
-                                      [job(n) for n in range(161, 241)]]})
+        fake = FakeList(
+            rsps,
+            {
+                None: [
+                    [job(n) for n in range(1, 81)],
+                    [job(n) for n in range(81, 161)],
+                    [job(n) for n in range(161, 241)],
+                ]
+            },
+        )
         _, out, _ = run(tmp_path, output="table", tty=True)
     assert job(100)["name"] in out and job(101)["name"] not in out
     assert "100 jobs" in out and "older ones not shown (--limit 0 shows all)" in out
@@ -460,11 +514,14 @@ def test_service_strings_cannot_drive_the_terminal(tmp_path: Any) -> None:
 
 
 def test_next_link_to_another_host_is_refused(tmp_path: Any) -> None:
-    from azbackupjobs.errors import UnexpectedResponseError
+    from azbackupjobs.model.errors import UnexpectedResponseError
 
     with responses.RequestsMock() as rsps:
-        rsps.add(responses.GET, LIST_URL, json={
-            "value": [job(1)], "nextLink": "https://evil.example/backupJobs?x=1"})
+        rsps.add(
+            responses.GET,
+            LIST_URL,
+            json={"value": [job(1)], "nextLink": "https://evil.example/backupJobs?x=1"},
+        )
         with pytest.raises(UnexpectedResponseError, match="not on the endpoint's host"):
             run(tmp_path, output="ndjson")
         assert len(rsps.calls) == 1

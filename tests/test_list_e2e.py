@@ -22,24 +22,28 @@ AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 @pytest.fixture(scope="module")
 def emu() -> Iterator[EmulatorHandle]:
     with start_emulator(seed=3, seed_data=False, page_size=5) as handle:
-        handle.add_jobs(12, outcomes=("Completed", "Failed", "CompletedWithWarnings"),
-                        spread_seconds=6 * 3600)
-        handle.add_job(entity="old-vm", outcome="Failed", start_offset=-35 * 86400,
-                       duration=600)
+        handle.add_jobs(
+            12, outcomes=("Completed", "Failed", "CompletedWithWarnings"), spread_seconds=6 * 3600
+        )
+        handle.add_job(entity="old-vm", outcome="Failed", start_offset=-35 * 86400, duration=600)
         yield handle
 
 
 def azjobs(emu: EmulatorHandle, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     env.update(emu.env())
-    return subprocess.run([AZJOBS, *args], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    return subprocess.run(
+        [AZJOBS, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def list_requests(emu: EmulatorHandle) -> list[str]:
     """The ``$filter`` of every list request (nextLinks included) since the log was cleared."""
-    return [parse_qs(r.query).get("$filter", [""])[0] for r in emu.request_log
-            if r.path.lower().endswith("/backupjobs")]
+    return [
+        parse_qs(r.query).get("$filter", [""])[0]
+        for r in emu.request_log
+        if r.path.lower().endswith("/backupjobs")
+    ]
 
 
 def test_json_pages_merged_newest_first(emu: EmulatorHandle) -> None:

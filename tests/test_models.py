@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from azbackupjobs.errors import UnexpectedResponseError
-from azbackupjobs.models import (
+from azbackupjobs.model.errors import UnexpectedResponseError
+from azbackupjobs.model.job import (
     Job,
     JobError,
     JobStatus,
@@ -105,8 +105,14 @@ def test_the_corpus_is_complete() -> None:
     assert len(JOB_CASES) >= 100
     assert len(OPERATION_CASES) >= 7
     kinds = {normalize_job_kind(Job.from_dict(p.values[0]).job_type) for p in JOB_CASES}
-    assert {"AzureIaaSVMJob", "AzureStorageJob", "AzureWorkloadJob", "DpmJob", "MabJob",
-            "VaultJob"} <= kinds
+    assert {
+        "AzureIaaSVMJob",
+        "AzureStorageJob",
+        "AzureWorkloadJob",
+        "DpmJob",
+        "MabJob",
+        "VaultJob",
+    } <= kinds
 
 
 def test_every_fixture_file_is_a_known_kind_of_payload() -> None:
@@ -148,17 +154,25 @@ def expected_duration(value: Any) -> timedelta | None:
     sign = -1 if text.startswith("-") else 1
     text = text.lstrip("-")
     if text.startswith("P"):
-        units = dict((u, float(n)) for n, u in re.findall(r"(\d+(?:\.\d+)?)([WDHMS])",
-                                                          text.replace("T", "T ")))
+        units = dict(
+            (u, float(n))
+            for n, u in re.findall(r"(\d+(?:\.\d+)?)([WDHMS])", text.replace("T", "T "))
+        )
         # M before T means months (never sent); all fixtures use M after T only.
-        seconds = (units.get("W", 0) * 604800 + units.get("D", 0) * 86400
-                   + units.get("H", 0) * 3600 + units.get("M", 0) * 60 + units.get("S", 0))
+        seconds = (
+            units.get("W", 0) * 604800
+            + units.get("D", 0) * 86400
+            + units.get("H", 0) * 3600
+            + units.get("M", 0) * 60
+            + units.get("S", 0)
+        )
         return sign * timedelta(seconds=seconds)
     head, _, rest = text.partition(":")  # .NET: [d.]hh:mm:ss[.fffffff]
     days, _, hours = head.rpartition(".")
     minutes, seconds_text = rest.split(":")
-    return sign * timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                            seconds=float(seconds_text))
+    return sign * timedelta(
+        days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=float(seconds_text)
+    )
 
 
 def _close(a: timedelta | None, b: timedelta | None) -> bool:
@@ -291,8 +305,11 @@ def test_property_bag_values_of_other_types_become_text() -> None:
     ("rel", "kind", "job_type"),
     [
         ("recorded/iaasvmv2_backup_completed.json", "AzureIaaSVMJob", "AzureIaaSVMJobV2"),
-        ("recorded/workloadv2_hana_backup_full_completed.json", "AzureWorkloadJob",
-         "AzureWorkloadJobV2"),
+        (
+            "recorded/workloadv2_hana_backup_full_completed.json",
+            "AzureWorkloadJob",
+            "AzureWorkloadJobV2",
+        ),
         ("recorded/afs_backup_completed.json", "AzureStorageJob", "AzureStorageJob"),
         ("synthetic/dpm_backup_completedwithwarnings.json", "DpmJob", "DpmJob"),
         ("synthetic/mab_backup_failed.json", "MabJob", "MabJob"),
@@ -421,10 +438,20 @@ def test_end_before_start_is_a_placeholder() -> None:
 def test_fraction_digits_zero_to_seven() -> None:
     job = _job("synthetic/iaasvm_backup_fraction_digits.json")
     assert job.start_time == datetime(2024, 5, 1, 0, 0, 0, 496740, tzinfo=UTC)
-    micro = [(t.start_time.microsecond if t.start_time else None,
-              t.end_time.microsecond if t.end_time else None) for t in job.tasks]
-    assert micro == [(0, 100000), (120000, 123000), (123400, 123450), (123456, 123456),
-                     (None, None)]
+    micro = [
+        (
+            t.start_time.microsecond if t.start_time else None,
+            t.end_time.microsecond if t.end_time else None,
+        )
+        for t in job.tasks
+    ]
+    assert micro == [
+        (0, 100000),
+        (120000, 123000),
+        (123400, 123450),
+        (123456, 123456),
+        (None, None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -460,9 +487,20 @@ def test_actions_info_absent_in_recorded_payloads() -> None:
 def test_null_versus_missing() -> None:
     base = {"id": "i", "name": "n"}
     missing = Job.from_dict({**base, "properties": {"status": "InProgress"}})
-    nulls = Job.from_dict({**base, "properties": {
-        "status": "InProgress", "endTime": None, "errorDetails": None, "extendedInfo": None,
-        "duration": None, "actionsInfo": None, "entityFriendlyName": None}})
+    nulls = Job.from_dict(
+        {
+            **base,
+            "properties": {
+                "status": "InProgress",
+                "endTime": None,
+                "errorDetails": None,
+                "extendedInfo": None,
+                "duration": None,
+                "actionsInfo": None,
+                "entityFriendlyName": None,
+            },
+        }
+    )
     for job in (missing, nulls):
         assert job.end_time is None and job.errors == () and job.tasks == ()
         assert job.duration is None and job.actions == frozenset() and job.entity is None
@@ -584,9 +622,27 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "P", "PT", "-P", "P1DT", "PT5", "5 minutes", "0:00:01.781847x", "12:3:4", "PTxS",
-     "P99999999999D", "99999999999.00:00:00", "P1" + "0" * 400 + "D", "9" * 5000 + ".00:00:00",
-     None, 5, 1.5, [], {}],
+    [
+        "",
+        "P",
+        "PT",
+        "-P",
+        "P1DT",
+        "PT5",
+        "5 minutes",
+        "0:00:01.781847x",
+        "12:3:4",
+        "PTxS",
+        "P99999999999D",
+        "99999999999.00:00:00",
+        "P1" + "0" * 400 + "D",
+        "9" * 5000 + ".00:00:00",
+        None,
+        5,
+        1.5,
+        [],
+        {},
+    ],
 )
 def test_parse_duration_refuses_quietly(text: Any) -> None:
     assert parse_duration(text) is None
@@ -615,9 +671,21 @@ def test_parse_timestamp(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.00000Z",
-     "2023-13-45T00:00:00Z", "2023-02-30T00:00:00Z", "9999-12-31T23:59:59-05:00",
-     "12/21/2023 5:52:09 AM", "17/09/2021 12:00:13", "yesterday", "", None, 1700000000, []],
+    [
+        "0001-01-01T00:00:00",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00.00000Z",
+        "2023-13-45T00:00:00Z",
+        "2023-02-30T00:00:00Z",
+        "9999-12-31T23:59:59-05:00",
+        "12/21/2023 5:52:09 AM",
+        "17/09/2021 12:00:13",
+        "yesterday",
+        "",
+        None,
+        1700000000,
+        [],
+    ],
 )
 def test_parse_timestamp_refuses_quietly(text: Any) -> None:
     assert parse_timestamp(text) is None
@@ -639,19 +707,24 @@ def test_duration_round_trips(delta: timedelta) -> None:
     days, seconds = magnitude.days, magnitude.seconds
     fraction = f"{magnitude.microseconds:06d}0"
     iso = f"{sign}P{days}DT{seconds // 3600}H{seconds % 3600 // 60}M{seconds % 60}.{fraction}S"
-    dotnet = (f"{sign}{days}.{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:"
-              f"{seconds % 60:02d}.{fraction}")
+    dotnet = (
+        f"{sign}{days}.{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:"
+        f"{seconds % 60:02d}.{fraction}"
+    )
     assert parse_duration(iso) == delta
     assert parse_duration(dotnet) == delta
 
 
-@given(st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9998, 1, 1)),
-       st.integers(min_value=0, max_value=7))
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 1), max_value=datetime(9998, 1, 1)),
+    st.integers(min_value=0, max_value=7),
+)
 def test_timestamp_round_trips(moment: datetime, digits: int) -> None:
     fraction = f"{moment.microsecond:06d}0"[:digits]
     text = moment.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if digits else "") + "Z"
-    expected = moment.replace(microsecond=int(fraction.ljust(6, "0")[:6]) if digits else 0,
-                              tzinfo=UTC)
+    expected = moment.replace(
+        microsecond=int(fraction.ljust(6, "0")[:6]) if digits else 0, tzinfo=UTC
+    )
     assert parse_timestamp(text) == expected
 
 
@@ -685,20 +758,31 @@ def test_operation_succeeded_with_job_id(fixture_json: Any) -> None:
 
 
 def test_operation_succeeded_with_job_ids() -> None:
-    op = OperationStatus.from_dict({
-        "id": "op", "name": "op", "status": "Succeeded",
-        "properties": {"objectType": "OperationStatusJobsExtendedInfo",
-                       "jobIds": ["j1", "j2", 3, "j1"], "failedJobsError": {"j3": "E"}},
-    })
+    op = OperationStatus.from_dict(
+        {
+            "id": "op",
+            "name": "op",
+            "status": "Succeeded",
+            "properties": {
+                "objectType": "OperationStatusJobsExtendedInfo",
+                "jobIds": ["j1", "j2", 3, "j1"],
+                "failedJobsError": {"j3": "E"},
+            },
+        }
+    )
     assert op.job_ids == ("j1", "j2")
 
 
 def test_operation_failed_with_error() -> None:
-    op = OperationStatus.from_dict({
-        "id": "op", "status": "Failed", "startTime": "2024-01-01T00:00:00Z",
-        "endTime": "2024-01-01T00:00:01Z",
-        "error": {"code": "UserErrorBackupOperationInProgress", "message": "Another one runs."},
-    })
+    op = OperationStatus.from_dict(
+        {
+            "id": "op",
+            "status": "Failed",
+            "startTime": "2024-01-01T00:00:00Z",
+            "endTime": "2024-01-01T00:00:01Z",
+            "error": {"code": "UserErrorBackupOperationInProgress", "message": "Another one runs."},
+        }
+    )
     assert op.is_done and not op.succeeded
     assert op.error_code == "UserErrorBackupOperationInProgress"
     assert op.error_message == "Another one runs."

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs.errors import ExitCode, StdoutClosed, UsageError
-from azbackupjobs.output import (
+from azbackupjobs.model.errors import ExitCode, StdoutClosed, UsageError
+from azbackupjobs.view.output import (
     FORMATS,
     Environment,
     Output,
@@ -18,7 +18,7 @@ from azbackupjobs.output import (
     tsv_cell,
     tsv_lines,
 )
-from azbackupjobs.rows import job_tsv_row, task_tsv_row
+from azbackupjobs.view.rows import job_tsv_row, task_tsv_row
 
 
 class FlushCounter(io.StringIO):
@@ -32,8 +32,14 @@ class FlushCounter(io.StringIO):
 
 
 def make_env(*, tty: bool = False, **env: str) -> Environment:
-    return Environment(stdout=FlushCounter(), stderr=io.StringIO(), stdout_isatty=tty,
-                       stderr_isatty=False, stdin_isatty=False, env=env)
+    return Environment(
+        stdout=FlushCounter(),
+        stderr=io.StringIO(),
+        stdout_isatty=tty,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env=env,
+    )
 
 
 def stdout(env: Environment) -> str:
@@ -64,10 +70,13 @@ def test_flag_beats_environment() -> None:
     assert resolve_format(None, make_env(AZJOBS_OUTPUT="  ")) == "json"  # blank is unset
 
 
-@pytest.mark.parametrize(("flag", "env", "source"), [
-    ("yaml", {}, "--output"), (None, {"AZJOBS_OUTPUT": "xml"}, "AZJOBS_OUTPUT")])
-def test_unknown_format_is_a_usage_error(flag: str | None, env: dict[str, str],
-                                         source: str) -> None:
+@pytest.mark.parametrize(
+    ("flag", "env", "source"),
+    [("yaml", {}, "--output"), (None, {"AZJOBS_OUTPUT": "xml"}, "AZJOBS_OUTPUT")],
+)
+def test_unknown_format_is_a_usage_error(
+    flag: str | None, env: dict[str, str], source: str
+) -> None:
     with pytest.raises(UsageError) as info:
         resolve_format(flag, make_env(**env))
     assert info.value.exit_code == ExitCode.USAGE
@@ -112,8 +121,13 @@ def test_query_errors_at_search_time_are_usage_errors() -> None:
 
 
 def test_query_applies() -> None:
-    data = {"name": "j", "properties": {"status": "Failed", "extendedInfo": {"tasksList": [
-        {"taskId": "a"}, {"taskId": "b"}]}}}
+    data = {
+        "name": "j",
+        "properties": {
+            "status": "Failed",
+            "extendedInfo": {"tasksList": [{"taskId": "a"}, {"taskId": "b"}]},
+        },
+    }
     assert Query("properties.status").apply(data) == "Failed"
     assert Query("properties.extendedInfo.tasksList[].taskId").apply(data) == ["a", "b"]
     assert Query("nothing").apply(data) is None
@@ -159,24 +173,44 @@ def test_tsv_lines(data: Any, lines: list[str]) -> None:
 
 
 def test_job_tsv_row_documented_columns() -> None:
-    raw = {"name": "n", "properties": {"status": "S", "operation": "O",
-                                       "entityFriendlyName": "E", "jobType": "T",
-                                       "backupManagementType": "B", "startTime": "st",
-                                       "endTime": "et", "duration": "d", "other": "x"}}
+    raw = {
+        "name": "n",
+        "properties": {
+            "status": "S",
+            "operation": "O",
+            "entityFriendlyName": "E",
+            "jobType": "T",
+            "backupManagementType": "B",
+            "startTime": "st",
+            "endTime": "et",
+            "duration": "d",
+            "other": "x",
+        },
+    }
     assert job_tsv_row(raw) == ["n", "S", "O", "E", "T", "B", "st", "et", "d"]
     assert job_tsv_row({"name": "n", "properties": "bad"}) == ["n"] + [None] * 8
 
 
 def test_task_tsv_row_documented_columns() -> None:
-    raw = {"taskExecutionDetails": "x", "taskId": "t", "status": "s", "duration": "d",
-           "startTime": "a", "endTime": "b", "progressPercentage": 5.0, "taskType": "Normal"}
+    raw = {
+        "taskExecutionDetails": "x",
+        "taskId": "t",
+        "status": "s",
+        "duration": "d",
+        "startTime": "a",
+        "endTime": "b",
+        "progressPercentage": 5.0,
+        "taskType": "Normal",
+    }
     assert task_tsv_row(raw) == ["t", "s", 5.0, "a", "b", "d", "x"]
 
 
 # ----- Output -----------------------------------------------------------------------------------
 
-DATA = {"name": "j1", "properties": {"status": "Completed", "entityFriendlyName": "vm ☃",
-                                     "duration": "PT1S"}}
+DATA = {
+    "name": "j1",
+    "properties": {"status": "Completed", "entityFriendlyName": "vm ☃", "duration": "PT1S"},
+}
 
 
 def test_json_is_indented_and_keeps_unicode() -> None:
@@ -191,8 +225,10 @@ def test_ndjson_is_compact_and_flushed() -> None:
     out = Output(env, "ndjson")
     out.ndjson(DATA)
     out.ndjson({"b": 2})
-    assert stdout(env).splitlines() == [json.dumps(DATA, separators=(",", ":"),
-                                                   ensure_ascii=False), '{"b":2}']
+    assert stdout(env).splitlines() == [
+        json.dumps(DATA, separators=(",", ":"), ensure_ascii=False),
+        '{"b":2}',
+    ]
     assert env.stdout.flushes >= 2  # type: ignore[attr-defined]
 
 
@@ -256,8 +292,14 @@ def test_closed_stdout_stops_quietly() -> None:
         def write(self, text: str) -> int:
             raise BrokenPipeError()
 
-    env = Environment(stdout=Closed(), stderr=io.StringIO(), stdout_isatty=False,
-                      stderr_isatty=False, stdin_isatty=False, env={})
+    env = Environment(
+        stdout=Closed(),
+        stderr=io.StringIO(),
+        stdout_isatty=False,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env={},
+    )
     with pytest.raises(StdoutClosed):
         Output(env, "json").json({"a": 1})
     with pytest.raises(StdoutClosed):

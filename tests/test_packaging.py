@@ -19,11 +19,21 @@ from pathlib import Path
 import pytest
 
 import azbackupjobs
-from azbackupjobs.completion import SCRIPT_FILES
+from azbackupjobs.cli.completion import SCRIPT_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
-_SKIP = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__",
-                               ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis")
+_SKIP = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +44,10 @@ def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run(
         [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), str(source)],
-        capture_output=True, text=True, timeout=300, check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     wheels = list(out.glob("*.whl"))
@@ -53,7 +66,7 @@ def test_wheel_holds_the_package_completions_and_license(dists: dict[str, Path])
             assert member in names
             assert wheel.read(member) == (ROOT / "completions" / script).read_bytes()
         assert f"azjobs-{version}.dist-info/licenses/LICENSE" in names
-        assert "azbackupjobs/cli.py" in names and "azbackupjobs/emulator/__init__.py" in names
+        assert "azbackupjobs/cli/app.py" in names and "azbackupjobs/emulator/__init__.py" in names
         assert not any(n.startswith("tests/") for n in names)
         metadata = Parser().parsestr(wheel.read(f"azjobs-{version}.dist-info/METADATA").decode())
         entry_points = wheel.read(f"azjobs-{version}.dist-info/entry_points.txt").decode()
@@ -70,9 +83,16 @@ def test_sdist_holds_sources_tests_completions_and_license(dists: dict[str, Path
     prefix = f"azjobs-{version}/"
     with tarfile.open(dists["sdist"]) as sdist:
         names = set(sdist.getnames())
-    for required in ("LICENSE", "README.md", "CHANGELOG.md", "pyproject.toml",
-                     "scripts/gen_completions.py", "tests/conftest.py", "azbackupjobs/cli.py",
-                     *(f"completions/{name}" for name in SCRIPT_FILES.values())):
+    for required in (
+        "LICENSE",
+        "README.md",
+        "CHANGELOG.md",
+        "pyproject.toml",
+        "scripts/gen_completions.py",
+        "tests/conftest.py",
+        "azbackupjobs/cli/app.py",
+        *(f"completions/{name}" for name in SCRIPT_FILES.values()),
+    ):
         assert prefix + required in names, required
     assert not any(n.endswith(".pyc") for n in names)
 
@@ -80,14 +100,37 @@ def test_sdist_holds_sources_tests_completions_and_license(dists: dict[str, Path
 def test_the_wheel_installs_and_runs(dists: dict[str, Path], tmp_path: Path) -> None:
     """Installed without its dependencies next to the ones of this environment, it runs."""
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-index", "--target", str(target), str(dists["wheel"])],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--target",
+            str(target),
+            str(dists["wheel"]),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
-    probe = ("import azbackupjobs, sys; print(azbackupjobs.__file__); "
-             "from azbackupjobs.cli import main; main(['--version'])")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
-                          timeout=60, check=False, cwd=tmp_path)  # not the source tree
+    probe = (
+        "import azbackupjobs, sys; print(azbackupjobs.__file__); "
+        "from azbackupjobs.cli.app import main; main(['--version'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )  # not the source tree
     assert done.returncode == 0, done.stderr
     location, version_line = done.stdout.splitlines()
     assert location.startswith(str(target))

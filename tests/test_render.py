@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console, RenderableType
 
-from azbackupjobs import render
-from azbackupjobs.errors import UnexpectedResponseError
-from azbackupjobs.models import Job, JobStatus
+from azbackupjobs.model.errors import UnexpectedResponseError
+from azbackupjobs.model.job import Job, JobStatus
+from azbackupjobs.view import render
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NOW = datetime(2023, 12, 21, 7, 0, tzinfo=UTC)
@@ -37,9 +37,15 @@ def job_of(rel: str) -> Job:
 
 
 def show(renderable: RenderableType, *, width: int = 120, colour: bool = False) -> str:
-    console = Console(file=io.StringIO(), width=width, force_terminal=colour,
-                      color_system="truecolor" if colour else None, highlight=False,
-                      soft_wrap=False, legacy_windows=False)
+    console = Console(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=colour,
+        color_system="truecolor" if colour else None,
+        highlight=False,
+        soft_wrap=False,
+        legacy_windows=False,
+    )
     console.print(renderable)
     out = console.file.getvalue()  # type: ignore[attr-defined]
     assert isinstance(out, str)
@@ -50,8 +56,9 @@ def assert_safe(output: str, *, colour: bool = False) -> None:
     """Only rich's own colour codes may appear; nothing else that steers a terminal."""
     text = SGR.sub("", output) if colour else output
     assert "\x1b" not in text, repr(text)
-    bad = [ch for ch in text
-           if (ord(ch) < 32 and ch != "\n") or 0x7F <= ord(ch) < 0xA0 or ch in BIDI]
+    bad = [
+        ch for ch in text if (ord(ch) < 32 and ch != "\n") or 0x7F <= ord(ch) < 0xA0 or ch in BIDI
+    ]
     assert not bad, (bad, text)
 
 
@@ -105,15 +112,21 @@ def test_fmt_time_at_the_edge_of_the_calendar(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.parametrize(
     ("percent", "filled", "label"),
-    [(0.0, 0, "  0.0%"), (94.2, 19, " 94.2%"), (100.0, 20, "100.0%"), (150.0, 20, "100.0%"),
-     (-5.0, 0, "  0.0%")],
+    [
+        (0.0, 0, "  0.0%"),
+        (94.2, 19, " 94.2%"),
+        (100.0, 20, "100.0%"),
+        (150.0, 20, "100.0%"),
+        (-5.0, 0, "  0.0%"),
+    ],
 )
 def test_progress_bar(percent: float, filled: int, label: str) -> None:
     bar = render.progress_bar(percent)
     assert bar.plain == "━" * 20 + " " + label
     # the filled part carries the bar's own style; the rest is a dim span
     assert [(span.start, span.end) for span in bar.spans][:1] == (
-        [(filled, 20)] if filled < 20 else [])
+        [(filled, 20)] if filled < 20 else []
+    )
 
 
 def test_status_text() -> None:
@@ -126,7 +139,8 @@ def test_status_text() -> None:
 
 def test_title_of() -> None:
     assert render.title_of(job_of("recorded/hana_backup_full_completed.json")) == (
-        "Backup (Full) of SYSTEMDB [saphana-clitestvm-donotuse2]")
+        "Backup (Full) of SYSTEMDB [saphana-clitestvm-donotuse2]"
+    )
     bare = Job.from_dict({"name": "j1", "properties": {}})
     assert render.title_of(bare) == "Job of j1"
 
@@ -135,8 +149,9 @@ def test_title_of() -> None:
 
 
 def test_job_view_sections() -> None:
-    out = show(render.job_view(job_of("recorded/iaasvm_restore_inprogress_remaining_days.json"),
-                               NOW))
+    out = show(
+        render.job_view(job_of("recorded/iaasvm_restore_inprogress_remaining_days.json"), NOW)
+    )
     lines = out.splitlines()
     assert lines[0].strip() == "Restore of clitest-vm000003"
     assert "Progress" in out and "0.0%" in out and "1d05h44m" in out
@@ -172,11 +187,22 @@ def test_task_columns_follow_the_job_type() -> None:
         return render.task_columns(job_of(rel).tasks)
 
     assert columns("recorded/afs_backup_completed.json") == dict.fromkeys(
-        ("progress", "start", "end", "duration", "details"), False)
+        ("progress", "start", "end", "duration", "details"), False
+    )
     assert columns("recorded/iaasvm_restore_inprogress_progress.json") == {
-        "progress": False, "start": False, "end": False, "duration": True, "details": True}
+        "progress": False,
+        "start": False,
+        "end": False,
+        "duration": True,
+        "details": True,
+    }
     assert columns("recorded/iaasvm_backup_completed_2023.json") == {
-        "progress": False, "start": True, "end": True, "duration": True, "details": False}
+        "progress": False,
+        "start": True,
+        "end": True,
+        "duration": True,
+        "details": False,
+    }
     header = show(render.task_table(job_of("recorded/hana_backup_full_completed.json")))
     assert "Task" in header and "Status" in header and "Start" not in header
 
@@ -186,15 +212,27 @@ def test_task_duration_pt0s_is_not_measured() -> None:
     assert [render.fmt_task_duration(t) for t in job.tasks] == ["7m36s", "33m55s"]
     restore = job_of("recorded/iaasvm_restore_inprogress_progress.json")
     assert render.fmt_task_duration(restore.tasks[0]) == "—"
-    odd = Job.from_dict({"properties": {"extendedInfo": {"tasksList": [
-        {"taskId": "t", "duration": "soon"}]}}})
+    odd = Job.from_dict(
+        {"properties": {"extendedInfo": {"tasksList": [{"taskId": "t", "duration": "soon"}]}}}
+    )
     assert render.fmt_task_duration(odd.tasks[0]) == "soon"
 
 
 def test_task_progress_column() -> None:
-    job = Job.from_dict({"name": "j", "properties": {"status": "InProgress", "extendedInfo": {
-        "tasksList": [{"taskId": "a", "status": "InProgress", "progressPercentage": 42.0},
-                      {"taskId": "b", "status": "NotStarted"}]}}})
+    job = Job.from_dict(
+        {
+            "name": "j",
+            "properties": {
+                "status": "InProgress",
+                "extendedInfo": {
+                    "tasksList": [
+                        {"taskId": "a", "status": "InProgress", "progressPercentage": 42.0},
+                        {"taskId": "b", "status": "NotStarted"},
+                    ]
+                },
+            },
+        }
+    )
     out = show(render.task_table(job))
     assert "Progress" in out and " 42.0%" in out
 
@@ -207,8 +245,9 @@ def test_property_bag_table() -> None:
     assert "Whether" not in out
     afs = show(render.property_bag_table(job_of("recorded/afs_backup_completed.json")))
     assert "Whether job is adhoc or scheduled." in afs
-    odd = Job.from_dict({"properties": {"extendedInfo": {"propertyBag": {"  ": "x",
-                                                                        "\x1b[31m": "y"}}}})
+    odd = Job.from_dict(
+        {"properties": {"extendedInfo": {"propertyBag": {"  ": "x", "\x1b[31m": "y"}}}}
+    )
     shown = show(render.property_bag_table(odd))
     assert "'  '" in shown and "\\x1b[31m" in shown  # blank keys shown as their repr
     assert_safe(shown)
@@ -241,14 +280,21 @@ def test_error_panel_for_warnings_and_cancelled_backups() -> None:
 
 def test_no_error_panel_without_errors() -> None:
     assert render.error_panel(job_of("recorded/iaasvm_backup_completed_2023.json")) is None
-    storage = show(render.error_panel(job_of("recorded/afs_restore_failed_errordetails.json"))
-                   or "")
+    storage = show(
+        render.error_panel(job_of("recorded/afs_restore_failed_errordetails.json")) or ""
+    )
     assert "1073871825" in storage and "•" in storage
 
 
 def test_errors_without_message_or_code() -> None:
-    job = Job.from_dict({"properties": {"status": "Failed", "errorDetails": [
-        {"errorCode": 5}, {"errorString": "only text"}, "not a dict"]}})
+    job = Job.from_dict(
+        {
+            "properties": {
+                "status": "Failed",
+                "errorDetails": [{"errorCode": 5}, {"errorString": "only text"}, "not a dict"],
+            }
+        }
+    )
     out = show(render.error_panel(job) or "")
     assert "(no message)" in out and "only text" in out
 
@@ -264,7 +310,8 @@ def test_tasks_only() -> None:
 @pytest.mark.parametrize("width", [40, 100])  # 160 is covered by the CLI tests
 def test_every_fixture_renders_at_every_width(width: int) -> None:
     for path in sorted((FIXTURES / "recorded").glob("*.json")) + sorted(
-            (FIXTURES / "synthetic").glob("*.json")):
+        (FIXTURES / "synthetic").glob("*.json")
+    ):
         raw = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(raw.get("properties"), dict) or "jobType" not in raw["properties"]:
             continue
@@ -305,21 +352,43 @@ NASTY = [
 
 
 def nasty_job(value: str) -> dict[str, Any]:
-    task = {"taskId": value, "status": value, "duration": "PT1S", "taskExecutionDetails": value,
-            "startTime": "2023-12-21T05:52:07Z", "progressPercentage": 50.0}
+    task = {
+        "taskId": value,
+        "status": value,
+        "duration": "PT1S",
+        "taskExecutionDetails": value,
+        "startTime": "2023-12-21T05:52:07Z",
+        "progressPercentage": 50.0,
+    }
     return {
-        "id": value, "name": value,
+        "id": value,
+        "name": value,
         "properties": {
-            "jobType": value, "status": value, "entityFriendlyName": value, "operation": value,
-            "backupManagementType": value, "workloadType": value, "activityId": value,
-            "actionsInfo": [value], "duration": value, "startTime": "2023-12-21T05:52:07Z",
-            "errorDetails": [{"errorCode": value, "errorTitle": value, "errorString": value,
-                              "recommendations": [value, f"see {value}"],
-                              "additionalDetails": value}],
-            "extendedInfo": {"tasksList": [task, {"taskId": value, "status": "Completed"}],
-                             "propertyBag": {value: value, f"key {value}": None},
-                             "estimatedRemainingDuration": value,
-                             "dynamicErrorMessage": value},
+            "jobType": value,
+            "status": value,
+            "entityFriendlyName": value,
+            "operation": value,
+            "backupManagementType": value,
+            "workloadType": value,
+            "activityId": value,
+            "actionsInfo": [value],
+            "duration": value,
+            "startTime": "2023-12-21T05:52:07Z",
+            "errorDetails": [
+                {
+                    "errorCode": value,
+                    "errorTitle": value,
+                    "errorString": value,
+                    "recommendations": [value, f"see {value}"],
+                    "additionalDetails": value,
+                }
+            ],
+            "extendedInfo": {
+                "tasksList": [task, {"taskId": value, "status": "Completed"}],
+                "propertyBag": {value: value, f"key {value}": None},
+                "estimatedRemainingDuration": value,
+                "dynamicErrorMessage": value,
+            },
         },
     }
 
@@ -352,8 +421,7 @@ _text = st.one_of(
 _scalar = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), _text)
 _json = st.recursive(
     _scalar,
-    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                            st.dictionaries(_text, inner, max_size=3)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_text, inner, max_size=3)),
     max_leaves=6,
 )
 
@@ -363,59 +431,123 @@ def _either(specific: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
 
 
 _durations = st.one_of(
-    st.sampled_from(["PT0S", "PT9.8782791S", "-PT4M20.8S", "P1DT5H44M21.7959938S", "P2W",
-                     "00:25:02.0892800", "1.02:03:04", "-00:00:01", "P99999999999D",
-                     "99999999999.00:00:00", "PT", "P", "PT1e9S"]),
+    st.sampled_from(
+        [
+            "PT0S",
+            "PT9.8782791S",
+            "-PT4M20.8S",
+            "P1DT5H44M21.7959938S",
+            "P2W",
+            "00:25:02.0892800",
+            "1.02:03:04",
+            "-00:00:01",
+            "P99999999999D",
+            "99999999999.00:00:00",
+            "PT",
+            "P",
+            "PT1e9S",
+        ]
+    ),
     st.timedeltas().map(lambda d: f"PT{d.total_seconds()}S"),
 )
 _times = st.one_of(
-    st.sampled_from(["0001-01-01T00:00:00", "0001-01-01T00:00:00.00000Z", "2001-01-01T00:00:00Z",
-                     "2023-12-21T05:52:07.3148982Z", "9999-12-31T23:59:59Z",
-                     "0002-01-01T00:00:00+14:00", "9999-12-31T23:59:59-05:00",
-                     "2023-05-11 14:39:25Z", "12/21/2023 5:52:09 AM"]),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00",
+            "0001-01-01T00:00:00.00000Z",
+            "2001-01-01T00:00:00Z",
+            "2023-12-21T05:52:07.3148982Z",
+            "9999-12-31T23:59:59Z",
+            "0002-01-01T00:00:00+14:00",
+            "9999-12-31T23:59:59-05:00",
+            "2023-05-11 14:39:25Z",
+            "12/21/2023 5:52:09 AM",
+        ]
+    ),
     st.datetimes().map(lambda d: d.isoformat() + "Z"),
 )
 _statuses = st.sampled_from([s.value for s in JobStatus] + ["Canceled", "Paused", "completed"])
-_task = st.fixed_dictionaries({}, optional={
-    "taskId": _either(_text), "status": _either(_statuses), "startTime": _either(_times),
-    "endTime": _either(_times), "duration": _either(_durations),
-    "progressPercentage": _either(st.floats()), "taskExecutionDetails": _either(_text),
-    "instanceId": _json, "name": _json,
-})
-_error = st.fixed_dictionaries({}, optional={
-    "errorCode": _either(st.integers()), "errorTitle": _either(_text),
-    "errorString": _either(_text), "recommendations": _either(st.lists(_either(_text),
-                                                                         max_size=3)),
-    "additionalDetails": _either(_text),
-})
-_ext = st.fixed_dictionaries({}, optional={
-    "tasksList": _either(st.lists(_either(_task), max_size=4)),
-    "propertyBag": _either(st.dictionaries(_text, _either(_text), max_size=4)),
-    "internalPropertyBag": _json, "progressPercentage": _either(st.floats()),
-    "estimatedRemainingDuration": _either(_durations), "dynamicErrorMessage": _either(_text),
-})
-_props = st.fixed_dictionaries({}, optional={
-    "jobType": _either(st.sampled_from(["AzureIaaSVMJob", "AzureIaaSVMJobV2", "AzureStorageJob",
-                                        "AzureWorkloadJob", "DpmJob", "MabJob", "VaultJob",
-                                        "FutureJobV9"])),
-    "status": _either(_statuses), "entityFriendlyName": _either(_text),
-    "operation": _either(st.sampled_from(["Backup", "Backup (Full)", "Restore"]) | _text),
-    "backupManagementType": _either(_text), "workloadType": _either(_text),
-    "startTime": _either(_times), "endTime": _either(_times), "duration": _either(_durations),
-    "activityId": _either(_text),
-    "actionsInfo": _either(st.lists(st.one_of(st.integers(), _text), max_size=3)),
-    "errorDetails": _either(st.lists(_either(_error), max_size=3)),
-    "extendedInfo": _either(_ext),
-})
-JOB_DICTS = st.fixed_dictionaries({"properties": _props}, optional={
-    "id": _either(_text), "name": _either(_text), "type": _json})
+_task = st.fixed_dictionaries(
+    {},
+    optional={
+        "taskId": _either(_text),
+        "status": _either(_statuses),
+        "startTime": _either(_times),
+        "endTime": _either(_times),
+        "duration": _either(_durations),
+        "progressPercentage": _either(st.floats()),
+        "taskExecutionDetails": _either(_text),
+        "instanceId": _json,
+        "name": _json,
+    },
+)
+_error = st.fixed_dictionaries(
+    {},
+    optional={
+        "errorCode": _either(st.integers()),
+        "errorTitle": _either(_text),
+        "errorString": _either(_text),
+        "recommendations": _either(st.lists(_either(_text), max_size=3)),
+        "additionalDetails": _either(_text),
+    },
+)
+_ext = st.fixed_dictionaries(
+    {},
+    optional={
+        "tasksList": _either(st.lists(_either(_task), max_size=4)),
+        "propertyBag": _either(st.dictionaries(_text, _either(_text), max_size=4)),
+        "internalPropertyBag": _json,
+        "progressPercentage": _either(st.floats()),
+        "estimatedRemainingDuration": _either(_durations),
+        "dynamicErrorMessage": _either(_text),
+    },
+)
+_props = st.fixed_dictionaries(
+    {},
+    optional={
+        "jobType": _either(
+            st.sampled_from(
+                [
+                    "AzureIaaSVMJob",
+                    "AzureIaaSVMJobV2",
+                    "AzureStorageJob",
+                    "AzureWorkloadJob",
+                    "DpmJob",
+                    "MabJob",
+                    "VaultJob",
+                    "FutureJobV9",
+                ]
+            )
+        ),
+        "status": _either(_statuses),
+        "entityFriendlyName": _either(_text),
+        "operation": _either(st.sampled_from(["Backup", "Backup (Full)", "Restore"]) | _text),
+        "backupManagementType": _either(_text),
+        "workloadType": _either(_text),
+        "startTime": _either(_times),
+        "endTime": _either(_times),
+        "duration": _either(_durations),
+        "activityId": _either(_text),
+        "actionsInfo": _either(st.lists(st.one_of(st.integers(), _text), max_size=3)),
+        "errorDetails": _either(st.lists(_either(_error), max_size=3)),
+        "extendedInfo": _either(_ext),
+    },
+)
+JOB_DICTS = st.fixed_dictionaries(
+    {"properties": _props}, optional={"id": _either(_text), "name": _either(_text), "type": _json}
+)
 
 
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
-@given(raw=JOB_DICTS, width=st.sampled_from([30, 80, 160]), colour=st.booleans(),
-       now=st.none() | st.just(NOW))
-def test_arbitrary_job_json_parses_and_renders_safely(raw: dict[str, Any], width: int,
-                                                      colour: bool, now: datetime | None) -> None:
+@given(
+    raw=JOB_DICTS,
+    width=st.sampled_from([30, 80, 160]),
+    colour=st.booleans(),
+    now=st.none() | st.just(NOW),
+)
+def test_arbitrary_job_json_parses_and_renders_safely(
+    raw: dict[str, Any], width: int, colour: bool, now: datetime | None
+) -> None:
     job = Job.from_dict(raw)
     for view in (render.job_view(job, now), render.tasks_only(job)):
         assert_safe(show(view, width=width, colour=colour), colour=colour)

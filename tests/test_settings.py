@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from azbackupjobs import ids, settings
-from azbackupjobs.errors import ExitCode, SecurityError, UsageError
-from azbackupjobs.settings import ContextFlags, resolve_context, validate_endpoint
+from azbackupjobs.arm import settings
+from azbackupjobs.arm.settings import ContextFlags, resolve_context, validate_endpoint
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import ExitCode, SecurityError, UsageError
 
 SUB_FLAG = "11111111-1111-1111-1111-111111111111"
 SUB_ENV = "22222222-2222-2222-2222-222222222222"
@@ -40,8 +41,11 @@ def env_for(az_dir: Path, **values: str) -> dict[str, str]:
     return {"AZURE_CONFIG_DIR": str(az_dir), **values}
 
 
-FULL_ENV = {"AZURE_SUBSCRIPTION_ID": SUB_ENV, "AZJOBS_RESOURCE_GROUP": "env-rg",
-            "AZJOBS_VAULT": "env-vault"}
+FULL_ENV = {
+    "AZURE_SUBSCRIPTION_ID": SUB_ENV,
+    "AZJOBS_RESOURCE_GROUP": "env-rg",
+    "AZJOBS_VAULT": "env-vault",
+}
 
 
 # ----- precedence -------------------------------------------------------------------------------
@@ -50,12 +54,16 @@ FULL_ENV = {"AZURE_SUBSCRIPTION_ID": SUB_ENV, "AZJOBS_RESOURCE_GROUP": "env-rg",
 def test_flags_win_over_environment_and_az(az_config_dir: Path) -> None:
     write_profile(az_config_dir)
     write_config(az_config_dir, "[defaults]\ngroup = az-rg\n")
-    ctx = resolve_context(ContextFlags(subscription=SUB_FLAG, resource_group="flag-rg",
-                                       vault="flag-vault"), env_for(az_config_dir, **FULL_ENV))
-    assert (ctx.subscription, ctx.resource_group, ctx.vault) == (SUB_FLAG, "flag-rg",
-                                                                 "flag-vault")
+    ctx = resolve_context(
+        ContextFlags(subscription=SUB_FLAG, resource_group="flag-rg", vault="flag-vault"),
+        env_for(az_config_dir, **FULL_ENV),
+    )
+    assert (ctx.subscription, ctx.resource_group, ctx.vault) == (SUB_FLAG, "flag-rg", "flag-vault")
     assert {k: ctx.sources[k].source for k in ("subscription", "resource_group", "vault")} == {
-        "subscription": "flag", "resource_group": "flag", "vault": "flag"}
+        "subscription": "flag",
+        "resource_group": "flag",
+        "vault": "flag",
+    }
 
 
 def test_environment_wins_over_az(az_config_dir: Path) -> None:
@@ -69,8 +77,9 @@ def test_environment_wins_over_az(az_config_dir: Path) -> None:
 
 def test_az_cli_defaults_fill_the_gaps(az_config_dir: Path) -> None:
     write_profile(az_config_dir, bom=True)
-    write_config(az_config_dir, "[core]\noutput = json\n\n[defaults]\ngroup = az-rg\n"
-                 "location = westeurope\n")
+    write_config(
+        az_config_dir, "[core]\noutput = json\n\n[defaults]\ngroup = az-rg\nlocation = westeurope\n"
+    )
     ctx = resolve_context(ContextFlags(vault="v1"), env_for(az_config_dir))
     assert ctx.subscription == SUB_AZ
     assert ctx.resource_group == "az-rg"
@@ -88,14 +97,21 @@ def test_az_profile_without_bom_and_config_with_bom(az_config_dir: Path) -> None
 def test_az_defaults_can_be_turned_off(az_config_dir: Path) -> None:
     write_profile(az_config_dir)
     with pytest.raises(UsageError):
-        resolve_context(ContextFlags(resource_group="g", vault="v1"), env_for(az_config_dir),
-                        az_defaults=False)
+        resolve_context(
+            ContextFlags(resource_group="g", vault="v1"), env_for(az_config_dir), az_defaults=False
+        )
 
 
 @pytest.mark.parametrize(
     "profile",
-    ["", "{not json", "[]", '{"subscriptions": "x"}', '{"subscriptions": [{"id": 5, '
-     '"isDefault": true}]}', '{"subscriptions": [{"id": "x", "isDefault": false}]}'],
+    [
+        "",
+        "{not json",
+        "[]",
+        '{"subscriptions": "x"}',
+        '{"subscriptions": [{"id": 5, "isDefault": true}]}',
+        '{"subscriptions": [{"id": "x", "isDefault": false}]}',
+    ],
 )
 def test_broken_or_empty_az_profile_is_ignored(az_config_dir: Path, profile: str) -> None:
     (az_config_dir / "azureProfile.json").write_text(profile, encoding="utf-8")
@@ -110,57 +126,78 @@ def test_missing_context_names_flags_and_variables(az_config_dir: Path) -> None:
         resolve_context(ContextFlags(), env_for(az_config_dir))
     exc = info.value
     assert exc.exit_code == ExitCode.USAGE == 2
-    for needle in ("--subscription", "AZURE_SUBSCRIPTION_ID", "--resource-group",
-                   "AZJOBS_RESOURCE_GROUP", "--vault-name", "AZJOBS_VAULT"):
+    for needle in (
+        "--subscription",
+        "AZURE_SUBSCRIPTION_ID",
+        "--resource-group",
+        "AZJOBS_RESOURCE_GROUP",
+        "--vault-name",
+        "AZJOBS_VAULT",
+    ):
         assert needle in exc.message
     assert exc.hint and "ARM id" in exc.hint
 
 
 def test_missing_only_the_vault(az_config_dir: Path) -> None:
     with pytest.raises(UsageError) as info:
-        resolve_context(ContextFlags(subscription=SUB_FLAG, resource_group="g"),
-                        env_for(az_config_dir))
+        resolve_context(
+            ContextFlags(subscription=SUB_FLAG, resource_group="g"), env_for(az_config_dir)
+        )
     assert "vault" in info.value.message and "subscription" not in info.value.message
 
 
 def test_blank_values_count_as_missing(az_config_dir: Path) -> None:
     with pytest.raises(UsageError) as info:
-        resolve_context(ContextFlags(subscription="  ", resource_group="g", vault="v1"),
-                        env_for(az_config_dir, AZURE_SUBSCRIPTION_ID=" "))
+        resolve_context(
+            ContextFlags(subscription="  ", resource_group="g", vault="v1"),
+            env_for(az_config_dir, AZURE_SUBSCRIPTION_ID=" "),
+        )
     assert "--subscription" in info.value.message
 
 
 def test_values_are_trimmed_and_validated(az_config_dir: Path) -> None:
-    ctx = resolve_context(ContextFlags(subscription=f" {SUB_FLAG.upper()} "),
-                          env_for(az_config_dir, AZJOBS_RESOURCE_GROUP=" g ",
-                                  AZJOBS_VAULT="v1\n"))
+    ctx = resolve_context(
+        ContextFlags(subscription=f" {SUB_FLAG.upper()} "),
+        env_for(az_config_dir, AZJOBS_RESOURCE_GROUP=" g ", AZJOBS_VAULT="v1\n"),
+    )
     assert (ctx.subscription, ctx.resource_group, ctx.vault) == (SUB_FLAG, "g", "v1")
-    for bad in ({"AZJOBS_VAULT": "bad vault"}, {"AZJOBS_RESOURCE_GROUP": "../x"},
-                {"AZURE_SUBSCRIPTION_ID": "not-a-guid"}):
+    for bad in (
+        {"AZJOBS_VAULT": "bad vault"},
+        {"AZJOBS_RESOURCE_GROUP": "../x"},
+        {"AZURE_SUBSCRIPTION_ID": "not-a-guid"},
+    ):
         with pytest.raises(UsageError):
             resolve_context(ContextFlags(), env_for(az_config_dir, **{**FULL_ENV, **bad}))
 
 
 def test_job_arm_id_wins(az_config_dir: Path) -> None:
     write_profile(az_config_dir)
-    ref = ids.parse_job_ref(f"/Subscriptions/{SUB_JOB}/resourceGroups/job-rg/providers/"
-                            f"microsoft.recoveryservices/vaults/job-vault/backupJobs/{JOB}")
-    ctx = resolve_context(ContextFlags(subscription=SUB_FLAG, resource_group="flag-rg"),
-                          env_for(az_config_dir, **FULL_ENV), ref)
+    ref = ids.parse_job_ref(
+        f"/Subscriptions/{SUB_JOB}/resourceGroups/job-rg/providers/"
+        f"microsoft.recoveryservices/vaults/job-vault/backupJobs/{JOB}"
+    )
+    ctx = resolve_context(
+        ContextFlags(subscription=SUB_FLAG, resource_group="flag-rg"),
+        env_for(az_config_dir, **FULL_ENV),
+        ref,
+    )
     assert (ctx.subscription, ctx.resource_group, ctx.vault) == (SUB_JOB, "job-rg", "job-vault")
     assert ctx.sources["vault"].source == "job id"
 
 
 def test_job_guid_leaves_the_context_to_the_rest(az_config_dir: Path) -> None:
-    ctx = resolve_context(ContextFlags(), env_for(az_config_dir, **FULL_ENV),
-                          ids.parse_job_ref(JOB))
+    ctx = resolve_context(
+        ContextFlags(), env_for(az_config_dir, **FULL_ENV), ids.parse_job_ref(JOB)
+    )
     assert ctx.subscription == SUB_ENV
 
 
 def test_vault_path(az_config_dir: Path) -> None:
     ctx = resolve_context(ContextFlags(), env_for(az_config_dir, **FULL_ENV))
-    assert ctx.vault_path == (f"/subscriptions/{SUB_ENV}/resourceGroups/env-rg/providers/"
-                              "Microsoft.RecoveryServices/vaults/env-vault")
+    assert ctx.vault_path == (
+        f"/subscriptions/{SUB_ENV}/resourceGroups/env-rg/providers/"
+        "Microsoft.RecoveryServices/vaults/env-vault"
+    )
 
 
 # ----- clouds, endpoint, api-version ------------------------------------------------------------
@@ -169,16 +206,27 @@ def test_vault_path(az_config_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "endpoint", "scope", "authority"),
     [
-        ("AzureCloud", "https://management.azure.com", "https://management.azure.com/.default",
-         "login.microsoftonline.com"),
-        ("azurechinacloud", "https://management.chinacloudapi.cn",
-         "https://management.chinacloudapi.cn/.default", "login.chinacloudapi.cn"),
-        ("AZUREUSGOVERNMENT", "https://management.usgovcloudapi.net",
-         "https://management.usgovcloudapi.net/.default", "login.microsoftonline.us"),
+        (
+            "AzureCloud",
+            "https://management.azure.com",
+            "https://management.azure.com/.default",
+            "login.microsoftonline.com",
+        ),
+        (
+            "azurechinacloud",
+            "https://management.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn/.default",
+            "login.chinacloudapi.cn",
+        ),
+        (
+            "AZUREUSGOVERNMENT",
+            "https://management.usgovcloudapi.net",
+            "https://management.usgovcloudapi.net/.default",
+            "login.microsoftonline.us",
+        ),
     ],
 )
-def test_clouds(az_config_dir: Path, name: str, endpoint: str, scope: str,
-                authority: str) -> None:
+def test_clouds(az_config_dir: Path, name: str, endpoint: str, scope: str, authority: str) -> None:
     ctx = resolve_context(ContextFlags(cloud=name), env_for(az_config_dir, **FULL_ENV))
     assert (ctx.endpoint, ctx.scope, ctx.cloud.authority) == (endpoint, scope, authority)
     assert ctx.sources["endpoint"].source == f"cloud {ctx.cloud.name}"
@@ -192,8 +240,9 @@ def test_default_cloud_and_version(az_config_dir: Path) -> None:
 
 
 def test_cloud_from_environment_and_az(az_config_dir: Path) -> None:
-    ctx = resolve_context(ContextFlags(), env_for(az_config_dir, AZJOBS_CLOUD="AzureChinaCloud",
-                                                  **FULL_ENV))
+    ctx = resolve_context(
+        ContextFlags(), env_for(az_config_dir, AZJOBS_CLOUD="AzureChinaCloud", **FULL_ENV)
+    )
     assert ctx.cloud.name == "AzureChinaCloud"
     write_config(az_config_dir, "[cloud]\nname = AzureUSGovernment\n")
     ctx = resolve_context(ContextFlags(), env_for(az_config_dir, **FULL_ENV))
@@ -205,26 +254,29 @@ def test_cloud_from_environment_and_az(az_config_dir: Path) -> None:
 
 def test_unknown_cloud_is_a_usage_error(az_config_dir: Path) -> None:
     with pytest.raises(UsageError) as info:
-        resolve_context(ContextFlags(cloud="AzureGermanCloud"), env_for(az_config_dir,
-                                                                       **FULL_ENV))
+        resolve_context(ContextFlags(cloud="AzureGermanCloud"), env_for(az_config_dir, **FULL_ENV))
     assert "AzureChinaCloud" in info.value.message
 
 
 def test_endpoint_overrides_the_cloud_but_keeps_its_scope(az_config_dir: Path) -> None:
-    ctx = resolve_context(ContextFlags(cloud="AzureChinaCloud", endpoint="https://arm.local/"),
-                          env_for(az_config_dir, **FULL_ENV))
+    ctx = resolve_context(
+        ContextFlags(cloud="AzureChinaCloud", endpoint="https://arm.local/"),
+        env_for(az_config_dir, **FULL_ENV),
+    )
     assert ctx.endpoint == "https://arm.local"
     assert ctx.scope == "https://management.chinacloudapi.cn/.default"
     env = env_for(az_config_dir, AZJOBS_ENDPOINT="http://127.0.0.1:9000", **FULL_ENV)
     assert resolve_context(ContextFlags(), env).endpoint == "http://127.0.0.1:9000"
     assert resolve_context(ContextFlags(endpoint="https://x.example"), env).endpoint == (
-        "https://x.example")
+        "https://x.example"
+    )
 
 
 def test_refused_endpoint_from_the_environment_names_the_variable(az_config_dir: Path) -> None:
     with pytest.raises(SecurityError) as info:
-        resolve_context(ContextFlags(), env_for(az_config_dir, AZJOBS_ENDPOINT="http://evil.com",
-                                                **FULL_ENV))
+        resolve_context(
+            ContextFlags(), env_for(az_config_dir, AZJOBS_ENDPOINT="http://evil.com", **FULL_ENV)
+        )
     assert info.value.message.startswith("AZJOBS_ENDPOINT:")
     assert info.value.exit_code == ExitCode.USAGE
 
@@ -284,7 +336,8 @@ def test_endpoints_refused(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["2026-10-01", "2019-05-13", "2024-04-30-preview", " 2023-04-01 "])
+    "value", ["2026-10-01", "2019-05-13", "2024-04-30-preview", " 2023-04-01 "]
+)
 def test_api_versions_allowed(az_config_dir: Path, value: str) -> None:
     ctx = resolve_context(ContextFlags(api_version=value), env_for(az_config_dir, **FULL_ENV))
     assert ctx.api_version == value.strip()
@@ -299,14 +352,16 @@ def test_api_versions_refused(az_config_dir: Path, value: str) -> None:
         resolve_context(ContextFlags(api_version=value), env_for(az_config_dir, **FULL_ENV))
     assert info.value.message.startswith("--api-version:")
     with pytest.raises(UsageError) as info:
-        resolve_context(ContextFlags(), env_for(az_config_dir, AZJOBS_API_VERSION=value,
-                                                **FULL_ENV))
+        resolve_context(
+            ContextFlags(), env_for(az_config_dir, AZJOBS_API_VERSION=value, **FULL_ENV)
+        )
     assert info.value.message.startswith("AZJOBS_API_VERSION:")
 
 
 def test_api_version_from_environment(az_config_dir: Path) -> None:
-    ctx = resolve_context(ContextFlags(), env_for(az_config_dir, AZJOBS_API_VERSION="2019-05-13",
-                                                  **FULL_ENV))
+    ctx = resolve_context(
+        ContextFlags(), env_for(az_config_dir, AZJOBS_API_VERSION="2019-05-13", **FULL_ENV)
+    )
     assert ctx.api_version == "2019-05-13"
 
 

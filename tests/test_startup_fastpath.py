@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs import cli, fastpath
+from azbackupjobs import main as fastpath
+from azbackupjobs.cli import app as cli
 
 DURATION = re.compile(r'"duration": ?"[^"]*"|\bP[T0-9.DHMS]+S\b')
 
@@ -35,8 +36,13 @@ def emulator() -> Iterator[Any]:
 
     with start_emulator(speed=1e-6, seed=11) as emu:
         emu.completed = emu.add_job(entity="vm-fast", outcome="Completed", start_offset=-7200)
-        emu.failed = emu.add_job(entity="sql [db-1]", outcome="Failed", start_offset=-5400,
-                                 job_type="AzureWorkloadJob", operation="Backup")
+        emu.failed = emu.add_job(
+            entity="sql [db-1]",
+            outcome="Failed",
+            start_offset=-5400,
+            job_type="AzureWorkloadJob",
+            operation="Backup",
+        )
         emu.advance(7200)
         yield emu
 
@@ -85,8 +91,10 @@ def both(
 def cases(emu: Any) -> list[tuple[list[str], bool]]:
     job, failed = emu.completed, emu.failed
     sub = emu.subscription
-    full_id = (f"/subscriptions/{sub}/resourceGroups/{emu.resource_group}/providers/"
-               f"Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job}")
+    full_id = (
+        f"/subscriptions/{sub}/resourceGroups/{emu.resource_group}/providers/"
+        f"Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job}"
+    )
     missing = "00000000-0000-4000-8000-0000000000ff"
     return [
         # plain invocations: the fast path takes them
@@ -101,10 +109,30 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
         (["get", job, "-o", "tsv", "--query", "properties.status"], True),
         (["get", job, "-o", "json", "-o", "tsv"], True),
         (["get", job, "-o", "json", "--auth", "token"], True),
-        (["get", job, "-g", emu.resource_group, "-v", emu.vault, "--subscription", sub,
-          "-o", "json"], True),
-        (["get", full_id.upper().replace("BACKUPJOBS/" + job.upper(), "backupJobs/" + job),
-          "-o", "json"], True),
+        (
+            [
+                "get",
+                job,
+                "-g",
+                emu.resource_group,
+                "-v",
+                emu.vault,
+                "--subscription",
+                sub,
+                "-o",
+                "json",
+            ],
+            True,
+        ),
+        (
+            [
+                "get",
+                full_id.upper().replace("BACKUPJOBS/" + job.upper(), "backupJobs/" + job),
+                "-o",
+                "json",
+            ],
+            True,
+        ),
         (["get", full_id, "--vault", "other-vault", "-o", "json"], True),
         (["list-tasks", job, "-o", "json"], True),
         (["list-tasks", job, "-o", "ndjson"], True),
@@ -113,10 +141,11 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
         (["list", "-o", "json", "--since", "7d"], True),
         (["list", "-o", "ndjson", "--limit", "2"], True),
         (["list", "--limit=1", "-o", "tsv"], True),
-        (["list", "--status", "Completed", "--status", "Failed", "-o", "tsv", "--since", "3d"],
-         True),
-        (["list", "--status", "failed,completed", "--type", "AzureWorkload", "-o", "json"],
-         True),
+        (
+            ["list", "--status", "Completed", "--status", "Failed", "-o", "tsv", "--since", "3d"],
+            True,
+        ),
+        (["list", "--status", "failed,completed", "--type", "AzureWorkload", "-o", "json"], True),
         (["list", "-o", "json", "--query", "[].properties.status"], True),
         (["list", "--entity", "VM-FAST", "-o", "ndjson", "--since", "2d"], True),
         # errors the command reports: the fast path takes them too
@@ -131,8 +160,10 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
         (["get", job, "--api-version", "latest", "-o", "json"], True),
         (["get", job, "--api-version", "1999-01-01", "-o", "json"], True),
         (["get", job, "--auth", "token", "--endpoint", emu.url + "/elsewhere"], True),
-        (["get", job, "--subscription", "11111111-1111-1111-1111-111111111111", "-o", "json"],
-         True),
+        (
+            ["get", job, "--subscription", "11111111-1111-1111-1111-111111111111", "-o", "json"],
+            True,
+        ),
         (["get", job, "--profile", "nope", "-o", "json"], True),
         (["list", "--since", "yesterday-ish", "-o", "json"], True),
         (["list", "--status", "Sleeping", "-o", "json"], True),
@@ -158,7 +189,9 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
 
 
 def test_matrix(
-    capsys: pytest.CaptureFixture[str], env: Any, spec: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    env: Any,
+    spec: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     failures = []
@@ -181,7 +214,9 @@ def with_bad_token(emu: Any) -> list[list[str]]:
 
 
 def test_matrix_covers_success_and_each_error_kind(
-    capsys: pytest.CaptureFixture[str], env: Any, spec: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    env: Any,
+    spec: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     codes = set()
@@ -190,8 +225,10 @@ def test_matrix_covers_success_and_each_error_kind(
             codes.add(_run(capsys, lambda a=argv: cli.main(list(a)))[0])  # type: ignore[misc]
     assert {0, 1, 2, 3} <= codes
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token")
-    assert {_run(capsys, lambda a=argv: cli.main(a))[0]  # type: ignore[misc]
-            for argv in with_bad_token(env)} == {4}
+    assert {
+        _run(capsys, lambda a=argv: cli.main(a))[0]  # type: ignore[misc]
+        for argv in with_bad_token(env)
+    } == {4}
 
 
 def test_stale_or_foreign_tables_are_not_used(
@@ -214,7 +251,9 @@ def test_stale_or_foreign_tables_are_not_used(
 
 
 def test_the_console_script_writes_the_table_then_uses_it(
-    tmp_path: Path, env: Any, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    env: Any,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -237,7 +276,10 @@ def test_the_console_script_writes_the_table_then_uses_it(
 
 @pytest.mark.parametrize("value", ["0", "off"])
 def test_the_fast_path_can_be_turned_off(
-    tmp_path: Path, env: Any, monkeypatch: pytest.MonkeyPatch, value: str,
+    tmp_path: Path,
+    env: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    value: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
@@ -254,21 +296,35 @@ def _fail(call: Any) -> None:
 
 def test_a_command_with_an_unknown_parameter_is_left_to_typer(spec: dict[str, Any]) -> None:
     """A parameter the router does not know (added to cli.py later) disables that command."""
-    from azbackupjobs.lazy_typer import build_command
+    from azbackupjobs.cli.lazy import build_command
 
     command = build_command(cli.app, "get")
     assert command is not None
     table = fastpath.spec_from_command(command)
     assert table is not None
-    table["params"].append({"name": "brand_new", "kind": "option", "flag": True,
-                            "default": False, "opts": ["--brand-new"]})
+    table["params"].append(
+        {
+            "name": "brand_new",
+            "kind": "option",
+            "flag": True,
+            "default": False,
+            "opts": ["--brand-new"],
+        }
+    )
     assert fastpath.parse(["get", "x"], {"commands": {"get": table}}) is None
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [([], True), (["--help"], True), (["get", "x", "-h"], True), (["help", "environment"], True),
-     (["get", "x"], False), (["list-tasks", "--", "-h"], False), (["helpme"], False)],
+    [
+        ([], True),
+        (["--help"], True),
+        (["get", "x", "-h"], True),
+        (["help", "environment"], True),
+        (["get", "x"], False),
+        (["list-tasks", "--", "-h"], False),
+        (["helpme"], False),
+    ],
 )
 def test_what_counts_as_asking_for_help(args: list[str], expected: bool) -> None:
     assert fastpath._asks_help(args) is expected

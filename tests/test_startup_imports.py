@@ -20,16 +20,29 @@ import pytest
 
 HEAVY = ("rich", "typer", "jmespath", "azure", "requests", "msal")
 # Modules that exist to draw tables (render, *_view) or to be the Typer app.
-RICH_MODULES = {"azbackupjobs.render"}
-TYPER_MODULES = {"azbackupjobs.cli", "azbackupjobs.lazy_typer"}
+RICH_MODULES = {"azbackupjobs.view.render"}
+TYPER_MODULES = {"azbackupjobs.cli.app", "azbackupjobs.cli.lazy"}
 # Modules that help, completion, the entry point and settings resolution import: no requests.
 NO_REQUESTS = {
-    "azbackupjobs", "azbackupjobs.__main__", "azbackupjobs.auth", "azbackupjobs.cli",
-    "azbackupjobs.completion", "azbackupjobs.config", "azbackupjobs.errors",
-    "azbackupjobs.fastpath", "azbackupjobs.filters", "azbackupjobs.ids",
-    "azbackupjobs.lazy_typer", "azbackupjobs.models", "azbackupjobs.output",
-    "azbackupjobs.rows", "azbackupjobs.settings", "azbackupjobs.text",
-    "azbackupjobs.token_cache", "azbackupjobs.commands.cache_cmd", "azbackupjobs.emulator",
+    "azbackupjobs",
+    "azbackupjobs.__main__",
+    "azbackupjobs.arm.auth",
+    "azbackupjobs.cli.app",
+    "azbackupjobs.cli.completion",
+    "azbackupjobs.arm.config",
+    "azbackupjobs.model.errors",
+    "azbackupjobs.main",
+    "azbackupjobs.sources.filters",
+    "azbackupjobs.model.ids",
+    "azbackupjobs.cli.lazy",
+    "azbackupjobs.model.job",
+    "azbackupjobs.view.output",
+    "azbackupjobs.view.rows",
+    "azbackupjobs.arm.settings",
+    "azbackupjobs.model.text",
+    "azbackupjobs.arm.token_cache",
+    "azbackupjobs.commands.cache_cmd",
+    "azbackupjobs.emulator",
 }
 
 _PROBE = """
@@ -51,10 +64,15 @@ print(json.dumps(result))
 
 
 def test_every_module_imports_only_what_it_needs() -> None:
-    done = subprocess.run([sys.executable, "-c", _PROBE % (HEAVY,)], capture_output=True,
-                          text=True, timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE % (HEAVY,)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     found: dict[str, list[str]] = json.loads(done.stdout)
-    assert "azbackupjobs.fastpath" in found and "azbackupjobs.commands.get" in found
+    assert "azbackupjobs.main" in found and "azbackupjobs.commands.get" in found
     problems = []
     for module, heavy in sorted(found.items()):
         if "rich" in heavy and module not in RICH_MODULES and not module.endswith("_view"):
@@ -82,7 +100,8 @@ def emulator() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def option_table() -> dict[str, Any]:
-    from azbackupjobs import cli, fastpath
+    from azbackupjobs import main as fastpath
+    from azbackupjobs.cli import app as cli
 
     return fastpath.spec_from_app(cli.app)
 
@@ -90,7 +109,7 @@ def option_table() -> dict[str, Any]:
 @pytest.fixture
 def child_env(emulator: Any, tmp_path: Path, option_table: dict[str, Any]) -> dict[str, str]:
     """The emulator's environment, with the fast path's option table already in the cache."""
-    from azbackupjobs import fastpath
+    from azbackupjobs import main as fastpath
 
     env = {**os.environ, **emulator.env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("_AZJOBS_COMPLETE", None)
@@ -102,8 +121,14 @@ def imported(
     args: list[str], env: dict[str, str]
 ) -> tuple[set[str], subprocess.CompletedProcess[str]]:
     """Top-level packages (and azbackupjobs modules) a run of ``azjobs args`` imported."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "azbackupjobs", *args],
-                          capture_output=True, text=True, env=env, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "azbackupjobs", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -123,18 +148,30 @@ def test_get_on_the_fast_path_imports_no_typer_rich_jmespath_or_identity(
     args = ["get", emulator.job, *extra]
     names, done = imported(args, child_env)
     assert done.returncode == 0, done.stderr[-500:]
-    assert "azbackupjobs.fastpath" in names and "requests" in names
-    for heavy in ("typer", "rich", "jmespath", "azure", "msal", "azbackupjobs.emulator",
-                  "azbackupjobs.models", "azbackupjobs.render"):
+    assert "azbackupjobs.main" in names and "requests" in names
+    for heavy in (
+        "typer",
+        "rich",
+        "jmespath",
+        "azure",
+        "msal",
+        "azbackupjobs.emulator",
+        "azbackupjobs.model.job",
+        "azbackupjobs.view.render",
+    ):
         assert heavy not in names, heavy
 
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     "args",
-    [["list-tasks", "{job}", "-o", "json"], ["list-tasks", "{job}", "-o", "tsv"],
-     ["list", "-o", "ndjson", "--limit", "0"], ["list", "-o", "json", "--since", "7d"],
-     ["list", "-o", "tsv"]],
+    [
+        ["list-tasks", "{job}", "-o", "json"],
+        ["list-tasks", "{job}", "-o", "tsv"],
+        ["list", "-o", "ndjson", "--limit", "0"],
+        ["list", "-o", "json", "--since", "7d"],
+        ["list", "-o", "tsv"],
+    ],
 )
 def test_data_paths_never_import_rich(
     emulator: Any, child_env: dict[str, str], args: list[str]
@@ -158,8 +195,9 @@ def test_query_imports_jmespath_only_then(emulator: Any, child_env: dict[str, st
 def test_the_typer_path_also_keeps_rich_and_identity_away(
     emulator: Any, child_env: dict[str, str]
 ) -> None:
-    names, done = imported(["get", emulator.job, "-o", "json"],
-                           {**child_env, "AZJOBS_FASTPATH": "0"})
+    names, done = imported(
+        ["get", emulator.job, "-o", "json"], {**child_env, "AZJOBS_FASTPATH": "0"}
+    )
     assert done.returncode == 0
     assert "typer" in names
     assert not {"rich", "jmespath", "azure"} & names
@@ -172,10 +210,15 @@ def test_the_typer_path_also_keeps_rich_and_identity_away(
         (["--help"], {}),
         (["get", "--help"], {}),
         (["list", "-h"], {}),
-        ([], {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs ge",
-              "COMP_CWORD": "1"}),
-        ([], {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs get --out",
-              "COMP_CWORD": "2"}),
+        ([], {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs ge", "COMP_CWORD": "1"}),
+        (
+            [],
+            {
+                "_AZJOBS_COMPLETE": "complete_bash",
+                "COMP_WORDS": "azjobs get --out",
+                "COMP_CWORD": "2",
+            },
+        ),
         ([], {"_AZJOBS_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "azjobs get -o "}),
     ],
 )
@@ -197,8 +240,11 @@ def test_a_cached_token_spares_the_identity_import(
 
     fake = FakeAz(tmp_path)
     fake.issue(emulator.token)
-    env = {**child_env, "PATH": f"{fake.bin}{os.pathsep}{child_env.get('PATH', '')}",
-           "AZJOBS_AUTH": "cli"}
+    env = {
+        **child_env,
+        "PATH": f"{fake.bin}{os.pathsep}{child_env.get('PATH', '')}",
+        "AZJOBS_AUTH": "cli",
+    }
     env.pop("AZJOBS_ACCESS_TOKEN")
     args = ["get", emulator.job, "-o", "json"]
     first, done = imported(args, env)

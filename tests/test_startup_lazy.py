@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import typer
 
-from azbackupjobs import cli
-from azbackupjobs.lazy_typer import LazyTyperGroup, build_command, lazy_command
+from azbackupjobs.cli import app as cli
+from azbackupjobs.cli.lazy import LazyTyperGroup, build_command, lazy_command
 
 
 def _invoke(
@@ -63,8 +63,16 @@ def test_help_is_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -
 
 @pytest.mark.parametrize(
     "args",
-    [["gett", "x"], ["list-task"], ["--nope"], ["get"], ["get", "a", "b"], ["cache", "wipe"],
-     ["--version"], ["config", "shw"]],
+    [
+        ["gett", "x"],
+        ["list-task"],
+        ["--nope"],
+        ["get"],
+        ["get", "a", "b"],
+        ["cache", "wipe"],
+        ["--version"],
+        ["config", "shw"],
+    ],
     ids=" ".join,
 )
 def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
@@ -74,11 +82,20 @@ def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: lis
 @pytest.mark.parametrize(
     ("shell", "words"),
     [
-        ("bash", "azjobs "), ("bash", "azjobs ge"), ("bash", "azjobs c"), ("bash", "azjobs li"),
-        ("bash", "azjobs cache "), ("bash", "azjobs get --"), ("bash", "azjobs get -o "),
-        ("bash", "azjobs list --status "), ("bash", "azjobs --"),
-        ("zsh", "azjobs "), ("zsh", "azjobs wa"), ("zsh", "azjobs get --au"),
-        ("fish", "azjobs "), ("fish", "azjobs get --auth "),
+        ("bash", "azjobs "),
+        ("bash", "azjobs ge"),
+        ("bash", "azjobs c"),
+        ("bash", "azjobs li"),
+        ("bash", "azjobs cache "),
+        ("bash", "azjobs get --"),
+        ("bash", "azjobs get -o "),
+        ("bash", "azjobs list --status "),
+        ("bash", "azjobs --"),
+        ("zsh", "azjobs "),
+        ("zsh", "azjobs wa"),
+        ("zsh", "azjobs get --au"),
+        ("fish", "azjobs "),
+        ("fish", "azjobs get --auth "),
     ],
 )
 def test_completions_are_the_same(

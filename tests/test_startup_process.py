@@ -30,7 +30,8 @@ def emulator() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def env(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from azbackupjobs import cli, fastpath
+    from azbackupjobs import main as fastpath
+    from azbackupjobs.cli import app as cli
 
     cache = tmp_path_factory.mktemp("cache")
     values = {**os.environ, **emulator.env(), "XDG_CACHE_HOME": str(cache)}
@@ -39,8 +40,14 @@ def env(emulator: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, st
 
 
 def azjobs(args: list[str], env: dict[str, str], **extra: str) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "azbackupjobs", *args], capture_output=True,
-                          text=True, env={**env, **extra}, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "azbackupjobs", *args],
+        capture_output=True,
+        text=True,
+        env={**env, **extra},
+        timeout=60,
+        check=False,
+    )
     return done.returncode, done.stdout, done.stderr
 
 
@@ -82,10 +89,13 @@ def test_nothing_printed_is_lost(emulator: Any, env: dict[str, str]) -> None:
 def test_a_reader_that_goes_away_is_not_an_error(
     emulator: Any, env: dict[str, str], tmp_path: Path
 ) -> None:
-    script = (f"{sys.executable} -m azbackupjobs list -o ndjson --limit 0 | head -n 1; "
-              "echo \"exit=${PIPESTATUS[0]}\" >&2")
-    done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    script = (
+        f"{sys.executable} -m azbackupjobs list -o ndjson --limit 0 | head -n 1; "
+        'echo "exit=${PIPESTATUS[0]}" >&2'
+    )
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
     assert done.stdout.count("\n") == 1
     assert done.stderr.strip().splitlines()[-1] == "exit=0"
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
@@ -100,8 +110,14 @@ def test_a_reader_that_goes_away_is_not_an_error(
         (["help", "exit-codes"], {}),
         (["cache", "--help"], {}),
         ([], {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs ge", "COMP_CWORD": "1"}),
-        ([], {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs get -o ",
-              "COMP_CWORD": "3"}),
+        (
+            [],
+            {
+                "_AZJOBS_COMPLETE": "complete_bash",
+                "COMP_WORDS": "azjobs get -o ",
+                "COMP_CWORD": "3",
+            },
+        ),
     ],
 )
 def test_help_and_completion_end_quickly_with_the_same_output(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from azbackupjobs import token_cache
-from azbackupjobs.token_cache import REFRESH_MARGIN_SECONDS, TokenCache, cache_key, cache_root
+from azbackupjobs.arm import token_cache
+from azbackupjobs.arm.token_cache import REFRESH_MARGIN_SECONDS, TokenCache, cache_key, cache_root
 
 NOW = 1_800_000_000.0
 TOKEN = "header.payload-secret.signature"
@@ -29,8 +29,7 @@ def make(tmp_path: Path, clock: Clock | None = None) -> TokenCache:
 
 
 def store(cache: TokenCache, key: str = "k1", expires_on: float = NOW + 3600) -> bool:
-    return cache.store(key, TOKEN, expires_on, mode="cli", scope="https://x/.default",
-                       tenant="t1")
+    return cache.store(key, TOKEN, expires_on, mode="cli", scope="https://x/.default", tenant="t1")
 
 
 def test_round_trip_with_private_modes(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ import pytest
 import requests
 import responses
 
-from azbackupjobs import cli
-from azbackupjobs.auth import StaticTokenProvider
-from azbackupjobs.client import NO_RETRY, BackupJobsClient
+from azbackupjobs.arm.auth import StaticTokenProvider
+from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
+from azbackupjobs.arm.settings import ContextFlags, resolve_context
+from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import Session
 from azbackupjobs.commands.watch import (
     WatchOptions,
@@ -29,7 +30,15 @@ from azbackupjobs.commands.watch import (
     resolve_operation,
     watch_jobs,
 )
-from azbackupjobs.errors import (
+from azbackupjobs.follow.poll import (
+    PollPolicy,
+    Snapshot,
+    parse_duration_arg,
+    parse_interval,
+    parse_timeout,
+    poll_jobs,
+)
+from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
     ExitCode,
@@ -39,23 +48,15 @@ from azbackupjobs.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.output import Environment, Output, Query
-from azbackupjobs.settings import ContextFlags, resolve_context
-from azbackupjobs.watch import (
-    PollPolicy,
-    Snapshot,
-    parse_duration_arg,
-    parse_interval,
-    parse_timeout,
-    poll_jobs,
-)
+from azbackupjobs.view.output import Environment, Output, Query
 
 SUB = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 RG = "rg1"
 VAULT = "vault1"
 ENDPOINT = "https://management.azure.com"
-VAULT_PATH = (f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.RecoveryServices"
-              f"/vaults/{VAULT}")
+VAULT_PATH = (
+    f"/subscriptions/{SUB}/resourceGroups/{RG}/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+)
 JOB_A = "1d2e360b-e4c3-4787-9200-c4bad81f70c8"
 JOB_B = "73e47398-73a0-45fb-b56b-9997e6d84229"
 JOB_C = "9a9b3263-f087-49ea-85b8-b6d36d18c50c"
@@ -89,19 +90,23 @@ def job(
         props["errorDetails"] = errors
     props["virtualMachineVersion"] = "Compute"
     props["extendedInfo"] = {
-        "tasksList": tasks if tasks is not None else [
+        "tasksList": tasks
+        if tasks is not None
+        else [
             task("Take Snapshot", "Completed" if status != "InProgress" else "InProgress"),
             task("Transfer data to vault", "NotStarted" if status == "InProgress" else status),
         ],
         "propertyBag": bag if bag is not None else {"VM Name": entity},
     }
-    props.update({
-        "entityFriendlyName": entity,
-        "backupManagementType": "AzureIaasVM",
-        "operation": "Backup",
-        "status": status,
-        "startTime": start,
-    })
+    props.update(
+        {
+            "entityFriendlyName": entity,
+            "backupManagementType": "AzureIaasVM",
+            "operation": "Backup",
+            "status": status,
+            "startTime": start,
+        }
+    )
     if end is not None or status not in ("InProgress", "Cancelling"):
         props["endTime"] = end or "2024-06-01T10:20:23.1234567Z"
     props["activityId"] = "41aba82c-24ad-11ed-a9c7-acde48001122"
@@ -119,13 +124,30 @@ def list_item(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "properties": props}
 
 
-CANCELLED_AS_WARNINGS = [{"errorCode": 400158, "errorTitle": "UserErrorJobSuccessfullyCancelled",
-                          "errorString": "Job is cancelled.", "recommendations": []}]
-REAL_WARNING = [{"errorCode": 400136, "errorTitle": "UserErrorSomeDisksNotBackedUp",
-                 "errorString": "Some disks were excluded.", "recommendations": ["Check it."]}]
-FAILED = [{"errorCode": 400001, "errorTitle": "UserErrorVmNotFoundV2",
-           "errorString": "The virtual machine does not exist.",
-           "recommendations": ["Stop protection of the VM."]}]
+CANCELLED_AS_WARNINGS = [
+    {
+        "errorCode": 400158,
+        "errorTitle": "UserErrorJobSuccessfullyCancelled",
+        "errorString": "Job is cancelled.",
+        "recommendations": [],
+    }
+]
+REAL_WARNING = [
+    {
+        "errorCode": 400136,
+        "errorTitle": "UserErrorSomeDisksNotBackedUp",
+        "errorString": "Some disks were excluded.",
+        "recommendations": ["Check it."],
+    }
+]
+FAILED = [
+    {
+        "errorCode": 400001,
+        "errorTitle": "UserErrorVmNotFoundV2",
+        "errorString": "The virtual machine does not exist.",
+        "recommendations": ["Stop protection of the VM."],
+    }
+]
 
 
 def arm_error(code: str, message: str) -> str:
@@ -184,11 +206,13 @@ def rsps() -> Iterator[responses.RequestsMock]:
         yield mock
 
 
-def serve_job(rsps: responses.RequestsMock, fake: FakeTime, steps: list[Step],
-              job_id: str = JOB_A) -> Script:
+def serve_job(
+    rsps: responses.RequestsMock, fake: FakeTime, steps: list[Step], job_id: str = JOB_A
+) -> Script:
     script = Script(fake, steps)
-    rsps.add_callback(responses.GET, re.compile(rf".*/backupJobs/{job_id}(\?.*)?$"),
-                      callback=script)
+    rsps.add_callback(
+        responses.GET, re.compile(rf".*/backupJobs/{job_id}(\?.*)?$"), callback=script
+    )
     return script
 
 
@@ -202,23 +226,31 @@ def make_session(
     fake: FakeTime, fmt: str = "ndjson", *, tty: bool = False, query: str | None = None
 ) -> tuple[Session, io.StringIO, io.StringIO]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    env = Environment(stdout, stderr, stdout_isatty=tty, stderr_isatty=False,
-                      stdin_isatty=False, env={})
+    env = Environment(
+        stdout, stderr, stdout_isatty=tty, stderr_isatty=False, stdin_isatty=False, env={}
+    )
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
-        ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT), {},
+        ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT),
+        {},
         az_defaults=False,
     )
-    client = BackupJobsClient(ctx, StaticTokenProvider("test-token"), retry=NO_RETRY,
-                              sleep=fake.sleep)
+    client = BackupJobsClient(
+        ctx, StaticTokenProvider("test-token"), retry=NO_RETRY, sleep=fake.sleep
+    )
     return Session(env=env, out=out, ctx=ctx, client=client), stdout, stderr
 
 
 def run(fake: FakeTime, session: Session, job_ids: list[str], **options: Any) -> int:
     options.setdefault("interval", 10.0)
     return watch_jobs(
-        session, job_ids, WatchOptions(**options), sleep=fake.sleep, clock=fake.clock,
-        wall=lambda: datetime(2024, 6, 1, 10, 30, tzinfo=UTC), rng=random.Random(7),
+        session,
+        job_ids,
+        WatchOptions(**options),
+        sleep=fake.sleep,
+        clock=fake.clock,
+        wall=lambda: datetime(2024, 6, 1, 10, 30, tzinfo=UTC),
+        rng=random.Random(7),
     )
 
 
@@ -228,18 +260,32 @@ def ndjson_lines(text: str) -> list[dict[str, Any]]:
 
 # ----- progressions and exit codes ---------------------------------------------------------------
 def test_in_progress_to_completed_streams_each_change_once(rsps, fake):
-    script = serve_job(rsps, fake, [
-        ok(job(duration="PT1M")),
-        ok(job(duration="PT1M10S")),  # only the duration grew: not a change
-        ok(job(duration="PT1M20S", tasks=[task("Take Snapshot", "Completed"),
-                                          task("Transfer data to vault", "InProgress")])),
-        ok(job(status="Completed")),
-    ])
+    script = serve_job(
+        rsps,
+        fake,
+        [
+            ok(job(duration="PT1M")),
+            ok(job(duration="PT1M10S")),  # only the duration grew: not a change
+            ok(
+                job(
+                    duration="PT1M20S",
+                    tasks=[
+                        task("Take Snapshot", "Completed"),
+                        task("Transfer data to vault", "InProgress"),
+                    ],
+                )
+            ),
+            ok(job(status="Completed")),
+        ],
+    )
     session, out, _ = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A]) == 0
     lines = ndjson_lines(out.getvalue())
     assert [line["properties"]["status"] for line in lines] == [
-        "InProgress", "InProgress", "Completed"]
+        "InProgress",
+        "InProgress",
+        "Completed",
+    ]
     assert lines[0]["properties"]["duration"] == "PT1M"  # the first poll, as returned
     assert len(script.times) == 4
     # polled about every 10 s (jitter stays small), and not after the end
@@ -256,12 +302,23 @@ def test_failed_job_exits_6(rsps, fake):
 
 
 def test_cancelling_then_cancelled_exits_7(rsps, fake):
-    serve_job(rsps, fake, [
-        ok(job()),
-        ok(job(status="Cancelling", tasks=[task("Take Snapshot", "Completed"),
-                                           task("Transfer data to vault", "Cancelling")])),
-        ok(job(status="Cancelled")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            ok(
+                job(
+                    status="Cancelling",
+                    tasks=[
+                        task("Take Snapshot", "Completed"),
+                        task("Transfer data to vault", "Cancelling"),
+                    ],
+                )
+            ),
+            ok(job(status="Cancelled")),
+        ],
+    )
     session, out, _ = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A]) == ExitCode.JOB_CANCELLED
     statuses = [line["properties"]["status"] for line in ndjson_lines(out.getvalue())]
@@ -294,11 +351,15 @@ def test_a_job_that_already_ended_returns_at_once(rsps, fake):
 
 # ----- trouble that passes -----------------------------------------------------------------------
 def test_429_retry_after_is_honoured_and_shown(rsps, fake):
-    script = serve_job(rsps, fake, [
-        ok(job()),
-        (429, {"Retry-After": "20"}, arm_error("ResourceRequestsThrottled", "Slow down.")),
-        ok(job(status="Completed")),
-    ])
+    script = serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            (429, {"Retry-After": "20"}, arm_error("ResourceRequestsThrottled", "Slow down.")),
+            ok(job(status="Completed")),
+        ],
+    )
     session, _, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
     assert script.times[2] - script.times[1] >= 20  # no request before Retry-After elapsed
@@ -306,13 +367,20 @@ def test_429_retry_after_is_honoured_and_shown(rsps, fake):
 
 
 def test_429_wait_read_from_the_message_when_there_is_no_header(rsps, fake):
-    message = ("Number of requests for action 'Microsoft.RecoveryServices/vaults/backupJobs/read'"
-               " exceeded the limit of '150' for time interval '01:00:00'. Please try again "
-               "after '324' seconds.")
-    script = serve_job(rsps, fake, [
-        ok(job()), (429, {}, arm_error("ResourceRequestsThrottled", message)),
-        ok(job(status="Completed")),
-    ])
+    message = (
+        "Number of requests for action 'Microsoft.RecoveryServices/vaults/backupJobs/read'"
+        " exceeded the limit of '150' for time interval '01:00:00'. Please try again "
+        "after '324' seconds."
+    )
+    script = serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            (429, {}, arm_error("ResourceRequestsThrottled", message)),
+            ok(job(status="Completed")),
+        ],
+    )
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
     assert script.times[2] - script.times[1] >= 324
@@ -321,10 +389,17 @@ def test_429_wait_read_from_the_message_when_there_is_no_header(rsps, fake):
 def test_throttling_slows_the_interval_down():
     fake = FakeTime()
     with responses.RequestsMock() as mock:
-        script = serve_job(mock, fake, [
-            ok(job()), (429, {"Retry-After": "1"}, arm_error("TooManyRequests", "x")),
-            ok(job()), ok(job()), ok(job(status="Completed")),
-        ])
+        script = serve_job(
+            mock,
+            fake,
+            [
+                ok(job()),
+                (429, {"Retry-After": "1"}, arm_error("TooManyRequests", "x")),
+                ok(job()),
+                ok(job()),
+                ok(job(status="Completed")),
+            ],
+        )
         session, _, _ = make_session(fake, "json")
         assert run(fake, session, [JOB_A]) == 0
     gaps = [b - a for a, b in zip(script.times, script.times[1:], strict=False)]
@@ -332,9 +407,13 @@ def test_throttling_slows_the_interval_down():
 
 
 def test_the_interval_recovers_after_a_run_of_good_polls(rsps, fake):
-    script = serve_job(rsps, fake, [
-        ok(job()), (429, {}, arm_error("TooManyRequests", "x"))] + [ok(job())] * 7
-        + [ok(job(status="Completed"))])
+    script = serve_job(
+        rsps,
+        fake,
+        [ok(job()), (429, {}, arm_error("TooManyRequests", "x"))]
+        + [ok(job())] * 7
+        + [ok(job(status="Completed"))],
+    )
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
     gaps = [b - a for a, b in zip(script.times, script.times[1:], strict=False)]
@@ -343,8 +422,12 @@ def test_the_interval_recovers_after_a_run_of_good_polls(rsps, fake):
 
 
 def test_a_5xx_on_one_job_does_not_stop_reading_the_others(rsps, fake):
-    a = serve_job(rsps, fake, [ok(job(JOB_A)), (503, {}, arm_error("ServerTimeout", "")),
-                               ok(job(JOB_A, "Completed"))], JOB_A)
+    a = serve_job(
+        rsps,
+        fake,
+        [ok(job(JOB_A)), (503, {}, arm_error("ServerTimeout", "")), ok(job(JOB_A, "Completed"))],
+        JOB_A,
+    )
     b = serve_job(rsps, fake, [ok(job(JOB_B)), ok(job(JOB_B, "Completed"))], JOB_B)
     serve_list(rsps, fake, [ok({"value": []})])  # both left InProgress
     session, _, _ = make_session(fake, "json")
@@ -368,25 +451,36 @@ def test_5xx_backs_off_exponentially_up_to_two_minutes(rsps, fake):
 
 
 def test_connection_errors_and_gateway_html_keep_the_watch_going(rsps, fake):
-    serve_job(rsps, fake, [
-        ok(job()),
-        requests.exceptions.ConnectionError("Connection reset by peer"),
-        (502, {"Content-Type": "text/html"}, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
-        (504, {}, arm_error("GatewayTimeout", "")),
-        ok(job(status="Completed")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            requests.exceptions.ConnectionError("Connection reset by peer"),
+            (
+                502,
+                {"Content-Type": "text/html"},
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            ),
+            (504, {}, arm_error("GatewayTimeout", "")),
+            ok(job(status="Completed")),
+        ],
+    )
     session, _, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
     assert "connection lost" in err.getvalue()
 
 
-@pytest.mark.parametrize("garbage", [
-    "<html><body>Service Unavailable</body></html>",  # HTML with 200
-    '{"id": "/subscriptions/x", "properties": {"status": "InPro',  # truncated JSON
-    "[1, 2, 3]",  # not an object
-    '{"error": null}',  # an object that is not a job
-    "",  # empty
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "<html><body>Service Unavailable</body></html>",  # HTML with 200
+        '{"id": "/subscriptions/x", "properties": {"status": "InPro',  # truncated JSON
+        "[1, 2, 3]",  # not an object
+        '{"error": null}',  # an object that is not a job
+        "",  # empty
+    ],
+)
 def test_unreadable_bodies_are_transient(rsps, fake, garbage):
     serve_job(rsps, fake, [ok(job()), (200, {}, garbage), ok(job(status="Completed"))])
     session, out, err = make_session(fake, "ndjson")
@@ -397,24 +491,39 @@ def test_unreadable_bodies_are_transient(rsps, fake, garbage):
 
 def test_a_body_cut_short_is_transient(rsps, fake):
     body = json.dumps(job())
-    serve_job(rsps, fake, [
-        ok(job()),
-        (200, {"Content-Length": str(len(body) + 500)}, body),
-        ok(job(status="Completed")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            (200, {"Content-Length": str(len(body) + 500)}, body),
+            ok(job(status="Completed")),
+        ],
+    )
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
 
 
 def test_trouble_snapshot_says_when_the_next_try_is(rsps, fake):
-    serve_job(rsps, fake, [
-        ok(job()), (429, {"Retry-After": "20"}, arm_error("TooManyRequests", "x")),
-        ok(job(status="Completed")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            (429, {"Retry-After": "20"}, arm_error("TooManyRequests", "x")),
+            ok(job(status="Completed")),
+        ],
+    )
     session, _, _ = make_session(fake)
     snaps: list[Snapshot] = []
-    for snap in poll_jobs(session.client, [JOB_A], PollPolicy(interval=10), clock=fake.clock,
-                          sleep=fake.sleep, rng=random.Random(1)):
+    for snap in poll_jobs(
+        session.client,
+        [JOB_A],
+        PollPolicy(interval=10),
+        clock=fake.clock,
+        sleep=fake.sleep,
+        rng=random.Random(1),
+    ):
         snaps.append(Snapshot(**{**snap.__dict__}))
     trouble = snaps[1].trouble
     assert trouble is not None and trouble.reason == "throttled"
@@ -479,9 +588,14 @@ def test_timeout_exits_5_with_the_last_state(rsps, fake):
 
 
 def test_timeout_never_sends_a_request_before_retry_after(rsps, fake):
-    script = serve_job(rsps, fake, [
-        ok(job()), (429, {"Retry-After": "100"}, arm_error("TooManyRequests", "x")),
-    ])
+    script = serve_job(
+        rsps,
+        fake,
+        [
+            ok(job()),
+            (429, {"Retry-After": "100"}, arm_error("TooManyRequests", "x")),
+        ],
+    )
     session, _, _ = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A], timeout=30) == ExitCode.TIMEOUT
     assert len(script.times) == 2
@@ -489,8 +603,13 @@ def test_timeout_never_sends_a_request_before_retry_after(rsps, fake):
 
 
 def test_no_timeout_keeps_going_through_long_trouble(rsps, fake):
-    serve_job(rsps, fake, [ok(job())] + [(500, {}, arm_error("InternalServerError", ""))] * 40
-              + [ok(job(status="Completed"))])
+    serve_job(
+        rsps,
+        fake,
+        [ok(job())]
+        + [(500, {}, arm_error("InternalServerError", ""))] * 40
+        + [ok(job(status="Completed"))],
+    )
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
     assert fake.now - 1000 > 3600
@@ -498,16 +617,40 @@ def test_no_timeout_keeps_going_through_long_trouble(rsps, fake):
 
 # ----- output forms ------------------------------------------------------------------------------
 def test_plain_lines_when_piped(rsps, fake):
-    serve_job(rsps, fake, [
-        ok(job(tasks=[task("Take Snapshot", "InProgress"),
-                      task("Transfer data to vault", "NotStarted")])),
-        ok(job(duration="PT2M")),
-        ok(job(tasks=[task("Take Snapshot", "Completed"),
-                      task("Transfer data to vault", "InProgress",
-                           taskExecutionDetails="63.5 GBs / 127 GBs Transferred")])),
-        ok(job(status="Completed", bag={"VM Name": "vm1", "Backup Size": "11390 MB"},
-               duration="PT20M23S")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(
+                job(
+                    tasks=[
+                        task("Take Snapshot", "InProgress"),
+                        task("Transfer data to vault", "NotStarted"),
+                    ]
+                )
+            ),
+            ok(job(duration="PT2M")),
+            ok(
+                job(
+                    tasks=[
+                        task("Take Snapshot", "Completed"),
+                        task(
+                            "Transfer data to vault",
+                            "InProgress",
+                            taskExecutionDetails="63.5 GBs / 127 GBs Transferred",
+                        ),
+                    ]
+                )
+            ),
+            ok(
+                job(
+                    status="Completed",
+                    bag={"VM Name": "vm1", "Backup Size": "11390 MB"},
+                    duration="PT20M23S",
+                )
+            ),
+        ],
+    )
     session, out, _ = make_session(fake, "table", tty=False)
     assert run(fake, session, [JOB_A]) == 0
     text = out.getvalue()
@@ -534,11 +677,21 @@ def test_tsv_prints_the_final_row(rsps, fake):
 
 
 def test_live_table_shows_the_final_frame_and_summary(rsps, fake):
-    serve_job(rsps, fake, [
-        ok(job(tasks=[task("Take Snapshot", "InProgress"),
-                      task("Transfer data to vault", "NotStarted")])),
-        ok(job(status="Completed", duration="PT20M23S")),
-    ])
+    serve_job(
+        rsps,
+        fake,
+        [
+            ok(
+                job(
+                    tasks=[
+                        task("Take Snapshot", "InProgress"),
+                        task("Transfer data to vault", "NotStarted"),
+                    ]
+                )
+            ),
+            ok(job(status="Completed", duration="PT20M23S")),
+        ],
+    )
     session, out, _ = make_session(fake, "table", tty=True)
     assert run(fake, session, [JOB_A], bell=True) == 0
     text = ANSI.sub("", out.getvalue())
@@ -548,12 +701,15 @@ def test_live_table_shows_the_final_frame_and_summary(rsps, fake):
 
 
 # ----- several jobs ------------------------------------------------------------------------------
-@pytest.mark.parametrize(("outcomes", "code"), [
-    (("Completed", "Failed", "Cancelled"), ExitCode.JOB_FAILED),
-    (("Cancelled", "Completed", "Completed"), ExitCode.JOB_CANCELLED),
-    (("CompletedWithWarnings", "Completed", "Completed"), ExitCode.JOB_WARNINGS),
-    (("Completed", "Completed", "Completed"), ExitCode.OK),
-])
+@pytest.mark.parametrize(
+    ("outcomes", "code"),
+    [
+        (("Completed", "Failed", "Cancelled"), ExitCode.JOB_FAILED),
+        (("Cancelled", "Completed", "Completed"), ExitCode.JOB_CANCELLED),
+        (("CompletedWithWarnings", "Completed", "Completed"), ExitCode.JOB_WARNINGS),
+        (("Completed", "Completed", "Completed"), ExitCode.OK),
+    ],
+)
 def test_the_worst_outcome_wins(rsps, fake, outcomes, code):
     for job_id, status in zip((JOB_A, JOB_B, JOB_C), outcomes, strict=True):
         errors = REAL_WARNING if status == "CompletedWithWarnings" else None
@@ -595,11 +751,15 @@ def test_several_jobs_use_one_list_request_per_tick(rsps, fake):
     b = serve_job(rsps, fake, [ok(job(JOB_B)), ok(job(JOB_B, "Completed"))], JOB_B)
     c = serve_job(rsps, fake, [ok(job(JOB_C)), ok(job(JOB_C, "Completed"))], JOB_C)
     in_progress = [list_item(job(j, duration="PT3M")) for j in (JOB_A, JOB_B, JOB_C)]
-    lister = serve_list(rsps, fake, [
-        ok({"value": in_progress}),
-        ok({"value": [list_item(job(JOB_A, duration="PT4M")), list_item(job(JOB_B))]}),
-        ok({"value": [list_item(job(JOB_A))]}),
-    ])
+    lister = serve_list(
+        rsps,
+        fake,
+        [
+            ok({"value": in_progress}),
+            ok({"value": [list_item(job(JOB_A, duration="PT4M")), list_item(job(JOB_B))]}),
+            ok({"value": [list_item(job(JOB_A))]}),
+        ],
+    )
     session, out, _ = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A, JOB_B, JOB_C]) == 0
     # tick 1: a GET each; then one list per tick, and GETs only for jobs that left InProgress
@@ -610,8 +770,9 @@ def test_several_jobs_use_one_list_request_per_tick(rsps, fake):
     assert "startTime eq '2024-05-31 10:00:00 AM'" in requests.utils.unquote(lister.urls[0])
     names = [(line["name"], line["properties"]["status"]) for line in ndjson_lines(out.getvalue())]
     assert names[:3] == [(JOB_A, "InProgress"), (JOB_B, "InProgress"), (JOB_C, "InProgress")]
-    assert sorted(names[3:]) == sorted([(JOB_A, "Completed"), (JOB_B, "Completed"),
-                                        (JOB_C, "Completed")])
+    assert sorted(names[3:]) == sorted(
+        [(JOB_A, "Completed"), (JOB_B, "Completed"), (JOB_C, "Completed")]
+    )
 
 
 def test_a_list_that_changes_triggers_a_detail_fetch(rsps, fake):
@@ -619,11 +780,15 @@ def test_a_list_that_changes_triggers_a_detail_fetch(rsps, fake):
     b = serve_job(rsps, fake, [ok(job(JOB_B)), ok(job(JOB_B, "Completed"))], JOB_B)
     changed = list_item(job(JOB_A))
     changed["properties"]["errorDetails"] = REAL_WARNING
-    serve_list(rsps, fake, [
-        ok({"value": [list_item(job(JOB_A)), list_item(job(JOB_B))]}),
-        ok({"value": [changed, list_item(job(JOB_B))]}),
-        ok({"value": []}),
-    ])
+    serve_list(
+        rsps,
+        fake,
+        [
+            ok({"value": [list_item(job(JOB_A)), list_item(job(JOB_B))]}),
+            ok({"value": [changed, list_item(job(JOB_B))]}),
+            ok({"value": []}),
+        ],
+    )
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A, JOB_B]) == 0
     assert len(a.times) == 3 and len(b.times) == 2
@@ -640,18 +805,35 @@ def test_a_list_filter_refused_falls_back_to_one_get_per_job(rsps, fake):
 
 # ----- --operation and --all ---------------------------------------------------------------------
 def op_status(status: str, **extra: Any) -> dict[str, Any]:
-    return {"id": OP_ID, "name": OP_ID, "status": status,
-            "startTime": "2023-12-21T05:54:14.5083259Z", "endTime": "0001-01-01T00:00:00", **extra}
+    return {
+        "id": OP_ID,
+        "name": OP_ID,
+        "status": status,
+        "startTime": "2023-12-21T05:54:14.5083259Z",
+        "endTime": "0001-01-01T00:00:00",
+        **extra,
+    }
 
 
 def test_operation_waits_honouring_retry_after_then_gives_the_job(rsps, fake):
-    script = Script(fake, [
-        ok(op_status("InProgress"), {"Retry-After": "7"}),
-        ok(op_status("Succeeded", properties={"objectType": "OperationStatusJobExtendedInfo",
-                                              "jobId": JOB_A.upper()})),
-    ])
-    rsps.add_callback(responses.GET, re.compile(rf".*/backupOperations/{OP_ID}\?.*"),
-                      callback=script)
+    script = Script(
+        fake,
+        [
+            ok(op_status("InProgress"), {"Retry-After": "7"}),
+            ok(
+                op_status(
+                    "Succeeded",
+                    properties={
+                        "objectType": "OperationStatusJobExtendedInfo",
+                        "jobId": JOB_A.upper(),
+                    },
+                )
+            ),
+        ],
+    )
+    rsps.add_callback(
+        responses.GET, re.compile(rf".*/backupOperations/{OP_ID}\?.*"), callback=script
+    )
     session, _, err = make_session(fake, "json")
     got = resolve_operation(session, OP_ID, interval=10, sleep=fake.sleep, clock=fake.clock)
     assert got == [JOB_A]
@@ -660,18 +842,34 @@ def test_operation_waits_honouring_retry_after_then_gives_the_job(rsps, fake):
 
 
 def test_operation_url_with_several_jobs(rsps, fake):
-    url = (f"{ENDPOINT}{VAULT_PATH}/backupFabrics/Azure/protectionContainers/c/protectedItems/i"
-           f"/operationsStatus/{OP_ID}?api-version=2019-05-13")
-    rsps.add(responses.GET, url, json=op_status(
-        "Succeeded", properties={"objectType": "OperationStatusJobsExtendedInfo",
-                                 "jobIds": [JOB_A, JOB_B], "failedJobsError": {}}))
+    url = (
+        f"{ENDPOINT}{VAULT_PATH}/backupFabrics/Azure/protectionContainers/c/protectedItems/i"
+        f"/operationsStatus/{OP_ID}?api-version=2019-05-13"
+    )
+    rsps.add(
+        responses.GET,
+        url,
+        json=op_status(
+            "Succeeded",
+            properties={
+                "objectType": "OperationStatusJobsExtendedInfo",
+                "jobIds": [JOB_A, JOB_B],
+                "failedJobsError": {},
+            },
+        ),
+    )
     session, _, _ = make_session(fake, "json")
     assert resolve_operation(session, url, sleep=fake.sleep, clock=fake.clock) == [JOB_A, JOB_B]
 
 
 def test_failed_operation_is_reported_with_its_error(rsps, fake):
-    rsps.add(responses.GET, re.compile(r".*/backupOperations/.*"), json=op_status(
-        "Failed", error={"code": "UserErrorVmNotFound", "message": "The VM is gone."}))
+    rsps.add(
+        responses.GET,
+        re.compile(r".*/backupOperations/.*"),
+        json=op_status(
+            "Failed", error={"code": "UserErrorVmNotFound", "message": "The VM is gone."}
+        ),
+    )
     session, _, _ = make_session(fake, "json")
     with pytest.raises(OperationFailedError) as info:
         resolve_operation(session, OP_ID, sleep=fake.sleep, clock=fake.clock)
@@ -680,20 +878,29 @@ def test_failed_operation_is_reported_with_its_error(rsps, fake):
 
 
 def test_operation_transient_errors_and_timeout(rsps, fake):
-    rsps.add(responses.GET, re.compile(r".*/backupOperations/.*"), status=502,
-             body="<html>bad gateway</html>")
+    rsps.add(
+        responses.GET,
+        re.compile(r".*/backupOperations/.*"),
+        status=502,
+        body="<html>bad gateway</html>",
+    )
     session, _, _ = make_session(fake, "json")
     with pytest.raises(WatchTimeout):
-        resolve_operation(session, OP_ID, interval=5, timeout=60, sleep=fake.sleep,
-                          clock=fake.clock)
+        resolve_operation(
+            session, OP_ID, interval=5, timeout=60, sleep=fake.sleep, clock=fake.clock
+        )
     assert fake.now - 1000 == pytest.approx(60)
 
 
 def test_operation_on_a_foreign_host_is_refused_before_any_request(rsps, fake):
     session, _, _ = make_session(fake, "json")
     with pytest.raises(UnexpectedResponseError):
-        resolve_operation(session, "https://evil.example.com/x/operationsStatus/1",
-                          sleep=fake.sleep, clock=fake.clock)
+        resolve_operation(
+            session,
+            "https://evil.example.com/x/operationsStatus/1",
+            sleep=fake.sleep,
+            clock=fake.clock,
+        )
     assert len(rsps.calls) == 0
 
 
@@ -705,10 +912,14 @@ def test_operation_that_succeeded_without_a_job(rsps, fake):
 
 
 def test_all_lists_in_progress_and_cancelling_jobs(rsps, fake):
-    lister = serve_list(rsps, fake, [
-        ok({"value": [list_item(job(JOB_A)), list_item(job(JOB_B))]}),
-        ok({"value": [list_item(job(JOB_C, "Cancelling"))]}),
-    ])
+    lister = serve_list(
+        rsps,
+        fake,
+        [
+            ok({"value": [list_item(job(JOB_A)), list_item(job(JOB_B))]}),
+            ok({"value": [list_item(job(JOB_C, "Cancelling"))]}),
+        ],
+    )
     session, _, _ = make_session(fake, "json")
     found = in_progress_job_ids(session, datetime(2024, 6, 1, 12, tzinfo=UTC))
     assert found == [JOB_A, JOB_B, JOB_C]
@@ -737,9 +948,14 @@ def test_durations_on_the_command_line():
 
 
 def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    for name, value in {"AZURE_SUBSCRIPTION_ID": SUB, "AZJOBS_RESOURCE_GROUP": RG,
-                        "AZJOBS_VAULT": VAULT, "AZJOBS_ACCESS_TOKEN": "test-token",
-                        "AZJOBS_ENDPOINT": ENDPOINT, "AZURE_CONFIG_DIR": "/nonexistent"}.items():
+    for name, value in {
+        "AZURE_SUBSCRIPTION_ID": SUB,
+        "AZJOBS_RESOURCE_GROUP": RG,
+        "AZJOBS_VAULT": VAULT,
+        "AZJOBS_ACCESS_TOKEN": "test-token",
+        "AZJOBS_ENDPOINT": ENDPOINT,
+        "AZURE_CONFIG_DIR": "/nonexistent",
+    }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
     with pytest.raises(SystemExit) as info:
@@ -747,21 +963,24 @@ def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
     return int(info.value.code or 0)
 
 
-@pytest.mark.parametrize("argv", [
-    ["watch", JOB_A, "--interval", "0"],
-    ["watch", JOB_A, "--interval", "nan"],
-    ["watch", JOB_A, "--interval", "-3"],
-    ["watch", JOB_A, "--interval", "1e12"],
-    ["watch", JOB_A, "--timeout", "soon"],
-    ["watch", JOB_A, "--timeout", "1h30"],
-    ["watch", JOB_A, "--grace", "x"],
-    ["watch", "not-a-guid"],
-    ["watch"],
-    ["watch", JOB_A, "--all"],
-    ["watch", "--operation", "nope"],
-    ["watch", JOB_A, "-o", "yaml"],
-    ["watch", JOB_A, "--query", "[["],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["watch", JOB_A, "--interval", "0"],
+        ["watch", JOB_A, "--interval", "nan"],
+        ["watch", JOB_A, "--interval", "-3"],
+        ["watch", JOB_A, "--interval", "1e12"],
+        ["watch", JOB_A, "--timeout", "soon"],
+        ["watch", JOB_A, "--timeout", "1h30"],
+        ["watch", JOB_A, "--grace", "x"],
+        ["watch", "not-a-guid"],
+        ["watch"],
+        ["watch", JOB_A, "--all"],
+        ["watch", "--operation", "nope"],
+        ["watch", JOB_A, "-o", "yaml"],
+        ["watch", JOB_A, "--query", "[["],
+    ],
+)
 def test_bad_input_is_exit_2_before_any_request(argv, monkeypatch, capsys):
     with responses.RequestsMock() as mock:
         assert cli_exit(argv, monkeypatch) == ExitCode.USAGE
@@ -773,16 +992,21 @@ def test_bad_input_is_exit_2_before_any_request(argv, monkeypatch, capsys):
 def test_jobs_from_two_vaults_are_refused(monkeypatch, capsys):
     other = VAULT_PATH.replace(VAULT, "other-vault")
     with responses.RequestsMock():
-        code = cli_exit(["watch", f"{VAULT_PATH}/backupJobs/{JOB_A}",
-                         f"{other}/backupJobs/{JOB_B}"], monkeypatch)
+        code = cli_exit(
+            ["watch", f"{VAULT_PATH}/backupJobs/{JOB_A}", f"{other}/backupJobs/{JOB_B}"],
+            monkeypatch,
+        )
     assert code == ExitCode.USAGE
     assert "one vault" in capsys.readouterr().err
 
 
 def test_cli_watch_of_an_ended_job(monkeypatch, capsys):
     with responses.RequestsMock() as mock:
-        mock.add(responses.GET, re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
-                 json=job(status="Failed", errors=FAILED))
+        mock.add(
+            responses.GET,
+            re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
+            json=job(status="Failed", errors=FAILED),
+        )
         assert cli_exit(["watch", JOB_A, "-o", "json"], monkeypatch) == ExitCode.JOB_FAILED
     captured = capsys.readouterr()
     assert json.loads(captured.out)["properties"]["status"] == "Failed"
@@ -793,11 +1017,19 @@ def test_cli_watch_operation_url_names_the_vault(monkeypatch, capsys):
     other = VAULT_PATH.replace(VAULT, "op-vault")
     url = f"{ENDPOINT}{other}/backupOperations/{OP_ID}?api-version=2019-05-13"
     with responses.RequestsMock() as mock:
-        mock.add(responses.GET, url, json=op_status(
-            "Succeeded", properties={"objectType": "OperationStatusJobExtendedInfo",
-                                     "jobId": JOB_A}))
-        mock.add(responses.GET, re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
-                 json=job(status="Completed"))
+        mock.add(
+            responses.GET,
+            url,
+            json=op_status(
+                "Succeeded",
+                properties={"objectType": "OperationStatusJobExtendedInfo", "jobId": JOB_A},
+            ),
+        )
+        mock.add(
+            responses.GET,
+            re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
+            json=job(status="Completed"),
+        )
         assert cli_exit(["watch", "--operation", url, "-o", "json"], monkeypatch) == 0
     assert json.loads(capsys.readouterr().out)["name"] == JOB_A
 
@@ -814,8 +1046,9 @@ def test_cli_watch_all_with_nothing_running_prints_an_empty_array(monkeypatch, c
 def test_watch_helpers_are_typed_callables():
     # the interface cancel --wait relies on
     assert callable(watch_jobs)
-    opts = WatchOptions(interval=5, timeout=60, strict=True, fail_fast=True, grace=10,
-                        compact=True, bell=False)
+    opts = WatchOptions(
+        interval=5, timeout=60, strict=True, fail_fast=True, grace=10, compact=True, bell=False
+    )
     assert opts.interval == 5 and opts.timeout == 60
     fn: Callable[..., int] = watch_jobs
     assert fn is watch_jobs
@@ -847,10 +1080,10 @@ def test_live_rows_refresh_one_quiet_job_per_tick(rsps, fake):
 
 
 def test_the_config_file_sets_the_default_interval(tmp_path, monkeypatch):
-    from azbackupjobs.watch import startup_interval
+    from azbackupjobs.follow.poll import startup_interval
 
     config = tmp_path / "config.toml"
-    config.write_text('interval = 15\n[profiles.slow]\ninterval = 0.2\n', encoding="utf-8")
+    config.write_text("interval = 15\n[profiles.slow]\ninterval = 0.2\n", encoding="utf-8")
     monkeypatch.setenv("AZJOBS_CONFIG", str(config))
     assert startup_interval() == 15
     assert startup_interval("slow") == 1  # never below the minimum
@@ -858,9 +1091,15 @@ def test_the_config_file_sets_the_default_interval(tmp_path, monkeypatch):
     assert startup_interval() == 10
 
 
-@pytest.mark.parametrize(("fmt", "tty", "printed"), [
-    ("json", False, "[]\n"), ("ndjson", False, ""), ("table", True, ""), ("tsv", False, ""),
-])
+@pytest.mark.parametrize(
+    ("fmt", "tty", "printed"),
+    [
+        ("json", False, "[]\n"),
+        ("ndjson", False, ""),
+        ("table", True, ""),
+        ("tsv", False, ""),
+    ],
+)
 def test_nothing_to_watch(rsps, fake, fmt, tty, printed):
     session, out, _ = make_session(fake, fmt, tty=tty)
     assert run(fake, session, []) == 0

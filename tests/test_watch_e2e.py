@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from azbackupjobs.emulator import EmulatorHandle, start_emulator
-from azbackupjobs.models import change_key
+from azbackupjobs.model.job import change_key
 
 pytestmark = pytest.mark.e2e
 
@@ -39,8 +39,9 @@ def spawn(emu: EmulatorHandle, *args: str, token: str | None = None) -> subproce
     env.update(emu.env())
     if token is not None:
         env["AZJOBS_ACCESS_TOKEN"] = token
-    return subprocess.Popen([AZJOBS, "watch", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [AZJOBS, "watch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
 
 
 def read_once(emu: EmulatorHandle, watchers: dict[str, int], limit: float = 60.0) -> None:
@@ -59,8 +60,9 @@ def read_once(emu: EmulatorHandle, watchers: dict[str, int], limit: float = 60.0
         time.sleep(0.05)
 
 
-def run_time_forward(emu: EmulatorHandle, procs: list[subprocess.Popen[str]],
-                     step: float = 100.0) -> None:
+def run_time_forward(
+    emu: EmulatorHandle, procs: list[subprocess.Popen[str]], step: float = 100.0
+) -> None:
     """Move emulated time on (about 1000 emulated seconds per real second) until all exit."""
     end = time.monotonic() + 60
     while any(p.poll() is None for p in procs):
@@ -82,8 +84,7 @@ def test_exit_codes_and_ndjson_against_the_emulator(emu: EmulatorHandle) -> None
     completed = emu.add_job(entity="vm-ok", tasks=SHORT)
     failed = emu.add_job(entity="vm-bad", tasks=SHORT, outcome="Failed")
     warned = emu.add_job(entity="vm-warn", tasks=SHORT, outcome="CompletedWithWarnings")
-    cancelled = emu.add_job(entity="vm-cancel", tasks=SHORT, cancel_after=150,
-                            cancel_seconds=20)
+    cancelled = emu.add_job(entity="vm-cancel", tasks=SHORT, cancel_after=150, cancel_seconds=20)
     running = emu.add_job(entity="vm-long", tasks=LONG)
     missing = "00000000-0000-4000-8000-000000000000"
     common = ("--interval", "1")

@@ -78,8 +78,11 @@ class Terminal:
 
 
 def test_live_view_until_the_job_ends(emu: EmulatorHandle) -> None:
-    job_id = emu.add_job(entity="vm-tty", transfer_gb=127.0,
-                         tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)])
+    job_id = emu.add_job(
+        entity="vm-tty",
+        transfer_gb=127.0,
+        tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)],
+    )
     term = Terminal(emu, "watch", job_id, "--interval", "1")
     term.wait_for("InProgress")
     term.wait_for("Ctrl-C stops watching")  # the status line closes the frame: it is complete

@@ -7,9 +7,9 @@ from typing import Any
 
 from rich.console import Console
 
-from azbackupjobs.models import Job
-from azbackupjobs.watch import Snapshot, Tracked, Trouble
-from azbackupjobs.watch_view import (
+from azbackupjobs.follow.poll import Snapshot, Tracked, Trouble
+from azbackupjobs.model.job import Job
+from azbackupjobs.view.watch_view import (
     Now,
     countdown,
     elapsed_of,
@@ -26,9 +26,16 @@ JOB_B = "73e47398-73a0-45fb-b56b-9997e6d84229"
 NOW = Now(mono=500.0, utc=datetime(2024, 6, 1, 10, 30, tzinfo=UTC))
 
 
-def body(job_id: str = JOB_A, status: str = "InProgress", *, entity: str = "vm1",
-         tasks: list[dict[str, Any]] | None = None, ext: dict[str, Any] | None = None,
-         errors: list[dict[str, Any]] | None = None, duration: str = "PT5M") -> dict[str, Any]:
+def body(
+    job_id: str = JOB_A,
+    status: str = "InProgress",
+    *,
+    entity: str = "vm1",
+    tasks: list[dict[str, Any]] | None = None,
+    ext: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    duration: str = "PT5M",
+) -> dict[str, Any]:
     props: dict[str, Any] = {
         "jobType": "AzureIaaSVMJob",
         "duration": duration,
@@ -51,34 +58,57 @@ def body(job_id: str = JOB_A, status: str = "InProgress", *, entity: str = "vm1"
 def tracked(data: dict[str, Any], last_update: float = 498.0) -> Tracked:
     """As the loop leaves a job it has just read in detail."""
     job = Job.from_dict(data)
-    return Tracked(job.job_id, job, last_update=last_update, detail_at=last_update,
-                   duration=job.duration, duration_at=last_update)
+    return Tracked(
+        job.job_id,
+        job,
+        last_update=last_update,
+        detail_at=last_update,
+        duration=job.duration,
+        duration_at=last_update,
+    )
 
 
-def snapshot(*jobs: Tracked, trouble: Trouble | None = None, next_in: float = 7.0,
-             done: bool = False) -> Snapshot:
-    return Snapshot(jobs=list(jobs), started=0.0, polled_at=NOW.mono, trouble=trouble,
-                    next_poll_at=NOW.mono + next_in, finished=done)
+def snapshot(
+    *jobs: Tracked, trouble: Trouble | None = None, next_in: float = 7.0, done: bool = False
+) -> Snapshot:
+    return Snapshot(
+        jobs=list(jobs),
+        started=0.0,
+        polled_at=NOW.mono,
+        trouble=trouble,
+        next_poll_at=NOW.mono + next_in,
+        finished=done,
+    )
 
 
 def text_of(renderable: Any, width: int = 140) -> str:
-    console = Console(width=width, record=True, file=open("/dev/null", "w"),  # noqa: SIM115
-                      force_terminal=True, color_system=None)
+    console = Console(
+        width=width,
+        record=True,
+        file=open("/dev/null", "w"),  # noqa: SIM115
+        force_terminal=True,
+        color_system=None,
+    )
     console.print(renderable)
     return console.export_text()
 
 
 RESTORE_TASKS = [
-    {"taskId": "Transfer data from vault", "duration": "PT0S", "status": "InProgress",
-     "progressPercentage": 42.0, "taskExecutionDetails": "53.34 GBs / 127 GBs Transferred"},
-    {"taskId": "Create the restored virtual machine", "duration": "PT0S",
-     "status": "NotStarted"},
+    {
+        "taskId": "Transfer data from vault",
+        "duration": "PT0S",
+        "status": "InProgress",
+        "progressPercentage": 42.0,
+        "taskExecutionDetails": "53.34 GBs / 127 GBs Transferred",
+    },
+    {"taskId": "Create the restored virtual machine", "duration": "PT0S", "status": "NotStarted"},
 ]
 
 
 def test_single_job_frame_has_header_tasks_bar_bag_and_status_line():
-    data = body(tasks=RESTORE_TASKS,
-                ext={"progressPercentage": 42.0, "estimatedRemainingDuration": "PT25M"})
+    data = body(
+        tasks=RESTORE_TASKS, ext={"progressPercentage": 42.0, "estimatedRemainingDuration": "PT25M"}
+    )
     text = text_of(frame(snapshot(tracked(data)), NOW))
     assert "Restore of vm1" in text and "InProgress" in text
     assert "elapsed 5m02s" in text  # the service's duration + the 2 s since it was read
@@ -105,10 +135,15 @@ def test_a_job_not_visible_yet():
 
 
 def test_failed_job_shows_its_error_and_recommendations():
-    errors = [{"errorCode": 400001, "errorTitle": "UserErrorVmNotFoundV2",
-               "errorString": "The VM does not exist.", "recommendations": ["Stop protection."]}]
-    text = text_of(frame(snapshot(tracked(body(status="Failed", errors=errors)), done=True),
-                         NOW))
+    errors = [
+        {
+            "errorCode": 400001,
+            "errorTitle": "UserErrorVmNotFoundV2",
+            "errorString": "The VM does not exist.",
+            "recommendations": ["Stop protection."],
+        }
+    ]
+    text = text_of(frame(snapshot(tracked(body(status="Failed", errors=errors)), done=True), NOW))
     assert "✖ Failed" in text
     assert "400001 UserErrorVmNotFoundV2" in text and "Stop protection." in text
     assert "next update" not in text
@@ -161,26 +196,40 @@ def test_service_text_cannot_drive_the_terminal():
 def test_plain_lines_say_what_changed():
     first = Job.from_dict(body(tasks=RESTORE_TASKS))
     line = plain_line(None, first, NOW)
-    assert line.endswith("Restore of vm1: InProgress; Transfer data from vault InProgress 42% "
-                         "(53.34 GBs / 127 GBs Transferred)")
+    assert line.endswith(
+        "Restore of vm1: InProgress; Transfer data from vault InProgress 42% "
+        "(53.34 GBs / 127 GBs Transferred)"
+    )
     moved = [dict(RESTORE_TASKS[0], progressPercentage=80.0), RESTORE_TASKS[1]]
     later = Job.from_dict(body(tasks=moved))
     assert "Transfer data from vault InProgress 80%" in plain_line(first, later, NOW)
     done = Job.from_dict(body(status="Completed", duration="PT20M23S"))
-    assert "Completed in 20m23s" in plain_line(later, done, NOW, elapsed=timedelta(minutes=20,
-                                                                                     seconds=23))
+    assert "Completed in 20m23s" in plain_line(
+        later, done, NOW, elapsed=timedelta(minutes=20, seconds=23)
+    )
 
 
 def test_summary_lines():
     done = tracked(body(status="Completed", duration="PT20M23S"))
     assert summary_line(done, NOW) == "Restore of vm1 Completed in 20m23s"
-    cancelled = tracked(body(status="CompletedWithWarnings", errors=[
-        {"errorCode": 400158, "errorTitle": "UserErrorJobSuccessfullyCancelled",
-         "errorString": "Job is cancelled.", "recommendations": []}]))
+    cancelled = tracked(
+        body(
+            status="CompletedWithWarnings",
+            errors=[
+                {
+                    "errorCode": 400158,
+                    "errorTitle": "UserErrorJobSuccessfullyCancelled",
+                    "errorString": "Job is cancelled.",
+                    "recommendations": [],
+                }
+            ],
+        )
+    )
     assert summary_line(cancelled, NOW).endswith("(cancelled)")
     running = tracked(body())
-    assert summary_line(running, NOW, timed_out=True).startswith("Restore of vm1 still "
-                                                                 "InProgress after")
+    assert summary_line(running, NOW, timed_out=True).startswith(
+        "Restore of vm1 still InProgress after"
+    )
     assert "completed with warnings: 400158" in warning_text(cancelled.job)  # type: ignore[arg-type]
 
 
@@ -207,8 +256,12 @@ def many(n_running: int, n_completed: int, n_failed: int) -> list[Tracked]:
     kinds = kinds[::2] + kinds[1::2]
     jobs = []
     for i, status in enumerate(kinds):
-        data = body(f"{i:08d}-0000-4000-8000-000000000000", status, entity=f"vm{i:03d}",
-                    tasks=RESTORE_TASKS if status == "InProgress" else None)
+        data = body(
+            f"{i:08d}-0000-4000-8000-000000000000",
+            status,
+            entity=f"vm{i:03d}",
+            tasks=RESTORE_TASKS if status == "InProgress" else None,
+        )
         if status != "InProgress":
             data["properties"]["endTime"] = f"2024-06-01T10:{i % 60:02d}:00Z"
         jobs.append(tracked(data))
@@ -257,8 +310,9 @@ def test_without_a_height_every_row_is_drawn():
 
 
 def test_rows_stay_one_line_on_a_narrow_terminal():
-    long = tracked(body(JOB_A, entity="vm-with-a-really-long-name-" + "x" * 60,
-                        tasks=RESTORE_TASKS))
+    long = tracked(
+        body(JOB_A, entity="vm-with-a-really-long-name-" + "x" * 60, tasks=RESTORE_TASKS)
+    )
     jobs = [long, *many(3, 1, 1)]
     text = text_of(frame(snapshot(*jobs), NOW, compact=True, height=30), width=60)
     lines = text.splitlines()
@@ -282,9 +336,20 @@ def test_a_row_follows_its_job_when_it_changes():
 
 
 def test_service_text_cannot_drive_the_terminal_in_rows_either():
-    evil = tracked(body(JOB_A, entity="vm\x1b[2J\x1b]0;pwned\x07\u202e1", tasks=[
-        dict(RESTORE_TASKS[0], taskId="Transfer\x1b[31m\r\n", progressPercentage=None,
-             taskExecutionDetails=None)]))
+    evil = tracked(
+        body(
+            JOB_A,
+            entity="vm\x1b[2J\x1b]0;pwned\x07\u202e1",
+            tasks=[
+                dict(
+                    RESTORE_TASKS[0],
+                    taskId="Transfer\x1b[31m\r\n",
+                    progressPercentage=None,
+                    taskExecutionDetails=None,
+                )
+            ],
+        )
+    )
     other = tracked(body(JOB_B, "Weird\x1b[5m", entity="vm2"))
     for width in (140, 40):
         text = text_of(frame(snapshot(evil, other), NOW, compact=True, height=30), width=width)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from azbackupjobs import token_cache
-from azbackupjobs.errors import ExitCode
-from azbackupjobs.output import Environment, Output, resolve_format
+from azbackupjobs.arm import token_cache
+from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.view.output import Environment, Output, resolve_format
 
 # Other files azjobs keeps in the same directory (shell completion's job list, the fast path's
 # option table); ``clear`` removes them with the tokens.
@@ -48,29 +48,34 @@ def run_cache_show(output: str | None, env: Environment) -> int:
     rows = show_rows(env)
     where = token_cache.token_dir(env.env)
     if not token_cache.enabled(env.env):
-        out.note(f"azjobs: the token cache is off ({token_cache.DISABLE_VARIABLE}="
-                 f"{env.env.get(token_cache.DISABLE_VARIABLE, '').strip()})")
+        out.note(
+            f"azjobs: the token cache is off ({token_cache.DISABLE_VARIABLE}="
+            f"{env.env.get(token_cache.DISABLE_VARIABLE, '').strip()})"
+        )
     if out.format == "table":
-        out.note(f"token cache: {where} ({len(rows)} "
-                 f"{'entry' if len(rows) == 1 else 'entries'})")
+        out.note(f"token cache: {where} ({len(rows)} {'entry' if len(rows) == 1 else 'entries'})")
         if rows:
             from rich.table import Table
 
-            from azbackupjobs.text import clean
+            from azbackupjobs.model.text import clean
 
             table = Table(box=None, header_style="bold", pad_edge=False)
             for column in ("mode", "scope", "tenant", "expires (UTC)", "usable"):
                 table.add_column(column)
             for row in rows:
                 table.add_row(
-                    clean(row["mode"]), clean(row["scope"]), clean(row["tenant"] or "—"),
-                    clean(row["expiresOn"] or "—"), "yes" if row["usable"] else "no",
+                    clean(row["mode"]),
+                    clean(row["scope"]),
+                    clean(row["tenant"] or "—"),
+                    clean(row["expiresOn"] or "—"),
+                    "yes" if row["usable"] else "no",
                 )
             out.render(table)
         return ExitCode.OK
-    out.data(rows, tsv_rows=[
-        [r["mode"], r["scope"], r["tenant"], r["expiresOn"], r["usable"]] for r in rows
-    ])
+    out.data(
+        rows,
+        tsv_rows=[[r["mode"], r["scope"], r["tenant"], r["expiresOn"], r["usable"]] for r in rows],
+    )
     return ExitCode.OK
 
 

@@ -17,10 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from azbackupjobs import ids
-from azbackupjobs.client import BackupJobsClient, Response, parse_retry_after
+from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
-from azbackupjobs.errors import (
+from azbackupjobs.follow.poll import parse_interval, parse_timeout
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import (
     ApiError,
     AzJobsError,
     ExitCode,
@@ -28,10 +29,9 @@ from azbackupjobs.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.models import Job, JobStatus, OperationStatus
-from azbackupjobs.output import Environment, Output
-from azbackupjobs.text import sanitize
-from azbackupjobs.watch import parse_interval, parse_timeout
+from azbackupjobs.model.job import Job, JobStatus, OperationStatus
+from azbackupjobs.model.text import sanitize
+from azbackupjobs.view.output import Environment, Output
 
 # How long the cancel operation itself may take before azjobs gives up waiting for it.
 OPERATION_WAIT_LIMIT = 600.0
@@ -64,8 +64,10 @@ def check_cancellable(job: Job) -> None:
     """Refuse, before anything is sent, what the service would refuse or what makes no sense."""
     name = f"{job_title(job)} (job {job.job_id})"
     if job.status is JobStatus.CANCELLING:
-        raise CancelRefused(f"{name} is already being cancelled; nothing sent",
-                            hint=f"follow it with `azjobs watch {job.job_id}`")
+        raise CancelRefused(
+            f"{name} is already being cancelled; nothing sent",
+            hint=f"follow it with `azjobs watch {job.job_id}`",
+        )
     if job.status is not JobStatus.IN_PROGRESS:
         state = sanitize(job.status_raw or job.status.value, 40)
         raise CancelRefused(f"{name} is not running (it is {state}); nothing sent")
@@ -118,7 +120,9 @@ def request_cancel(
         if exc.status in {400, 409}:
             raise ApiError(
                 f"the service refused to cancel {job_title(job)}: {exc.message}",
-                status=exc.status, code=exc.code, request_id=exc.request_id,
+                status=exc.status,
+                code=exc.code,
+                request_id=exc.request_id,
             ) from None
         raise
     if resp.status != 202:
@@ -223,15 +227,18 @@ def run_cancel(
             out.note("Not cancelled.")
             return ExitCode.ERROR
         started = clock()
-        limit = OPERATION_WAIT_LIMIT if user_timeout is None else min(
-            OPERATION_WAIT_LIMIT, user_timeout)
+        limit = (
+            OPERATION_WAIT_LIMIT
+            if user_timeout is None
+            else min(OPERATION_WAIT_LIMIT, user_timeout)
+        )
         deadline = _Deadline(started + limit, user_timeout)
-        request_cancel(client, model, sleep=sleep, clock=clock, deadline=deadline,
-                       notify=out.note)
+        request_cancel(client, model, sleep=sleep, clock=clock, deadline=deadline, notify=out.note)
         out.note(f"The service accepted the cancellation of {name}.")
         if copts.wait:
-            remaining = None if user_timeout is None else max(
-                user_timeout - (clock() - started), 0.0)
+            remaining = (
+                None if user_timeout is None else max(user_timeout - (clock() - started), 0.0)
+            )
             return _wait(session, model.job_id, interval, remaining, sleep=sleep, clock=clock)
         raw = client.get_job(model.job_id)
     finally:
@@ -261,12 +268,12 @@ def _wait(
 
 def _print_job(out: Output, raw: dict[str, Any]) -> None:
     if out.is_table and out.query is None:
-        from azbackupjobs import render
+        from azbackupjobs.view import render
 
         out.render(render.job_view(Job.from_dict(raw), datetime.now(UTC)))
     elif out.format == "table":
         out.json(raw)
     else:
-        from azbackupjobs.rows import job_tsv_row
+        from azbackupjobs.view.rows import job_tsv_row
 
         out.data(raw, tsv_rows=[job_tsv_row(raw)])

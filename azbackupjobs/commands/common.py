@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from azbackupjobs import auth, ids, settings
-from azbackupjobs.output import Environment, Output, Query, resolve_format
+from azbackupjobs.arm import auth, settings
+from azbackupjobs.model import ids
+from azbackupjobs.view.output import Environment, Output, Query, resolve_format
 
 if TYPE_CHECKING:  # requests stays off the paths that only need CommonOptions (config show)
-    from azbackupjobs.client import BackupJobsClient, RetryNotice, RetryPolicy
+    from azbackupjobs.arm.client import BackupJobsClient, RetryNotice, RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def open_session(
     context: settings.Context | None = None,
 ) -> Session:
     """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
-    from azbackupjobs.client import BackupJobsClient, Hooks, RetryPolicy
+    from azbackupjobs.arm.client import BackupJobsClient, Hooks, RetryPolicy
 
     out = out or make_output(opts, env)
     ctx = context if context is not None else settings.resolve_context(opts.flags, env.env, job)

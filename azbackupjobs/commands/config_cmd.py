@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs import config, ids, settings
-from azbackupjobs.errors import ExitCode, UsageError
-from azbackupjobs.output import Environment, Output, Query, resolve_format
+from azbackupjobs.arm import config, settings
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.view.output import Environment, Output, Query, resolve_format
 
 if TYPE_CHECKING:
     from azbackupjobs.commands.common import CommonOptions
@@ -78,14 +79,23 @@ def resolve_rows(opts: CommonOptions, env: Environment) -> list[Row]:
             cloud = settings.resolve_cloud(cloud_setting.value, cloud_setting.source)
         except UsageError as exc:
             problem = exc.message
-        rows.append(Row("cloud", cloud.name if cloud else cloud_setting.value,
-                        cloud_setting.source, problem))
+        rows.append(
+            Row(
+                "cloud", cloud.name if cloud else cloud_setting.value, cloud_setting.source, problem
+            )
+        )
 
     endpoint = found["endpoint"]
     if endpoint.value is not None:
         label = "endpoint" if endpoint.source == "flag" else f"endpoint from {endpoint.source}"
-        rows.append(Row("endpoint", endpoint.value, endpoint.source, _check(
-            lambda v: settings.validate_endpoint(v, label), endpoint.value)))
+        rows.append(
+            Row(
+                "endpoint",
+                endpoint.value,
+                endpoint.source,
+                _check(lambda v: settings.validate_endpoint(v, label), endpoint.value),
+            )
+        )
     elif cloud is not None:
         rows.append(Row("endpoint", cloud.endpoint, f"cloud {cloud.name}"))
     else:
@@ -95,8 +105,14 @@ def resolve_rows(opts: CommonOptions, env: Environment) -> list[Row]:
     if api.value is None:
         rows.append(Row("api_version", settings.DEFAULT_API_VERSION, "default"))
     else:
-        rows.append(Row("api_version", api.value, api.source, _check(
-            lambda v: settings.validate_api_version(v, "api_version"), api.value)))
+        rows.append(
+            Row(
+                "api_version",
+                api.value,
+                api.source,
+                _check(lambda v: settings.validate_api_version(v, "api_version"), api.value),
+            )
+        )
 
     rows.append(_output_row(opts, env, active))
     interval = active.get("interval")
@@ -110,14 +126,18 @@ def resolve_rows(opts: CommonOptions, env: Environment) -> list[Row]:
 
 def _credential_row(opts: CommonOptions, env: Environment) -> Row:
     """Which credential a command would use; never the token, and nothing is fetched."""
-    from azbackupjobs import auth
+    from azbackupjobs.arm import auth
 
     flag = opts.auth
     try:
         mode = auth.resolve_auth_mode(flag, env.env)
     except UsageError as exc:
-        return Row("credential", flag or env.env.get("AZJOBS_AUTH"),
-                   "flag" if flag else "environment (AZJOBS_AUTH)", exc.message)
+        return Row(
+            "credential",
+            flag or env.env.get("AZJOBS_AUTH"),
+            "flag" if flag else "environment (AZJOBS_AUTH)",
+            exc.message,
+        )
     token_set = bool(env.env.get("AZJOBS_ACCESS_TOKEN", "").strip())
     if mode in {"default", "token"} and token_set:
         return Row("credential", "access token (never shown)", "environment (AZJOBS_ACCESS_TOKEN)")
@@ -191,7 +211,7 @@ def _table(rows: list[Row]) -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    from azbackupjobs.text import clean
+    from azbackupjobs.model.text import clean
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("setting", style="bold", no_wrap=True)
@@ -213,6 +233,7 @@ def run_config_path(env: Environment) -> int:
     env.stdout.write(f"{path}\n")
     env.stdout.flush()
     if not path.exists():
-        env.stderr.write("azjobs: the file does not exist yet; `azjobs help config` shows "
-                         "its format\n")
+        env.stderr.write(
+            "azjobs: the file does not exist yet; `azjobs help config` shows its format\n"
+        )
     return ExitCode.OK

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TextIO, cast
 
-from azbackupjobs.errors import ExitCode, UsageError
-from azbackupjobs.output import Environment
+from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.view.output import Environment
 
 
 @dataclass(frozen=True)

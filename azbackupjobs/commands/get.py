@@ -10,13 +10,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs import ids
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.errors import ExitCode
-from azbackupjobs.output import Environment, Output
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.models import Job
+    from azbackupjobs.model.job import Job
 
 
 def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
@@ -33,7 +33,7 @@ def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dic
 
 
 def _model(raw: dict[str, Any]) -> Job:
-    from azbackupjobs.models import Job
+    from azbackupjobs.model.job import Job
 
     return Job.from_dict(raw)
 
@@ -49,13 +49,13 @@ def raw_tasks(raw: dict[str, Any]) -> list[Any]:
 def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
     out, raw = _fetch(job, opts, env)
     if out.is_table and out.query is None:
-        from azbackupjobs import render
+        from azbackupjobs.view import render
 
         out.render(render.job_view(_model(raw), datetime.now(UTC)))
     elif out.format == "table":
         out.json(raw)
     else:
-        from azbackupjobs.rows import job_tsv_row
+        from azbackupjobs.view.rows import job_tsv_row
 
         out.data(raw, tsv_rows=[job_tsv_row(raw)])
     return ExitCode.OK
@@ -65,7 +65,7 @@ def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
     out, raw = _fetch(job, opts, env)
     tasks = raw_tasks(raw)
     if out.is_table and out.query is None:
-        from azbackupjobs import render
+        from azbackupjobs.view import render
 
         out.render(render.tasks_only(_model(raw)))
     elif out.format == "ndjson":
@@ -73,7 +73,7 @@ def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
     elif out.format == "table":
         out.json(tasks)
     else:
-        from azbackupjobs.rows import task_tsv_row
+        from azbackupjobs.view.rows import task_tsv_row
 
         out.data(tasks, tsv_rows=[task_tsv_row(t) for t in tasks if isinstance(t, dict)])
     return ExitCode.OK

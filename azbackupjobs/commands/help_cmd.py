@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING
 
-from azbackupjobs.errors import ExitCode, UsageError
+from azbackupjobs.model.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from typer._click import Context
@@ -42,28 +42,46 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("AZJOBS_CLOUD", "AzureCloud, AzureChinaCloud or AzureUSGovernment; like --cloud"),
     ("AZJOBS_ENDPOINT", "ARM endpoint URL (https; http to loopback only); like --endpoint"),
     ("AZJOBS_API_VERSION", "REST api-version; like --api-version"),
-    ("AZJOBS_GRAPH_API_VERSION", "api-version of Azure Resource Graph for --fleet "
-     "(default 2021-03-01)"),
+    (
+        "AZJOBS_GRAPH_API_VERSION",
+        "api-version of Azure Resource Graph for --fleet (default 2021-03-01)",
+    ),
     ("AZJOBS_OUTPUT", "table, json, ndjson or tsv; like --output/-o"),
     ("AZJOBS_PROFILE", "profile of the config file; like --profile"),
     ("AZJOBS_CONFIG", "path of the config file (default $XDG_CONFIG_HOME/azjobs/config.toml)"),
-    ("AZJOBS_ACCESS_TOKEN", "a bearer token for ARM, used instead of azure-identity "
-     "(e.g. from `az account get-access-token`); never printed"),
+    (
+        "AZJOBS_ACCESS_TOKEN",
+        "a bearer token for ARM, used instead of azure-identity "
+        "(e.g. from `az account get-access-token`); never printed",
+    ),
     ("AZJOBS_AUTH", "credential: default, cli, managed-identity, env or token; like --auth"),
     ("AZJOBS_TOKEN_CACHE", "0 turns off the on-disk token cache ($XDG_CACHE_HOME/azjobs/tokens)"),
-    ("AZJOBS_FASTPATH", "0 sends every invocation through the full command parser (the fast "
-     "path of get, list-tasks and list is skipped)"),
+    (
+        "AZJOBS_FASTPATH",
+        "0 sends every invocation through the full command parser (the fast "
+        "path of get, list-tasks and list is skipped)",
+    ),
     ("AZJOBS_TRACEBACK", "set to print a Python traceback on an unexpected error"),
-    ("AZURE_CONFIG_DIR", "the az CLI's configuration directory (default ~/.azure), read for "
-     "its default subscription, group and cloud"),
+    (
+        "AZURE_CONFIG_DIR",
+        "the az CLI's configuration directory (default ~/.azure), read for "
+        "its default subscription, group and cloud",
+    ),
     ("XDG_CONFIG_HOME", "base of the config file's default path (default ~/.config)"),
-    ("XDG_CACHE_HOME", "base of azjobs' caches: azjobs/jobs.json for shell completion, "
-     "azjobs/tokens (default ~/.cache)"),
+    (
+        "XDG_CACHE_HOME",
+        "base of azjobs' caches: azjobs/jobs.json for shell completion, "
+        "azjobs/tokens (default ~/.cache)",
+    ),
     ("NO_COLOR", "set to any value: no colours"),
-    ("AZURE_TOKEN_CREDENTIALS", "narrows azure-identity's chain (dev, prod, or one "
-     "credential such as AzureCliCredential)"),
-    ("AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET, ...",
-     "read by azure-identity (service principal, workload or managed identity)"),
+    (
+        "AZURE_TOKEN_CREDENTIALS",
+        "narrows azure-identity's chain (dev, prod, or one credential such as AzureCliCredential)",
+    ),
+    (
+        "AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_CLIENT_SECRET, ...",
+        "read by azure-identity (service principal, workload or managed identity)",
+    ),
 )
 
 _PRECEDENCE = (
@@ -106,9 +124,11 @@ def exit_codes_text() -> str:
         "Exit codes (stable; scripts may rely on them):\n\n"
         + _columns(rows)
         + "\n\n"
-        + _wrap("With several jobs the most severe outcome sets the code: 6 over 7 over 8 over "
-                "0; 5 when the timeout came first. Errors are one line on stderr; data goes to "
-                "stdout only.")
+        + _wrap(
+            "With several jobs the most severe outcome sets the code: 6 over 7 over 8 over "
+            "0; 5 when the timeout came first. Errors are one line on stderr; data goes to "
+            "stdout only."
+        )
         + "\n"
     )
 
@@ -122,7 +142,7 @@ def environment_text() -> str:
 
 
 def config_text() -> str:
-    from azbackupjobs import config
+    from azbackupjobs.arm import config
 
     keys = ", ".join(config.SETTING_KEYS)
     prose = (
@@ -184,7 +204,7 @@ def run_help(topic: str | None, ctx: Context, out: IO[str]) -> int:
         with command.make_context(wanted, [], parent=root, resilient_parsing=True) as sub:
             out.write(command.get_help(sub) + "\n")
         return ExitCode.OK
-    from azbackupjobs.text import sanitize
+    from azbackupjobs.model.text import sanitize
 
     raise UsageError(
         f"no help topic {sanitize(topic, 40)!r}; topics: {', '.join(TOPICS)}; "

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs import filters
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.errors import ExitCode, UnexpectedResponseError, UsageError
-from azbackupjobs.models import parse_timestamp
-from azbackupjobs.output import Environment, Output
+from azbackupjobs.model.errors import ExitCode, UnexpectedResponseError, UsageError
+from azbackupjobs.model.job import parse_timestamp
+from azbackupjobs.sources import filters
+from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.models import Job
+    from azbackupjobs.model.job import Job
 
 # The table is for people: without --limit it shows the newest jobs only, and says so.
 TABLE_DEFAULT_LIMIT = 100
@@ -59,8 +59,9 @@ def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, st
     checked: the flags that the vault list and ``--fleet`` read alike."""
     statuses = filters.normalize_statuses(lopts.statuses)
     operation = filters.normalize_operation(lopts.operation) if lopts.operation else None
-    mtype = (filters.normalize_management_type(lopts.management_type)
-             if lopts.management_type else None)
+    mtype = (
+        filters.normalize_management_type(lopts.management_type) if lopts.management_type else None
+    )
     if lopts.limit is not None and lopts.limit < 0:
         raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
     return statuses, operation, mtype
@@ -80,11 +81,18 @@ def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) ->
         )
     groups: list[tuple[str, ...]] = []
     for part in filters.split_window(window):
-        groups.append(tuple(
-            filters.build_filter(part, status=status, operation=operation,
-                                 management_type=mtype, job_id=lopts.job_id)
-            for status in (statuses or (None,))
-        ))
+        groups.append(
+            tuple(
+                filters.build_filter(
+                    part,
+                    status=status,
+                    operation=operation,
+                    management_type=mtype,
+                    job_id=lopts.job_id,
+                )
+                for status in (statuses or (None,))
+            )
+        )
     entity = lopts.entity.strip() if lopts.entity and lopts.entity.strip() else None
     return ListPlan(window=window, requests=tuple(groups), entity=entity)
 
@@ -164,18 +172,20 @@ def run_list(
         _print(out, jobs, plan, lopts.limit)
     finally:
         session.client.close()
-    from azbackupjobs import completion
+    from azbackupjobs.arm import job_cache as completion
 
     # The newest jobs shown feed shell completion of JOB arguments; an unfiltered listing also
     # tells it that the vault's recent jobs are known.
-    unfiltered = not (lopts.statuses or lopts.operation or lopts.management_type
-                      or lopts.job_id or plan.entity)
+    unfiltered = not (
+        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or plan.entity
+    )
     completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
     return ExitCode.OK
 
 
-def _tap(items: Iterator[dict[str, Any]], keep: list[dict[str, Any]],
-         most: int = 50) -> Iterator[dict[str, Any]]:
+def _tap(
+    items: Iterator[dict[str, Any]], keep: list[dict[str, Any]], most: int = 50
+) -> Iterator[dict[str, Any]]:
     """Pass items through, keeping the first ``most`` (what the completion cache holds)."""
     for item in items:
         if len(keep) < most:
@@ -214,7 +224,7 @@ def print_job_stream(out: Output, jobs: Iterator[dict[str, Any]], limit: int | N
         for raw in selected:
             out.ndjson(raw)
     elif out.format == "tsv":
-        from azbackupjobs.rows import job_tsv_row
+        from azbackupjobs.view.rows import job_tsv_row
 
         for raw in selected:
             out.tsv([job_tsv_row(raw)])
@@ -222,15 +232,16 @@ def print_job_stream(out: Output, jobs: Iterator[dict[str, Any]], limit: int | N
         out.json_array(selected)
 
 
-def table_jobs(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *,
-               source: str = "list") -> tuple[list[Job], bool]:
+def table_jobs(
+    out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *, source: str = "list"
+) -> tuple[list[Job], bool]:
     """The jobs a table shows, and whether older ones were left out.
 
     Without ``--limit`` the table stops at ``TABLE_DEFAULT_LIMIT`` jobs (people read it; the
     other formats are for scripts). A job that does not parse is named on stderr and skipped:
     one odd item must not hide the others.
     """
-    from azbackupjobs.models import Job
+    from azbackupjobs.model.job import Job
 
     if limit is None:
         # The default cap: one more than shown, to know whether to say that there are more.
@@ -251,8 +262,8 @@ def table_jobs(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *
 def _print_table(
     out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
 ) -> None:
-    from azbackupjobs.list_view import jobs_table
-    from azbackupjobs.render import fmt_time
+    from azbackupjobs.view.list_view import jobs_table
+    from azbackupjobs.view.render import fmt_time
 
     shown, more = table_jobs(out, jobs, limit)
     span = f"{fmt_time(plan.window.start)} to {fmt_time(plan.window.end)}"
@@ -262,8 +273,9 @@ def _print_table(
     caption = f"{len(shown)} job{'s' if len(shown) != 1 else ''}, newest first"
     if more:
         caption += "; older ones not shown (--limit 0 shows all)"
-    out.render(jobs_table(shown, width=out.console.width, title=f"Jobs from {span}",
-                          caption=caption))
+    out.render(
+        jobs_table(shown, width=out.console.width, title=f"Jobs from {span}", caption=caption)
+    )
 
 
 def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
@@ -281,11 +293,18 @@ def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Enviro
         entity=values.get("entity"),
     )
     fleet = bool(values.get("fleet"))
-    if fleet or values.get("subscriptions") or values.get("management_group") is not None \
-            or values.get("by") is not None:
+    if (
+        fleet
+        or values.get("subscriptions")
+        or values.get("management_group") is not None
+        or values.get("by") is not None
+    ):
         from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
 
-        fopts = FleetOptions(tuple(values.get("subscriptions") or ()),
-                             values.get("management_group"), values.get("by"))
+        fopts = FleetOptions(
+            tuple(values.get("subscriptions") or ()),
+            values.get("management_group"),
+            values.get("by"),
+        )
         return run_fleet_command(opts, lopts, fopts, env, fleet=fleet)
     return run_list(opts, lopts, env)

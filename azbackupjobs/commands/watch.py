@@ -2,8 +2,8 @@
 
 On a terminal a live view redrawn in place; piped with ``-o table`` plain append-only lines; with
 ``-o ndjson`` one line per change; with ``-o json`` (or ``tsv``) the final resources. Every form
-runs the same poll loop (``azbackupjobs.watch``) and ends with the same exit code. The jobs come
-from the command line, from an operation (``--operation``), or from the vault (``--all``).
+runs the same poll loop (``azbackupjobs.follow.poll``) and ends with the same exit code. The jobs
+come from the command line, from an operation (``--operation``), or from the vault (``--all``).
 ``cancel --wait`` and ``demo`` reuse :func:`watch_jobs`.
 """
 
@@ -17,22 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from azbackupjobs import ids
-from azbackupjobs.client import NO_RETRY, parse_retry_after
+from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
-from azbackupjobs.errors import (
-    AzJobsError,
-    ExitCode,
-    NotFoundError,
-    OperationFailedError,
-    UnexpectedResponseError,
-    UsageError,
-    WatchTimeout,
-)
-from azbackupjobs.models import Job, JobStatus, OperationStatus
-from azbackupjobs.output import Environment, Output
-from azbackupjobs.text import sanitize
-from azbackupjobs.watch import (
+from azbackupjobs.follow.poll import (
     DEFAULT_GRACE,
     DEFAULT_INTERVAL,
     PollPolicy,
@@ -44,6 +31,19 @@ from azbackupjobs.watch import (
     transient_reason,
     worst,
 )
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import (
+    AzJobsError,
+    ExitCode,
+    NotFoundError,
+    OperationFailedError,
+    UnexpectedResponseError,
+    UsageError,
+    WatchTimeout,
+)
+from azbackupjobs.model.job import Job, JobStatus, OperationStatus
+from azbackupjobs.model.text import sanitize
+from azbackupjobs.view.output import Environment, Output
 
 # How often the live view redraws between polls (spinner, elapsed time, countdown).
 LIVE_REFRESH_SECONDS = 0.25
@@ -109,8 +109,13 @@ def run_watch(
     try:
         if request.operation is not None:
             job_ids = resolve_operation(
-                session, request.operation, interval=opts.interval, timeout=opts.timeout,
-                grace=opts.grace, sleep=sleep, clock=clock,
+                session,
+                request.operation,
+                interval=opts.interval,
+                timeout=opts.timeout,
+                grace=opts.grace,
+                sleep=sleep,
+                clock=clock,
             )
         elif request.all_jobs:
             job_ids = in_progress_job_ids(session, wall())
@@ -139,12 +144,14 @@ def _context_ref(request: WatchRequest) -> ids.JobRef | None:
             vault = ids.vault_of_id(urlsplit(op).path)
             if vault is not None:
                 try:
-                    named.append(ids.JobRef(
-                        job_id="",
-                        subscription=ids.validate_subscription(vault[0]),
-                        resource_group=ids.validate_resource_group(vault[1]),
-                        vault=ids.validate_vault(vault[2]),
-                    ))
+                    named.append(
+                        ids.JobRef(
+                            job_id="",
+                            subscription=ids.validate_subscription(vault[0]),
+                            resource_group=ids.validate_resource_group(vault[1]),
+                            vault=ids.validate_vault(vault[2]),
+                        )
+                    )
                 except UsageError as exc:
                     raise UsageError(f"--operation: {exc.message}") from None
         elif not ids.GUID_RE.match(op):
@@ -154,6 +161,7 @@ def _context_ref(request: WatchRequest) -> ids.JobRef | None:
             )
     if not named:
         return None
+
     def vault_key(ref: ids.JobRef) -> tuple[str, ...]:  # ARM names ignore case
         return tuple((x or "").lower() for x in (ref.subscription, ref.resource_group, ref.vault))
 
@@ -248,18 +256,18 @@ def _operation_jobs(status: OperationStatus) -> list[str]:
 
 def _operation_failure(status: OperationStatus, text: str) -> str:
     what = f"operation {sanitize(status.id or text, 80)} ended {sanitize(status.status, 20)}"
-    detail = ": ".join(
-        sanitize(x, 300) for x in (status.error_code, status.error_message) if x
-    )
+    detail = ": ".join(sanitize(x, 300) for x in (status.error_code, status.error_message) if x)
     return f"{what}: {detail}" if detail else what
 
 
 def in_progress_job_ids(session: Session, now: datetime) -> list[str]:
     """Every InProgress or Cancelling job of the vault that started in the last seven days."""
-    from azbackupjobs.filters import Window, build_filter
+    from azbackupjobs.sources.filters import Window, build_filter
 
-    window = Window((now - ALL_JOBS_WINDOW).replace(microsecond=0),
-                    (now + timedelta(days=1)).replace(microsecond=0))
+    window = Window(
+        (now - ALL_JOBS_WINDOW).replace(microsecond=0),
+        (now + timedelta(days=1)).replace(microsecond=0),
+    )
     found: list[str] = []
     for status in ("InProgress", "Cancelling"):
         for page in session.client.iter_job_pages(build_filter(window, status=status)):
@@ -301,6 +309,7 @@ def watch_jobs(
         detail_limit=0 if (opts.compact or not live) else opts.detail_limit,
         refresh_rows=live,
     )
+
     def start(with_sleep: Sleep) -> Iterator[Snapshot]:
         return poll_jobs(session.client, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng)
 
@@ -312,8 +321,9 @@ def watch_jobs(
 class _View:
     """The printing side of one watch."""
 
-    def __init__(self, out: Output, opts: WatchOptions, clock: Clock, wall: Wall, *,
-                 multi: bool) -> None:
+    def __init__(
+        self, out: Output, opts: WatchOptions, clock: Clock, wall: Wall, *, multi: bool
+    ) -> None:
         self.out = out
         self.opts = opts
         self.clock = clock
@@ -325,16 +335,14 @@ class _View:
         self.was_live = False
 
     def now(self) -> Any:
-        from azbackupjobs.watch_view import Now
+        from azbackupjobs.view.watch_view import Now
 
         return Now(self.clock(), self.wall())
 
     # ----- a terminal ------------------------------------------------------------------------
-    def live(self, start: Callable[[Sleep], Iterator[Snapshot]], sleep: Sleep) -> (
-        Snapshot | None
-    ):
+    def live(self, start: Callable[[Sleep], Iterator[Snapshot]], sleep: Sleep) -> Snapshot | None:
         """Redraw in place once per poll, and lightly in between (spinner, countdown)."""
-        from azbackupjobs import watch_view
+        from azbackupjobs.view import watch_view
 
         opts = self.opts
         self.was_live = True
@@ -342,22 +350,34 @@ class _View:
         console = self.out.console
 
         def draw(snapshot: Snapshot) -> Any:
-            return watch_view.frame(snapshot, self.now(), compact=opts.compact,
-                                    detail_limit=opts.detail_limit,
-                                    height=console.size.height)
+            return watch_view.frame(
+                snapshot,
+                self.now(),
+                compact=opts.compact,
+                detail_limit=opts.detail_limit,
+                height=console.size.height,
+            )
 
         def last_frame(snapshot: Snapshot) -> Any:
             # The last frame stays, without the "next update" line.
             return draw(replace(snapshot, finished=True, trouble=None))
 
-        return live_view(console, "reading the job…", start, draw, sleep=sleep, clock=self.clock,
-                         step=LIVE_REFRESH_SECONDS, last_frame=last_frame)
+        return live_view(
+            console,
+            "reading the job…",
+            start,
+            draw,
+            sleep=sleep,
+            clock=self.clock,
+            step=LIVE_REFRESH_SECONDS,
+            last_frame=last_frame,
+        )
 
     # ----- pipes and scripts -----------------------------------------------------------------
     def stream(self, snapshots: Iterator[Snapshot]) -> Snapshot | None:
         from rich.text import Text
 
-        from azbackupjobs import watch_view
+        from azbackupjobs.view import watch_view
 
         out = self.out
         plain = out.is_table and out.query is None
@@ -373,7 +393,9 @@ class _View:
                     out.ndjson(dict(job.raw))
                 elif plain:
                     line = watch_view.plain_line(
-                        self._previous.get(key), job, now,
+                        self._previous.get(key),
+                        job,
+                        now,
                         elapsed=watch_view.elapsed_of(tracked, now) if tracked else None,
                         multi=self.multi,
                     )
@@ -384,27 +406,29 @@ class _View:
 
     def _notes(self, snapshot: Snapshot, now: Any) -> None:
         """Passing trouble and not-yet-visible jobs, once each, on stderr."""
-        from azbackupjobs.watch_view import countdown, trouble_text
+        from azbackupjobs.view.watch_view import countdown, trouble_text
 
         trouble = snapshot.trouble
         if trouble is None:
             self._trouble_shown = None
-        elif not snapshot.done and (self._trouble_shown != trouble.reason
-                                    or trouble.failures % 5 == 0):
+        elif not snapshot.done and (
+            self._trouble_shown != trouble.reason or trouble.failures % 5 == 0
+        ):
             self._trouble_shown = trouble.reason
-            self.out.note("azjobs: " + trouble_text(trouble, countdown(snapshot.next_poll_at,
-                                                                        now)))
+            self.out.note("azjobs: " + trouble_text(trouble, countdown(snapshot.next_poll_at, now)))
         for tracked in snapshot.jobs:
             if tracked.missing_since is not None and tracked.job_id not in self._missing_shown:
                 self._missing_shown.add(tracked.job_id)
-                self.out.note(f"azjobs: job {tracked.job_id} is not visible yet; waiting for "
-                              "the service to show it")
+                self.out.note(
+                    f"azjobs: job {tracked.job_id} is not visible yet; waiting for "
+                    "the service to show it"
+                )
 
     # ----- the end -----------------------------------------------------------------------------
     def finish(self, last: Snapshot | None, job_ids: list[str]) -> int:
         from rich.text import Text
 
-        from azbackupjobs import watch_view
+        from azbackupjobs.view import watch_view
 
         out = self.out
         opts = self.opts
@@ -414,13 +438,13 @@ class _View:
         now = self.now()
 
         as_array = opts.array if opts.array is not None else len(job_ids) > 1
-        final: Any = [dict(j.raw) for j in seen] if as_array else (
-            dict(seen[0].raw) if seen else None)
+        final: Any = (
+            [dict(j.raw) for j in seen] if as_array else (dict(seen[0].raw) if seen else None)
+        )
         print_final(out, final, seen)
 
         ended = [t.job for t in jobs if t.job is not None and t.job.is_terminal]
-        code = ExitCode.TIMEOUT if timed_out else worst(
-            [outcome(j, opts.strict) for j in ended])
+        code = ExitCode.TIMEOUT if timed_out else worst([outcome(j, opts.strict) for j in ended])
 
         summary = self._summary(jobs, now, timed_out)
         if opts.summary and summary:
@@ -440,17 +464,19 @@ class _View:
                     out.warn(text)
         if timed_out:
             still = sum(1 for t in jobs if not t.ended)
-            out.note(f"azjobs: --timeout elapsed with {still} job(s) still running "
-                     "(they keep running)")
+            out.note(
+                f"azjobs: --timeout elapsed with {still} job(s) still running (they keep running)"
+            )
         elif last is not None and last.stopped_early:
-            out.note("azjobs: --fail-fast: stopped at the first failure (the other jobs keep "
-                     "running)")
+            out.note(
+                "azjobs: --fail-fast: stopped at the first failure (the other jobs keep running)"
+            )
         if opts.bell:
             ring_bell(out.env)
         return int(code)
 
     def _summary(self, jobs: list[Tracked], now: Any, timed_out: bool) -> str:
-        from azbackupjobs.watch_view import summary_line
+        from azbackupjobs.view.watch_view import summary_line
 
         if not jobs:
             return ""
@@ -459,19 +485,23 @@ class _View:
         counts: dict[str, int] = {}
         for tracked in jobs:
             job = tracked.job
-            label = ("not visible" if job is None
-                     else job.status_raw or job.status.value if job.is_terminal
-                     else "still running")
+            label = (
+                "not visible"
+                if job is None
+                else job.status_raw or job.status.value
+                if job.is_terminal
+                else "still running"
+            )
             counts[label] = counts.get(label, 0) + 1
         text = ", ".join(f"{n} {sanitize(label, 30)}" for label, n in counts.items())
         return f"{len(jobs)} jobs: {text}" + (" (timed out)" if timed_out else "")
 
 
 # ----- shared with ``watch --fleet`` -------------------------------------------------------------
-def refreshing_sleep(sleep: Sleep, clock: Clock, step: float,
-                     redraw: Callable[[], None]) -> Sleep:
+def refreshing_sleep(sleep: Sleep, clock: Clock, step: float, redraw: Callable[[], None]) -> Sleep:
     """A sleep that calls ``redraw`` every ``step`` seconds meanwhile, so that a live view's
     spinner, elapsed time and countdown move between polls."""
+
     def nap(seconds: float) -> None:
         end = clock() + seconds
         while True:
@@ -502,8 +532,15 @@ def live_view(
     from rich.text import Text
 
     current: T | None = None
-    live = Live(Text(placeholder, style="dim"), console=console, auto_refresh=False,
-                transient=False, screen=False, redirect_stdout=False, redirect_stderr=False)
+    live = Live(
+        Text(placeholder, style="dim"),
+        console=console,
+        auto_refresh=False,
+        transient=False,
+        screen=False,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
 
     def redraw() -> None:
         if current is not None:
@@ -529,7 +566,7 @@ def print_final(out: Output, final: Any, jobs: Sequence[Job]) -> None:
     if out.format == "json" or (out.format == "table" and out.query is not None):
         out.json(final)
     elif out.format == "tsv":
-        from azbackupjobs.rows import job_tsv_row
+        from azbackupjobs.view.rows import job_tsv_row
 
         out.data(final, tsv_rows=[job_tsv_row(dict(j.raw)) for j in jobs])
 

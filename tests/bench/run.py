@@ -79,13 +79,20 @@ class Bench:
 def clean_env(work: Path) -> dict[str, str]:
     """The caller's environment without azjobs/Azure settings, with private cache and config
     directories, and with bytecode writing on (installed packages have their .pyc files)."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AZJOBS_", "AZURE_", "_AZJOBS", "MSI_", "IDENTITY_"))
-           and k not in {"PYTHONDONTWRITEBYTECODE", "REQUESTS_CA_BUNDLE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZJOBS_", "AZURE_", "_AZJOBS", "MSI_", "IDENTITY_"))
+        and k not in {"PYTHONDONTWRITEBYTECODE", "REQUESTS_CA_BUNDLE"}
+    }
     for name in ("cache", "config", "azure"):
         (work / name).mkdir(exist_ok=True)
-    env.update(XDG_CACHE_HOME=str(work / "cache"), XDG_CONFIG_HOME=str(work / "config"),
-               AZURE_CONFIG_DIR=str(work / "azure"), NO_COLOR="1")
+    env.update(
+        XDG_CACHE_HOME=str(work / "cache"),
+        XDG_CONFIG_HOME=str(work / "config"),
+        AZURE_CONFIG_DIR=str(work / "azure"),
+        NO_COLOR="1",
+    )
     return env
 
 
@@ -97,17 +104,31 @@ def emulator(**options: Any) -> Iterator[Any]:
         yield emu
 
 
-def ratio_row(group: str, name: str, samples: dict[str, Any], subject: str, baseline: str,
-              limit: float | None, note: str = "") -> Row:
+def ratio_row(
+    group: str,
+    name: str,
+    samples: dict[str, Any],
+    subject: str,
+    baseline: str,
+    limit: float | None,
+    note: str = "",
+) -> Row:
     a, b = samples[subject], samples[baseline]
     ratio = a.wall_ms / b.wall_ms
     cpu_note = f"cpu {a.cpu_ms:.0f} vs {b.cpu_ms:.0f} ms ({a.cpu_ms / b.cpu_ms:.2f}x)"
     failed = [c for c in a.codes + b.codes if c != 0]
     if failed:
         note = f"{note}; non-zero exit codes {sorted(set(failed))}".lstrip("; ")
-    return Row(group, name, f"{a.wall_ms:.0f} ms", f"{b.wall_ms:.0f} ms ({baseline})", ratio,
-               f"<= {limit}x" if limit else "", None if limit is None else ratio <= limit,
-               f"{cpu_note}; {note}".rstrip("; "))
+    return Row(
+        group,
+        name,
+        f"{a.wall_ms:.0f} ms",
+        f"{b.wall_ms:.0f} ms ({baseline})",
+        ratio,
+        f"<= {limit}x" if limit else "",
+        None if limit is None else ratio <= limit,
+        f"{cpu_note}; {note}".rstrip("; "),
+    )
 
 
 # ----- start-up -------------------------------------------------------------------------------
@@ -116,30 +137,64 @@ def bench_startup(b: Bench) -> None:
         job = emu.add_job(entity="vm-bench", outcome="Completed", start_offset=-3600)
         emu.advance(3600)
         env = b.env(**emu.env())
-        url = (f"{emu.url}/subscriptions/{emu.subscription}/resourceGroups/{emu.resource_group}"
-               f"/providers/Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job}"
-               "?api-version=2026-10-01")
+        url = (
+            f"{emu.url}/subscriptions/{emu.subscription}/resourceGroups/{emu.resource_group}"
+            f"/providers/Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job}"
+            "?api-version=2026-10-01"
+        )
         bare = b.script("bare_get.py", BARE_GET)
         commands = {
             "azjobs get -o json": Cmd([*b.azjobs, "get", job, "-o", "json"], env),
             "bare requests GET": Cmd([sys.executable, bare, url, emu.token], env),
-            "azjobs get -o json (Typer path)": Cmd([*b.azjobs, "get", job, "-o", "json"],
-                                                   {**env, "AZJOBS_FASTPATH": "0"}),
+            "azjobs get -o json (Typer path)": Cmd(
+                [*b.azjobs, "get", job, "-o", "json"], {**env, "AZJOBS_FASTPATH": "0"}
+            ),
             "azjobs --help": Cmd([*b.azjobs, "--help"], env),
-            "azjobs completion": Cmd([*b.azjobs], {**env, "_AZJOBS_COMPLETE": "complete_bash",
-                                                   "COMP_WORDS": "azjobs ge", "COMP_CWORD": "1"}),
+            "azjobs completion": Cmd(
+                [*b.azjobs],
+                {
+                    **env,
+                    "_AZJOBS_COMPLETE": "complete_bash",
+                    "COMP_WORDS": "azjobs ge",
+                    "COMP_CWORD": "1",
+                },
+            ),
             'python -c "import typer"': Cmd([sys.executable, "-c", "import typer"], env),
         }
         samples = interleaved(commands, b.runs)
-    b.add(ratio_row("startup", "get -o json (fast path)", samples, "azjobs get -o json",
-                    "bare requests GET", 1.25, f"median of {b.runs}"))
-    b.add(ratio_row("startup", "get -o json (Typer path)", samples,
-                    "azjobs get -o json (Typer path)", "bare requests GET", None,
-                    "AZJOBS_FASTPATH=0, for comparison"))
-    b.add(ratio_row("startup", "--help", samples, "azjobs --help",
-                    'python -c "import typer"', 1.5))
-    b.add(ratio_row("startup", "completion 'azjobs ge'", samples, "azjobs completion",
-                    'python -c "import typer"', 1.5))
+    b.add(
+        ratio_row(
+            "startup",
+            "get -o json (fast path)",
+            samples,
+            "azjobs get -o json",
+            "bare requests GET",
+            1.25,
+            f"median of {b.runs}",
+        )
+    )
+    b.add(
+        ratio_row(
+            "startup",
+            "get -o json (Typer path)",
+            samples,
+            "azjobs get -o json (Typer path)",
+            "bare requests GET",
+            None,
+            "AZJOBS_FASTPATH=0, for comparison",
+        )
+    )
+    b.add(ratio_row("startup", "--help", samples, "azjobs --help", 'python -c "import typer"', 1.5))
+    b.add(
+        ratio_row(
+            "startup",
+            "completion 'azjobs ge'",
+            samples,
+            "azjobs completion",
+            'python -c "import typer"',
+            1.5,
+        )
+    )
 
 
 # ----- typer 0.28 vs 0.29 ---------------------------------------------------------------------
@@ -155,12 +210,21 @@ def venv_with(b: Bench, name: str, packages: list[str]) -> Path | None:
         return None
     print(f"bench: installing {' '.join(packages)} into {root} (once)...", file=sys.stderr)
     try:
-        subprocess.run([sys.executable, "-m", "venv", str(root)], check=True,
-                       capture_output=True, timeout=300)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", *packages], check=True,
-                       capture_output=True, timeout=1800)
-        subprocess.run([str(python), "-m", "compileall", "-q", str(root / "lib")],
-                       capture_output=True, timeout=600, check=False)
+        subprocess.run(
+            [sys.executable, "-m", "venv", str(root)], check=True, capture_output=True, timeout=300
+        )
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", *packages],
+            check=True,
+            capture_output=True,
+            timeout=1800,
+        )
+        subprocess.run(
+            [str(python), "-m", "compileall", "-q", str(root / "lib")],
+            capture_output=True,
+            timeout=600,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         print(f"bench: could not install {packages}: {exc}", file=sys.stderr)
         return None
@@ -171,26 +235,40 @@ def venv_with(b: Bench, name: str, packages: list[str]) -> Path | None:
 def bench_typer(b: Bench) -> None:
     python = venv_with(b, "typer-0.29", ["typer==0.29.1", "requests"])
     if python is None:
-        b.skip("typer", "0.29 vs 0.28", "no virtual environment with typer 0.29.1 (needs "
-               "PyPI; run without --no-install)")
+        b.skip(
+            "typer",
+            "0.29 vs 0.28",
+            "no virtual environment with typer 0.29.1 (needs PyPI; run without --no-install)",
+        )
         return
     with emulator(speed=1e-6, seed=3) as emu:
         job = emu.add_job(entity="vm-bench", outcome="Completed", start_offset=-3600)
         env = b.env(**emu.env(), PYTHONPATH=str(REPO), AZJOBS_FASTPATH="0")
         commands = {
-            "0.28 get (Typer path)": Cmd([sys.executable, "-m", "azbackupjobs", "get", job,
-                                          "-o", "json"], env),
-            "0.29 get (Typer path)": Cmd([str(python), "-m", "azbackupjobs", "get", job,
-                                          "-o", "json"], env),
+            "0.28 get (Typer path)": Cmd(
+                [sys.executable, "-m", "azbackupjobs", "get", job, "-o", "json"], env
+            ),
+            "0.29 get (Typer path)": Cmd(
+                [str(python), "-m", "azbackupjobs", "get", job, "-o", "json"], env
+            ),
             "0.28 --help": Cmd([sys.executable, "-m", "azbackupjobs", "--help"], env),
             "0.29 --help": Cmd([str(python), "-m", "azbackupjobs", "--help"], env),
         }
         samples = interleaved(commands, max(b.runs // 2, 5))
     for what in ("get (Typer path)", "--help"):
         new, old = samples[f"0.29 {what}"], samples[f"0.28 {what}"]
-        b.add(Row("typer", f"0.29 vs 0.28: {what}", f"{new.wall_ms:.0f} ms",
-                  f"{old.wall_ms:.0f} ms (0.28)", new.wall_ms / old.wall_ms, "",
-                  None, f"{new.cpu_ms - old.cpu_ms:+.0f} ms cpu per run with 0.29"))
+        b.add(
+            Row(
+                "typer",
+                f"0.29 vs 0.28: {what}",
+                f"{new.wall_ms:.0f} ms",
+                f"{old.wall_ms:.0f} ms (0.28)",
+                new.wall_ms / old.wall_ms,
+                "",
+                None,
+                f"{new.cpu_ms - old.cpu_ms:+.0f} ms cpu per run with 0.29",
+            )
+        )
 
 
 # ----- credentials ----------------------------------------------------------------------------
@@ -213,8 +291,9 @@ def bench_credentials(b: Bench) -> None:
         az = bindir / "az"
         az.write_text(FAKE_AZ.format(python=sys.executable, log=str(log), token=emu.token))
         az.chmod(0o755)
-        env = b.env(**emu.env(), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
-                    AZJOBS_AUTH="cli")
+        env = b.env(
+            **emu.env(), PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", AZJOBS_AUTH="cli"
+        )
         env.pop("AZJOBS_ACCESS_TOKEN")
         subprocess.run([*b.azjobs, "cache", "clear"], env=env, capture_output=True, check=False)
         log.write_text("")
@@ -224,25 +303,46 @@ def bench_credentials(b: Bench) -> None:
             timings.append((wall, code))
         spawns = len(log.read_text().splitlines())
         no_cache = {**env, "AZJOBS_TOKEN_CACHE": "0"}
-        samples = interleaved({
-            "cached": Cmd([*b.azjobs, "get", job, "-o", "json"], env),
-            "no cache": Cmd([*b.azjobs, "get", job, "-o", "json"], no_cache),
-        }, max(b.runs // 2, 5))
+        samples = interleaved(
+            {
+                "cached": Cmd([*b.azjobs, "get", job, "-o", "json"], env),
+                "no cache": Cmd([*b.azjobs, "get", job, "-o", "json"], no_cache),
+            },
+            max(b.runs // 2, 5),
+        )
     codes = {c for _, c in timings}
-    b.add(Row("credentials", "az spawns over 10 gets (--auth cli)", str(spawns), "", None,
-              "<= 1", spawns <= 1 and codes == {0},
-              f"exit codes {sorted(codes)}; first get {timings[0][0] * 1000:.0f} ms, the others "
-              f"median {statistics.median(t for t, _ in timings[1:]) * 1000:.0f} ms (a fake az "
-              "that answers at once; the real one takes ~330 ms)"))
-    b.add(ratio_row("credentials", "get with a cached token vs none", samples, "cached",
-                    "no cache", None, "AZJOBS_TOKEN_CACHE=0 spawns az and imports "
-                    "azure-identity on every run"))
+    b.add(
+        Row(
+            "credentials",
+            "az spawns over 10 gets (--auth cli)",
+            str(spawns),
+            "",
+            None,
+            "<= 1",
+            spawns <= 1 and codes == {0},
+            f"exit codes {sorted(codes)}; first get {timings[0][0] * 1000:.0f} ms, the others "
+            f"median {statistics.median(t for t, _ in timings[1:]) * 1000:.0f} ms (a fake az "
+            "that answers at once; the real one takes ~330 ms)",
+        )
+    )
+    b.add(
+        ratio_row(
+            "credentials",
+            "get with a cached token vs none",
+            samples,
+            "cached",
+            "no cache",
+            None,
+            "AZJOBS_TOKEN_CACHE=0 spawns az and imports azure-identity on every run",
+        )
+    )
 
 
 # ----- polling --------------------------------------------------------------------------------
 def _watch_available(b: Bench) -> bool:
-    done = subprocess.run([*b.azjobs, "watch", "--help"], capture_output=True,
-                          env=b.base_env, check=False)
+    done = subprocess.run(
+        [*b.azjobs, "watch", "--help"], capture_output=True, env=b.base_env, check=False
+    )
     return done.returncode == 0
 
 
@@ -257,31 +357,60 @@ def bench_polling(b: Bench) -> None:
         ends_at = time.monotonic() + 210 / speed
         env = b.env(**emu.env())
         started = time.monotonic()
-        done = subprocess.run([*b.azjobs, "watch", job, "--interval", str(int(interval)),
-                               "-o", "ndjson"], env=env, capture_output=True, timeout=120,
-                              check=False)
+        done = subprocess.run(
+            [*b.azjobs, "watch", job, "--interval", str(int(interval)), "-o", "ndjson"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         exited = time.monotonic()
         gets = [r for r in emu.request_log if r.method == "GET" and job in r.path]
     intervals = (exited - started) / interval
     per_interval = max(len(gets) - 1, 0) / max(intervals, 1e-9)  # the first poll is at start
-    b.add(Row("polling", "one job: requests per interval", f"{per_interval:.2f}",
-              f"{len(gets)} requests in {exited - started:.1f} s", None, "<= 1",
-              per_interval <= 1.0,
-              f"--interval {interval:g}: one read at start, then one per interval; a job of "
-              f"210 emulated s at speed {speed:g}; exit {done.returncode}"))
+    b.add(
+        Row(
+            "polling",
+            "one job: requests per interval",
+            f"{per_interval:.2f}",
+            f"{len(gets)} requests in {exited - started:.1f} s",
+            None,
+            "<= 1",
+            per_interval <= 1.0,
+            f"--interval {interval:g}: one read at start, then one per interval; a job of "
+            f"210 emulated s at speed {speed:g}; exit {done.returncode}",
+        )
+    )
     lag = exited - ends_at
-    b.add(Row("polling", "job end -> exit", f"{lag:.1f} s", "", None,
-              f"<= interval + 1 s ({interval + 1:g} s)", lag <= interval + 1, ""))
+    b.add(
+        Row(
+            "polling",
+            "job end -> exit",
+            f"{lag:.1f} s",
+            "",
+            None,
+            f"<= interval + 1 s ({interval + 1:g} s)",
+            lag <= interval + 1,
+            "",
+        )
+    )
 
     with emulator(speed=1.0, seed=3, seed_data=False) as emu:
         for i in range(50):
-            emu.add_job(entity=f"vm{i:02d}", tasks=[("Take Snapshot", 600), ("Transfer", 7200)],
-                        start_offset=-60 - i)
+            emu.add_job(
+                entity=f"vm{i:02d}",
+                tasks=[("Take Snapshot", 600), ("Transfer", 7200)],
+                start_offset=-60 - i,
+            )
         env = b.env(**emu.env())
         started = time.time()
-        done = subprocess.run([*b.azjobs, "watch", "--all", "--interval", "1", "--timeout", "12",
-                               "-o", "ndjson"], env=env, capture_output=True, timeout=120,
-                              check=False)
+        done = subprocess.run(
+            [*b.azjobs, "watch", "--all", "--interval", "1", "--timeout", "12", "-o", "ndjson"],
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         log = [r for r in emu.request_log if r.time >= started]
     if not log:
         b.skip("polling", "watch --all over 50 jobs", "no request reached the emulator")
@@ -294,14 +423,22 @@ def bench_polling(b: Bench) -> None:
     lists = [r for r in pages if "skiptoken" not in r.query.lower()]
     reads = len(steady) - len(pages)
     per_tick = (len(lists) + reads) / ticks
-    b.add(Row("polling", "watch --all, 50 running jobs: list calls + job reads per tick",
-              f"{per_tick:.2f}", f"{len(steady)} requests in {span:.1f} s", None, "<= 2",
-              per_tick <= 2.0,
-              f"steady state after the first 3 s: {len(lists)} list calls of "
-              f"{len(pages) / max(len(lists), 1):.1f} pages each (the emulator pages by 20), "
-              f"{reads} job reads, {len(steady) / ticks:.2f} HTTP requests per tick; first "
-              f"second {sum(1 for r in log if r.time < first + 1.0)} requests; exit "
-              f"{done.returncode} (5: the --timeout ended it)"))
+    b.add(
+        Row(
+            "polling",
+            "watch --all, 50 running jobs: list calls + job reads per tick",
+            f"{per_tick:.2f}",
+            f"{len(steady)} requests in {span:.1f} s",
+            None,
+            "<= 2",
+            per_tick <= 2.0,
+            f"steady state after the first 3 s: {len(lists)} list calls of "
+            f"{len(pages) / max(len(lists), 1):.1f} pages each (the emulator pages by 20), "
+            f"{reads} job reads, {len(steady) / ticks:.2f} HTTP requests per tick; first "
+            f"second {sum(1 for r in log if r.time < first + 1.0)} requests; exit "
+            f"{done.returncode} (5: the --timeout ended it)",
+        )
+    )
 
 
 # ----- scale ----------------------------------------------------------------------------------
@@ -319,16 +456,49 @@ def bench_scale(b: Bench) -> None:
             return
         first_url = f"{emu.url}{pages[0].path}?{pages[0].query}"
         bare = b.script("bare_pages.py", BARE_PAGES)
-        samples = interleaved({
-            "azjobs list": Cmd(argv, env),
-            "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
-        }, 3, warmup=0)
-    b.add(Row("scale", f"list {jobs} jobs / {len(pages)} pages: first line", f"{first_line:.2f} s",
-              "", None, "<= 1 s", first_line <= 1.0, f"{count} lines, exit {code}"))
-    b.add(Row("scale", "list: peak RSS", f"{rss / 1024:.1f} MB", "", None, "< 100 MB",
-              rss / 1024 < 100, "streaming: the pages are never all in memory"))
-    b.add(ratio_row("scale", "list: total time", samples, "azjobs list", "bare requests loop",
-                    1.5, f"first run {total:.1f} s; median of 3"))
+        samples = interleaved(
+            {
+                "azjobs list": Cmd(argv, env),
+                "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
+            },
+            3,
+            warmup=0,
+        )
+    b.add(
+        Row(
+            "scale",
+            f"list {jobs} jobs / {len(pages)} pages: first line",
+            f"{first_line:.2f} s",
+            "",
+            None,
+            "<= 1 s",
+            first_line <= 1.0,
+            f"{count} lines, exit {code}",
+        )
+    )
+    b.add(
+        Row(
+            "scale",
+            "list: peak RSS",
+            f"{rss / 1024:.1f} MB",
+            "",
+            None,
+            "< 100 MB",
+            rss / 1024 < 100,
+            "streaming: the pages are never all in memory",
+        )
+    )
+    b.add(
+        ratio_row(
+            "scale",
+            "list: total time",
+            samples,
+            "azjobs list",
+            "bare requests loop",
+            1.5,
+            f"first run {total:.1f} s; median of 3",
+        )
+    )
 
 
 def _stream(cmd: Cmd) -> tuple[float, float, int, int, int]:
@@ -338,8 +508,9 @@ def _stream(cmd: Cmd) -> tuple[float, float, int, int, int]:
     counts the moment between fork and exec, when it still is a copy of this (large) process.
     """
     started = time.perf_counter()
-    proc = subprocess.Popen(list(cmd.argv), env=dict(cmd.env), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        list(cmd.argv), env=dict(cmd.env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     assert proc.stdout is not None
     first = proc.stdout.readline()
     first_at = time.perf_counter() - started
@@ -369,8 +540,8 @@ def _vm_hwm(pid: int) -> int:
 # ----- render ---------------------------------------------------------------------------------
 def bench_render(b: Bench) -> None:
     try:
-        from azbackupjobs import watch_view
-        from azbackupjobs.watch import Snapshot, Tracked
+        from azbackupjobs.follow.poll import Snapshot, Tracked
+        from azbackupjobs.view import watch_view
     except ImportError as exc:
         b.skip("render", "watch frame", f"watch_view is not there yet ({exc})")
         return
@@ -379,7 +550,7 @@ def bench_render(b: Bench) -> None:
 
     from rich.console import Console
 
-    from azbackupjobs.models import Job
+    from azbackupjobs.model.job import Job
 
     # A realistic mix: 160 backups moving data (bars from the bytes moved), 30 completed and
     # 10 failed earlier.
@@ -387,24 +558,34 @@ def bench_render(b: Bench) -> None:
         ids = []
         for i in range(200):
             if i % 5:
-                ids.append(emu.add_job(entity=f"vm{i:03d}", start_offset=-900 - i,
-                                       tasks=[("Take Snapshot", 600),
-                                              ("Transfer data to vault", 7200)],
-                                       transfer_gb=127.0))
+                ids.append(
+                    emu.add_job(
+                        entity=f"vm{i:03d}",
+                        start_offset=-900 - i,
+                        tasks=[("Take Snapshot", 600), ("Transfer data to vault", 7200)],
+                        transfer_gb=127.0,
+                    )
+                )
             else:
-                ids.append(emu.add_job(entity=f"vm{i:03d}", start_offset=-7200 - 10 * i,
-                                       tasks=[("Take Snapshot", 600),
-                                              ("Transfer data to vault", 1800)],
-                                       outcome="Failed" if i % 20 == 0 else "Completed"))
+                ids.append(
+                    emu.add_job(
+                        entity=f"vm{i:03d}",
+                        start_offset=-7200 - 10 * i,
+                        tasks=[("Take Snapshot", 600), ("Transfer data to vault", 1800)],
+                        outcome="Failed" if i % 20 == 0 else "Completed",
+                    )
+                )
         emu.advance(60)
         bodies = [_get_json(emu, i) for i in ids]
     now_mono = time.monotonic()
 
     def snapshot_of(jobs: list[Job]) -> Any:
-        tracked = [Tracked(job_id=j.job_id, job=j, last_update=now_mono, detail_at=now_mono)
-                   for j in jobs]
-        return Snapshot(jobs=tracked, started=now_mono - 30, polled_at=now_mono,
-                        next_poll_at=now_mono + 5)
+        tracked = [
+            Tracked(job_id=j.job_id, job=j, last_update=now_mono, detail_at=now_mono) for j in jobs
+        ]
+        return Snapshot(
+            jobs=tracked, started=now_mono - 30, polled_at=now_mono, next_poll_at=now_mono + 5
+        )
 
     # Two reads of every job: drawing them in turn, each frame finds every job changed (the
     # view keeps what it drew per job read); drawing one of them again is a steady redraw.
@@ -413,33 +594,53 @@ def bench_render(b: Bench) -> None:
     def one_frame(snapshot: Any, height: int | None) -> float:
         started = time.perf_counter()
         now = watch_view.Now(time.monotonic(), datetime.now(UTC))
-        console = Console(file=io.StringIO(), width=120, height=height or 40,
-                          force_terminal=True, color_system="truecolor")
+        console = Console(
+            file=io.StringIO(),
+            width=120,
+            height=height or 40,
+            force_terminal=True,
+            color_system="truecolor",
+        )
         console.print(watch_view.frame(snapshot, now, height=height))
         return time.perf_counter() - started
 
     runs = max(b.runs, 10)
     for height, name, where in (
         (40, "watch frame, 200 jobs, 120x40 terminal", "the live view: the rows that fit"),
-        (None, "watch frame, 200 jobs, every row", "120 columns, no height limit: the final "
-               "frame and other callers"),
+        (
+            None,
+            "watch frame, 200 jobs, every row",
+            "120 columns, no height limit: the final frame and other callers",
+        ),
     ):
         one_frame(reads[0], height)
         changed = [one_frame(reads[n % 2], height) for n in range(runs)]
         steady = [one_frame(reads[0], height) for _ in range(runs)]
         worst = statistics.median(changed) * 1000
-        b.add(Row("render", f"{name} (build + render)", f"{worst:.1f} ms", "", None, "< 50 ms",
-                  worst < 50, f"{where}; median of {runs} with every job changed since the "
-                  f"last frame; a redraw with none changed {statistics.median(steady) * 1000:.1f}"
-                  " ms; in process"))
+        b.add(
+            Row(
+                "render",
+                f"{name} (build + render)",
+                f"{worst:.1f} ms",
+                "",
+                None,
+                "< 50 ms",
+                worst < 50,
+                f"{where}; median of {runs} with every job changed since the "
+                f"last frame; a redraw with none changed {statistics.median(steady) * 1000:.1f}"
+                " ms; in process",
+            )
+        )
 
 
 def _get_json(emu: Any, job_id: str) -> Any:
     import urllib.request
 
-    url = (f"{emu.url}/subscriptions/{emu.subscription}/resourceGroups/{emu.resource_group}"
-           f"/providers/Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job_id}"
-           "?api-version=2026-10-01")
+    url = (
+        f"{emu.url}/subscriptions/{emu.subscription}/resourceGroups/{emu.resource_group}"
+        f"/providers/Microsoft.RecoveryServices/vaults/{emu.vault}/backupJobs/{job_id}"
+        "?api-version=2026-10-01"
+    )
     headers = {"Authorization": f"Bearer {emu.token}"}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the loopback emulator
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
@@ -448,26 +649,40 @@ def _get_json(emu: Any, job_id: str) -> Any:
 
 # ----- main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=20, help="runs per command (default 20)")
-    parser.add_argument("--only", default=",".join(GROUPS),
-                        help=f"comma-separated groups: {', '.join(GROUPS)}")
-    parser.add_argument("--no-install", action="store_true",
-                        help="skip the rows that need azure-cli or typer 0.29 installed")
+    parser.add_argument(
+        "--only", default=",".join(GROUPS), help=f"comma-separated groups: {', '.join(GROUPS)}"
+    )
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="skip the rows that need azure-cli or typer 0.29 installed",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     wanted = [g.strip() for g in args.only.split(",") if g.strip()]
     unknown = set(wanted) - set(GROUPS)
     if unknown:
         parser.error(f"unknown group(s): {', '.join(sorted(unknown))}")
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "azbackupjobs")],
-                   capture_output=True, check=False)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(REPO / "azbackupjobs")],
+        capture_output=True,
+        check=False,
+    )
     from tests.bench import az
 
     runners: dict[str, Callable[[Bench], None]] = {
-        "startup": bench_startup, "typer": bench_typer, "az": az.bench_az,
-        "credentials": bench_credentials, "polling": bench_polling, "scale": bench_scale,
+        "startup": bench_startup,
+        "typer": bench_typer,
+        "az": az.bench_az,
+        "credentials": bench_credentials,
+        "polling": bench_polling,
+        "scale": bench_scale,
         "render": bench_render,
     }
     info = machine()
@@ -478,12 +693,15 @@ def main(argv: list[str] | None = None) -> None:
                 runners[group](bench)
             except Exception as exc:  # a broken row must not hide the others
                 bench.skip(group, "(error)", f"{type(exc).__name__}: {exc}")
-    print(f"machine: {info['cpus']} CPUs, {info['cpu']}, Python {info['python']}, "
-          f"{info['system']}, load at start {info['load']}")
+    print(
+        f"machine: {info['cpus']} CPUs, {info['cpu']}, Python {info['python']}, "
+        f"{info['system']}, load at start {info['load']}"
+    )
     print_table(bench.rows)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"machine": info, "rows": [row.__dict__ for row in bench.rows]}, indent=2))
+        Path(args.json).write_text(
+            json.dumps({"machine": info, "rows": [row.__dict__ for row in bench.rows]}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -42,8 +42,13 @@ class Sample:
 def run_once(cmd: Cmd) -> tuple[float, float, int, int]:
     """(wall seconds, cpu seconds, peak RSS in KiB, exit code) of one run, output discarded."""
     started = time.perf_counter()
-    proc = subprocess.Popen(list(cmd.argv), env=dict(cmd.env), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        list(cmd.argv),
+        env=dict(cmd.env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)

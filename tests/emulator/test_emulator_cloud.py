@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from azbackupjobs.auth import jwt_expiry, token_claims
+from azbackupjobs.arm.auth import jwt_expiry, token_claims
 from azbackupjobs.emulator import EmulatorHandle, serve
 
 CLOUD_KEYS = {"portal", "authentication", "name", "suffixes", "resourceManager", "sqlManagement",

@@ -8,7 +8,7 @@ import pytest
 
 from azbackupjobs.emulator import EmulatorHandle, ServiceError
 
-models = pytest.importorskip("azbackupjobs.models")
+models = pytest.importorskip("azbackupjobs.model.job")
 
 API_VERSIONS = ("2026-10-01", "2019-06-15", "2016-12-01")
 
@@ -89,7 +89,7 @@ def test_every_body_parses(emu: EmulatorHandle) -> None:
 def test_operation_status_bodies_parse(emu: EmulatorHandle) -> None:
     operation_status = getattr(models, "OperationStatus", None)
     if operation_status is None or not hasattr(operation_status, "from_dict"):
-        pytest.skip("azbackupjobs.models has no OperationStatus.from_dict")
+        pytest.skip("azbackupjobs.model.job has no OperationStatus.from_dict")
     op_id, job_id = emu.trigger_backup()
     running = operation_status.from_dict(emu.operation_body(op_id))
     assert not running.is_done

@@ -73,27 +73,36 @@ class Figures:
                 f"Retry-After elapsed: {self.early_retries}",
             ]
         if self.corpus_size:
-            lines.append(f"bad server data: {self.corpus_size} malformed responses, "
-                         f"{self.corpus_runs} command runs")
+            lines.append(
+                f"bad server data: {self.corpus_size} malformed responses, "
+                f"{self.corpus_runs} command runs"
+            )
         if self.bad_inputs:
-            lines.append(f"bad user input: {self.bad_inputs} inputs tried, each refused before "
-                         "any request")
+            lines.append(
+                f"bad user input: {self.bad_inputs} inputs tried, each refused before any request"
+            )
         if self.security_checks:
-            lines.append(f"security: {self.security_checks} runs checked for the token and for "
-                         "requests to foreign hosts")
+            lines.append(
+                f"security: {self.security_checks} runs checked for the token and for "
+                "requests to foreign hosts"
+            )
         if self.hypothesis_examples:
-            lines.append(f"property-based: {self.hypothesis_examples} generated jobs and "
-                         "operation statuses parsed and rendered")
+            lines.append(
+                f"property-based: {self.hypothesis_examples} generated jobs and "
+                "operation statuses parsed and rendered"
+            )
         if self.signal_runs:
-            lines.append(f"signals and pipes: {self.signal_runs} processes interrupted or cut "
-                         "short")
+            lines.append(
+                f"signals and pipes: {self.signal_runs} processes interrupted or cut short"
+            )
         if self.subprocess_runs:
             lines.append(f"installed azjobs runs: {self.subprocess_runs}")
         if lines:
             lines.append(f"failures found and fixed: {len(FOUND_AND_FIXED)}")
             lines += [f"  - {text}" for text in FOUND_AND_FIXED]
-            lines.append(f"reliability tests in this run: {self.passed} passed, "
-                         f"{self.failed} failed")
+            lines.append(
+                f"reliability tests in this run: {self.passed} passed, {self.failed} failed"
+            )
         return lines
 
 

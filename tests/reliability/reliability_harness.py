@@ -18,16 +18,18 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs import cli
-from azbackupjobs.client import BackupJobsClient
+from azbackupjobs.arm.client import BackupJobsClient
+from azbackupjobs.cli import app as cli
 
 AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
 VAULT = "vault1"
 ENDPOINT = "https://management.azure.com"
-BASE = (f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
-        f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}")
+BASE = (
+    f"{ENDPOINT}/subscriptions/{SUB}/resourceGroups/{RG}"
+    f"/providers/Microsoft.RecoveryServices/vaults/{VAULT}"
+)
 JOB = "00000000-0000-4000-8000-000000000001"
 JOB_URL = f"{BASE}/backupJobs/{JOB}"
 LIST_URL = f"{BASE}/backupJobs"
@@ -116,22 +118,33 @@ def child_env(values: dict[str, str], cache: Path, **extra: str) -> dict[str, st
     and a cache directory of its own (where the fast path keeps its option table)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
     env.update(values)
-    env.update({"XDG_CACHE_HOME": str(cache), "XDG_CONFIG_HOME": str(cache / "config"),
-                "AZURE_CONFIG_DIR": str(cache / "azure"), "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "XDG_CACHE_HOME": str(cache),
+            "XDG_CONFIG_HOME": str(cache / "config"),
+            "AZURE_CONFIG_DIR": str(cache / "azure"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update(extra)
     return env
 
 
 def spawn(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([AZJOBS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, **kwargs)
+    return subprocess.Popen(
+        [AZJOBS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs
+    )
 
 
 def run_azjobs(args: list[str], env: dict[str, str], timeout: float = 30.0) -> Result:
-    proc = subprocess.run([AZJOBS, *args], capture_output=True, env=env, timeout=timeout,
-                          check=False)
-    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
-                  proc.stderr.decode("utf-8", "replace"))
+    proc = subprocess.run(
+        [AZJOBS, *args], capture_output=True, env=env, timeout=timeout, check=False
+    )
+    return Result(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
 # ----- small local servers ------------------------------------------------------------------------

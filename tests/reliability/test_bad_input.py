@@ -33,16 +33,45 @@ from reliability_harness import (
 )
 
 GUID_PREFIX = "00000000-0000-4000-8000-00000000000"
-ARM_ID = ("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices"
-          "/vaults/{vault}/backupJobs/{job}")
+ARM_ID = (
+    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.RecoveryServices"
+    "/vaults/{vault}/backupJobs/{job}"
+)
 
 BAD_JOB_IDS = (
-    "../x", "../../subscriptions", f"{JOB}/../x", f"{JOB}/..", "..", ".", "/", "",
-    f"{JOB}?api-version=2016-12-01", f"{JOB}#x", "?", "#", f"{GUID_PREFIX}1%2e",
-    "%2e%2e", "%2e%2e%2f", f"{GUID_PREFIX}%31", f"{JOB} x", f" {JOB} x", "a b", f"{JOB}'",
-    "'", '"', f'"{JOB}"', f"{JOB}\nx", f"{JOB}\x00", f"{JOB}\x1b[2J", "\x1b]0;EVIL\x07",
+    "../x",
+    "../../subscriptions",
+    f"{JOB}/../x",
+    f"{JOB}/..",
+    "..",
+    ".",
+    "/",
+    "",
+    f"{JOB}?api-version=2016-12-01",
+    f"{JOB}#x",
+    "?",
+    "#",
+    f"{GUID_PREFIX}1%2e",
+    "%2e%2e",
+    "%2e%2e%2f",
+    f"{GUID_PREFIX}%31",
+    f"{JOB} x",
+    f" {JOB} x",
+    "a b",
+    f"{JOB}'",
+    "'",
+    '"',
+    f'"{JOB}"',
+    f"{JOB}\nx",
+    f"{JOB}\x00",
+    f"{JOB}\x1b[2J",
+    "\x1b]0;EVIL\x07",
     "００００００００-００００-４０００-８０００-０００００００００００１",
-    f"{JOB}0", JOB[:-1], JOB.replace("-", ""), "{" + JOB + "}", f"urn:uuid:{JOB}",
+    f"{JOB}0",
+    JOB[:-1],
+    JOB.replace("-", ""),
+    "{" + JOB + "}",
+    f"urn:uuid:{JOB}",
     ARM_ID.format(sub=SUB, rg="rg/../x", vault="v1", job=JOB),
     ARM_ID.format(sub=SUB, rg="rg", vault="v1/../v2", job=JOB),
     ARM_ID.format(sub=SUB, rg="rg", vault="v1", job="../" + JOB),
@@ -52,51 +81,148 @@ BAD_JOB_IDS = (
     ARM_ID.format(sub=SUB, rg="rg", vault="v1", job=JOB) + "/cancel",
     "https://management.azure.com" + ARM_ID.format(sub=SUB, rg="rg", vault="v1", job=JOB),
 )
-BAD_VAULTS = ("a/b", "../v", "v/..", "v?x", "v#x", "v%2fx", "v x", "v'", 'v"', "v\\x", "v\n",
-              "-v", "1vault", "v", "v" * 51, "vault\x00", "vault\x1b[2J", "vault.name")
-BAD_GROUPS = ("rg/..", "..", ".", "rg.", "rg?x", "rg#", "rg%2F", "rg/x", "rg'", 'rg"',
-              "rg x", "rg\nx", "a" * 91, "rg\\x", "rg\x1b[2J")
+BAD_VAULTS = (
+    "a/b",
+    "../v",
+    "v/..",
+    "v?x",
+    "v#x",
+    "v%2fx",
+    "v x",
+    "v'",
+    'v"',
+    "v\\x",
+    "v\n",
+    "-v",
+    "1vault",
+    "v",
+    "v" * 51,
+    "vault\x00",
+    "vault\x1b[2J",
+    "vault.name",
+)
+BAD_GROUPS = (
+    "rg/..",
+    "..",
+    ".",
+    "rg.",
+    "rg?x",
+    "rg#",
+    "rg%2F",
+    "rg/x",
+    "rg'",
+    'rg"',
+    "rg x",
+    "rg\nx",
+    "a" * 91,
+    "rg\\x",
+    "rg\x1b[2J",
+)
 BAD_SUBSCRIPTIONS = ("not-a-guid", "../", f"{SUB}/x", f"{SUB}?x", f"{SUB} x", "00000000")
 ENDPOINTS = (
-    "https://user:password@management.azure.com", "https://user@management.azure.com",
-    "https://:secret@management.azure.com", "file:///etc/passwd", "ftp://management.azure.com",
-    "javascript:alert(1)", "data:text/plain,x", "ws://127.0.0.1:1", "gopher://x",
-    "http://example.com", "http://10.0.0.1", "http://169.254.169.254", "http://[fe80::1]",
-    "http://localhost.example.com", "http://127.0.0.1.nip.io", "http://0x7f.1",
-    "http://[::ffff:8.8.8.8]", "https://", "https:///path", "//management.azure.com",
-    "management.azure.com", "https://management.azure.com?x=1",
-    "https://management.azure.com#frag", "https://management.azure.com:99999",
-    "https://management.azure.com:-1", "https://manage ment.azure.com",
-    "https://management.azure.com\\@evil.example", "https://[::1", "https://evil.example\x00",
-    "https://evil.example/\x1b[2J", "https://management.azure.com/'",
+    "https://user:password@management.azure.com",
+    "https://user@management.azure.com",
+    "https://:secret@management.azure.com",
+    "file:///etc/passwd",
+    "ftp://management.azure.com",
+    "javascript:alert(1)",
+    "data:text/plain,x",
+    "ws://127.0.0.1:1",
+    "gopher://x",
+    "http://example.com",
+    "http://10.0.0.1",
+    "http://169.254.169.254",
+    "http://[fe80::1]",
+    "http://localhost.example.com",
+    "http://127.0.0.1.nip.io",
+    "http://0x7f.1",
+    "http://[::ffff:8.8.8.8]",
+    "https://",
+    "https:///path",
+    "//management.azure.com",
+    "management.azure.com",
+    "https://management.azure.com?x=1",
+    "https://management.azure.com#frag",
+    "https://management.azure.com:99999",
+    "https://management.azure.com:-1",
+    "https://manage ment.azure.com",
+    "https://management.azure.com\\@evil.example",
+    "https://[::1",
+    "https://evil.example\x00",
+    "https://evil.example/\x1b[2J",
+    "https://management.azure.com/'",
 )
-INTERVALS = ("-1", "0", "0.5", "0.999", "nan", "NaN", "inf", "-inf", "1e9", "1e400",
-             "99999999999999999999", "", " ", "abc", "3601", "2h", "1d", "10x", "--", "1 2",
-             "\x1b[2J")
+INTERVALS = (
+    "-1",
+    "0",
+    "0.5",
+    "0.999",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e9",
+    "1e400",
+    "99999999999999999999",
+    "",
+    " ",
+    "abc",
+    "3601",
+    "2h",
+    "1d",
+    "10x",
+    "--",
+    "1 2",
+    "\x1b[2J",
+)
 TIMEOUTS = ("0", "-5", "0s", "", "nan", "inf", "400d", "1e400", "367d", "abc", "5 m x", "-1h")
 GRACES = ("-1", "x", "nan", "400d")
 FILTER_VALUES = (
-    ("--status", "InProgress' or status eq 'Failed"), ("--status", "InProgress'"),
-    ("--status", "'"), ("--status", "InProgress) or (1 eq 1"), ("--status", "Completed,x'"),
-    ("--operation", "Backup' or operation eq 'Restore"), ("--operation", "Backup'"),
-    ("--type", "AzureIaasVM' and status eq 'Failed"), ("--type", "'"),
-    ("--job-id", f"{JOB}' or jobId eq '"), ("--job-id", "'"), ("--job-id", f"{JOB}'"),
-    ("--since", "2024-01-01' or '1' eq '1"), ("--until", "now'"),
-    ("--since", "99999999999d"), ("--since", "0001-01-01"), ("--since", "x"),
-    ("--until", "0001-01-01"), ("--until", "x"), ("--limit", "-1"),
+    ("--status", "InProgress' or status eq 'Failed"),
+    ("--status", "InProgress'"),
+    ("--status", "'"),
+    ("--status", "InProgress) or (1 eq 1"),
+    ("--status", "Completed,x'"),
+    ("--operation", "Backup' or operation eq 'Restore"),
+    ("--operation", "Backup'"),
+    ("--type", "AzureIaasVM' and status eq 'Failed"),
+    ("--type", "'"),
+    ("--job-id", f"{JOB}' or jobId eq '"),
+    ("--job-id", "'"),
+    ("--job-id", f"{JOB}'"),
+    ("--since", "2024-01-01' or '1' eq '1"),
+    ("--until", "now'"),
+    ("--since", "99999999999d"),
+    ("--since", "0001-01-01"),
+    ("--since", "x"),
+    ("--until", "0001-01-01"),
+    ("--until", "x"),
+    ("--limit", "-1"),
 )
 ENVIRONMENT = (
-    ("AZJOBS_OUTPUT", "xml"), ("AZJOBS_OUTPUT", "json\x1b[2J"),
-    ("AZJOBS_ENDPOINT", "ftp://x"), ("AZJOBS_ENDPOINT", "http://evil.example"),
+    ("AZJOBS_OUTPUT", "xml"),
+    ("AZJOBS_OUTPUT", "json\x1b[2J"),
+    ("AZJOBS_ENDPOINT", "ftp://x"),
+    ("AZJOBS_ENDPOINT", "http://evil.example"),
     ("AZJOBS_ENDPOINT", "https://u:p@management.azure.com"),
-    ("AZJOBS_API_VERSION", "latest"), ("AZJOBS_API_VERSION", "2024-01-01&$filter=x"),
-    ("AZJOBS_API_VERSION", "2024-01-01\nx"), ("AZJOBS_API_VERSION", "../2024-01-01"),
-    ("AZJOBS_CLOUD", "Mars"), ("AZJOBS_VAULT", "a/b"), ("AZJOBS_VAULT", "../v"),
-    ("AZJOBS_RESOURCE_GROUP", "../x"), ("AZJOBS_RESOURCE_GROUP", "rg?x"),
-    ("AZURE_SUBSCRIPTION_ID", "xyz"), ("AZURE_SUBSCRIPTION_ID", f"{SUB}/../x"),
-    ("AZJOBS_ACCESS_TOKEN", "two words"), ("AZJOBS_ACCESS_TOKEN", "tok\nen"),
-    ("AZJOBS_ACCESS_TOKEN", "tok\x1b[2J"), ("AZJOBS_ACCESS_TOKEN", "tök"),
-    ("AZJOBS_ACCESS_TOKEN", "tok中文"), ("AZJOBS_AUTH", "magic"), ("AZJOBS_PROFILE", "nope"),
+    ("AZJOBS_API_VERSION", "latest"),
+    ("AZJOBS_API_VERSION", "2024-01-01&$filter=x"),
+    ("AZJOBS_API_VERSION", "2024-01-01\nx"),
+    ("AZJOBS_API_VERSION", "../2024-01-01"),
+    ("AZJOBS_CLOUD", "Mars"),
+    ("AZJOBS_VAULT", "a/b"),
+    ("AZJOBS_VAULT", "../v"),
+    ("AZJOBS_RESOURCE_GROUP", "../x"),
+    ("AZJOBS_RESOURCE_GROUP", "rg?x"),
+    ("AZURE_SUBSCRIPTION_ID", "xyz"),
+    ("AZURE_SUBSCRIPTION_ID", f"{SUB}/../x"),
+    ("AZJOBS_ACCESS_TOKEN", "two words"),
+    ("AZJOBS_ACCESS_TOKEN", "tok\nen"),
+    ("AZJOBS_ACCESS_TOKEN", "tok\x1b[2J"),
+    ("AZJOBS_ACCESS_TOKEN", "tök"),
+    ("AZJOBS_ACCESS_TOKEN", "tok中文"),
+    ("AZJOBS_AUTH", "magic"),
+    ("AZJOBS_PROFILE", "nope"),
     ("AZJOBS_CONFIG", "/nonexistent/azjobs.toml"),
 )
 
@@ -120,16 +246,21 @@ def cases() -> Iterator[Any]:
     for endpoint in ENDPOINTS:
         yield pytest.param(["get", JOB, "--endpoint", endpoint], {}, id=f"endpoint-{endpoint!r}")
         if "\x00" not in endpoint:
-            yield pytest.param(["list"], {"AZJOBS_ENDPOINT": endpoint},
-                               id=f"endpoint-env-{endpoint!r}")
+            yield pytest.param(
+                ["list"], {"AZJOBS_ENDPOINT": endpoint}, id=f"endpoint-env-{endpoint!r}"
+            )
     for value in INTERVALS:
         yield pytest.param(["watch", JOB, f"--interval={value}"], {}, id=f"interval-{value!r}")
-        yield pytest.param(["cancel", JOB, "--yes", "--wait", f"--interval={value}"], {},
-                           id=f"cancel-interval-{value!r}")
+        yield pytest.param(
+            ["cancel", JOB, "--yes", "--wait", f"--interval={value}"],
+            {},
+            id=f"cancel-interval-{value!r}",
+        )
     for value in TIMEOUTS:
         yield pytest.param(["watch", JOB, f"--timeout={value}"], {}, id=f"timeout-{value!r}")
-        yield pytest.param(["cancel", JOB, "--yes", f"--timeout={value}"], {},
-                           id=f"cancel-timeout-{value!r}")
+        yield pytest.param(
+            ["cancel", JOB, "--yes", f"--timeout={value}"], {}, id=f"cancel-timeout-{value!r}"
+        )
     for value in GRACES:
         yield pytest.param(["watch", JOB, f"--grace={value}"], {}, id=f"grace-{value!r}")
     for flag, value in FILTER_VALUES:
@@ -158,8 +289,12 @@ def nothing_served(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.Reques
     vault_env(monkeypatch, AZJOBS_RESOURCE_GROUP="rg", AZJOBS_VAULT="vault1")
     no_real_sleep(monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add(responses.GET, re.compile(".*"), status=404,
-                 json={"error": {"code": "ResourceGroupNotFound", "message": "not here"}})
+        mock.add(
+            responses.GET,
+            re.compile(".*"),
+            status=404,
+            json={"error": {"code": "ResourceGroupNotFound", "message": "not here"}},
+        )
         yield mock
 
 
@@ -174,9 +309,13 @@ def check_refused(result: Result) -> None:
 
 
 @pytest.mark.parametrize(("argv", "environment"), CASES)
-def test_refused_before_any_request(argv: list[str], environment: dict[str, str],
-                                    nothing_served: responses.RequestsMock,
-                                    monkeypatch: pytest.MonkeyPatch, figures: Any) -> None:
+def test_refused_before_any_request(
+    argv: list[str],
+    environment: dict[str, str],
+    nothing_served: responses.RequestsMock,
+    monkeypatch: pytest.MonkeyPatch,
+    figures: Any,
+) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     result = run_cli(argv)
@@ -191,8 +330,9 @@ def test_enough_bad_inputs() -> None:
 
 # ----- accepted: odd but valid input is not refused, and goes where it should --------------------
 @pytest.mark.parametrize("entity", ["a'b", "x' or status eq 'Failed", '"', "%27", "\\", "é"])
-def test_entity_text_never_reaches_the_filter(entity: str, monkeypatch: pytest.MonkeyPatch,
-                                              figures: Any) -> None:
+def test_entity_text_never_reaches_the_filter(
+    entity: str, monkeypatch: pytest.MonkeyPatch, figures: Any
+) -> None:
     """--entity filters on this side: whatever it holds, the $filter sent is azjobs' own."""
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
@@ -207,15 +347,23 @@ def test_entity_text_never_reaches_the_filter(entity: str, monkeypatch: pytest.M
 def test_ipv6_loopback_endpoint_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
-        rsps.get(re.compile(r"http://\[::1\]:8080/subscriptions/.*/backupJobs\?.*"),
-                 json={"value": []})
+        rsps.get(
+            re.compile(r"http://\[::1\]:8080/subscriptions/.*/backupJobs\?.*"), json={"value": []}
+        )
         result = run_cli(["list", "--endpoint", "http://[::1]:8080", "-o", "json"])
         assert result.code == 0, result.err
         assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8080", "http://localhost:8080",
-                                      "http://127.8.9.10:8080", "HTTP://LOCALHOST:8080/"])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8080",
+        "http://localhost:8080",
+        "http://127.8.9.10:8080",
+        "HTTP://LOCALHOST:8080/",
+    ],
+)
 def test_loopback_endpoints_are_allowed(endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
@@ -225,8 +373,11 @@ def test_loopback_endpoints_are_allowed(endpoint: str, monkeypatch: pytest.Monke
 
 # ----- the installed console script: the fast path refuses the same inputs ----------------------
 SAMPLE = (
-    ["get", "../x"], ["list-tasks", f"{GUID_PREFIX}%31"], ["get", JOB, "--vault", "a/b"],
-    ["list", "-g", "rg/.."], ["list", "--status", "x' or '1"],
+    ["get", "../x"],
+    ["list-tasks", f"{GUID_PREFIX}%31"],
+    ["get", JOB, "--vault", "a/b"],
+    ["list", "-g", "rg/.."],
+    ["list", "--status", "x' or '1"],
     ["get", JOB, "--endpoint", "http://example.com"],
     ["get", JOB, "--endpoint", "https://u:p@management.azure.com"],
     ["watch", JOB, "--interval", "0"],
@@ -235,9 +386,16 @@ SAMPLE = (
 
 def test_installed_console_script_refuses_before_sending(tmp_path: Path, figures: Any) -> None:
     with local_server(lambda method, path: json_answer('{"value": []}')) as server:
-        env = child_env({"AZJOBS_ENDPOINT": server.url, "AZJOBS_ACCESS_TOKEN": "local-token",
-                         "AZURE_SUBSCRIPTION_ID": SUB, "AZJOBS_RESOURCE_GROUP": "rg",
-                         "AZJOBS_VAULT": "vault1"}, tmp_path)
+        env = child_env(
+            {
+                "AZJOBS_ENDPOINT": server.url,
+                "AZJOBS_ACCESS_TOKEN": "local-token",
+                "AZURE_SUBSCRIPTION_ID": SUB,
+                "AZJOBS_RESOURCE_GROUP": "rg",
+                "AZJOBS_VAULT": "vault1",
+            },
+            tmp_path,
+        )
         warm = spawn(["list", "-o", "json"], env)  # writes the fast path's option table
         assert warm.communicate(timeout=30)[0].strip() == b"[]"
         before = len(server.seen)

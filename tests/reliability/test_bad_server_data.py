@@ -37,19 +37,33 @@ from reliability_harness import (
     vault_env,
 )
 
+from azbackupjobs.cli.guard import report
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.get import run_get, run_list_tasks
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-from azbackupjobs.errors import AzJobsError
-from azbackupjobs.fastpath import report
-from azbackupjobs.output import Environment
+from azbackupjobs.model.errors import AzJobsError
+from azbackupjobs.view.output import Environment
 
 EXIT_BY_STATUS = {400: 1, 401: 4, 403: 4, 404: 3, 429: 1, 500: 1, 502: 1, 503: 1}
 # What a hostile string tries to do; none of it may reach a terminal (rich's own colour and
 # cursor codes are fine).
-HOSTILE = ("\x1b]", "\x1b[2J", "\x1b[H", "\x1b[31;1;4m", "\x9b", "\x90", "\x9c", "\x85", "\u202e",
-           "\u2066", "\x07", "\x00", "\x08", "\x7f")
+HOSTILE = (
+    "\x1b]",
+    "\x1b[2J",
+    "\x1b[H",
+    "\x1b[31;1;4m",
+    "\x9b",
+    "\x90",
+    "\x9c",
+    "\x85",
+    "\u202e",
+    "\u2066",
+    "\x07",
+    "\x00",
+    "\x08",
+    "\x7f",
+)
 FORMATS = ("json", "ndjson", "tsv", "table")
 ALL_CASES = JOB_CASES + PAGE_CASES
 DONE = job_body("Completed", endTime="2023-12-21T06:12:05.1Z")
@@ -79,8 +93,14 @@ def watch_exit(case: Case) -> int:
 
 def add(rsps: responses.RequestsMock, url_pattern: str, case: Case) -> None:
     headers = {k: v for k, v in case.headers.items() if k != "Content-Type"}
-    rsps.add(responses.GET, re.compile(url_pattern), body=case.body, status=case.status,
-             headers=headers, content_type=case.headers.get("Content-Type"))
+    rsps.add(
+        responses.GET,
+        re.compile(url_pattern),
+        body=case.body,
+        status=case.status,
+        headers=headers,
+        content_type=case.headers.get("Content-Type"),
+    )
 
 
 def list_answer(case: Case) -> Case:
@@ -151,8 +171,11 @@ def check_rendering(command: str, fmt: str, case: Case, result: Result) -> None:
         else:
             assert result.out.strip()
     elif command == "list" and fmt in ("json", "ndjson"):
-        items = json.loads(result.out) if fmt == "json" else [
-            json.loads(line) for line in result.out.splitlines()]
+        items = (
+            json.loads(result.out)
+            if fmt == "json"
+            else [json.loads(line) for line in result.out.splitlines()]
+        )
         assert isinstance(items, list)
         if case.kind in ("job", "not_job") and case not in PAGE_CASES:
             same_json(json.dumps(items), [body])
@@ -171,8 +194,14 @@ def rsps() -> Iterator[responses.RequestsMock]:
 
 
 def tty_env(*, tty: bool) -> Environment:
-    return Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=tty,
-                       stderr_isatty=False, stdin_isatty=False, env=dict(os.environ))
+    return Environment(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdout_isatty=tty,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env=dict(os.environ),
+    )
 
 
 def guarded(env: Environment, call: Callable[[], int]) -> Result:
@@ -199,8 +228,9 @@ class FakeTime:
 
 # ----- get and list-tasks -------------------------------------------------------------------------
 @pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
-def test_get_and_list_tasks(case: Case, quiet_clients: list[float],
-                            rsps: responses.RequestsMock, figures: Any) -> None:
+def test_get_and_list_tasks(
+    case: Case, quiet_clients: list[float], rsps: responses.RequestsMock, figures: Any
+) -> None:
     add(rsps, re.escape(JOB_URL) + r"\?.*", case)
     for command in ("get", "list-tasks"):
         expected = expected_exit(case, command)
@@ -214,19 +244,22 @@ def test_get_and_list_tasks(case: Case, quiet_clients: list[float],
         # a table on a terminal: rich's colours, and nothing of the service's own
         run = run_get if command == "get" else run_list_tasks
         env = tty_env(tty=True)
-        result = guarded(env, lambda run=run, env=env: run(JOB, CommonOptions(output="table"),
-                                                             env))
+        result = guarded(env, lambda run=run, env=env: run(JOB, CommonOptions(output="table"), env))
         check(result, expected)
-        if (command == "get" and case.kind == "job"
-                and "EVIL" in case.body.decode("utf-8", "replace")):
+        if (
+            command == "get"
+            and case.kind == "job"
+            and "EVIL" in case.body.decode("utf-8", "replace")
+        ):
             assert "EVIL" in result.out  # the text itself is shown, only its controls go
         figures.corpus_runs += 1
 
 
 # ----- list ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
-def test_list(case: Case, quiet_clients: list[float], rsps: responses.RequestsMock,
-              figures: Any) -> None:
+def test_list(
+    case: Case, quiet_clients: list[float], rsps: responses.RequestsMock, figures: Any
+) -> None:
     served = list_answer(case)
     second = Case("second page", "job", SECOND_PAGE.encode())
     add(rsps, re.escape(LIST_URL) + r"\?.*skiptoken=2.*", second)
@@ -248,8 +281,9 @@ def test_list(case: Case, quiet_clients: list[float], rsps: responses.RequestsMo
 
 # ----- watch --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
-def test_watch(case: Case, quiet_clients: list[float], rsps: responses.RequestsMock,
-               figures: Any) -> None:
+def test_watch(
+    case: Case, quiet_clients: list[float], rsps: responses.RequestsMock, figures: Any
+) -> None:
     """The answer comes first, then the job as Completed: the watch ends with the right code,
     having waited out what was transient."""
     calls = {"n": 0}
@@ -268,10 +302,17 @@ def test_watch(case: Case, quiet_clients: list[float], rsps: responses.RequestsM
         calls["n"] = 0
         fake = FakeTime()
         env = tty_env(tty=fmt == "live")
-        request = WatchRequest(common=CommonOptions(output="table" if fmt == "live" else fmt),
-                               options=WatchOptions(interval=1.0), jobs=(JOB,))
-        result = guarded(env, lambda request=request, env=env, fake=fake: run_watch(
-            request, env, sleep=fake.sleep, clock=fake.clock))
+        request = WatchRequest(
+            common=CommonOptions(output="table" if fmt == "live" else fmt),
+            options=WatchOptions(interval=1.0),
+            jobs=(JOB,),
+        )
+        result = guarded(
+            env,
+            lambda request=request, env=env, fake=fake: run_watch(
+                request, env, sleep=fake.sleep, clock=fake.clock
+            ),
+        )
         check(result, expected, stdout_on_error=True)
         if fmt != "live":
             check_plain(result)
@@ -284,8 +325,9 @@ def test_watch(case: Case, quiet_clients: list[float], rsps: responses.RequestsM
         figures.corpus_runs += 1
 
 
-def test_huge_tables_are_cut_and_say_so(quiet_clients: list[float],
-                                        rsps: responses.RequestsMock) -> None:
+def test_huge_tables_are_cut_and_say_so(
+    quiet_clients: list[float], rsps: responses.RequestsMock
+) -> None:
     """10,000 tasks or properties: the table shows a few hundred rows and says how many more
     there are (a table of every row takes rich seconds to lay out, on every redraw)."""
     by_name = {c.name: c for c in JOB_CASES}
@@ -296,8 +338,12 @@ def test_huge_tables_are_cut_and_say_so(quiet_clients: list[float],
     assert result.out.count("Task ") <= 201
     result = run_cli(["list-tasks", JOB, "-o", "tsv"])
     assert len(result.out.splitlines()) == 10_000  # tsv and json print them all
-    rsps.replace(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"),
-                 body=by_name["ten-thousand-properties"].body, content_type="application/json")
+    rsps.replace(
+        responses.GET,
+        re.compile(re.escape(JOB_URL) + r"\?.*"),
+        body=by_name["ten-thousand-properties"].body,
+        content_type="application/json",
+    )
     result = run_cli(["get", JOB, "-o", "table"])
     assert "… 9800 more properties" in result.out
 
@@ -312,15 +358,24 @@ def test_corpus_size(figures: Any) -> None:
 
 # ----- the installed console script (its fast path) against a local server ------------------------
 # No 5xx here: the client retries those with real sleeps (the in-process runs cover them).
-SAMPLE = ("html-page-with-200", "truncated-json", "missing-properties",
-          "nested-beyond-json-recursion-limit", "ansi-in-error-strings", "c1-controls",
-          "ten-thousand-tasks", "not-found-with-ansi-message")
+SAMPLE = (
+    "html-page-with-200",
+    "truncated-json",
+    "missing-properties",
+    "nested-beyond-json-recursion-limit",
+    "ansi-in-error-strings",
+    "c1-controls",
+    "ten-thousand-tasks",
+    "not-found-with-ansi-message",
+)
 
 
 def test_installed_console_script_sample(tmp_path: Path, figures: Any) -> None:
     by_name = {c.name: c for c in JOB_CASES}
-    guids = {f"00000000-0000-4000-8000-{n:012d}": by_name[name]
-             for n, name in enumerate(SAMPLE, start=100)}
+    guids = {
+        f"00000000-0000-4000-8000-{n:012d}": by_name[name]
+        for n, name in enumerate(SAMPLE, start=100)
+    }
 
     def answer(method: str, path: str) -> tuple[int, dict[str, str], bytes] | None:
         guid = path.split("?", 1)[0].rsplit("/", 1)[-1]
@@ -330,9 +385,13 @@ def test_installed_console_script_sample(tmp_path: Path, figures: Any) -> None:
         return case.status, dict(case.headers), case.body
 
     with local_server(answer) as server:
-        values = {"AZJOBS_ENDPOINT": server.url, "AZJOBS_ACCESS_TOKEN": "local-token",
-                  "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
-                  "AZJOBS_RESOURCE_GROUP": "rg1", "AZJOBS_VAULT": "vault1"}
+        values = {
+            "AZJOBS_ENDPOINT": server.url,
+            "AZJOBS_ACCESS_TOKEN": "local-token",
+            "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
+            "AZJOBS_RESOURCE_GROUP": "rg1",
+            "AZJOBS_VAULT": "vault1",
+        }
         env = child_env(values, tmp_path)
         # The first run goes through Typer and writes the option table; the rest take the fast
         # path (checked below with Python's import log: no typer).
@@ -340,20 +399,27 @@ def test_installed_console_script_sample(tmp_path: Path, figures: Any) -> None:
         assert warm.communicate(timeout=30)[0].strip() == b"[]"
         assert (tmp_path / "azjobs" / "cli-spec.json").is_file()
         runs = []
-        forms = [("get", "json"), ("get", "table"), ("list-tasks", "tsv"), ("get", "ndjson"),
-                 ("list-tasks", "table")]
+        forms = [
+            ("get", "json"),
+            ("get", "table"),
+            ("list-tasks", "tsv"),
+            ("get", "ndjson"),
+            ("list-tasks", "table"),
+        ]
         for n, (guid, case) in enumerate(guids.items()):
             command, fmt = forms[n % len(forms)]
             runs.append((case, command, fmt, spawn([command, guid, "-o", fmt], env)))
-        probe = spawn(["get", next(iter(guids)), "-o", "json"],
-                      {**env, "PYTHONPROFILEIMPORTTIME": "1"})
+        probe = spawn(
+            ["get", next(iter(guids)), "-o", "json"], {**env, "PYTHONPROFILEIMPORTTIME": "1"}
+        )
         for case, command, _fmt, proc in runs:
             out, err = proc.communicate(timeout=60)
-            result = Result(proc.returncode, out.decode("utf-8", "replace"),
-                            err.decode("utf-8", "replace"))
+            result = Result(
+                proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+            )
             check(result, expected_exit(case, command))
             assert b"\x1b" not in out + err and b"\xc2\x9b" not in out + err
             figures.subprocess_runs += 1
         _, imports = probe.communicate(timeout=60)
-        assert b"azbackupjobs.fastpath" in imports and b"| typer" not in imports
+        assert b"azbackupjobs.main" in imports and b"| typer" not in imports
         figures.subprocess_runs += 2

@@ -45,11 +45,29 @@ class Planned:
 
 
 # Sixteen processes, twenty jobs: fourteen watch one job each, two watch three jobs each.
-C, F, W, X = (Planned("Completed"), Planned("Failed"), Planned("CompletedWithWarnings"),
-              Planned("Cancelled"))
+C, F, W, X = (
+    Planned("Completed"),
+    Planned("Failed"),
+    Planned("CompletedWithWarnings"),
+    Planned("Cancelled"),
+)
 PLAN: tuple[tuple[Planned, ...], ...] = (
-    (C,), (F,), (W,), (X,), (C,), (F,), (C,), (X,), (W,), (C,), (F,), (C,), (X,), (C,),
-    (C, C, W), (C, X, F),
+    (C,),
+    (F,),
+    (W,),
+    (X,),
+    (C,),
+    (F,),
+    (C,),
+    (X,),
+    (W,),
+    (C,),
+    (F,),
+    (C,),
+    (X,),
+    (C,),
+    (C, C, W),
+    (C, X, F),
 )
 OUTPUTS = ("json", "ndjson") * 8
 
@@ -60,10 +78,16 @@ def add_job(emu: EmulatorHandle, planned: Planned, n: int) -> str:
     after a trigger (404 until the job shows)."""
     tasks = [("Take Snapshot", SNAPSHOT), ("Transfer data to vault", TRANSFER)]
     if planned.outcome == "Cancelled":
-        return emu.add_job(entity=f"vm-chaos-{n}", tasks=tasks, cancel_after=SNAPSHOT + 60,
-                           cancel_seconds=30, start_offset=START_OFFSET)
-    return emu.add_job(entity=f"vm-chaos-{n}", tasks=tasks, outcome=planned.outcome,
-                       start_offset=START_OFFSET)
+        return emu.add_job(
+            entity=f"vm-chaos-{n}",
+            tasks=tasks,
+            cancel_after=SNAPSHOT + 60,
+            cancel_seconds=30,
+            start_offset=START_OFFSET,
+        )
+    return emu.add_job(
+        entity=f"vm-chaos-{n}", tasks=tasks, outcome=planned.outcome, start_offset=START_OFFSET
+    )
 
 
 def true_exit(body: dict[str, Any]) -> int:
@@ -72,7 +96,8 @@ def true_exit(body: dict[str, Any]) -> int:
     props = body["properties"]
     errors = props.get("errorDetails") or []
     if props["status"] == "CompletedWithWarnings" and any(
-            str(e.get("errorCode")) == "400158" for e in errors):
+        str(e.get("errorCode")) == "400158" for e in errors
+    ):
         return 7
     return EXIT_BY_OUTCOME[props["status"]]
 
@@ -91,10 +116,15 @@ def emulators(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmulatorHandle]]
     monkeypatch.setattr(emulator_server, "RETRY_AFTER_THROTTLED", RETRY_AFTER)
     with ExitStack() as stack:
         handles = [
-            stack.enter_context(start_emulator(
-                seed=100 + n, seed_data=False, speed=SPEED, faults=FAULT_RATE,
-                slow_seconds=SLOW_SECONDS,
-            ))
+            stack.enter_context(
+                start_emulator(
+                    seed=100 + n,
+                    seed_data=False,
+                    speed=SPEED,
+                    faults=FAULT_RATE,
+                    slow_seconds=SLOW_SECONDS,
+                )
+            )
             for n in range(len(PLAN))
         ]
         yield handles
@@ -111,16 +141,16 @@ def final_statuses(fmt: str, out: str) -> dict[str, str]:
     return {item["name"]: item["properties"]["status"] for item in items}
 
 
-def test_twenty_jobs_under_thirty_percent_faults(emulators: list[EmulatorHandle],
-                                                tmp_path: Path, figures: Any) -> None:
+def test_twenty_jobs_under_thirty_percent_faults(
+    emulators: list[EmulatorHandle], tmp_path: Path, figures: Any
+) -> None:
     jobs: list[list[str]] = []
     procs = []
     for n, (emu, planned, fmt) in enumerate(zip(emulators, PLAN, OUTPUTS, strict=True)):
         ids = [add_job(emu, p, 10 * n + k) for k, p in enumerate(planned)]
         jobs.append(ids)
         env = child_env(emu.env(), tmp_path / f"cache-{n}")
-        procs.append(spawn(["watch", *ids, "--interval", "1", "--timeout", "90", "-o", fmt],
-                           env))
+        procs.append(spawn(["watch", *ids, "--interval", "1", "--timeout", "90", "-o", fmt], env))
     results = []
     deadline = time.monotonic() + 120
     for proc in procs:
@@ -129,7 +159,8 @@ def test_twenty_jobs_under_thirty_percent_faults(emulators: list[EmulatorHandle]
 
     faults: Counter[str] = Counter()
     for emu, ids, planned, fmt, (code, out, err) in zip(
-            emulators, jobs, PLAN, OUTPUTS, results, strict=True):
+        emulators, jobs, PLAN, OUTPUTS, results, strict=True
+    ):
         assert_no_traceback(out, err)
         assert "azjobs: error:" not in err, err
         truth = {job_id: emu.job_status(job_id) for job_id in ids}
@@ -146,8 +177,9 @@ def test_twenty_jobs_under_thirty_percent_faults(emulators: list[EmulatorHandle]
         figures.chaos_requests += len(log)
         # A fault is retried when a later request asks for the same thing.
         figures.chaos_retries += sum(
-            1 for i, r in enumerate(log)
-            if r.fault and any(later.path == r.path for later in log[i + 1:])
+            1
+            for i, r in enumerate(log)
+            if r.fault and any(later.path == r.path for later in log[i + 1 :])
         )
     assert set(faults) == set(FAULT_KINDS), faults  # every kind was injected at least once
     total = sum(len(emu.request_log) for emu in emulators)

@@ -40,13 +40,13 @@ from reliability_harness import (
     vault_env,
 )
 
+from azbackupjobs.cli.guard import report
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.emulator import routes as emulator_routes
 from azbackupjobs.emulator import start_emulator
-from azbackupjobs.errors import AzJobsError
-from azbackupjobs.fastpath import report
-from azbackupjobs.output import Environment
+from azbackupjobs.model.errors import AzJobsError
+from azbackupjobs.view.output import Environment
 
 OP = "df8f706d-a76d-4d6e-8050-cc91f0641f03"
 RUNNING = job_body("InProgress")
@@ -77,8 +77,7 @@ def assert_secret(result: Result) -> None:
 
 
 def foreign_calls(rsps: responses.RequestsMock) -> list[str]:
-    return [c.request.url for c in rsps.calls
-            if not c.request.url.startswith(ENDPOINT + "/")]
+    return [c.request.url for c in rsps.calls if not c.request.url.startswith(ENDPOINT + "/")]
 
 
 @pytest.fixture
@@ -87,39 +86,74 @@ def rsps(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
     no_real_sleep(monkeypatch)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         # Anything sent anywhere else is answered (and so recorded): the tests check it is not.
-        mock.add_callback(responses.GET, re.compile(r"(?!https://management\.azure\.com/).*"),
-                          callback=lambda request: (200, {}, "{}"))
+        mock.add_callback(
+            responses.GET,
+            re.compile(r"(?!https://management\.azure\.com/).*"),
+            callback=lambda request: (200, {}, "{}"),
+        )
         yield mock
 
 
 # ----- the token on stdout and stderr ------------------------------------------------------------
 ECHOES = (
-    (401, {"error": {"code": "InvalidAuthenticationToken",
-                     "message": f"The access token 'Bearer {TOKEN}' is invalid."}}, {}),
+    (
+        401,
+        {
+            "error": {
+                "code": "InvalidAuthenticationToken",
+                "message": f"The access token 'Bearer {TOKEN}' is invalid.",
+            }
+        },
+        {},
+    ),
     (403, f"<html><body><p>Authorization: Bearer {TOKEN}</p></body></html>", {}),
     (400, {"error": {"code": f"Bearer {TOKEN}", "message": "echoed in the code"}}, {}),
-    (404, {"error": {"code": "NotFound", "message": "no", "details": [
-        {"code": "Echo", "message": f"Authorization: Bearer {TOKEN}"}]}}, {}),
+    (
+        404,
+        {
+            "error": {
+                "code": "NotFound",
+                "message": "no",
+                "details": [{"code": "Echo", "message": f"Authorization: Bearer {TOKEN}"}],
+            }
+        },
+        {},
+    ),
     (200, f"<html>proxy page: Authorization: Bearer {TOKEN}</html>", {}),
     (500, {"ErrorCode": "X", "Message": {"Value": f"header was Bearer {TOKEN}"}}, {}),
-    (429, {"error": {"code": "Throttled", "message": f"try again, {TOKEN}"}},
-     {"Retry-After": "1"}),
+    (429, {"error": {"code": "Throttled", "message": f"try again, {TOKEN}"}}, {"Retry-After": "1"}),
     (302, "", {"Location": f"https://evil.example/?token={TOKEN}"}),
     (200, "{not json " + TOKEN, {"x-ms-request-id": TOKEN}),
 )
 
 
-@pytest.mark.parametrize(("status", "body", "headers"), ECHOES,
-                         ids=[f"{e[0]}-{n}" for n, e in enumerate(ECHOES)])
+@pytest.mark.parametrize(
+    ("status", "body", "headers"), ECHOES, ids=[f"{e[0]}-{n}" for n, e in enumerate(ECHOES)]
+)
 @pytest.mark.parametrize("command", ["get", "list-tasks", "list", "watch", "cancel"])
-def test_echoed_token_never_printed(status: int, body: Any, headers: dict[str, str],
-                                    command: str, rsps: responses.RequestsMock,
-                                    figures: Any) -> None:
+def test_echoed_token_never_printed(
+    status: int,
+    body: Any,
+    headers: dict[str, str],
+    command: str,
+    rsps: responses.RequestsMock,
+    figures: Any,
+) -> None:
     text = body if isinstance(body, str) else json.dumps(body)
-    rsps.add(responses.GET, re.compile(re.escape(BASE) + r"/backupJobs.*"), body=text,
-             status=status, headers=headers, content_type="application/json")
-    argv = {"get": ["get", JOB], "list-tasks": ["list-tasks", JOB], "list": ["list"],
-            "cancel": ["cancel", JOB, "--yes"]}
+    rsps.add(
+        responses.GET,
+        re.compile(re.escape(BASE) + r"/backupJobs.*"),
+        body=text,
+        status=status,
+        headers=headers,
+        content_type="application/json",
+    )
+    argv = {
+        "get": ["get", JOB],
+        "list-tasks": ["list-tasks", JOB],
+        "list": ["list"],
+        "cancel": ["cancel", JOB, "--yes"],
+    }
     for debug in ([], ["--debug"]):
         if command == "watch":  # in-process with a fake clock: transient errors wait no time
             result = watch_in_process(debug=bool(debug))
@@ -140,10 +174,19 @@ def watch_in_process(*, debug: bool) -> Result:
     def sleep(seconds: float) -> None:
         clock[0] += max(seconds, 0.0)
 
-    env = Environment(stdout=io.StringIO(), stderr=io.StringIO(), stdout_isatty=False,
-                      stderr_isatty=False, stdin_isatty=False, env=dict(os.environ))
-    request = WatchRequest(common=CommonOptions(output="json", debug=debug),
-                           options=WatchOptions(interval=1.0, timeout=5.0), jobs=(JOB,))
+    env = Environment(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdout_isatty=False,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env=dict(os.environ),
+    )
+    request = WatchRequest(
+        common=CommonOptions(output="json", debug=debug),
+        options=WatchOptions(interval=1.0, timeout=5.0),
+        jobs=(JOB,),
+    )
     try:
         code = run_watch(request, env, sleep=sleep, clock=lambda: clock[0])
     except AzJobsError as exc:
@@ -153,23 +196,26 @@ def watch_in_process(*, debug: bool) -> Result:
     return Result(int(code), env.stdout.getvalue(), env.stderr.getvalue())
 
 
-def test_debug_traces_headers_redacted_through_a_whole_cancel(rsps: responses.RequestsMock,
-                                                             figures: Any) -> None:
+def test_debug_traces_headers_redacted_through_a_whole_cancel(
+    rsps: responses.RequestsMock, figures: Any
+) -> None:
     """Every request of a cancel with --wait: the job, the POST, its Location (which carries
     the token in its query, as a careless service might), and the polls."""
     location = f"{JOB_URL}/operationResults/{OP}?api-version=2016-12-01&token={TOKEN}"
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?api"), json=RUNNING)
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?api"), json=DONE)
-    rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"), status=202,
-             headers={"Location": location, "Retry-After": "0"})
-    rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"/operationResults/.*"),
-             status=204)
+    rsps.add(
+        responses.POST,
+        re.compile(re.escape(JOB_URL) + r"/cancel\?.*"),
+        status=202,
+        headers={"Location": location, "Retry-After": "0"},
+    )
+    rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"/operationResults/.*"), status=204)
     result = run_cli(["cancel", JOB, "--yes", "-o", "json", "--debug"])
     assert result.code == 0, result.err
     assert_secret(result)
     trace = [line for line in result.err.splitlines() if line.startswith("debug: ")]
-    requests_traced = [line for line in trace if line.startswith("debug: > ")
-                       and "://" in line]
+    requests_traced = [line for line in trace if line.startswith("debug: > ") and "://" in line]
     auth_lines = [line for line in trace if "Authorization:" in line]
     assert len(requests_traced) == len(auth_lines) >= 4
     assert all(line.endswith("Authorization: Bearer <redacted>") for line in auth_lines)
@@ -177,14 +223,19 @@ def test_debug_traces_headers_redacted_through_a_whole_cancel(rsps: responses.Re
     figures.security_checks += 1
 
 
-def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock,
-                                             figures: Any) -> None:
+def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock, figures: Any) -> None:
     next_link = f"{LIST_URL}?api-version=2017-07-01&$skiptoken={TOKEN}"
     second = dict(DONE, name="00000000-0000-4000-8000-000000000002")
-    rsps.add(responses.GET, re.compile(re.escape(LIST_URL) + r"\?(?!.*skiptoken).*"),
-             json={"value": [DONE], "nextLink": next_link})
-    rsps.add(responses.GET, re.compile(re.escape(LIST_URL) + r"\?.*skiptoken.*"),
-             json={"value": [second]})
+    rsps.add(
+        responses.GET,
+        re.compile(re.escape(LIST_URL) + r"\?(?!.*skiptoken).*"),
+        json={"value": [DONE], "nextLink": next_link},
+    )
+    rsps.add(
+        responses.GET,
+        re.compile(re.escape(LIST_URL) + r"\?.*skiptoken.*"),
+        json={"value": [second]},
+    )
     for fmt in ("json", "table", "tsv"):
         result = run_cli(["list", "-o", fmt, "--debug"])
         assert result.code == 0, result.err
@@ -204,10 +255,12 @@ def check_refused(result: Result, rsps: responses.RequestsMock) -> None:
 
 
 @pytest.mark.parametrize("url", FOREIGN)
-def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock,
-                                   figures: Any) -> None:
-    rsps.add(responses.GET, re.compile(re.escape(LIST_URL) + r"\?.*"),
-             json={"value": [RUNNING], "nextLink": url})
+def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figures: Any) -> None:
+    rsps.add(
+        responses.GET,
+        re.compile(re.escape(LIST_URL) + r"\?.*"),
+        json={"value": [RUNNING], "nextLink": url},
+    )
     for argv in (["list", "-o", "ndjson"], ["list", "-o", "table"], ["watch", "--all"]):
         result = run_cli(argv)
         check_refused(result, rsps)
@@ -216,33 +269,42 @@ def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock,
 
 @pytest.mark.parametrize("url", FOREIGN)
 @pytest.mark.parametrize("header", ["Location", "Azure-AsyncOperation"])
-def test_foreign_cancel_operation_refused(url: str, header: str,
-                                          rsps: responses.RequestsMock, figures: Any) -> None:
+def test_foreign_cancel_operation_refused(
+    url: str, header: str, rsps: responses.RequestsMock, figures: Any
+) -> None:
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=RUNNING)
-    rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"), status=202,
-             headers={header: url, "Retry-After": "0"})
+    rsps.add(
+        responses.POST,
+        re.compile(re.escape(JOB_URL) + r"/cancel\?.*"),
+        status=202,
+        headers={header: url, "Retry-After": "0"},
+    )
     result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
     check_refused(result, rsps)
     figures.security_checks += 1
 
 
 @pytest.mark.parametrize("url", FOREIGN)
-def test_foreign_operation_url_refused(url: str, rsps: responses.RequestsMock,
-                                       figures: Any) -> None:
-    operation = url.replace("/backupJobs", f"/subscriptions/{SUB}/resourceGroups/rg1/providers"
-                            f"/Microsoft.RecoveryServices/vaults/vault1/backupOperations/{OP}")
+def test_foreign_operation_url_refused(
+    url: str, rsps: responses.RequestsMock, figures: Any
+) -> None:
+    operation = url.replace(
+        "/backupJobs",
+        f"/subscriptions/{SUB}/resourceGroups/rg1/providers"
+        f"/Microsoft.RecoveryServices/vaults/vault1/backupOperations/{OP}",
+    )
     result = run_cli(["watch", "--operation", operation, "-o", "json"])
     check_refused(result, rsps)
     figures.security_checks += 1
 
 
-def test_cancel_builds_its_urls_from_the_id_given(rsps: responses.RequestsMock,
-                                                  figures: Any) -> None:
+def test_cancel_builds_its_urls_from_the_id_given(
+    rsps: responses.RequestsMock, figures: Any
+) -> None:
     """The service's ``name`` of the job never goes into a URL: the id the user gave does."""
     hostile = {**RUNNING, "name": "../../../providers/evil"}
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=hostile)
-    posted = rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"),
-                      status=204)
+    posted = rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"), status=204)
     result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
     assert result.code == 0, result.err
     assert posted.call_count == 1
@@ -252,9 +314,11 @@ def test_cancel_builds_its_urls_from_the_id_given(rsps: responses.RequestsMock,
 
 def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) -> None:
     statuses = iter((301, 302, 307, 308))
-    rsps.add_callback(responses.GET, re.compile(re.escape(BASE) + r"/backupJobs.*"),
-                      callback=lambda request: (next(statuses),
-                                                {"Location": "https://evil.example/steal"}, ""))
+    rsps.add_callback(
+        responses.GET,
+        re.compile(re.escape(BASE) + r"/backupJobs.*"),
+        callback=lambda request: (next(statuses), {"Location": "https://evil.example/steal"}, ""),
+    )
     for _ in range(4):
         result = run_cli(["get", JOB, "-o", "json"])
         assert result.code == 1 and "redirect" in result.err, result.err
@@ -264,8 +328,9 @@ def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) 
 
 
 # ----- the real thing: the demo, and plain http through a proxy ----------------------------------
-def test_demo_refuses_an_operation_on_another_host(monkeypatch: pytest.MonkeyPatch,
-                                                   figures: Any) -> None:
+def test_demo_refuses_an_operation_on_another_host(
+    monkeypatch: pytest.MonkeyPatch, figures: Any
+) -> None:
     """The emulator is made to answer the backup trigger with an Azure-AsyncOperation on another
     port (another origin): the demo stops, and that other server never sees a request."""
     with local_server(lambda method, path: json_answer('{"status": "Succeeded"}')) as other:
@@ -273,9 +338,15 @@ def test_demo_refuses_an_operation_on_another_host(monkeypatch: pytest.MonkeyPat
 
         def trigger(self: Any, req: Any, m: Any, vs: Any) -> Any:
             reply = original(self, req, m, vs)
-            headers = [(name, other.url + value[value.index("/subscriptions"):]
-                        if name == "Azure-AsyncOperation" else value)
-                       for name, value in reply.headers]
+            headers = [
+                (
+                    name,
+                    other.url + value[value.index("/subscriptions") :]
+                    if name == "Azure-AsyncOperation"
+                    else value,
+                )
+                for name, value in reply.headers
+            ]
             return type(reply)(reply.status, reply.body, headers, reply.content_type)
 
         monkeypatch.setattr(emulator_routes.Router, "_trigger", trigger)
@@ -290,10 +361,20 @@ def test_demo_refuses_an_operation_on_another_host(monkeypatch: pytest.MonkeyPat
 def test_no_proxy_for_plain_http(tmp_path: Path, figures: Any) -> None:
     """HTTP_PROXY would carry a plain-http request, bearer token and all, to the proxy's host:
     requests to the (loopback) http endpoint go direct."""
-    with start_emulator(seed_data=False) as emu, \
-            local_server(lambda method, path: json_answer('{"value": []}')) as proxy:
-        env = child_env(emu.env(), tmp_path, HTTP_PROXY=proxy.url, http_proxy=proxy.url,
-                        ALL_PROXY=proxy.url, all_proxy=proxy.url, NO_PROXY="", no_proxy="")
+    with (
+        start_emulator(seed_data=False) as emu,
+        local_server(lambda method, path: json_answer('{"value": []}')) as proxy,
+    ):
+        env = child_env(
+            emu.env(),
+            tmp_path,
+            HTTP_PROXY=proxy.url,
+            http_proxy=proxy.url,
+            ALL_PROXY=proxy.url,
+            all_proxy=proxy.url,
+            NO_PROXY="",
+            no_proxy="",
+        )
         for argv in (["list", "-o", "json"], ["watch", "--all", "-o", "json"]):
             result = run_azjobs(argv, env)
             assert result.code == 0, result.err

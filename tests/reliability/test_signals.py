@@ -89,8 +89,11 @@ class Terminal:
         while self.pump():
             assert time.monotonic() < end, self.text
         self.child.close()
-        return int(self.child.exitstatus if self.child.exitstatus is not None else
-                   128 + (self.child.signalstatus or 0))
+        return int(
+            self.child.exitstatus
+            if self.child.exitstatus is not None
+            else 128 + (self.child.signalstatus or 0)
+        )
 
     def assert_restored(self) -> None:
         assert b"Traceback" not in self.raw
@@ -117,8 +120,9 @@ def readline(proc: subprocess.Popen[bytes], limit: float = 30.0) -> bytes:
 
 # ----- watch ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_watch_on_a_terminal_during_a_stalled_request(signum: int, code: int, tmp_path: Path,
-                                                      figures: Any) -> None:
+def test_watch_on_a_terminal_during_a_stalled_request(
+    signum: int, code: int, tmp_path: Path, figures: Any
+) -> None:
     """The first poll is answered; the second hangs in the middle of its request."""
     stalled = threading.Event()
     body = json.dumps(job_body("InProgress"))
@@ -148,9 +152,9 @@ def test_watch_on_a_terminal_during_a_stalled_request(signum: int, code: int, tm
 
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_watch_on_a_terminal_while_waiting_out_a_retry_after(emu: EmulatorHandle, signum: int,
-                                                             code: int, tmp_path: Path,
-                                                             figures: Any) -> None:
+def test_watch_on_a_terminal_while_waiting_out_a_retry_after(
+    emu: EmulatorHandle, signum: int, code: int, tmp_path: Path, figures: Any
+) -> None:
     job = emu.add_job(entity="vm-throttled", tasks=LONG_TASKS)
     term = Terminal(child_env(emu.env(), tmp_path), "watch", job, "--interval", "1")
     term.wait_for("Take Snapshot")
@@ -165,11 +169,14 @@ def test_watch_on_a_terminal_while_waiting_out_a_retry_after(emu: EmulatorHandle
     figures.signal_runs += 1
 
 
-@pytest.mark.parametrize(("signum", "code", "fmt"), [(signal.SIGINT, 130, "ndjson"),
-                                                     (signal.SIGTERM, 143, "table")],
-                         ids=["SIGINT-ndjson", "SIGTERM-table"])
-def test_watch_piped(emu: EmulatorHandle, signum: int, code: int, fmt: str, tmp_path: Path,
-                     figures: Any) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "fmt"),
+    [(signal.SIGINT, 130, "ndjson"), (signal.SIGTERM, 143, "table")],
+    ids=["SIGINT-ndjson", "SIGTERM-table"],
+)
+def test_watch_piped(
+    emu: EmulatorHandle, signum: int, code: int, fmt: str, tmp_path: Path, figures: Any
+) -> None:
     job = emu.add_job(entity="vm-piped", tasks=LONG_TASKS)
     proc = spawn(["watch", job, "--interval", "1", "-o", fmt], child_env(emu.env(), tmp_path))
     first = readline(proc)
@@ -185,16 +192,26 @@ def test_watch_piped(emu: EmulatorHandle, signum: int, code: int, fmt: str, tmp_
 
 # ----- list -------------------------------------------------------------------------------------
 def stalled_env(url: str, tmp_path: Path) -> dict[str, str]:
-    return child_env({"AZJOBS_ENDPOINT": url, "AZJOBS_ACCESS_TOKEN": "local-token",
-                      "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
-                      "AZJOBS_RESOURCE_GROUP": "rg", "AZJOBS_VAULT": "vault1"}, tmp_path)
+    return child_env(
+        {
+            "AZJOBS_ENDPOINT": url,
+            "AZJOBS_ACCESS_TOKEN": "local-token",
+            "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
+            "AZJOBS_RESOURCE_GROUP": "rg",
+            "AZJOBS_VAULT": "vault1",
+        },
+        tmp_path,
+    )
 
 
-@pytest.mark.parametrize(("signum", "code", "fmt"), [(signal.SIGINT, 130, "json"),
-                                                     (signal.SIGTERM, 143, "ndjson")],
-                         ids=["SIGINT-json", "SIGTERM-ndjson"])
-def test_list_piped_during_a_stalled_page(signum: int, code: int, fmt: str, tmp_path: Path,
-                                          figures: Any) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "fmt"),
+    [(signal.SIGINT, 130, "json"), (signal.SIGTERM, 143, "ndjson")],
+    ids=["SIGINT-json", "SIGTERM-ndjson"],
+)
+def test_list_piped_during_a_stalled_page(
+    signum: int, code: int, fmt: str, tmp_path: Path, figures: Any
+) -> None:
     with local_server(lambda method, path: None) as server:
         proc = spawn(["list", "-o", fmt], stalled_env(server.url, tmp_path))
         assert server.arrived.wait(30)
@@ -207,8 +224,9 @@ def test_list_piped_during_a_stalled_page(signum: int, code: int, fmt: str, tmp_
 
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_list_on_a_terminal_during_a_stalled_page(signum: int, code: int, tmp_path: Path,
-                                                  figures: Any) -> None:
+def test_list_on_a_terminal_during_a_stalled_page(
+    signum: int, code: int, tmp_path: Path, figures: Any
+) -> None:
     with local_server(lambda method, path: None) as server:
         term = Terminal(stalled_env(server.url, tmp_path), "list")
         assert server.arrived.wait(30)
@@ -235,18 +253,30 @@ def head_1(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, b
     azjobs' stderr."""
     err_file = tmp_path / "stderr"
     script = '"$AZJOBS" "$@" 2>"$ERR" | head -1; exit "${PIPESTATUS[0]}"'
-    proc = subprocess.run(["bash", "-c", script, "azjobs", *argv], capture_output=True,
-                          env={**env, "AZJOBS": AZJOBS, "ERR": str(err_file)}, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        ["bash", "-c", script, "azjobs", *argv],
+        capture_output=True,
+        env={**env, "AZJOBS": AZJOBS, "ERR": str(err_file)},
+        timeout=60,
+        check=False,
+    )
     return proc.returncode, proc.stdout, err_file.read_bytes()
 
 
-@pytest.mark.parametrize("argv", [["list", "-o", "ndjson"], ["list", "-o", "json"],
-                                  ["list", "-o", "tsv"], ["list", "-o", "table", "--limit", "600"],
-                                  ["list", "-o", "json", "--query", "[].name"]],
-                         ids=["ndjson", "json", "tsv", "table", "json-query"])
-def test_list_into_head(big_vault: EmulatorHandle, argv: list[str], tmp_path: Path,
-                        figures: Any) -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list", "-o", "ndjson"],
+        ["list", "-o", "json"],
+        ["list", "-o", "tsv"],
+        ["list", "-o", "table", "--limit", "600"],
+        ["list", "-o", "json", "--query", "[].name"],
+    ],
+    ids=["ndjson", "json", "tsv", "table", "json-query"],
+)
+def test_list_into_head(
+    big_vault: EmulatorHandle, argv: list[str], tmp_path: Path, figures: Any
+) -> None:
     code, out, err = head_1(argv, child_env(big_vault.env(), tmp_path), tmp_path)
     assert (code, err) == (0, b""), err
     assert out.count(b"\n") == 1
@@ -255,9 +285,11 @@ def test_list_into_head(big_vault: EmulatorHandle, argv: list[str], tmp_path: Pa
 
 def test_watch_ndjson_into_head(tmp_path: Path, figures: Any) -> None:
     with start_emulator(seed=7, seed_data=False, speed=60.0) as emu:
-        job = emu.add_job(entity="vm-head", tasks=[("Take Snapshot", 60.0),
-                                                   ("Transfer data to vault", 240.0)],
-                          transfer_gb=10.0)
+        job = emu.add_job(
+            entity="vm-head",
+            tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)],
+            transfer_gb=10.0,
+        )
         env = child_env(emu.env(), tmp_path)
         code, out, err = head_1(["watch", job, "--interval", "1", "-o", "ndjson"], env, tmp_path)
     assert (code, err) == (0, b""), err
@@ -269,8 +301,9 @@ def test_nothing_is_left_running(tmp_path: Path) -> None:
     """The shell pipelines above wait for azjobs; a watch whose reader left must not linger."""
     with start_emulator(seed=8, seed_data=False, speed=60.0) as emu:
         job = emu.add_job(entity="vm-left", tasks=[("Take Snapshot", 600.0)])
-        proc = spawn(["watch", job, "--interval", "1", "-o", "ndjson"],
-                     child_env(emu.env(), tmp_path))
+        proc = spawn(
+            ["watch", job, "--interval", "1", "-o", "ndjson"], child_env(emu.env(), tmp_path)
+        )
         readline(proc)
         assert proc.stdout is not None
         os.close(proc.stdout.fileno())  # the reader goes away

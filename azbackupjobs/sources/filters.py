@@ -14,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from azbackupjobs import ids
-from azbackupjobs.errors import UsageError
-from azbackupjobs.text import sanitize
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import UsageError
+from azbackupjobs.model.text import sanitize
 
 # The service's spelling of the filterable values (JobStatus, JobOperationType and
 # BackupManagementType of the REST API, without their "Invalid" placeholder).
@@ -180,15 +180,18 @@ def resolve_window(
     started in the last fraction of a second is still inside, and split windows stay exact.
     """
     try:
-        end = parse_when(until, "--until", now=now, tz=tz, end_of_day=True) if until else (
-            now.astimezone(UTC)
+        end = (
+            parse_when(until, "--until", now=now, tz=tz, end_of_day=True)
+            if until
+            else (now.astimezone(UTC))
         )
         if end.microsecond:
             end = end.replace(microsecond=0) + timedelta(seconds=1)
         start = parse_when(since, "--since", now=now, tz=tz) if since else end - DEFAULT_WINDOW
     except (OverflowError, ValueError):  # ValueError: year 1 in a zone east of UTC, etc.
-        raise UsageError("--since/--until: the time is outside the calendar azjobs can "
-                         "handle") from None
+        raise UsageError(
+            "--since/--until: the time is outside the calendar azjobs can handle"
+        ) from None
     start = start.replace(microsecond=0)
     if start.year <= 1 or end.year >= 9999:  # nothing to list there, and no room to compute
         raise UsageError("--since/--until: the time is outside the calendar azjobs can handle")

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from azbackupjobs import ids
-from azbackupjobs.errors import SecurityError, UsageError
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import SecurityError, UsageError
 
 if TYPE_CHECKING:
     import configparser
@@ -247,7 +247,7 @@ def resolve_settings(
     """
     layer: dict[str, Setting] = {}
     if use_config:
-        from azbackupjobs import config
+        from azbackupjobs.arm import config
 
         active = config.active_profile(flags.profile, env)
         layer = {k: Setting(str(v.value), v.source) for k, v in active.values.items()}
@@ -262,14 +262,23 @@ def resolve_settings(
             return layer[name]
         return Setting(value, source)
 
-    sub = pick("subscription", flags.subscription, job.subscription if job else None,
-               "AZURE_SUBSCRIPTION_ID", "AZJOBS_SUBSCRIPTION")
+    sub = pick(
+        "subscription",
+        flags.subscription,
+        job.subscription if job else None,
+        "AZURE_SUBSCRIPTION_ID",
+        "AZJOBS_SUBSCRIPTION",
+    )
     if sub.value is None and az_defaults:
         found = az_default_subscription(env)
         sub = Setting(found, "az CLI default") if found else sub
     az_default = az_defaults_reader(env)
-    rg = pick("resource_group", flags.resource_group, job.resource_group if job else None,
-              "AZJOBS_RESOURCE_GROUP")
+    rg = pick(
+        "resource_group",
+        flags.resource_group,
+        job.resource_group if job else None,
+        "AZJOBS_RESOURCE_GROUP",
+    )
     if rg.value is None and az_defaults:
         found = az_default("defaults", "group")
         rg = Setting(found, "az CLI default") if found else rg
@@ -368,8 +377,9 @@ def _resolve_service(
     """Cloud, endpoint and api-version from resolved settings, validated; records sources."""
     cloud_setting = found["cloud"]
     cloud = resolve_cloud(cloud_setting.value, cloud_setting.source)
-    sources["cloud"] = Setting(cloud.name, cloud_setting.source if cloud_setting.value
-                               else "default")
+    sources["cloud"] = Setting(
+        cloud.name, cloud_setting.source if cloud_setting.value else "default"
+    )
 
     endpoint_setting = found["endpoint"]
     if endpoint_setting.value:

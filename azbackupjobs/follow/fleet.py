@@ -18,13 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from azbackupjobs import fleet, ids
-from azbackupjobs.client import NO_RETRY, BackupJobsClient
-from azbackupjobs.errors import AzJobsError, ExitCode, NotFoundError
-from azbackupjobs.graph_client import ResourceGraphClient
-from azbackupjobs.models import Job, change_key
-from azbackupjobs.text import sanitize
-from azbackupjobs.watch import failure_delay, outcome, transient_reason, worst
+from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
+from azbackupjobs.follow.poll import failure_delay, outcome, transient_reason, worst
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import AzJobsError, ExitCode, NotFoundError
+from azbackupjobs.model.job import Job, change_key
+from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources import kql as fleet
+from azbackupjobs.sources.resource_graph import ResourceGraphClient
 
 RUNNING_STATUSES = ("InProgress", "Cancelling")
 # How far back each tick looks for ends: Resource Graph shows a job's end a little late.
@@ -170,7 +171,7 @@ class FleetWatcher:
         if self.vault_client is None or not self.options.details:
             return
         newest = sorted(self.running.values(), key=_start_key, reverse=True)
-        wanted = newest[:self.options.detail_limit]
+        wanted = newest[: self.options.detail_limit]
         keep = {job_key(j) for j in wanted}
         self.details = {k: v for k, v in self.details.items() if k in keep}
         for job in wanted:
@@ -244,8 +245,15 @@ class FleetWatcher:
             yield tick
             wait(max(tick.next_poll_at - self.clock(), 0.0))
             if deadline is not None and self.clock() >= deadline:
-                last = replace(tick, timed_out=True, next_poll_at=None, newly_started=[],
-                               newly_ended=[], changed=[], trouble=None)
+                last = replace(
+                    tick,
+                    timed_out=True,
+                    next_poll_at=None,
+                    newly_started=[],
+                    newly_ended=[],
+                    changed=[],
+                    trouble=None,
+                )
                 yield last
                 return
 
@@ -264,10 +272,16 @@ def job_url(client: BackupJobsClient, job_id: str) -> str | None:
     except AzJobsError:
         return None
     assert ref.subscription and ref.resource_group and ref.vault
-    ctx = replace(client.ctx, subscription=ref.subscription,
-                  resource_group=ref.resource_group, vault=ref.vault)
-    return (f"{ctx.endpoint}{ctx.vault_path}/backupJobs/{quote(ref.job_id, safe='')}"
-            f"?api-version={quote(ctx.api_version, safe='')}")
+    ctx = replace(
+        client.ctx,
+        subscription=ref.subscription,
+        resource_group=ref.resource_group,
+        vault=ref.vault,
+    )
+    return (
+        f"{ctx.endpoint}{ctx.vault_path}/backupJobs/{quote(ref.job_id, safe='')}"
+        f"?api-version={quote(ctx.api_version, safe='')}"
+    )
 
 
 def summary(tick: FleetTick | None) -> str:
@@ -287,4 +301,5 @@ def summary(tick: FleetTick | None) -> str:
         return "no job is running in the fleet"
     text = ", ".join(f"{n} {label}" for label, n in counts.items())
     return f"{total} job{'s' if total != 1 else ''} watched: {text}" + (
-        " (timed out)" if tick.timed_out else "")
+        " (timed out)" if tick.timed_out else ""
+    )

@@ -1,8 +1,9 @@
 """What ``watch`` shows: the live frame (rich renderables) and the plain append-only lines.
 
-Pure functions of a :class:`~azbackupjobs.watch.Snapshot` and the current time; no I/O. The live
-frame is rebuilt on every redraw (cheap), so the spinner, the elapsed time and the "retrying in"
-countdown move between polls. The plain lines are for logs: one line per change, no ANSI.
+Pure functions of a :class:`~azbackupjobs.follow.poll.Snapshot` and the current time; no I/O. The
+live frame is rebuilt on every redraw (cheap), so the spinner, the elapsed time and the
+"retrying in" countdown move between polls. The plain lines are for logs: one line per change, no
+ANSI.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs.linetable_view import Cell, Column, LineTable
-from azbackupjobs.models import Job, JobStatus, JobTask
-from azbackupjobs.render import (
+from azbackupjobs.follow.poll import Snapshot, Tracked, Trouble, detailed
+from azbackupjobs.model.job import Job, JobStatus, JobTask
+from azbackupjobs.model.text import clean, sanitize
+from azbackupjobs.view.linetable_view import Cell, Column, LineTable
+from azbackupjobs.view.render import (
     DASH,
     MAX_PANEL_ERRORS,
     MAX_RECOMMENDATIONS,
@@ -34,8 +37,6 @@ from azbackupjobs.render import (
     task_columns,
     title_of,
 )
-from azbackupjobs.text import clean, sanitize
-from azbackupjobs.watch import Snapshot, Tracked, Trouble, detailed
 
 SPINNER_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 # The live frame is rebuilt several times a second and must fit the terminal: a job with more
@@ -162,8 +163,9 @@ def job_header(tracked: Tracked, now: Now) -> RenderableType:
             facts.append(f"~{fmt_duration(job.estimated_remaining)} left")
     line.append("  " + " · ".join(facts), style="dim")
     kind = " · ".join(
-        clean(x) for x in (job.job_type, job.backup_management_type, job.workload_type,
-                           job.job_id) if x
+        clean(x)
+        for x in (job.job_type, job.backup_management_type, job.workload_type, job.job_id)
+        if x
     )
     parts: list[RenderableType] = [line, Text(kind, style="dim")]
     if job.progress_percentage is not None:
@@ -179,7 +181,7 @@ def shown_tasks(job: Job, limit: int = MAX_LIVE_TASKS) -> tuple[JobTask, ...]:
     running = current_task(job)
     at = tasks.index(running) if running is not None else 0
     start = max(0, min(at - limit // 2, len(tasks) - limit))
-    return tasks[start:start + limit]
+    return tasks[start : start + limit]
 
 
 def live_task_table(job: Job) -> Table:
@@ -188,9 +190,14 @@ def live_task_table(job: Job) -> Table:
     tasks = shown_tasks(job)
     cols = task_columns(tasks)
     percents = [task_percent(t) for t in tasks]
-    table = Table(box=box.SIMPLE_HEAD, expand=False, show_edge=False, pad_edge=False,
-                  caption=more_rows_note(len(job.tasks) - len(tasks), "tasks"),
-                  caption_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        expand=False,
+        show_edge=False,
+        pad_edge=False,
+        caption=more_rows_note(len(job.tasks) - len(tasks), "tasks"),
+        caption_justify="left",
+    )
     table.add_column("Task", overflow="fold")
     table.add_column("Status", no_wrap=True)
     has_bar = any(p is not None for p in percents)
@@ -230,8 +237,13 @@ def job_detail(tracked: Tracked, now: Now) -> RenderableType:
 
 
 # ----- several jobs ------------------------------------------------------------------------------
-JOB_COLUMNS = (Column("Job"), Column("Status"), Column("Progress"),
-               Column("Elapsed", justify="right"), Column("Updated", justify="right"))
+JOB_COLUMNS = (
+    Column("Job"),
+    Column("Status"),
+    Column("Progress"),
+    Column("Elapsed", justify="right"),
+    Column("Updated", justify="right"),
+)
 # On a narrow terminal, in turn: long job names, long task names (a bar still fits), the job's
 # operation (its name stays), the bars (their percentage stays), then any of them.
 _SHRINK = ((0, 28), (2, 19), (0, 16), (2, 6), (0, 10), (1, 6))
@@ -259,14 +271,14 @@ _STATUS_CELLS: dict[tuple[JobStatus, str | None, bool], Cell] = {}
 
 
 def _status_of(job: Job) -> Cell:
-    key = (job.status, job.status_raw if job.status is JobStatus.UNKNOWN else None,
-           job.is_terminal)
+    key = (job.status, job.status_raw if job.status is JobStatus.UNKNOWN else None, job.is_terminal)
     cell = _STATUS_CELLS.get(key)
     if cell is None:
         if len(_STATUS_CELLS) >= 256:
             _STATUS_CELLS.clear()
         cell = _STATUS_CELLS[key] = Cell.from_text(
-            status_text(job.status, job.status_raw, symbol=job.is_terminal))
+            status_text(job.status, job.status_raw, symbol=job.is_terminal)
+        )
     return cell
 
 
@@ -277,8 +289,12 @@ def _bar_cell(percent: float) -> Cell:
     filled = round(ROW_BAR_WIDTH * pct / 100)
     color = "green" if pct >= 100 else "cyan"
     label = f"{pct:5.1f}%"
-    return Cell(("━" * filled, color), ("━" * (ROW_BAR_WIDTH - filled), "grey35"),
-                (" " + label, color), short=Cell((label.lstrip(), color)))
+    return Cell(
+        ("━" * filled, color),
+        ("━" * (ROW_BAR_WIDTH - filled), "grey35"),
+        (" " + label, color),
+        short=Cell((label.lstrip(), color)),
+    )
 
 
 def _row_parts(tracked: Tracked, job: Job) -> _RowParts:
@@ -293,8 +309,11 @@ def _row_parts(tracked: Tracked, job: Job) -> _RowParts:
     short_id = (clean(tracked.job_id[:8]), "bold dim")
     parts = _RowParts(
         # the short form, for narrow terminals: the name without the operation
-        title=Cell((title + " ", "bold"), short_id,
-                   short=Cell((title.partition(" of ")[2] + " ", "bold"), short_id)),
+        title=Cell(
+            (title + " ", "bold"),
+            short_id,
+            short=Cell((title.partition(" of ")[2] + " ", "bold"), short_id),
+        ),
         status=_status_of(job),
         task=clean(task.task_id) if task is not None else None,
         bar=None if percent is None else _bar_cell(percent),
@@ -314,8 +333,13 @@ def job_row(tracked: Tracked, now: Now) -> tuple[Cell, ...]:
     job = tracked.job
     spin = spinner(now.mono) + " "
     if job is None:
-        return (Cell((clean(tracked.job_id), "")), Cell((spin + _unseen(tracked), "dim")),
-                _DASH_CELL, _DASH_CELL, _DASH_CELL)
+        return (
+            Cell((clean(tracked.job_id), "")),
+            Cell((spin + _unseen(tracked), "dim")),
+            _DASH_CELL,
+            _DASH_CELL,
+            _DASH_CELL,
+        )
     parts = _row_parts(tracked, job)
     # A job checked through the job list has no fresh progress: show its task instead.
     fresh = tracked.detail_at is not None and tracked.detail_at == tracked.last_update
@@ -376,8 +400,11 @@ def detail_height(tracked: Tracked) -> int:
         lines += 2 + min(len(job.property_bag), MAX_TABLE_ROWS + 1)
     if job.errors or job.dynamic_error_message:
         errors = job.errors[:MAX_PANEL_ERRORS]
-        lines += 2 + sum(2 + min(len(e.recommendations), MAX_RECOMMENDATIONS + 1)
-                         for e in errors) + (1 if len(job.errors) > len(errors) else 0)
+        lines += (
+            2
+            + sum(2 + min(len(e.recommendations), MAX_RECOMMENDATIONS + 1) for e in errors)
+            + (1 if len(job.errors) > len(errors) else 0)
+        )
     return lines
 
 
@@ -419,7 +446,7 @@ def pick_rows(jobs: list[Tracked], room: int) -> list[Tracked]:
     failed.sort(key=latest)
     ended.sort(key=latest)
     order = failed + ended[:RECENT_ENDED_ROWS] + live + ended[RECENT_ENDED_ROWS:]
-    keep = set(order[:max(room, 0)])
+    keep = set(order[: max(room, 0)])
     return [t for i, t in enumerate(jobs) if i in keep]
 
 
@@ -465,8 +492,14 @@ def _fitting_details(jobs: list[Tracked], shown: list[Tracked], room: int) -> li
     return fitting
 
 
-def frame(snapshot: Snapshot, now: Now, *, compact: bool = False,
-          detail_limit: int = 3, height: int | None = None) -> RenderableType:
+def frame(
+    snapshot: Snapshot,
+    now: Now,
+    *,
+    compact: bool = False,
+    detail_limit: int = 3,
+    height: int | None = None,
+) -> RenderableType:
     """The whole live view: one job in detail, or a row per job plus the running ones (as
     many as fit in ``height`` lines, at most ``detail_limit``).
 
@@ -553,25 +586,29 @@ def _task_key(task: JobTask) -> tuple[object, ...]:
     return (task.status, None if pct is None else int(pct), task.execution_details)
 
 
-def plain_line(prev: Job | None, job: Job, now: Now, *, elapsed: timedelta | None = None,
-               multi: bool = False) -> str:
+def plain_line(
+    prev: Job | None, job: Job, now: Now, *, elapsed: timedelta | None = None, multi: bool = False
+) -> str:
     """One log line for one change: what differs from ``prev`` (all of it on the first poll)."""
     stamp = now.utc.astimezone().strftime("%H:%M:%S")
     name = title_of(job) + (f" [{clean(job.job_id)[:8]}]" if multi else "")
     status = sanitize(job.status_raw or job.status.value, 40)
     facts: list[str] = []
     if prev is None or prev.status is not job.status or job.is_terminal:
-        facts.append(status if not job.is_terminal
-                     else f"{status} in {fmt_duration(elapsed)}")
+        facts.append(status if not job.is_terminal else f"{status} in {fmt_duration(elapsed)}")
     before = {t.task_id: _task_key(t) for t in prev.tasks} if prev is not None else {}
     for task in job.tasks:
         if prev is None and task.status is JobStatus.NOT_STARTED:
             continue
         if before.get(task.task_id) != _task_key(task):
             facts.append(_task_fact(task))
-    if prev is not None and job.progress_percentage is not None and (
-        prev.progress_percentage is None
-        or int(prev.progress_percentage) != int(job.progress_percentage)
+    if (
+        prev is not None
+        and job.progress_percentage is not None
+        and (
+            prev.progress_percentage is None
+            or int(prev.progress_percentage) != int(job.progress_percentage)
+        )
     ):
         facts.append(f"{job.progress_percentage:.0f}% done")
     if prev is not None:
@@ -580,8 +617,10 @@ def plain_line(prev: Job | None, job: Job, now: Now, *, elapsed: timedelta | Non
             facts.append("new properties: " + ", ".join(sanitize(k, 40) for k in added))
     if job.errors and (prev is None or not prev.errors):
         first = job.errors[0]
-        facts.append("error " + sanitize(
-            " ".join(x for x in (first.code or "", first.message or "") if x), 160))
+        facts.append(
+            "error "
+            + sanitize(" ".join(x for x in (first.code or "", first.message or "") if x), 160)
+        )
     if not facts:
         facts.append(status)
     return f"{stamp} {name}: " + "; ".join(facts)

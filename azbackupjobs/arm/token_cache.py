@@ -66,8 +66,13 @@ def cache_key(
     say nothing about the account."""
     import hashlib
 
-    parts = [f"v{CACHE_VERSION}", mode, scope.lower(), (tenant or "home").lower(),
-             (account or "").lower()]
+    parts = [
+        f"v{CACHE_VERSION}",
+        mode,
+        scope.lower(),
+        (tenant or "home").lower(),
+        (account or "").lower(),
+    ]
     parts += [f"{name}={env.get(name, '')}" for name in IDENTITY_VARIABLES]
     digest = hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
     return digest[:40]
@@ -145,8 +150,9 @@ class TokenCache:
         return _private(info, want_dir=True)
 
     # ----- writing ------------------------------------------------------------------------------
-    def store(self, key: str, token: str, expires_on: float, *, mode: str, scope: str,
-              tenant: str | None) -> bool:
+    def store(
+        self, key: str, token: str, expires_on: float, *, mode: str, scope: str, tenant: str | None
+    ) -> bool:
         """Write one entry atomically; False when the cache could not be written (no error)."""
         if not self._ensure_directory():
             return False

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azbackupjobs import ids
-from azbackupjobs.errors import UnexpectedResponseError, UsageError
-from azbackupjobs.filters import STATUSES, Window
-from azbackupjobs.text import sanitize
+from azbackupjobs.model import ids
+from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.filters import STATUSES, Window
 
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
@@ -30,8 +30,16 @@ MAX_ENTITY_LENGTH = 256
 # Management group ids: letters, digits, '-', '_', '.', '(' and ')', up to 90 characters.
 MANAGEMENT_GROUP_RE = re.compile(r"^[-\w.()]{1,90}$", re.ASCII)
 # The columns of a job row, as ``azjobs`` projects them.
-ROW_COLUMNS = ("id", "name", "type", "tenantId", "location", "resourceGroup", "subscriptionId",
-               "properties")
+ROW_COLUMNS = (
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "properties",
+)
 
 
 # ----- literals ---------------------------------------------------------------------------------
@@ -42,8 +50,9 @@ def kql_string(value: str) -> str:
     are escaped; control characters (which no entity name holds) are refused rather than encoded.
     """
     if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 or ch in "\u2028\u2029" for ch in value):
-        raise UsageError(f"refusing to put {sanitize(value, 40)!r} into a query: it holds "
-                         "control characters")
+        raise UsageError(
+            f"refusing to put {sanitize(value, 40)!r} into a query: it holds control characters"
+        )
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -92,7 +101,7 @@ def _status_clause(filters: FleetFilters) -> str | None:
 
 
 def _where_clauses(filters: FleetFilters, *, with_status: bool = True) -> list[str]:
-    from azbackupjobs.filters import MANAGEMENT_TYPES, OPERATIONS
+    from azbackupjobs.sources.filters import MANAGEMENT_TYPES, OPERATIONS
 
     clauses = [
         f"startTime >= {kql_datetime(filters.window.start)} and "
@@ -112,8 +121,9 @@ def _where_clauses(filters: FleetFilters, *, with_status: bool = True) -> list[s
     if filters.job_id is not None:
         clauses.append(f"name =~ {kql_string(ids.validate_guid(filters.job_id, '--job-id'))}")
     if filters.entity is not None:
-        clauses.append(f"tostring(properties.entityFriendlyName) contains "
-                       f"{kql_string(filters.entity)}")
+        clauses.append(
+            f"tostring(properties.entityFriendlyName) contains {kql_string(filters.entity)}"
+        )
     return clauses
 
 
@@ -155,8 +165,9 @@ def summary_query(filters: FleetFilters, by: str) -> str:
     return "\n".join(lines)
 
 
-def running_query(filters: FleetFilters, *, ended_since: datetime | None,
-                  pending: Sequence[str] = ()) -> str:
+def running_query(
+    filters: FleetFilters, *, ended_since: datetime | None, pending: Sequence[str] = ()
+) -> str:
     """``watch --fleet``: the jobs in ``filters.statuses`` (running ones), plus those that ended
     since ``ended_since`` and the ``pending`` ids (jobs seen running whose end is not visible
     yet), so that one query per tick also tells how the watched jobs ended."""
@@ -210,8 +221,10 @@ def parse_scope(subscriptions: Iterable[str] | None, management_group: str | Non
         raise UsageError("--subscriptions: no subscription id given")
     group = management_group.strip() if management_group is not None else None
     if group is not None and not MANAGEMENT_GROUP_RE.fullmatch(group):
-        raise UsageError(f"--management-group: {sanitize(management_group or '', 60)!r} is not a "
-                         "management group id (1-90 letters, digits, '-', '_', '.', '(' or ')')")
+        raise UsageError(
+            f"--management-group: {sanitize(management_group or '', 60)!r} is not a "
+            "management group id (1-90 letters, digits, '-', '_', '.', '(' or ')')"
+        )
     if subs and group:
         raise UsageError("--subscriptions and --management-group exclude each other")
     return Scope(tuple(subs), (group,) if group else ())
@@ -220,8 +233,9 @@ def parse_scope(subscriptions: Iterable[str] | None, management_group: str | Non
 def normalize_by(value: str) -> str:
     text = value.strip().lower()
     if text not in BY_CHOICES:
-        raise UsageError(f"--by: unknown value {sanitize(value, 30)!r}; use one of: "
-                         + ", ".join(BY_CHOICES))
+        raise UsageError(
+            f"--by: unknown value {sanitize(value, 30)!r}; use one of: " + ", ".join(BY_CHOICES)
+        )
     return text
 
 
@@ -279,9 +293,14 @@ def read_count(row: Any) -> Count:
         return value if isinstance(value, str) else ""
 
     operation = row.get("operation")
-    return Count(text("subscriptionId"), text("resourceGroup"), text("vault"),
-                 text("status") or "Unknown", jobs,
-                 operation if isinstance(operation, str) else None)
+    return Count(
+        text("subscriptionId"),
+        text("resourceGroup"),
+        text("vault"),
+        text("status") or "Unknown",
+        jobs,
+        operation if isinstance(operation, str) else None,
+    )
 
 
 def _status_order(status: str) -> tuple[int, str]:
@@ -311,38 +330,52 @@ def summarize(counts: Sequence[Count], by: str) -> list[dict[str, Any]]:
         for c in counts:
             total, vaults = by_status.get(c.status.lower(), (0, set()))
             by_status[c.status.lower()] = (total + c.jobs, vaults | {c.vault_key})
-        return [{"status": s, "jobs": by_status[s.lower()][0],
-                 "vaults": len(by_status[s.lower()][1])} for s in order]
+        return [
+            {"status": s, "jobs": by_status[s.lower()][0], "vaults": len(by_status[s.lower()][1])}
+            for s in order
+        ]
     groups: dict[Any, dict[str, Any]] = {}
     for c in counts:
         if by == "vault":
             key: Any = c.vault_key
-            entry = groups.setdefault(key, {"subscriptionId": c.subscription,
-                                            "resourceGroup": c.resource_group, "vault": c.vault,
-                                            "jobs": 0, "statuses": {}})
+            entry = groups.setdefault(
+                key,
+                {
+                    "subscriptionId": c.subscription,
+                    "resourceGroup": c.resource_group,
+                    "vault": c.vault,
+                    "jobs": 0,
+                    "statuses": {},
+                },
+            )
         else:
             op = c.operation or ""
             key = op.lower()
-            entry = groups.setdefault(key, {"operation": op, "jobs": 0, "vaults": set(),
-                                            "statuses": {}})
+            entry = groups.setdefault(
+                key, {"operation": op, "jobs": 0, "vaults": set(), "statuses": {}}
+            )
             entry["vaults"].add(c.vault_key)
         entry["jobs"] += c.jobs
         entry["statuses"][c.status] = entry["statuses"].get(c.status, 0) + c.jobs
     rows = []
     for key in sorted(groups):
         entry = groups[key]
-        entry["statuses"] = {s: entry["statuses"][s] for s in
-                             sorted(entry["statuses"], key=_status_order)}
+        entry["statuses"] = {
+            s: entry["statuses"][s] for s in sorted(entry["statuses"], key=_status_order)
+        }
         if by == "operation":
             entry["vaults"] = len(entry["vaults"])
         rows.append(entry)
     return rows
 
 
-_ADJECTIVE_BEFORE = {"failed": "failed", "completed": "completed", "cancelled": "cancelled",
-                     "cancelling": "cancelling"}
-_PHRASE_AFTER = {"inprogress": "in progress",
-                 "completedwithwarnings": "completed with warnings"}
+_ADJECTIVE_BEFORE = {
+    "failed": "failed",
+    "completed": "completed",
+    "cancelled": "cancelled",
+    "cancelling": "cancelling",
+}
+_PHRASE_AFTER = {"inprogress": "in progress", "completedwithwarnings": "completed with warnings"}
 
 
 def _noun(operation: str | None, n: int) -> str:
@@ -378,8 +411,13 @@ def window_phrase(window: Window, *, until_now: bool) -> str:
     return f"from {window.start:%Y-%m-%d %H:%M} to {window.end:%Y-%m-%d %H:%M} UTC"
 
 
-def sentence(counts: Sequence[Count], *, window: str, statuses: Sequence[str] = (),
-             operation: str | None = None) -> str:
+def sentence(
+    counts: Sequence[Count],
+    *,
+    window: str,
+    statuses: Sequence[str] = (),
+    operation: str | None = None,
+) -> str:
     """One line for people: ``3 failed backups in 2 vaults in the last 24 h (40 backups in 12
     vaults in all)``; with one ``--status``, that status; without failures, says so."""
     total = sum(c.jobs for c in counts)

@@ -17,26 +17,31 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from azbackupjobs.client import BackupJobsClient, Response, RetryPolicy, parse_timespan
-from azbackupjobs.errors import ApiError, AuthError, UnexpectedResponseError
-from azbackupjobs.fleet import Scope
-from azbackupjobs.settings import validate_api_version
+from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy, parse_timespan
+from azbackupjobs.arm.settings import validate_api_version
+from azbackupjobs.model.errors import ApiError, AuthError, UnexpectedResponseError
+from azbackupjobs.sources.kql import Scope
 
 GRAPH_PATH = "/providers/Microsoft.ResourceGraph/resources"
 DEFAULT_GRAPH_API_VERSION = "2021-03-01"
 GRAPH_API_VERSION_VARIABLE = "AZJOBS_GRAPH_API_VERSION"
 PAGE_SIZE = 1000  # the most rows Resource Graph returns per page
 MAX_SUBSCRIPTIONS = 1000  # per query: more are queried in batches
-READER_HINT = ("Resource Graph shows the jobs of the subscriptions where the identity can read "
-               "(Reader, or Backup Reader, on the subscriptions or a management group above "
-               "them)")
+READER_HINT = (
+    "Resource Graph shows the jobs of the subscriptions where the identity can read "
+    "(Reader, or Backup Reader, on the subscriptions or a management group above "
+    "them)"
+)
 
 
 def graph_api_version(env: Mapping[str, str]) -> str:
     """AZJOBS_GRAPH_API_VERSION, else the default (Resource Graph has its own api-versions)."""
     value = env.get(GRAPH_API_VERSION_VARIABLE, "").strip()
-    return validate_api_version(value, GRAPH_API_VERSION_VARIABLE) if value else (
-        DEFAULT_GRAPH_API_VERSION)
+    return (
+        validate_api_version(value, GRAPH_API_VERSION_VARIABLE)
+        if value
+        else (DEFAULT_GRAPH_API_VERSION)
+    )
 
 
 @dataclass
@@ -77,25 +82,28 @@ class ResourceGraphClient:
 
     @property
     def url(self) -> str:
-        return (f"{self.client.ctx.endpoint}{GRAPH_PATH}"
-                f"?api-version={quote(self.api_version, safe='')}")
+        return (
+            f"{self.client.ctx.endpoint}{GRAPH_PATH}?api-version={quote(self.api_version, safe='')}"
+        )
 
     # ----- queries ------------------------------------------------------------------------------
-    def streams(self, query: str, scope: Scope, *, top: int | None = None) -> (
-        list[Iterator[list[dict[str, Any]]]]
-    ):
+    def streams(
+        self, query: str, scope: Scope, *, top: int | None = None
+    ) -> list[Iterator[list[dict[str, Any]]]]:
         """One lazy stream of pages per batch of at most 1000 subscriptions (one stream unless
         more are named); nothing is sent before a stream is read."""
         batches: list[Scope] = [scope]
         if len(scope.subscriptions) > MAX_SUBSCRIPTIONS:
             subs = scope.subscriptions
-            batches = [Scope(subs[i:i + MAX_SUBSCRIPTIONS])
-                       for i in range(0, len(subs), MAX_SUBSCRIPTIONS)]
+            batches = [
+                Scope(subs[i : i + MAX_SUBSCRIPTIONS])
+                for i in range(0, len(subs), MAX_SUBSCRIPTIONS)
+            ]
         return [self.pages(query, batch, top=top) for batch in batches]
 
-    def pages(self, query: str, scope: Scope, *, top: int | None = None) -> (
-        Iterator[list[dict[str, Any]]]
-    ):
+    def pages(
+        self, query: str, scope: Scope, *, top: int | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
         """The result rows page by page, following ``$skipToken`` (for one batch of scope)."""
         size = max(1, min(top or self.page_size, self.page_size))
         body: dict[str, Any] = {}
@@ -116,8 +124,9 @@ class ResourceGraphClient:
             if token is None:
                 return
             if token in seen:
-                raise UnexpectedResponseError("Resource Graph returned a $skipToken it had "
-                                              "already returned")
+                raise UnexpectedResponseError(
+                    "Resource Graph returned a $skipToken it had already returned"
+                )
             seen.add(token)
 
     # ----- one request --------------------------------------------------------------------------
@@ -128,15 +137,24 @@ class ResourceGraphClient:
             resp = self.client.post_json(self.url, body, retry=self.retry)
         except AuthError as exc:
             if exc.status == 403:
-                raise AuthError(exc.message, hint=READER_HINT, status=exc.status,
-                                code=exc.code, request_id=exc.request_id) from None
+                raise AuthError(
+                    exc.message,
+                    hint=READER_HINT,
+                    status=exc.status,
+                    code=exc.code,
+                    request_id=exc.request_id,
+                ) from None
             raise
         except ApiError as exc:
             if exc.code in {"InvalidApiVersionParameter", "NoRegisteredProviderFound"}:
-                raise ApiError(exc.message, status=exc.status, code=exc.code,
-                               request_id=exc.request_id,
-                               hint=f"Resource Graph refused api-version {self.api_version}; "
-                               f"set {GRAPH_API_VERSION_VARIABLE} to one it lists") from None
+                raise ApiError(
+                    exc.message,
+                    status=exc.status,
+                    code=exc.code,
+                    request_id=exc.request_id,
+                    hint=f"Resource Graph refused api-version {self.api_version}; "
+                    f"set {GRAPH_API_VERSION_VARIABLE} to one it lists",
+                ) from None
             raise
         self._note_quota(resp)
         return resp
@@ -165,35 +183,44 @@ class ResourceGraphClient:
         limit_hit = (resp.header("x-ms-tenant-subscription-limit-hit") or "").lower() == "true"
         if limit_hit and not self._limit_warned and self.notify is not None:
             self._limit_warned = True
-            self.notify("warning: the credential can read more subscriptions than Resource "
-                        "Graph queries at once; only the first ones were searched (name them "
-                        "with --subscriptions or --management-group)")
+            self.notify(
+                "warning: the credential can read more subscriptions than Resource "
+                "Graph queries at once; only the first ones were searched (name them "
+                "with --subscriptions or --management-group)"
+            )
 
 
 def _read_page(resp: Response) -> tuple[list[dict[str, Any]], str | None]:
     body = resp.body
     where = f"(request id {resp.request_id})"
     if not isinstance(body, dict):
-        raise UnexpectedResponseError(f"Resource Graph answered with something that is not a "
-                                      f"query result {where}", request_id=resp.request_id)
+        raise UnexpectedResponseError(
+            f"Resource Graph answered with something that is not a query result {where}",
+            request_id=resp.request_id,
+        )
     data = body.get("data")
     if isinstance(data, dict):
-        raise UnexpectedResponseError(f"Resource Graph answered in table format, not as an "
-                                      f"array of objects {where}", request_id=resp.request_id)
+        raise UnexpectedResponseError(
+            f"Resource Graph answered in table format, not as an array of objects {where}",
+            request_id=resp.request_id,
+        )
     if not isinstance(data, list):
-        raise UnexpectedResponseError(f"the Resource Graph result has no 'data' array {where}",
-                                      request_id=resp.request_id)
+        raise UnexpectedResponseError(
+            f"the Resource Graph result has no 'data' array {where}", request_id=resp.request_id
+        )
     token = body.get("$skipToken")
     if token == "":  # no next page
         token = None
     elif token is not None and not isinstance(token, str):
-        raise UnexpectedResponseError(f"the Resource Graph $skipToken is not a string "
-                                      f"{where}", request_id=resp.request_id)
+        raise UnexpectedResponseError(
+            f"the Resource Graph $skipToken is not a string {where}", request_id=resp.request_id
+        )
     truncated = str(body.get("resultTruncated", "false")).lower() == "true"
     if truncated and token is None:
         raise UnexpectedResponseError(
             f"Resource Graph cut the result short and offers no next page {where}",
-            request_id=resp.request_id)
+            request_id=resp.request_id,
+        )
     rows = [row for row in data if isinstance(row, dict)]
     return rows, token
 

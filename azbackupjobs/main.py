@@ -24,98 +24,59 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from types import FrameType
 from typing import Any, NoReturn
 
 from azbackupjobs import __version__
-from azbackupjobs.errors import AzJobsError, ExitCode, StdoutClosed
+from azbackupjobs.cli.guard import guarded
 
 SPEC_VERSION = 1
 SPEC_FILE = "cli-spec.json"
 DISABLE_VARIABLE = "AZJOBS_FASTPATH"
 COMPLETE_VARIABLE = "_AZJOBS_COMPLETE"
 # The parameters of CommonOptions, by the names the command functions in cli.py give them.
-COMMON_PARAMS = frozenset({
-    "subscription", "resource_group", "vault", "cloud", "endpoint", "api_version", "output",
-    "query", "debug", "profile", "auth",
-})
+COMMON_PARAMS = frozenset(
+    {
+        "subscription",
+        "resource_group",
+        "vault",
+        "cloud",
+        "endpoint",
+        "api_version",
+        "output",
+        "query",
+        "debug",
+        "profile",
+        "auth",
+    }
+)
 # Per fast command, the parameters the router below knows how to pass on.
 ROUTED_PARAMS: dict[str, frozenset[str]] = {
     "get": COMMON_PARAMS | {"job"},
     "list-tasks": COMMON_PARAMS | {"job"},
-    "list": COMMON_PARAMS | {"status", "operation", "backup_type", "job_id", "since", "until",
-                             "entity", "limit", "fleet", "subscriptions", "management_group",
-                             "by"},
+    "list": COMMON_PARAMS
+    | {
+        "status",
+        "operation",
+        "backup_type",
+        "job_id",
+        "since",
+        "until",
+        "entity",
+        "limit",
+        "fleet",
+        "subscriptions",
+        "management_group",
+        "by",
+    },
 }
 _CONVERT: dict[str, Callable[[str], Any]] = {"str": str, "int": int, "float": float}
 # click parameter types by class: the conversions above are what their convert() does.
-_TYPES = {"StringParamType": "str", "IntParamType": "int", "FloatParamType": "float",
-          "BoolParamType": "bool"}
-
-
-# ----- the one place where failures become exit codes -------------------------------------------
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that context managers restore the terminal."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
-def report(exc: AzJobsError, stderr: Any) -> None:
-    from azbackupjobs.text import sanitize
-
-    line = f"azjobs: error: {sanitize(exc.message, 600)}"
-    if exc.hint:
-        line += f" (hint: {sanitize(exc.hint, 300)})"
-    print(line, file=stderr)
-
-
-def _is_main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
-def guarded(call: Callable[[], object], debug: Callable[[], bool]) -> None:
-    """Run ``call``; map what escapes it to one stderr line and an exit code (SystemExit passes)."""
-    if _is_main_thread():
-        import signal
-
-        signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        call()
-    except AzJobsError as exc:
-        report(exc, sys.stderr)
-        sys.exit(int(exc.exit_code))
-    except Terminated:
-        sys.exit(int(ExitCode.TERMINATED))
-    except KeyboardInterrupt:
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except (StdoutClosed, BrokenPipeError):
-        _silence_stdout()
-        sys.exit(int(ExitCode.OK))
-    except Exception as exc:
-        if debug() or os.environ.get("AZJOBS_TRACEBACK"):
-            import traceback
-
-            traceback.print_exc()
-        from azbackupjobs.text import sanitize
-
-        print(
-            f"azjobs: error: unexpected {type(exc).__name__}: {sanitize(str(exc), 300)} "
-            "(please report this; --debug shows details)",
-            file=sys.stderr,
-        )
-        sys.exit(int(ExitCode.ERROR))
+_TYPES = {
+    "StringParamType": "str",
+    "IntParamType": "int",
+    "FloatParamType": "float",
+    "BoolParamType": "bool",
+}
 
 
 # ----- the option table, derived from the Typer app ---------------------------------------------
@@ -124,7 +85,7 @@ def source_stamp() -> str | None:
     import hashlib
 
     try:
-        with open(os.path.join(os.path.dirname(__file__), "cli.py"), "rb") as handle:
+        with open(os.path.join(os.path.dirname(__file__), "cli", "app.py"), "rb") as handle:
             digest = hashlib.sha256(handle.read()).hexdigest()
     except OSError:
         return None
@@ -135,16 +96,26 @@ def _param_spec(param: Any) -> dict[str, Any] | None:
     """One click parameter as the fast parser needs it; None when it cannot parse it exactly."""
     kind = param.param_type_name
     type_name = _TYPES.get(type(param.type).__name__)
-    if (param.callback is not None or param.envvar or not param.expose_value or param.is_eager
-            or param.nargs != 1 or kind not in {"option", "argument"}):
+    if (
+        param.callback is not None
+        or param.envvar
+        or not param.expose_value
+        or param.is_eager
+        or param.nargs != 1
+        or kind not in {"option", "argument"}
+    ):
         return None
     spec: dict[str, Any] = {"name": param.name, "kind": kind}
     if kind == "argument":
         if type_name != "str" or param.multiple or not param.required:
             return None
         return spec
-    if (getattr(param, "prompt", None) is not None or getattr(param, "count", False)
-            or param.secondary_opts or param.required):
+    if (
+        getattr(param, "prompt", None) is not None
+        or getattr(param, "count", False)
+        or param.secondary_opts
+        or param.required
+    ):
         return None
     if param.is_flag:
         if type_name != "bool" or param.multiple or param.default not in (False, None):
@@ -154,11 +125,18 @@ def _param_spec(param: Any) -> dict[str, Any] | None:
         default = param.default
         if param.multiple and default not in (None, ()):
             return None
-        if not param.multiple and default is not None and not isinstance(default, (str, int,
-                                                                                   float)):
+        if (
+            not param.multiple
+            and default is not None
+            and not isinstance(default, (str, int, float))
+        ):
             return None
-        spec.update(flag=False, type=type_name, multiple=bool(param.multiple),
-                    default=None if param.multiple else default)
+        spec.update(
+            flag=False,
+            type=type_name,
+            multiple=bool(param.multiple),
+            default=None if param.multiple else default,
+        )
     else:
         return None
     spec["opts"] = list(param.opts)
@@ -178,7 +156,7 @@ def spec_from_command(command: Any) -> dict[str, Any] | None:
 
 def spec_from_app(app: Any) -> dict[str, Any]:
     """The table of every fast command the Typer ``app`` has (building only those commands)."""
-    from azbackupjobs.lazy_typer import build_command
+    from azbackupjobs.cli.lazy import build_command
 
     commands: dict[str, Any] = {}
     for name, routed in ROUTED_PARAMS.items():
@@ -190,7 +168,7 @@ def spec_from_app(app: Any) -> dict[str, Any]:
 
 
 def spec_path(env: Mapping[str, str]) -> str:
-    from azbackupjobs.token_cache import cache_root
+    from azbackupjobs.arm.token_cache import cache_root
 
     return str(cache_root(env) / SPEC_FILE)
 
@@ -205,8 +183,11 @@ def load_spec(env: Mapping[str, str]) -> dict[str, Any] | None:
     try:
         info = os.fstat(fd)
         getuid = getattr(os, "getuid", None)
-        if (getuid is not None and info.st_uid != getuid()) or info.st_mode & 0o022 \
-                or info.st_size > 256 * 1024:
+        if (
+            (getuid is not None and info.st_uid != getuid())
+            or info.st_mode & 0o022
+            or info.st_size > 256 * 1024
+        ):
             return None  # someone else could have written it
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = json.loads(handle.read())
@@ -215,8 +196,13 @@ def load_spec(env: Mapping[str, str]) -> dict[str, Any] | None:
     finally:
         os.close(fd)
     stamp = source_stamp()
-    if (stamp is None or not isinstance(data, dict) or data.get("version") != SPEC_VERSION
-            or not isinstance(data.get("commands"), dict) or data.get("stamp") != stamp):
+    if (
+        stamp is None
+        or not isinstance(data, dict)
+        or data.get("version") != SPEC_VERSION
+        or not isinstance(data.get("commands"), dict)
+        or data.get("stamp") != stamp
+    ):
         return None
     return data
 
@@ -225,7 +211,7 @@ def save_spec(env: Mapping[str, str], spec: Mapping[str, Any]) -> bool:
     """Write the table atomically (a private temporary file renamed over the old one)."""
     from pathlib import Path
 
-    from azbackupjobs.token_cache import write_private
+    from azbackupjobs.arm.token_cache import write_private
 
     path = Path(spec_path(env))
     try:
@@ -326,7 +312,7 @@ def _common_options(values: Mapping[str, Any]) -> Any:
 
 def _route(call: Call) -> int:
     """What the command function in cli.py does with the same parameters."""
-    from azbackupjobs.output import Environment
+    from azbackupjobs.view.output import Environment
 
     opts = _common_options(call.values)
     values = call.values
@@ -412,12 +398,11 @@ def main(argv: list[str] | None = None, *, exit_at_once: bool = False) -> None:
                     quick_exit(exc)
         else:
             stale = True
-    from azbackupjobs import cli
+    from azbackupjobs.cli import app as cli
 
     if stale:
         save_spec(env, spec_from_app(cli.app))
-    if exit_at_once and shortcuts_enabled(env) and (COMPLETE_VARIABLE in env
-                                                    or _asks_help(args)):
+    if exit_at_once and shortcuts_enabled(env) and (COMPLETE_VARIABLE in env or _asks_help(args)):
         try:  # help and completions only print: no teardown either (a TAB press waits on it)
             cli.main(argv)
         except SystemExit as exc:

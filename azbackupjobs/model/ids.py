@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from azbackupjobs.errors import UsageError
+from azbackupjobs.model.errors import UsageError
 
 # Always use ``fullmatch`` with these: ``$`` also matches before a trailing newline, which would
 # let "name\n" into a URL path.

@@ -15,9 +15,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs.models import Job, JobStatus, JobTask
-from azbackupjobs.rows import job_tsv_row, task_tsv_row  # noqa: F401  (re-exported)
-from azbackupjobs.text import clean, sanitize
+from azbackupjobs.model.job import Job, JobStatus, JobTask
+from azbackupjobs.model.text import clean, sanitize
+from azbackupjobs.view.rows import job_tsv_row, task_tsv_row  # noqa: F401  (re-exported)
 
 DASH = "—"
 # Laying out a table costs rich most of a millisecond per row: a job with thousands of tasks or
@@ -129,15 +129,19 @@ def summary_table(job: Job, now: datetime | None = None) -> Table:
     grid.add_row("Start", Text(fmt_time(job.start_time)))
     grid.add_row("End", Text(fmt_time(job.end_time)))
     duration = job.duration if job.duration is not None or now is None else job.elapsed(now)
-    grid.add_row("Duration", Text(fmt_duration(duration) if duration is not None
-                                  else clean(job.duration_raw) or DASH))
+    grid.add_row(
+        "Duration",
+        Text(fmt_duration(duration) if duration is not None else clean(job.duration_raw) or DASH),
+    )
     if job.progress_percentage is not None:
         grid.add_row("Progress", progress_bar(job.progress_percentage))
     # An ended job keeps its last estimate (often PT0S): not worth a line.
-    if not job.is_terminal and (job.estimated_remaining is not None
-                                or job.estimated_remaining_raw):
-        remaining = (fmt_duration(job.estimated_remaining) if job.estimated_remaining is not None
-                     else clean(job.estimated_remaining_raw))
+    if not job.is_terminal and (job.estimated_remaining is not None or job.estimated_remaining_raw):
+        remaining = (
+            fmt_duration(job.estimated_remaining)
+            if job.estimated_remaining is not None
+            else clean(job.estimated_remaining_raw)
+        )
         grid.add_row("Remaining (est.)", Text(remaining))
     if job.actions:
         grid.add_row("Actions", Text(", ".join(sorted(clean(a) for a in job.actions))))
@@ -213,8 +217,11 @@ def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
             status_text(task.status, task.status_raw, symbol=True),
         ]
         if cols["progress"]:
-            row.append(progress_bar(task.progress_percentage)
-                       if task.progress_percentage is not None else Text(DASH))
+            row.append(
+                progress_bar(task.progress_percentage)
+                if task.progress_percentage is not None
+                else Text(DASH)
+            )
         if cols["start"]:
             row.append(Text(fmt_time(task.start_time)))
         if cols["end"]:
@@ -268,19 +275,23 @@ def error_panel(job: Job) -> Panel | None:
             rows.append(recs)
             more = len(error.recommendations) - MAX_RECOMMENDATIONS
             if more > 0:
-                rows.append(Text(f"  … {more} more recommendations (-o json shows them all)",
-                                 style="dim"))
+                rows.append(
+                    Text(f"  … {more} more recommendations (-o json shows them all)", style="dim")
+                )
     if len(job.errors) > MAX_PANEL_ERRORS:
-        rows.append(Text(f"… {len(job.errors) - MAX_PANEL_ERRORS} more errors (-o json shows "
-                         "them all)", style="dim"))
+        rows.append(
+            Text(
+                f"… {len(job.errors) - MAX_PANEL_ERRORS} more errors (-o json shows them all)",
+                style="dim",
+            )
+        )
     if job.dynamic_error_message:
         if rows:
             rows.append(Text(""))
         rows.append(Text("\n".join(_lines(job.dynamic_error_message))))
     style = "yellow" if job.status is JobStatus.COMPLETED_WITH_WARNINGS else "red"
     title = "Warnings" if style == "yellow" else "Error"
-    return Panel(Group(*rows), title=title, title_align="left", border_style=style,
-                 expand=False)
+    return Panel(Group(*rows), title=title, title_align="left", border_style=style, expand=False)
 
 
 def job_view(job: Job, now: datetime | None = None) -> RenderableType:

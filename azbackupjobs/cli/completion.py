@@ -14,20 +14,27 @@ Other commands feed the cache with ``record_jobs`` after a listing; it never fai
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs import token_cache
+from azbackupjobs.arm.job_cache import (
+    cache_path,
+    context_key,
+    describe_text,
+    number,
+    read_cache,
+    record,
+    record_jobs,
+    summarize,
+)
 
 if TYPE_CHECKING:
-    from azbackupjobs.settings import Context
+    from azbackupjobs.arm.settings import Context
 
 PROG_NAME = "azjobs"
 COMPLETE_VAR = "_AZJOBS_COMPLETE"
@@ -45,10 +52,6 @@ EXIT_MARGIN = 0.15  # kept for printing the completions and ending the process
 FRESH_SECONDS = 60.0  # a listing younger than this is used without asking the service
 KEEP_SECONDS = 7 * 86400.0  # older listings are not offered at all
 LIST_WINDOW = timedelta(days=7)  # what the refresh asks for
-MAX_JOBS = 50
-MAX_CONTEXTS = 8
-CACHE_VERSION = 1
-CACHE_NAME = "jobs.json"
 
 OUTPUT_HELP: dict[str, str] = {
     "table": "tables (default on a terminal)",
@@ -62,12 +65,24 @@ CLOUD_HELP: dict[str, str] = {
     "AzureUSGovernment": "Azure US Government, management.usgovcloudapi.net",
 }
 # Used when the list filters module is not importable (it is the source of truth).
-_FALLBACK_STATUSES = ("InProgress", "Completed", "CompletedWithWarnings", "Failed", "Cancelling",
-                      "Cancelled")
+_FALLBACK_STATUSES = (
+    "InProgress",
+    "Completed",
+    "CompletedWithWarnings",
+    "Failed",
+    "Cancelling",
+    "Cancelled",
+)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_SPACES = re.compile(r"\s+")
-_CONTEXT_PARAMS = ("subscription", "resource_group", "vault", "cloud", "endpoint", "api_version",
-                   "profile")
+_CONTEXT_PARAMS = (
+    "subscription",
+    "resource_group",
+    "vault",
+    "cloud",
+    "endpoint",
+    "api_version",
+    "profile",
+)
 _AUTH_VARIABLE = "AZJOBS_AUTH"
 
 Items = list[tuple[str, str]]
@@ -92,15 +107,19 @@ def _identity(text: str) -> str:
     return text
 
 
-def _choices(values: Iterable[str], incomplete: str, helps: Mapping[str, str] | None = None
-             ) -> Items:
+def _choices(
+    values: Iterable[str], incomplete: str, helps: Mapping[str, str] | None = None
+) -> Items:
     """Values starting with ``incomplete`` (any casing), completing the last of a comma list."""
     _plain_help()
     head, _, tail = incomplete.rpartition(",")
     prefix = head + "," if head else ""
     wanted = tail.lower()
-    return [(prefix + value, (helps or {}).get(value, "")) for value in values
-            if value.lower().startswith(wanted)]
+    return [
+        (prefix + value, (helps or {}).get(value, ""))
+        for value in values
+        if value.lower().startswith(wanted)
+    ]
 
 
 def complete_output(incomplete: str) -> Items:
@@ -113,7 +132,7 @@ def complete_cloud(incomplete: str) -> Items:
 
 def status_values() -> tuple[str, ...]:
     try:
-        from azbackupjobs.filters import STATUSES
+        from azbackupjobs.sources.filters import STATUSES
     except Exception:  # pragma: no cover - see _FALLBACK_STATUSES
         return _FALLBACK_STATUSES
     return tuple(STATUSES)
@@ -121,7 +140,7 @@ def status_values() -> tuple[str, ...]:
 
 def operation_values() -> tuple[str, ...]:
     try:
-        from azbackupjobs.filters import OPERATIONS
+        from azbackupjobs.sources.filters import OPERATIONS
     except Exception:  # pragma: no cover
         return ("Backup", "Restore", "ConfigureBackup", "DisableBackup", "DeleteBackupData")
     return tuple(OPERATIONS)
@@ -129,7 +148,7 @@ def operation_values() -> tuple[str, ...]:
 
 def management_type_values() -> tuple[str, ...]:
     try:
-        from azbackupjobs.filters import MANAGEMENT_TYPES
+        from azbackupjobs.sources.filters import MANAGEMENT_TYPES
     except Exception:  # pragma: no cover
         return ("AzureIaasVM", "AzureStorage", "AzureWorkload", "MAB", "DPM")
     return tuple(MANAGEMENT_TYPES)
@@ -150,7 +169,7 @@ def complete_management_type(incomplete: str) -> Items:
 
 def complete_profile(incomplete: str) -> Items:
     try:
-        from azbackupjobs.config import profile_names
+        from azbackupjobs.arm.config import profile_names
 
         return _choices(profile_names(), incomplete)
     except Exception:
@@ -178,108 +197,6 @@ def complete_help_topic(ctx: Any, incomplete: str) -> Items:
 
 if os.environ.get(COMPLETE_VAR):  # a TAB press: command names have descriptions too
     _plain_help()
-
-
-# ----- the job cache ----------------------------------------------------------------------------
-def cache_dir(env: Mapping[str, str] | None = None) -> Path:
-    """Where the token cache lives too; variables missing from ``env`` come from the process."""
-    return token_cache.cache_root(os.environ if env is None else {**os.environ, **env})
-
-
-def cache_path(env: Mapping[str, str] | None = None) -> Path:
-    return cache_dir(env) / CACHE_NAME
-
-
-def context_key(ctx: Context) -> str:
-    return (ctx.endpoint + ctx.vault_path).lower()
-
-
-def read_cache(path: Path) -> dict[str, Any]:
-    """The cache, or an empty one when it is missing, unreadable, foreign or corrupt."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"version": CACHE_VERSION, "contexts": {}}
-    if (not isinstance(data, dict) or data.get("version") != CACHE_VERSION
-            or not isinstance(data.get("contexts"), dict)):
-        return {"version": CACHE_VERSION, "contexts": {}}
-    return data
-
-
-def write_cache(path: Path, data: Mapping[str, Any]) -> None:
-    """Atomically, readable by the owner only (the same writer as the token cache)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    token_cache.write_private(path, text.encode("utf-8"))
-
-
-def summarize(raw: Any) -> dict[str, str] | None:
-    """What the cache keeps of a job resource; None unless it has a job GUID."""
-    if not isinstance(raw, Mapping):
-        return None
-    name = raw.get("name")
-    if not isinstance(name, str) or not _GUID.match(name.strip().lower()):
-        return None
-    props = raw.get("properties")
-    props = props if isinstance(props, dict) else {}
-
-    def text(key: str) -> str:
-        value = props.get(key)
-        return describe_text(value) if isinstance(value, str) else ""
-
-    start = props.get("startTime")
-    return {
-        "id": name.strip().lower(),
-        "entity": text("entityFriendlyName"),
-        "operation": text("operation"),
-        "status": text("status"),
-        "start": start if isinstance(start, str) and len(start) < 40 else "",
-    }
-
-
-def describe_text(value: str, limit: int = 48) -> str:
-    """Text safe inside any shell's completion script: letters, digits and a few marks only."""
-    value = value.replace("[", "(").replace("]", ")")  # "msdb [sql-vm-01]", as SQL jobs say
-    kept = "".join(ch if ch.isalnum() or ch in " ._-/@+()#" else " " for ch in value)
-    kept = _SPACES.sub(" ", kept).strip()
-    return kept if len(kept) <= limit else kept[: limit - 1] + "~"
-
-
-def record_jobs(
-    ctx: Context,
-    jobs: Iterable[Mapping[str, Any]],
-    *,
-    complete_listing: bool = True,
-    env: Mapping[str, str] | None = None,
-    now: float | None = None,
-) -> None:
-    """Remember jobs for completion. ``complete_listing``: a listing (marks the cache fresh),
-    not a single job. Never raises: a cache problem must not fail the command that called it."""
-    with contextlib.suppress(Exception):
-        _record(ctx, jobs, complete_listing, cache_path(env), time.time() if now is None else now)
-
-
-def _record(ctx: Context, jobs: Iterable[Mapping[str, Any]], complete_listing: bool,
-            path: Path, now: float) -> None:
-    fresh = [s for s in (summarize(j) for j in jobs) if s is not None]
-    data = read_cache(path)
-    contexts: dict[str, Any] = data["contexts"]
-    key = context_key(ctx)
-    entry = contexts.get(key) if isinstance(contexts.get(key), dict) else None
-    old = entry.get("jobs") if entry and isinstance(entry.get("jobs"), list) else []
-    seen = {s["id"] for s in fresh}
-    merged = fresh + [j for j in old if isinstance(j, dict) and j.get("id") not in seen]
-    merged.sort(key=lambda j: str(j.get("start", "")), reverse=True)
-    fetched = now if complete_listing else (entry or {}).get("fetched_at", 0.0)
-    contexts[key] = {"fetched_at": fetched, "updated_at": now, "jobs": merged[:MAX_JOBS]}
-    newest = sorted(contexts, key=lambda k: _number(contexts[k], "updated_at"), reverse=True)
-    data["contexts"] = {k: contexts[k] for k in newest[:MAX_CONTEXTS]}
-    write_cache(path, data)
-
-
-def _number(entry: Any, key: str) -> float:
-    value = entry.get(key) if isinstance(entry, dict) else None
-    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 # ----- completing a JOB argument ----------------------------------------------------------------
@@ -348,19 +265,21 @@ def job_items(
     entry: Any = None
     if context is not None:
         entry = contexts.get(context_key(context))
-        if wall - _number(entry, "fetched_at") >= FRESH_SECONDS and clock() < deadline:
+        if wall - number(entry, "fetched_at") >= FRESH_SECONDS and clock() < deadline:
             auth = params.get("auth")
             if isinstance(auth, str) and auth.strip():  # --auth on the command line
                 env = {**env, _AUTH_VARIABLE: auth}
             jobs = _refresh(context, env, deadline, fetch or list_first_page, clock)
             if jobs is not None:
                 with contextlib.suppress(Exception):
-                    _record(context, jobs, True, path, wall)
+                    record(context, jobs, True, path, wall)
                 entry = read_cache(path)["contexts"].get(context_key(context)) or {
-                    "updated_at": wall, "jobs": [s for s in map(summarize, jobs) if s]}
+                    "updated_at": wall,
+                    "jobs": [s for s in map(summarize, jobs) if s],
+                }
     else:  # no vault on the command line: offer the last listing, whichever vault it was
-        entry = max(contexts.values(), key=lambda e: _number(e, "updated_at"), default=None)
-    if not isinstance(entry, dict) or wall - _number(entry, "updated_at") > KEEP_SECONDS:
+        entry = max(contexts.values(), key=lambda e: number(e, "updated_at"), default=None)
+    if not isinstance(entry, dict) or wall - number(entry, "updated_at") > KEEP_SECONDS:
         return []
     typed = _typed_values(params)
     items: Items = []
@@ -409,18 +328,22 @@ def _typed_values(params: Mapping[str, Any]) -> set[str]:
 
 def _context_of(params: Mapping[str, Any], env: Mapping[str, str]) -> Context | None:
     """The vault the command line points at (flags, environment, profile, az), else None."""
-    from azbackupjobs import settings
+    from azbackupjobs.arm import settings
 
-    values = {k: params.get(k) if isinstance(params.get(k), str) else None
-              for k in _CONTEXT_PARAMS}
+    values = {k: params.get(k) if isinstance(params.get(k), str) else None for k in _CONTEXT_PARAMS}
     try:
         return settings.resolve_context(settings.ContextFlags(**values), env)
     except Exception:
         return None
 
 
-def _refresh(context: Context, env: Mapping[str, str], deadline: float, fetch: Fetcher,
-             clock: Callable[[], float]) -> list[dict[str, Any]] | None:
+def _refresh(
+    context: Context,
+    env: Mapping[str, str],
+    deadline: float,
+    fetch: Fetcher,
+    clock: Callable[[], float],
+) -> list[dict[str, Any]] | None:
     """Run ``fetch`` on a daemon thread, waiting at most until ``deadline``; None if it failed
     or is late (it is then abandoned: the process ends right after printing completions)."""
     result: list[list[dict[str, Any]]] = []
@@ -435,15 +358,16 @@ def _refresh(context: Context, env: Mapping[str, str], deadline: float, fetch: F
     return result[0] if result else None
 
 
-def list_first_page(context: Context, env: Mapping[str, str], timeout: float
-                    ) -> list[dict[str, Any]]:
+def list_first_page(
+    context: Context, env: Mapping[str, str], timeout: float
+) -> list[dict[str, Any]]:
     """One quick list call: the first page of the last week's jobs, no retries."""
-    from azbackupjobs import auth
-    from azbackupjobs.client import NO_RETRY, BackupJobsClient
+    from azbackupjobs.arm import auth
+    from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
 
     odata_filter: str | None = None
     try:
-        from azbackupjobs.filters import Window, build_filter
+        from azbackupjobs.sources.filters import Window, build_filter
 
         end = datetime.now(UTC).replace(microsecond=0)
         odata_filter = build_filter(Window(end - LIST_WINDOW, end))
@@ -467,8 +391,7 @@ def completion_script(shell: str) -> str:
     """The script ``azjobs --show-completion`` prints for ``shell`` (and the installer writes)."""
     from typer._completion_shared import get_completion_script
 
-    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR,
-                                 shell=shell) + "\n"
+    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell) + "\n"
 
 
 def completion_scripts() -> dict[str, str]:

@@ -45,15 +45,15 @@ class Cell:
     def from_text(cls, text: Text, *, short: Cell | None = None) -> Cell:
         """A one-line ``Text`` as a cell: its pieces with their styles combined."""
         plain = text.plain
-        cuts = sorted({0, len(plain), *(s.start for s in text.spans),
-                       *(s.end for s in text.spans)})
+        cuts = sorted({0, len(plain), *(s.start for s in text.spans), *(s.end for s in text.spans)})
         base = [str(text.style)] if text.style else []
         pieces: list[tuple[str, str]] = []
         for start, end in pairwise(cuts):
             if end > len(plain):
                 continue
-            styles = base + [str(s.style) for s in text.spans
-                             if s.start <= start and s.end >= end and s.style]
+            styles = base + [
+                str(s.style) for s in text.spans if s.start <= start and s.end >= end and s.style
+            ]
             pieces.append((plain[start:end], " ".join(styles)))
         return cls(*pieces, short=short)
 
@@ -111,9 +111,15 @@ class LineTable:
     ellipsis. Lines that still do not fit are cropped.
     """
 
-    def __init__(self, columns: Sequence[Column], rows: Iterable[Sequence[Cell]], *,
-                 shrink: Sequence[tuple[int, int]] = (),
-                 header_style: str = "table.header", rule_style: str = "") -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        rows: Iterable[Sequence[Cell]],
+        *,
+        shrink: Sequence[tuple[int, int]] = (),
+        header_style: str = "table.header",
+        rule_style: str = "",
+    ) -> None:
         self.columns = tuple(columns)
         self.rows = [tuple(row) for row in rows]
         self.shrink = tuple(shrink)

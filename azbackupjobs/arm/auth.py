@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from azbackupjobs.errors import AuthError
+from azbackupjobs.model.errors import AuthError
 
 if TYPE_CHECKING:
-    from azbackupjobs.token_cache import TokenCache
+    from azbackupjobs.arm.token_cache import TokenCache
 
 REFRESH_MARGIN_SECONDS = 300.0
 AUTH_HINT = "run `az login`, or set AZJOBS_ACCESS_TOKEN (e.g. from `az account get-access-token`)"
@@ -150,17 +150,17 @@ def default_credential_factory(authority: str) -> Callable[[], object]:
     return build
 
 
-def provider_from_environment(
-    env: Mapping[str, str], scope: str, authority: str
-) -> TokenProvider:
+def provider_from_environment(env: Mapping[str, str], scope: str, authority: str) -> TokenProvider:
     token = env.get("AZJOBS_ACCESS_TOKEN", "").strip()
     if token:
         # Tokens are ASCII (a JWT is base64url); anything else cannot go into an HTTP header.
         if any(ch.isspace() or not ch.isprintable() or not ch.isascii() for ch in token):
-            from azbackupjobs.errors import UsageError
+            from azbackupjobs.model.errors import UsageError
 
-            raise UsageError("AZJOBS_ACCESS_TOKEN holds spaces, control characters or "
-                             "characters that are not ASCII")
+            raise UsageError(
+                "AZJOBS_ACCESS_TOKEN holds spaces, control characters or "
+                "characters that are not ASCII"
+            )
         return StaticTokenProvider(token)
     return CredentialTokenProvider(scope, default_credential_factory(authority))
 
@@ -183,8 +183,9 @@ _DAC_FAMILIES = {
     "broker": None,
 }
 _DAC_GROUPS = {
-    "dev": frozenset({"visual_studio_code", "cli", "developer_cli", "powershell",
-                      "shared_token_cache", "broker"}),
+    "dev": frozenset(
+        {"visual_studio_code", "cli", "developer_cli", "powershell", "shared_token_cache", "broker"}
+    ),
     "prod": frozenset({"environment", "workload_identity", "managed_identity"}),
 }
 # A single credential named in AZURE_TOKEN_CREDENTIALS that one of our modes builds directly.
@@ -197,7 +198,7 @@ _DIRECT_MODES = {
 
 def resolve_auth_mode(flag: str | None, env: Mapping[str, str]) -> str:
     """--auth > AZJOBS_AUTH > ``default``; anything else is a usage error naming its origin."""
-    from azbackupjobs.errors import UsageError
+    from azbackupjobs.model.errors import UsageError
 
     if flag is not None and flag.strip():
         value, source = flag, "--auth"
@@ -208,14 +209,15 @@ def resolve_auth_mode(flag: str | None, env: Mapping[str, str]) -> str:
     mode = value.strip().lower()
     if mode not in AUTH_MODES:
         shown = "".join(ch if ch.isprintable() else "?" for ch in value.strip())[:40]
-        raise UsageError(f"{source}: unknown authentication mode {shown!r}; use one of: "
-                         + ", ".join(AUTH_MODES))
+        raise UsageError(
+            f"{source}: unknown authentication mode {shown!r}; use one of: " + ", ".join(AUTH_MODES)
+        )
     return mode
 
 
 def token_credentials_choice(env: Mapping[str, str]) -> str | None:
     """AZURE_TOKEN_CREDENTIALS, validated as azure-identity does (lower-cased), or None."""
-    from azbackupjobs.errors import UsageError
+    from azbackupjobs.model.errors import UsageError
 
     value = env.get(TOKEN_CREDENTIALS_VARIABLE, "").strip().lower()
     if not value:
@@ -271,8 +273,9 @@ def credential_factory(mode: str, authority: str, env: Mapping[str, str]) -> Cal
             wanted = _DAC_GROUPS.get(choice) or frozenset(
                 family for family, name in _DAC_FAMILIES.items() if name == choice
             )
-            excludes = {f"exclude_{family}_credential": family not in wanted
-                        for family in _DAC_FAMILIES}
+            excludes = {
+                f"exclude_{family}_credential": family not in wanted for family in _DAC_FAMILIES
+            }
         excludes["exclude_interactive_browser_credential"] = True
         return DefaultAzureCredential(authority=authority, **excludes)
 
@@ -288,7 +291,7 @@ def effective_mode(mode: str, env: Mapping[str, str]) -> str:
 
 def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(tenant, user) of the az CLI's current account: the one AzureCliCredential signs in as."""
-    from azbackupjobs.settings import az_config_dir
+    from azbackupjobs.arm.settings import az_config_dir
 
     try:
         data = json.loads((az_config_dir(env) / "azureProfile.json").read_text("utf-8-sig"))
@@ -300,8 +303,10 @@ def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]
             tenant = sub.get("tenantId")
             user = sub.get("user")
             name = user.get("name") if isinstance(user, dict) else None
-            return (tenant if isinstance(tenant, str) and tenant else None,
-                    name if isinstance(name, str) and name else None)
+            return (
+                tenant if isinstance(tenant, str) and tenant else None,
+                name if isinstance(name, str) and name else None,
+            )
     return None, None
 
 
@@ -324,7 +329,7 @@ class CachedCredentialTokenProvider(CredentialTokenProvider):
         env: Mapping[str, str],
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from azbackupjobs.token_cache import cache_key
+        from azbackupjobs.arm.token_cache import cache_key
 
         super().__init__(scope, credential_factory, clock)
         self._disk = cache
@@ -347,8 +352,14 @@ class CachedCredentialTokenProvider(CredentialTokenProvider):
         if token.expires_on is not None:
             tid = token_claims(token.token).get("tid")
             tenant = tid if isinstance(tid, str) and tid else self._tenant
-            self._disk.store(self._key, token.token, token.expires_on, mode=self._mode,
-                             scope=self._scope, tenant=tenant)
+            self._disk.store(
+                self._key,
+                token.token,
+                token.expires_on,
+                mode=self._mode,
+                scope=self._scope,
+                tenant=tenant,
+            )
         return token
 
     def invalidate(self) -> bool:
@@ -377,13 +388,15 @@ def provider_for(
     if chosen == "token" or (chosen == "default" and token_set):
         if not token_set:
             chosen_by = "--auth token" if mode and mode.strip() else f"{AUTH_VARIABLE}=token"
-            raise AuthError(f"{chosen_by} needs AZJOBS_ACCESS_TOKEN, which is not set",
-                            hint="export AZJOBS_ACCESS_TOKEN=$(az account get-access-token "
-                            "--query accessToken -o tsv)")
+            raise AuthError(
+                f"{chosen_by} needs AZJOBS_ACCESS_TOKEN, which is not set",
+                hint="export AZJOBS_ACCESS_TOKEN=$(az account get-access-token "
+                "--query accessToken -o tsv)",
+            )
         return provider_from_environment(env, scope, authority)
     actual = effective_mode(chosen, env)
     factory = credential_factory(chosen, authority, env)
-    from azbackupjobs import token_cache
+    from azbackupjobs.arm import token_cache
 
     if not use_cache or not token_cache.enabled(env):
         return CredentialTokenProvider(scope, factory)
@@ -396,5 +409,6 @@ def provider_for(
         profile_tenant, account = az_profile_identity(env)
         tenant = profile_tenant if actual == "cli" else tenant or profile_tenant
     cache = token_cache.TokenCache(token_cache.token_dir(env))
-    return CachedCredentialTokenProvider(scope, factory, cache, mode=actual, tenant=tenant,
-                                         account=account, env=env)
+    return CachedCredentialTokenProvider(
+        scope, factory, cache, mode=actual, tenant=tenant, account=account, env=env
+    )

@@ -22,8 +22,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import requests
 
 from azbackupjobs import __version__
-from azbackupjobs.auth import TokenProvider
-from azbackupjobs.errors import (
+from azbackupjobs.arm.auth import TokenProvider
+from azbackupjobs.arm.settings import Context, is_loopback_host
+from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
     NetworkError,
@@ -31,8 +32,7 @@ from azbackupjobs.errors import (
     SecurityError,
     UnexpectedResponseError,
 )
-from azbackupjobs.settings import Context, is_loopback_host
-from azbackupjobs.text import sanitize
+from azbackupjobs.model.text import sanitize
 
 USER_AGENT = f"azjobs/{__version__}"
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
@@ -284,8 +284,7 @@ class BackupJobsClient:
         # The query is kept byte for byte (skip tokens and signatures must not be re-encoded);
         # only a missing api-version is added.
         query = parts.query
-        if not any(k.lower() == "api-version"
-                   for k, _ in parse_qsl(query, keep_blank_values=True)):
+        if not any(k.lower() == "api-version" for k, _ in parse_qsl(query, keep_blank_values=True)):
             extra = urlencode({"api-version": self.ctx.api_version})
             query = f"{query}&{extra}" if query else extra
         # Same origin, so the endpoint's own spelling of it: the request goes exactly there.
@@ -324,8 +323,7 @@ class BackupJobsClient:
         while True:
             attempt += 1
             try:
-                return self._send_once(method, url, expect_json=expect_json, ok=ok,
-                                       payload=body)
+                return self._send_once(method, url, expect_json=expect_json, ok=ok, payload=body)
             except AuthError as exc:
                 if exc.status == 401 and not refreshed and self.tokens.invalidate():
                     refreshed = True  # a token that expired mid-watch: renew once
@@ -344,7 +342,8 @@ class BackupJobsClient:
                 reason = (
                     "throttled"
                     if exc.status == 429
-                    else "connection lost" if isinstance(exc, NetworkError)
+                    else "connection lost"
+                    if isinstance(exc, NetworkError)
                     else f"HTTP {exc.status}"
                 )
                 self.stats.retries += 1
@@ -355,7 +354,12 @@ class BackupJobsClient:
                 self.sleep(delay)
 
     def _send_once(
-        self, method: str, url: str, *, expect_json: bool, ok: frozenset[int],
+        self,
+        method: str,
+        url: str,
+        *,
+        expect_json: bool,
+        ok: frozenset[int],
         payload: Any | None = None,
     ) -> Response:
         request_id = new_request_id()
@@ -382,16 +386,24 @@ class BackupJobsClient:
         started = time.monotonic()
         try:
             resp = self.session.request(
-                method, url, headers=headers, timeout=self.timeout, allow_redirects=False,
-                proxies=self._proxies, **extra,
+                method,
+                url,
+                headers=headers,
+                timeout=self.timeout,
+                allow_redirects=False,
+                proxies=self._proxies,
+                **extra,
             )
             raw = resp.content  # read the whole body here: truncation surfaces now
         except requests.exceptions.Timeout:
             raise NetworkError(
                 f"{method} timed out (request id {request_id})", request_id=request_id
             ) from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as exc:
             raise NetworkError(
                 f"connection failed: {sanitize(self._redact(_root_cause(exc)), 140)} "
                 f"(request id {request_id})",
@@ -486,8 +498,11 @@ class BackupJobsClient:
                 "(Backup Operator to cancel)",
                 **kwargs,
             )
-        if status == 400 and code in {"InvalidApiVersionParameter", "NoRegisteredProviderFound",
-                                      "InvalidResourceType"}:
+        if status == 400 and code in {
+            "InvalidApiVersionParameter",
+            "NoRegisteredProviderFound",
+            "InvalidResourceType",
+        }:
             return ApiError(text_line, hint=self._api_version_hint(message or ""), **kwargs)
         if 300 <= status < 400:
             return UnexpectedResponseError(f"unexpected redirect: {text_line}", **kwargs)
@@ -496,17 +511,19 @@ class BackupJobsClient:
     def _api_version_hint(self, message: str) -> str:
         """Name the versions the service lists: the message may be cut short when shown."""
         requested = self.ctx.api_version
-        listed = dict.fromkeys(
-            v for v in _API_VERSION_IN_TEXT.findall(message) if v != requested
-        )
+        listed = dict.fromkeys(v for v in _API_VERSION_IN_TEXT.findall(message) if v != requested)
         if not listed:
-            return (f"api-version {requested} was refused; pass --api-version (or set "
-                    "AZJOBS_API_VERSION) with a version the service supports")
+            return (
+                f"api-version {requested} was refused; pass --api-version (or set "
+                "AZJOBS_API_VERSION) with a version the service supports"
+            )
         stable = sorted((v for v in listed if not v.endswith("-preview")), reverse=True)
         shown = (stable or sorted(listed, reverse=True))[:5]
-        return (f"api-version {requested} was refused; the service lists "
-                f"{', '.join(shown)}{', ...' if len(listed) > len(shown) else ''}; "
-                "pass one with --api-version or AZJOBS_API_VERSION")
+        return (
+            f"api-version {requested} was refused; the service lists "
+            f"{', '.join(shown)}{', ...' if len(listed) > len(shown) else ''}; "
+            "pass one with --api-version or AZJOBS_API_VERSION"
+        )
 
     # ----- API ------------------------------------------------------------------------------
     def get_job(self, job_id: str, *, retry: RetryPolicy | None = None) -> dict[str, Any]:
@@ -539,27 +556,32 @@ class BackupJobsClient:
                 raise UnexpectedResponseError("the job list's nextLink is not a string")
             url = self.checked_url(next_link, "nextLink")
             if url in seen:
-                raise UnexpectedResponseError("the job list's nextLink points back to a page "
-                                              "already read")
+                raise UnexpectedResponseError(
+                    "the job list's nextLink points back to a page already read"
+                )
             seen.add(url)
 
     def trigger_cancel(self, job_id: str) -> Response:
         """POST cancel; 202 with a Location to poll."""
         return self.request(
-            "POST", self.job_url(job_id, "cancel"), expect_json=False,
+            "POST",
+            self.job_url(job_id, "cancel"),
+            expect_json=False,
             ok=frozenset({200, 202, 204}),
         )
 
     def get_operation_result(self, url: str) -> Response:
         """A Location URL: 202 while running, 200/204 when done."""
         return self.request(
-            "GET", self.checked_url(url, "Location"), expect_json=False,
+            "GET",
+            self.checked_url(url, "Location"),
+            expect_json=False,
             ok=frozenset({200, 201, 202, 204}),
         )
 
-    def get_operation_status(self, url_or_id: str, *, retry: RetryPolicy | None = None) -> (
-        dict[str, Any]
-    ):
+    def get_operation_status(
+        self, url_or_id: str, *, retry: RetryPolicy | None = None
+    ) -> dict[str, Any]:
         """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault.
 
         Anything with a scheme is a URL, checked as one: a service-given ``HTTPS://...`` or
@@ -574,8 +596,12 @@ class BackupJobsClient:
 
     def post(self, url: str) -> Response:
         """A POST to a vault-relative or endpoint URL (used by ``demo`` to trigger a backup)."""
-        return self.request("POST", self.checked_url(url, "trigger"), expect_json=False,
-                            ok=frozenset({200, 202, 204}))
+        return self.request(
+            "POST",
+            self.checked_url(url, "trigger"),
+            expect_json=False,
+            ok=frozenset({200, 202, 204}),
+        )
 
     def post_json(self, url: str, body: Any, *, retry: RetryPolicy | None = None) -> Response:
         """POST a JSON body to a URL on the endpoint's host and read a JSON answer (200).

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from azbackupjobs.errors import UnexpectedResponseError
+from azbackupjobs.model.errors import UnexpectedResponseError
 
 
 class JobStatus(StrEnum):

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from azbackupjobs.client import NO_RETRY, BackupJobsClient, parse_retry_after
-from azbackupjobs.errors import (
+from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient, parse_retry_after
+from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
     AzJobsError,
@@ -34,8 +34,8 @@ from azbackupjobs.errors import (
     UnexpectedResponseError,
     UsageError,
 )
-from azbackupjobs.models import Job, JobStatus, change_key, parse_duration
-from azbackupjobs.text import sanitize
+from azbackupjobs.model.job import Job, JobStatus, change_key, parse_duration
+from azbackupjobs.model.text import sanitize
 
 DEFAULT_INTERVAL = 10.0
 MIN_INTERVAL = 1.0
@@ -138,7 +138,7 @@ def parse_interval(value: str) -> float:
 def startup_interval(profile: str | None = None) -> float:
     """``--interval`` when not given: the config file's ``interval`` (kept within the allowed
     range), else the default."""
-    from azbackupjobs.config import default_interval
+    from azbackupjobs.arm.config import default_interval
 
     configured = default_interval(profile)
     if configured is None:
@@ -259,8 +259,7 @@ def transient_reason(exc: BaseException) -> str | None:
     return None
 
 
-def failure_delay(interval: float, failures: int, exc: BaseException,
-                  rng: random.Random) -> float:
+def failure_delay(interval: float, failures: int, exc: BaseException, rng: random.Random) -> float:
     """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
     (an operation, a Resource Graph query): exponential backoff from ``interval`` up to
     ``MAX_BACKOFF`` with a little jitter, and never shorter than the failure's Retry-After
@@ -337,8 +336,9 @@ class JobPoller:
             return True
         if self.policy.fail_fast:
             return any(
-                t.job is not None and t.ended and outcome(t.job, self.policy.strict)
-                is not ExitCode.OK
+                t.job is not None
+                and t.ended
+                and outcome(t.job, self.policy.strict) is not ExitCode.OK
                 for t in self.jobs
             )
         return False
@@ -464,7 +464,7 @@ class JobPoller:
 
     def _list_in_progress(self, jobs: list[Tracked]) -> dict[str, dict[str, Any]] | None:
         """The vault's InProgress jobs around the watched jobs' start times, by job name."""
-        from azbackupjobs.filters import Window, build_filter
+        from azbackupjobs.sources.filters import Window, build_filter
 
         starts = [t.job.start_time for t in jobs if t.job is not None and t.job.start_time]
         if len(starts) < len(jobs):
@@ -508,8 +508,9 @@ class JobPoller:
             raise _Unreadable(f"{exc.message} (request id {resp.request_id})") from None
         after = parse_retry_after(resp.headers)
         if after:
-            self.blocked_until = max(self.blocked_until,
-                                     now + min(after, self.policy.max_retry_after))
+            self.blocked_until = max(
+                self.blocked_until, now + min(after, self.policy.max_retry_after)
+            )
         key = change_key(resp.body)
         if key != tracked.key:
             self._changed.append(job)

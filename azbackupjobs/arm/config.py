@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from azbackupjobs.errors import UsageError
+from azbackupjobs.model.errors import UsageError
 
 CONFIG_ENV = "AZJOBS_CONFIG"
 PROFILE_ENV = "AZJOBS_PROFILE"
@@ -134,8 +134,9 @@ def load(path: Path, *, required: bool = False) -> ConfigFile | None:
             ) from None
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {display_path(path)}: "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(
+            f"cannot read config file {display_path(path)}: {exc.strerror or exc}"
+        ) from None
     stamp = (stat.st_mtime_ns, stat.st_size)
     cached = _CACHE.get(path)
     if cached is not None and cached[0] == stamp:
@@ -143,8 +144,9 @@ def load(path: Path, *, required: bool = False) -> ConfigFile | None:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {display_path(path)}: "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(
+            f"cannot read config file {display_path(path)}: {exc.strerror or exc}"
+        ) from None
     parsed = parse(raw, path)
     _CACHE[path] = (stamp, parsed)
     return parsed
@@ -202,16 +204,24 @@ class _Checker:
         defaults = self.settings(data, (), allowed_extra=_TOP_LEVEL_ONLY)
         profiles_raw = data.get("profiles", {})
         if not isinstance(profiles_raw, dict):
-            raise self.fail((), "profiles", "'profiles' must be a table of profiles, "
-                            "written [profiles.NAME]")
+            raise self.fail(
+                (), "profiles", "'profiles' must be a table of profiles, written [profiles.NAME]"
+            )
         profiles: dict[str, dict[str, ConfigValue]] = {}
         for name, table in profiles_raw.items():
             if not PROFILE_NAME_RE.match(name):
-                raise self.fail(("profiles",), name, f"profile name {_printable(name)!r} is not "
-                                "valid (letters, digits, '-', '_' or '.', up to 64)")
+                raise self.fail(
+                    ("profiles",),
+                    name,
+                    f"profile name {_printable(name)!r} is not "
+                    "valid (letters, digits, '-', '_' or '.', up to 64)",
+                )
             if not isinstance(table, dict):
-                raise self.fail(("profiles",), name, f"profile {name!r} must be a table, "
-                                f"written [profiles.{name}]")
+                raise self.fail(
+                    ("profiles",),
+                    name,
+                    f"profile {name!r} must be a table, written [profiles.{name}]",
+                )
             profiles[name] = self.settings(table, ("profiles", name))
         default_profile = data.get("default_profile")
         if default_profile is not None:
@@ -219,8 +229,12 @@ class _Checker:
                 raise self.fail((), "default_profile", "default_profile must be a profile name")
             default_profile = default_profile.strip()
             if default_profile not in profiles:
-                raise self.fail((), "default_profile", f"default_profile {default_profile!r} "
-                                f"is not a profile of this file{_known(profiles)}")
+                raise self.fail(
+                    (),
+                    "default_profile",
+                    f"default_profile {default_profile!r} "
+                    f"is not a profile of this file{_known(profiles)}",
+                )
         return ConfigFile(self.path, defaults, profiles, default_profile)
 
     def settings(
@@ -242,8 +256,11 @@ class _Checker:
                 raise self.fail(where, key, f"interval{place} must be a number of seconds")
             number = float(value)
             if not math.isfinite(number) or number <= 0 or number > MAX_INTERVAL:
-                raise self.fail(where, key, f"interval{place} must be more than 0 and at most "
-                                f"{MAX_INTERVAL:.0f} seconds")
+                raise self.fail(
+                    where,
+                    key,
+                    f"interval{place} must be more than 0 and at most {MAX_INTERVAL:.0f} seconds",
+                )
             return number
         if not isinstance(value, str) or not value.strip():
             raise self.fail(where, key, f"{key}{place} must be a non-empty string")
@@ -261,8 +278,10 @@ def _known(profiles: Mapping[str, object]) -> str:
 def _unknown_key(key: str, place: str, allowed_extra: tuple[str, ...]) -> str:
     shown = _printable(key, 40)
     if _SECRET_LOOKING.search(key):
-        return (f"unknown key {shown!r}{place}: credentials are never read from the config "
-                "file (use az login, or AZJOBS_ACCESS_TOKEN)")
+        return (
+            f"unknown key {shown!r}{place}: credentials are never read from the config "
+            "file (use az login, or AZJOBS_ACCESS_TOKEN)"
+        )
     candidates = [*SETTING_KEYS, *allowed_extra]
     import difflib  # only for a misspelt key: every run imports this module
 
@@ -273,14 +292,17 @@ def _unknown_key(key: str, place: str, allowed_extra: tuple[str, ...]) -> str:
 
 def _check_setting(key: str, value: str, label: str) -> str:
     """Normalise and check one string setting with the rules the flags follow."""
-    from azbackupjobs import ids, settings
-    from azbackupjobs.output import FORMATS
+    from azbackupjobs.arm import settings
+    from azbackupjobs.model import ids
+    from azbackupjobs.model.formats import FORMATS
 
     if key == "output":
         lowered = value.lower()
         if lowered not in FORMATS:
-            raise UsageError(f"{label}: unknown output format {_printable(value)!r}; use one of: "
-                             + ", ".join(FORMATS))
+            raise UsageError(
+                f"{label}: unknown output format {_printable(value)!r}; use one of: "
+                + ", ".join(FORMATS)
+            )
         return lowered
     if key == "cloud":
         return settings.resolve_cloud(value, label).name

@@ -37,8 +37,11 @@ from typer.models import CommandInfo, TyperInfo
 class LazyCommands(MutableMapping[str, _click.Command]):
     """Commands by name, in registration order; each is built on first access."""
 
-    def __init__(self, builders: dict[str, Callable[[], _click.Command]],
-                 stubs: dict[str, Callable[[], _click.Command]]) -> None:
+    def __init__(
+        self,
+        builders: dict[str, Callable[[], _click.Command]],
+        stubs: dict[str, Callable[[], _click.Command]],
+    ) -> None:
         self._builders = builders
         self._stubs = stubs
         self._built: dict[str, _click.Command] = {}
@@ -98,8 +101,10 @@ class LazyTyperGroup(TyperGroup):
 
     # The same as TyperGroup.shell_complete, over the stand-ins.
     def shell_complete(self, ctx: _click.Context, incomplete: str) -> list[CompletionItem]:
-        results = [CompletionItem(name, help=command.get_short_help_str())
-                   for name, command in self._visible(ctx, incomplete)]
+        results = [
+            CompletionItem(name, help=command.get_short_help_str())
+            for name, command in self._visible(ctx, incomplete)
+        ]
         results.extend(_click.core.Command.shell_complete(self, ctx, incomplete))
         return results
 
@@ -111,13 +116,23 @@ def _command_name(info: CommandInfo) -> str:
 def _command_stub(info: CommandInfo, name: str) -> _click.Command:
     help_text = info.help
     help_text = inspect.getdoc(info.callback) if help_text is None else inspect.cleandoc(help_text)
-    return TyperCommand(name, help=help_text, short_help=info.short_help, hidden=info.hidden,
-                        deprecated=info.deprecated)
+    return TyperCommand(
+        name,
+        help=help_text,
+        short_help=info.short_help,
+        hidden=info.hidden,
+        deprecated=info.deprecated,
+    )
 
 
 def _group_stub(solved: TyperInfo) -> _click.Command:
-    return TyperGroup(name=solved.name, help=solved.help, short_help=solved.short_help,
-                      hidden=solved.hidden, deprecated=solved.deprecated)
+    return TyperGroup(
+        name=solved.name,
+        help=solved.help,
+        short_help=solved.short_help,
+        hidden=solved.hidden,
+        deprecated=solved.deprecated,
+    )
 
 
 def build_command(app: typer.Typer, name: str) -> _click.Command | None:
@@ -125,7 +140,8 @@ def build_command(app: typer.Typer, name: str) -> _click.Command | None:
     for info in app.registered_commands:
         if _command_name(info) == name:
             return get_command_from_info(
-                info, pretty_exceptions_short=app.pretty_exceptions_short,
+                info,
+                pretty_exceptions_short=app.pretty_exceptions_short,
                 rich_markup_mode=app.rich_markup_mode,
             )
     return None
@@ -142,21 +158,31 @@ def lazy_command(app: typer.Typer) -> _click.Command:
     markup = app.rich_markup_mode
     for info in app.registered_commands:
         name = _command_name(info)
-        builders[name] = partial(get_command_from_info, info, pretty_exceptions_short=short,
-                                 rich_markup_mode=markup)
+        builders[name] = partial(
+            get_command_from_info, info, pretty_exceptions_short=short, rich_markup_mode=markup
+        )
         stubs[name] = partial(_command_stub, info, name)
     for group_info in app.registered_groups:
         solved = solve_typer_info_defaults(group_info)
         name = str(solved.name)
-        builders[name] = partial(get_group_from_info, group_info, pretty_exceptions_short=short,
-                                 rich_markup_mode=markup, suggest_commands=app.suggest_commands)
+        builders[name] = partial(
+            get_group_from_info,
+            group_info,
+            pretty_exceptions_short=short,
+            rich_markup_mode=markup,
+            suggest_commands=app.suggest_commands,
+        )
         stubs[name] = partial(_group_stub, solved)
     # The root group as Typer builds it, from a copy of the app without its commands.
     bare = copy.copy(app)
     bare.registered_commands = []
     bare.registered_groups = []
-    root = get_group_from_info(TyperInfo(bare), pretty_exceptions_short=short,
-                               rich_markup_mode=markup, suggest_commands=app.suggest_commands)
+    root = get_group_from_info(
+        TyperInfo(bare),
+        pretty_exceptions_short=short,
+        rich_markup_mode=markup,
+        suggest_commands=app.suggest_commands,
+    )
     if type(root) is not TyperGroup:
         return typer.main.get_command(app)
     root.__class__ = LazyTyperGroup

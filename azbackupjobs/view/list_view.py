@@ -13,9 +13,9 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs.models import Job
-from azbackupjobs.render import DASH, fmt_duration, status_text
-from azbackupjobs.text import clean, sanitize
+from azbackupjobs.model.job import Job
+from azbackupjobs.model.text import clean, sanitize
+from azbackupjobs.view.render import DASH, fmt_duration, status_text
 
 JOB_COLUMNS = ("Job id", "Operation", "Status", "Entity", "Type", "Start", "Duration")
 WIDE = 150  # every column side by side from here; below, stacked (fits 80 columns)
@@ -62,8 +62,9 @@ def _what(job: Job) -> str:
     return what
 
 
-def stacked_jobs_table(table: Table, jobs: Sequence[Job], width: int,
-                       describe: Callable[[Job], str]) -> Table:
+def stacked_jobs_table(
+    table: Table, jobs: Sequence[Job], width: int, describe: Callable[[Job], str]
+) -> Table:
     """The narrow layout: ``describe(job)`` goes dim under the full id, the duration under the
     start; the id column takes what the status and start columns leave."""
     rows = []
@@ -77,8 +78,9 @@ def stacked_jobs_table(table: Table, jobs: Sequence[Job], width: int,
     status_width = max((r[1].cell_len for r in rows), default=6)
     spare = width - status_width - START_WIDTH - 4
     longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
-    table.add_column("Job", no_wrap=True, overflow="ellipsis",
-                     width=max(GUID_WIDTH, min(longest, spare)))
+    table.add_column(
+        "Job", no_wrap=True, overflow="ellipsis", width=max(GUID_WIDTH, min(longest, spare))
+    )
     table.add_column("Status", no_wrap=True)
     table.add_column("Start", no_wrap=True)
     for row in rows:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from azbackupjobs import __version__
-from azbackupjobs import completion as _completion
-from azbackupjobs.output import Environment
+from azbackupjobs.cli import completion as _completion
+from azbackupjobs.view.output import Environment
 
 if TYPE_CHECKING:  # imported when a command runs: shell completion must start fast
     from azbackupjobs.commands.common import CommonOptions
@@ -36,7 +36,9 @@ def _examples(*lines: str) -> str:
 app = typer.Typer(
     name="azjobs",
     help="Track Azure Backup jobs of Recovery Services vaults: get, watch, list, cancel.",
-    epilog=HELP_EXIT_CODES + " Details: azjobs help exit-codes.\n\n" + _examples(
+    epilog=HELP_EXIT_CODES
+    + " Details: azjobs help exit-codes.\n\n"
+    + _examples(
         "azjobs demo                        # a simulated backup on the built-in emulator",
         "azjobs list --status InProgress    # the vault's running jobs",
         "azjobs watch $JOB                  # follow a job until it ends",
@@ -54,63 +56,110 @@ _OUTPUT_PANEL = "Output"
 
 SubscriptionOpt = Annotated[
     str | None,
-    typer.Option("--subscription", help="Subscription id. Env: AZURE_SUBSCRIPTION_ID.",
-                 rich_help_panel=_VAULT_PANEL, show_default=False),
+    typer.Option(
+        "--subscription",
+        help="Subscription id. Env: AZURE_SUBSCRIPTION_ID.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+    ),
 ]
 ResourceGroupOpt = Annotated[
     str | None,
-    typer.Option("--resource-group", "-g", help="Resource group of the vault. "
-                 "Env: AZJOBS_RESOURCE_GROUP.", rich_help_panel=_VAULT_PANEL, show_default=False),
+    typer.Option(
+        "--resource-group",
+        "-g",
+        help="Resource group of the vault. Env: AZJOBS_RESOURCE_GROUP.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+    ),
 ]
 VaultOpt = Annotated[
     str | None,
-    typer.Option("--vault-name", "--vault", "-v", help="Recovery Services vault name. "
-                 "Env: AZJOBS_VAULT.", rich_help_panel=_VAULT_PANEL, show_default=False),
+    typer.Option(
+        "--vault-name",
+        "--vault",
+        "-v",
+        help="Recovery Services vault name. Env: AZJOBS_VAULT.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+    ),
 ]
 CloudOpt = Annotated[
     str | None,
-    typer.Option("--cloud", help="AzureCloud, AzureChinaCloud or AzureUSGovernment "
-                 "(selects the ARM endpoint and token scope). Env: AZJOBS_CLOUD.",
-                 rich_help_panel=_VAULT_PANEL, show_default=False,
-                 autocompletion=_completion.complete_cloud),
+    typer.Option(
+        "--cloud",
+        help="AzureCloud, AzureChinaCloud or AzureUSGovernment "
+        "(selects the ARM endpoint and token scope). Env: AZJOBS_CLOUD.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+        autocompletion=_completion.complete_cloud,
+    ),
 ]
 EndpointOpt = Annotated[
     str | None,
-    typer.Option("--endpoint", help="ARM endpoint URL (https; http only to loopback). "
-                 "Env: AZJOBS_ENDPOINT.", rich_help_panel=_VAULT_PANEL, show_default=False),
+    typer.Option(
+        "--endpoint",
+        help="ARM endpoint URL (https; http only to loopback). Env: AZJOBS_ENDPOINT.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+    ),
 ]
 ApiVersionOpt = Annotated[
     str | None,
-    typer.Option("--api-version", help="REST api-version (default 2026-10-01). "
-                 "Env: AZJOBS_API_VERSION.", rich_help_panel=_VAULT_PANEL, show_default=False),
+    typer.Option(
+        "--api-version",
+        help="REST api-version (default 2026-10-01). Env: AZJOBS_API_VERSION.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+    ),
 ]
 OutputOpt = Annotated[
     str | None,
-    typer.Option("--output", "-o", help="table, json, ndjson or tsv (default: table on a "
-                 "terminal, json when piped). Env: AZJOBS_OUTPUT.", rich_help_panel=_OUTPUT_PANEL,
-                 show_default=False, autocompletion=_completion.complete_output),
+    typer.Option(
+        "--output",
+        "-o",
+        help="table, json, ndjson or tsv (default: table on a "
+        "terminal, json when piped). Env: AZJOBS_OUTPUT.",
+        rich_help_panel=_OUTPUT_PANEL,
+        show_default=False,
+        autocompletion=_completion.complete_output,
+    ),
 ]
 QueryOpt = Annotated[
     str | None,
-    typer.Option("--query", help="JMESPath expression applied to the JSON before printing.",
-                 rich_help_panel=_OUTPUT_PANEL, show_default=False),
+    typer.Option(
+        "--query",
+        help="JMESPath expression applied to the JSON before printing.",
+        rich_help_panel=_OUTPUT_PANEL,
+        show_default=False,
+    ),
 ]
 DebugOpt = Annotated[
     bool,
-    typer.Option("--debug", help="Trace requests to stderr (Authorization redacted).",
-                 rich_help_panel=_OUTPUT_PANEL),
+    typer.Option(
+        "--debug",
+        help="Trace requests to stderr (Authorization redacted).",
+        rich_help_panel=_OUTPUT_PANEL,
+    ),
 ]
 JobArg = Annotated[
     str,
-    typer.Argument(help="Job GUID, or the job's full ARM id (which also names subscription, "
-                   "group and vault).", show_default=False, metavar="JOB",
-                   autocompletion=_completion.complete_job),
+    typer.Argument(
+        help="Job GUID, or the job's full ARM id (which also names subscription, group and vault).",
+        show_default=False,
+        metavar="JOB",
+        autocompletion=_completion.complete_job,
+    ),
 ]
 ProfileOpt = Annotated[
     str | None,
-    typer.Option("--profile", help="Named profile of the config file (see `azjobs help "
-                 "config`). Env: AZJOBS_PROFILE.", rich_help_panel=_VAULT_PANEL,
-                 show_default=False, autocompletion=_completion.complete_profile),
+    typer.Option(
+        "--profile",
+        help="Named profile of the config file (see `azjobs help config`). Env: AZJOBS_PROFILE.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+        autocompletion=_completion.complete_profile,
+    ),
 ]
 
 _AUTH_MODES_HELP = {
@@ -128,10 +177,16 @@ def _complete_auth(incomplete: str) -> list[tuple[str, str]]:
 
 AuthOpt = Annotated[
     str | None,
-    typer.Option("--auth", metavar="MODE", help="Credential: default (AZJOBS_ACCESS_TOKEN, "
-                 "else the azure-identity chain), cli, managed-identity, env or token. "
-                 "Env: AZJOBS_AUTH.", rich_help_panel=_VAULT_PANEL, show_default=False,
-                 autocompletion=_complete_auth),
+    typer.Option(
+        "--auth",
+        metavar="MODE",
+        help="Credential: default (AZJOBS_ACCESS_TOKEN, "
+        "else the azure-identity chain), cli, managed-identity, env or token. "
+        "Env: AZJOBS_AUTH.",
+        rich_help_panel=_VAULT_PANEL,
+        show_default=False,
+        autocompletion=_complete_auth,
+    ),
 ]
 
 
@@ -186,8 +241,12 @@ def _version_callback(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", help="Show the version and exit.", is_eager=True,
-                     callback=_version_callback),
+        typer.Option(
+            "--version",
+            help="Show the version and exit.",
+            is_eager=True,
+            callback=_version_callback,
+        ),
     ] = False,
 ) -> None:
     """Track Azure Backup jobs of Recovery Services vaults: get, watch, list, cancel.
@@ -199,7 +258,8 @@ def _root(
 @app.command(
     "get",
     epilog="tsv columns: name, status, operation, entityFriendlyName, jobType, "
-    "backupManagementType, startTime, endTime, duration.\n\n" + _examples(
+    "backupManagementType, startTime, endTime, duration.\n\n"
+    + _examples(
         "azjobs get 3b6a1d2c-0000-4000-8000-000000000001 -g my-rg -v my-vault",
         "azjobs get /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices/"
         "vaults/VAULT/backupJobs/GUID",
@@ -224,15 +284,27 @@ def get_cmd(
     """Show one job: status, tasks with progress, propertyBag and errors."""
     from azbackupjobs.commands.get import run_get
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, debug, profile, auth)
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        debug,
+        profile,
+        auth,
+    )
     _run(lambda: run_get(job, opts, Environment.from_system()))
 
 
 @app.command(
     "list-tasks",
     epilog="tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
-    "taskExecutionDetails.\n\n" + _examples(
+    "taskExecutionDetails.\n\n"
+    + _examples(
         "azjobs list-tasks $JOB",
         "azjobs list-tasks $JOB -o json | jq -r '.[] | \"\\(.taskId): \\(.status)\"'",
     ),
@@ -254,8 +326,19 @@ def list_tasks_cmd(
     """Show a job's tasks (json: the tasksList array as returned, [] when none)."""
     from azbackupjobs.commands.get import run_list_tasks
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, debug, profile, auth)
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        debug,
+        profile,
+        auth,
+    )
     _run(lambda: run_list_tasks(job, opts, Environment.from_system()))
 
 
@@ -276,10 +359,11 @@ _WATCH_PANEL = "Watching"
     "running; the exit code is the worst outcome of the jobs seen to end. Piped -o table: a "
     "line per job that starts or ends; json and tsv: the watched jobs at the end.\n\n"
     "tsv columns: name, status, operation, entityFriendlyName, jobType, backupManagementType, "
-    "startTime, endTime, duration.\n\n" + _examples(
+    "startTime, endTime, duration.\n\n"
+    + _examples(
         "azjobs watch $JOB                   # live; exit 0, 6 or 7 at the end",
         "azjobs watch $JOB1 $JOB2 --fail-fast --timeout 2h",
-        "azjobs watch --operation \"$AZURE_ASYNCOPERATION_URL\"",
+        'azjobs watch --operation "$AZURE_ASYNCOPERATION_URL"',
         "azjobs watch --all --compact",
         "azjobs watch $JOB -o ndjson | jq -r '.properties.status'",
         "azjobs watch $JOB --query properties.status -o tsv",
@@ -290,80 +374,131 @@ _WATCH_PANEL = "Watching"
 def watch_cmd(
     jobs: Annotated[
         list[str] | None,
-        typer.Argument(help="Job GUIDs or full ARM ids (all in one vault).", metavar="[JOB]...",
-                       show_default=False, autocompletion=_completion.complete_job),
+        typer.Argument(
+            help="Job GUIDs or full ARM ids (all in one vault).",
+            metavar="[JOB]...",
+            show_default=False,
+            autocompletion=_completion.complete_job,
+        ),
     ] = None,
     operation: Annotated[
         str | None,
-        typer.Option("--operation", metavar="URL_OR_ID", help="An Azure-AsyncOperation / "
-                     "operationsStatus URL, or a backupOperations id of the vault: wait for the "
-                     "operation, then watch the job(s) it started. A failed operation: exit 1.",
-                     rich_help_panel=_WATCH_PANEL, show_default=False),
+        typer.Option(
+            "--operation",
+            metavar="URL_OR_ID",
+            help="An Azure-AsyncOperation / "
+            "operationsStatus URL, or a backupOperations id of the vault: wait for the "
+            "operation, then watch the job(s) it started. A failed operation: exit 1.",
+            rich_help_panel=_WATCH_PANEL,
+            show_default=False,
+        ),
     ] = None,
     all_jobs: Annotated[
         bool,
-        typer.Option("--all", help="Watch every InProgress or Cancelling job of the vault "
-                     "(started in the last 7 days).", rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--all",
+            help="Watch every InProgress or Cancelling job of the vault "
+            "(started in the last 7 days).",
+            rich_help_panel=_WATCH_PANEL,
+        ),
     ] = False,
     interval: Annotated[
         str | None,
-        typer.Option("--interval", metavar="SECONDS", help="Seconds between polls, at least 1 "
-                     "(default 10, or the config file's interval); a little jitter is added, and "
-                     "polling slows down after throttling.", rich_help_panel=_WATCH_PANEL,
-                     show_default=False),
+        typer.Option(
+            "--interval",
+            metavar="SECONDS",
+            help="Seconds between polls, at least 1 "
+            "(default 10, or the config file's interval); a little jitter is added, and "
+            "polling slows down after throttling.",
+            rich_help_panel=_WATCH_PANEL,
+            show_default=False,
+        ),
     ] = None,
     timeout: Annotated[
         str | None,
-        typer.Option("--timeout", metavar="DURATION", help="Give up after this long (90, 30m, "
-                     "2h, 1h30m): exit 5, the last state shown. Default: never.",
-                     rich_help_panel=_WATCH_PANEL, show_default=False),
+        typer.Option(
+            "--timeout",
+            metavar="DURATION",
+            help="Give up after this long (90, 30m, "
+            "2h, 1h30m): exit 5, the last state shown. Default: never.",
+            rich_help_panel=_WATCH_PANEL,
+            show_default=False,
+        ),
     ] = None,
     grace: Annotated[
         str,
-        typer.Option("--grace", metavar="DURATION", help="How long a job that is not found "
-                     "counts as 'not visible yet' (the service lags after a trigger).",
-                     rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--grace",
+            metavar="DURATION",
+            help="How long a job that is not found "
+            "counts as 'not visible yet' (the service lags after a trigger).",
+            rich_help_panel=_WATCH_PANEL,
+        ),
     ] = "60",
     strict: Annotated[
         bool,
-        typer.Option("--strict", help="CompletedWithWarnings fails (exit 8).",
-                     rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--strict", help="CompletedWithWarnings fails (exit 8).", rich_help_panel=_WATCH_PANEL
+        ),
     ] = False,
     fail_fast: Annotated[
         bool,
-        typer.Option("--fail-fast", help="Several jobs: stop at the first one that fails or is "
-                     "cancelled (the others keep running).", rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--fail-fast",
+            help="Several jobs: stop at the first one that fails or is "
+            "cancelled (the others keep running).",
+            rich_help_panel=_WATCH_PANEL,
+        ),
     ] = False,
     compact: Annotated[
         bool,
-        typer.Option("--compact", help="Several jobs: one row per job, no details.",
-                     rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--compact",
+            help="Several jobs: one row per job, no details.",
+            rich_help_panel=_WATCH_PANEL,
+        ),
     ] = False,
     bell: Annotated[
         bool,
-        typer.Option("--bell", help="Ring the terminal bell when the watch ends.",
-                     rich_help_panel=_WATCH_PANEL),
+        typer.Option(
+            "--bell",
+            help="Ring the terminal bell when the watch ends.",
+            rich_help_panel=_WATCH_PANEL,
+        ),
     ] = False,
     fleet: FleetOpt = False,
     subscriptions: SubscriptionsOpt = None,
     management_group: ManagementGroupOpt = None,
     fleet_status: Annotated[
         list[str] | None,
-        typer.Option("--status", metavar="STATUS", help="With --fleet: the running states to "
-                     "follow, InProgress and/or Cancelling (default both).",
-                     rich_help_panel=_FLEET_PANEL, show_default=False,
-                     autocompletion=_completion.complete_status),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="With --fleet: the running states to "
+            "follow, InProgress and/or Cancelling (default both).",
+            rich_help_panel=_FLEET_PANEL,
+            show_default=False,
+            autocompletion=_completion.complete_status,
+        ),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", metavar="TIME", help="With --fleet: jobs that started since "
-                     "then (default 7d).", rich_help_panel=_FLEET_PANEL, show_default=False),
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="With --fleet: jobs that started since then (default 7d).",
+            rich_help_panel=_FLEET_PANEL,
+            show_default=False,
+        ),
     ] = None,
     details: Annotated[
         bool,
-        typer.Option("--details", help="With --fleet: also read the newest running jobs' "
-                     "tasks and progress through the vault API (more requests).",
-                     rich_help_panel=_FLEET_PANEL),
+        typer.Option(
+            "--details",
+            help="With --fleet: also read the newest running jobs' "
+            "tasks and progress through the vault API (more requests).",
+            rich_help_panel=_FLEET_PANEL,
+        ),
     ] = False,
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -379,15 +514,26 @@ def watch_cmd(
 ) -> None:
     """Follow jobs until they end: a live view, a stream for scripts, a meaningful exit code."""
     from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-    from azbackupjobs.watch import (
+    from azbackupjobs.follow.poll import (
         parse_duration_arg,
         parse_interval,
         parse_timeout,
         startup_interval,
     )
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, debug, profile, auth)
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        debug,
+        profile,
+        auth,
+    )
     wopts = WatchOptions(
         interval=parse_interval(interval) if interval is not None else startup_interval(profile),
         timeout=parse_timeout(timeout) if timeout is not None else None,
@@ -397,18 +543,36 @@ def watch_cmd(
         compact=compact,
         bell=bell,
     )
-    if fleet or subscriptions or management_group is not None or fleet_status or details \
-            or since is not None:
+    if (
+        fleet
+        or subscriptions
+        or management_group is not None
+        or fleet_status
+        or details
+        or since is not None
+    ):
         from azbackupjobs.commands.fleet_watch_cmd import run_fleet_watch_command
 
-        _run(lambda: run_fleet_watch_command(
-            opts, wopts, Environment.from_system(), fleet=fleet,
-            subscriptions=tuple(subscriptions or ()), management_group=management_group,
-            statuses=tuple(fleet_status or ()), since=since, details=details,
-            jobs=tuple(jobs or ()), operation=operation, all_jobs=all_jobs))
+        _run(
+            lambda: run_fleet_watch_command(
+                opts,
+                wopts,
+                Environment.from_system(),
+                fleet=fleet,
+                subscriptions=tuple(subscriptions or ()),
+                management_group=management_group,
+                statuses=tuple(fleet_status or ()),
+                since=since,
+                details=details,
+                jobs=tuple(jobs or ()),
+                operation=operation,
+                all_jobs=all_jobs,
+            )
+        )
         return
-    request = WatchRequest(common=opts, options=wopts, jobs=tuple(jobs or ()),
-                           operation=operation, all_jobs=all_jobs)
+    request = WatchRequest(
+        common=opts, options=wopts, jobs=tuple(jobs or ()), operation=operation, all_jobs=all_jobs
+    )
     _run(lambda: run_watch(request, Environment.from_system()))
 
 
@@ -416,7 +580,8 @@ def watch_cmd(
     "demo",
     epilog="No Azure account and no network needed: the emulator runs inside azjobs on a free "
     "loopback port and stops with the demo. The exit code is the watched job's, as for "
-    "watch.\n\n" + _examples(
+    "watch.\n\n"
+    + _examples(
         "azjobs demo                                # the live view, about 25 seconds",
         "azjobs demo -o ndjson | jq -r .properties.status",
         "azjobs demo --speed 600                    # faster",
@@ -425,9 +590,13 @@ def watch_cmd(
 def demo_cmd(
     speed: Annotated[
         str | None,
-        typer.Option("--speed", metavar="FACTOR", help="Emulated seconds per real second "
-                     "(default 60: the 23-minute backup takes about 25 seconds).",
-                     show_default=False),
+        typer.Option(
+            "--speed",
+            metavar="FACTOR",
+            help="Emulated seconds per real second "
+            "(default 60: the 23-minute backup takes about 25 seconds).",
+            show_default=False,
+        ),
     ] = None,
     interval: Annotated[
         str,
@@ -439,7 +608,7 @@ def demo_cmd(
 ) -> None:
     """Run a simulated backup on the built-in emulator and watch it, end to end."""
     from azbackupjobs.commands.demo import DemoOptions, parse_speed, run_demo
-    from azbackupjobs.watch import parse_interval
+    from azbackupjobs.follow.poll import parse_interval
 
     global _DEBUG
     _DEBUG = _DEBUG or debug
@@ -462,29 +631,57 @@ def demo_cmd(
     "  azjobs emulator --tls                      # https with a generated CA\n",
 )
 def emulator_cmd(
-    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback unless "
-                                      "--allow-remote).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (loopback unless --allow-remote).")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="TCP port; 0 picks a free one.")] = 8765,
-    speed: Annotated[float, typer.Option("--speed", metavar="FACTOR",
-                                         help="Emulated seconds per real second.")] = 1.0,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for job ids and faults "
-                                             "(deterministic runs).", show_default=False)] = None,
-    faults: Annotated[float, typer.Option("--faults", metavar="RATE",
-                                          help="Share of API requests that get a fault (0-1).")]
-    = 0.0,
-    fault_kinds: Annotated[str | None, typer.Option(
-        "--fault-kinds", help="Comma-separated: 429,500,503,reset,slow,truncated (default all).",
-        show_default=False)] = None,
+    speed: Annotated[
+        float, typer.Option("--speed", metavar="FACTOR", help="Emulated seconds per real second.")
+    ] = 1.0,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed", help="Seed for job ids and faults (deterministic runs).", show_default=False
+        ),
+    ] = None,
+    faults: Annotated[
+        float,
+        typer.Option(
+            "--faults", metavar="RATE", help="Share of API requests that get a fault (0-1)."
+        ),
+    ] = 0.0,
+    fault_kinds: Annotated[
+        str | None,
+        typer.Option(
+            "--fault-kinds",
+            help="Comma-separated: 429,500,503,reset,slow,truncated (default all).",
+            show_default=False,
+        ),
+    ] = None,
     page_size: Annotated[int, typer.Option("--page-size", help="Jobs per list page.")] = 20,
-    tls: Annotated[bool, typer.Option("--tls", help="Serve https with a generated self-signed "
-                                      "CA (prints REQUESTS_CA_BUNDLE).")] = False,
-    state: Annotated[str | None, typer.Option("--state", metavar="FILE", help="Persist jobs "
-                                              "across restarts.", show_default=False)] = None,
-    token: Annotated[str | None, typer.Option("--token", help="Bearer token to accept "
-                                              "(default azjobs-emulator-token).",
-                                              show_default=False)] = None,
-    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="Allow a non-loopback "
-                                               "--host.")] = False,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls", help="Serve https with a generated self-signed CA (prints REQUESTS_CA_BUNDLE)."
+        ),
+    ] = False,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state", metavar="FILE", help="Persist jobs across restarts.", show_default=False
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            help="Bearer token to accept (default azjobs-emulator-token).",
+            show_default=False,
+        ),
+    ] = None,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
+    ] = False,
     empty: Annotated[bool, typer.Option("--empty", help="Start with no seeded jobs.")] = False,
     log: Annotated[bool, typer.Option("--log", help="One line per request on stderr.")] = False,
 ) -> None:
@@ -492,9 +689,19 @@ def emulator_cmd(
     from azbackupjobs.commands.emulator_cmd import EmulatorOptions, run_emulator
 
     opts = EmulatorOptions(
-        host=host, port=port, speed=speed, seed=seed, faults=faults, fault_kinds=fault_kinds,
-        page_size=page_size, tls=tls, state=state, token=token, allow_remote=allow_remote,
-        empty=empty, log=log,
+        host=host,
+        port=port,
+        speed=speed,
+        seed=seed,
+        faults=faults,
+        fault_kinds=fault_kinds,
+        page_size=page_size,
+        tls=tls,
+        state=state,
+        token=token,
+        allow_remote=allow_remote,
+        empty=empty,
+        log=log,
     )
     _run(lambda: run_emulator(opts, Environment.from_system()))
 
@@ -503,26 +710,41 @@ _FILTER_PANEL = "Filters"
 _FLEET_PANEL = "Fleet (Azure Resource Graph)"
 FleetOpt = Annotated[
     bool,
-    typer.Option("--fleet", help="Every vault in scope at once, through one Azure Resource "
-                 "Graph query (needs Reader on the subscriptions; no group or vault). Resource "
-                 "Graph lags the vault API a little.", rich_help_panel=_FLEET_PANEL),
+    typer.Option(
+        "--fleet",
+        help="Every vault in scope at once, through one Azure Resource "
+        "Graph query (needs Reader on the subscriptions; no group or vault). Resource "
+        "Graph lags the vault API a little.",
+        rich_help_panel=_FLEET_PANEL,
+    ),
 ]
 SubscriptionsOpt = Annotated[
     list[str] | None,
-    typer.Option("--subscriptions", metavar="S1,S2", help="With --fleet: only these "
-                 "subscriptions (repeat it or separate with commas). Default: every "
-                 "subscription the credential can read.", rich_help_panel=_FLEET_PANEL,
-                 show_default=False),
+    typer.Option(
+        "--subscriptions",
+        metavar="S1,S2",
+        help="With --fleet: only these "
+        "subscriptions (repeat it or separate with commas). Default: every "
+        "subscription the credential can read.",
+        rich_help_panel=_FLEET_PANEL,
+        show_default=False,
+    ),
 ]
+
+
 def _complete_by(incomplete: str) -> list[str]:
     return [c for c in ("vault", "status", "operation") if c.startswith(incomplete.lower())]
 
 
 ManagementGroupOpt = Annotated[
     str | None,
-    typer.Option("--management-group", metavar="MG", help="With --fleet: the subscriptions "
-                 "under this management group.", rich_help_panel=_FLEET_PANEL,
-                 show_default=False),
+    typer.Option(
+        "--management-group",
+        metavar="MG",
+        help="With --fleet: the subscriptions under this management group.",
+        rich_help_panel=_FLEET_PANEL,
+        show_default=False,
+    ),
 ]
 
 
@@ -541,7 +763,8 @@ ManagementGroupOpt = Annotated[
     "jobs, statuses} (vault), {status, jobs, vaults} (status) or {operation, jobs, vaults, "
     "statuses} (operation); tsv columns: the keys, then with vault and operation one count "
     "per status (InProgress, Completed, CompletedWithWarnings, Failed, Cancelling, "
-    "Cancelled).\n\n" + _examples(
+    "Cancelled).\n\n"
+    + _examples(
         "azjobs list                                   # the last 24 hours",
         "azjobs list --status Failed --since 7d --type AzureIaasVM",
         "azjobs list --since 30d --status Failed -o json | jq length",
@@ -554,66 +777,108 @@ ManagementGroupOpt = Annotated[
 def list_cmd(
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", metavar="STATUS",
-                     help="InProgress, Completed, CompletedWithWarnings, Failed, Cancelling or "
-                     "Cancelled, any casing; repeat it or separate with commas.",
-                     rich_help_panel=_FILTER_PANEL, show_default=False,
-                     autocompletion=_completion.complete_status),
+        typer.Option(
+            "--status",
+            metavar="STATUS",
+            help="InProgress, Completed, CompletedWithWarnings, Failed, Cancelling or "
+            "Cancelled, any casing; repeat it or separate with commas.",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+            autocompletion=_completion.complete_status,
+        ),
     ] = None,
     operation: Annotated[
         str | None,
-        typer.Option("--operation", metavar="OPERATION",
-                     help="Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, "
-                     "CrossRegionRestore, Undelete, UpdateCustomerManagedKey, Register or "
-                     "UnRegister.", rich_help_panel=_FILTER_PANEL, show_default=False,
-                     autocompletion=_completion.complete_operation),
+        typer.Option(
+            "--operation",
+            metavar="OPERATION",
+            help="Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, "
+            "CrossRegionRestore, Undelete, UpdateCustomerManagedKey, Register or "
+            "UnRegister.",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+            autocompletion=_completion.complete_operation,
+        ),
     ] = None,
     backup_type: Annotated[
         str | None,
-        typer.Option("--type", "--backup-management-type", metavar="TYPE",
-                     help="AzureIaasVM, AzureStorage, AzureWorkload, MAB, DPM, "
-                     "AzureBackupServer, AzureSql or DefaultBackup.",
-                     rich_help_panel=_FILTER_PANEL, show_default=False,
-                     autocompletion=_completion.complete_management_type),
+        typer.Option(
+            "--type",
+            "--backup-management-type",
+            metavar="TYPE",
+            help="AzureIaasVM, AzureStorage, AzureWorkload, MAB, DPM, "
+            "AzureBackupServer, AzureSql or DefaultBackup.",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+            autocompletion=_completion.complete_management_type,
+        ),
     ] = None,
     job_id: Annotated[
         str | None,
-        typer.Option("--job-id", metavar="GUID",
-                     help="Only the job with this GUID (within the window).",
-                     rich_help_panel=_FILTER_PANEL, show_default=False),
+        typer.Option(
+            "--job-id",
+            metavar="GUID",
+            help="Only the job with this GUID (within the window).",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+        ),
     ] = None,
     since: Annotated[
         str | None,
-        typer.Option("--since", metavar="TIME",
-                     help="Start of the window (default: 24 hours before --until).",
-                     rich_help_panel=_FILTER_PANEL, show_default=False),
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="Start of the window (default: 24 hours before --until).",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+        ),
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", metavar="TIME", help="End of the window (default: now).",
-                     rich_help_panel=_FILTER_PANEL, show_default=False),
+        typer.Option(
+            "--until",
+            metavar="TIME",
+            help="End of the window (default: now).",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+        ),
     ] = None,
     entity: Annotated[
         str | None,
-        typer.Option("--entity", metavar="TEXT",
-                     help="Only jobs whose entity name (VM, database, share) contains this "
-                     "text, any casing.", rich_help_panel=_FILTER_PANEL, show_default=False),
+        typer.Option(
+            "--entity",
+            metavar="TEXT",
+            help="Only jobs whose entity name (VM, database, share) contains this "
+            "text, any casing.",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+        ),
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", help="At most N jobs, newest first; stops fetching there. "
-                     "0: all. Default: all (the table: the newest 100).", metavar="N",
-                     rich_help_panel=_FILTER_PANEL, show_default=False),
+        typer.Option(
+            "--limit",
+            help="At most N jobs, newest first; stops fetching there. "
+            "0: all. Default: all (the table: the newest 100).",
+            metavar="N",
+            rich_help_panel=_FILTER_PANEL,
+            show_default=False,
+        ),
     ] = None,
     fleet: FleetOpt = False,
     subscriptions: SubscriptionsOpt = None,
     management_group: ManagementGroupOpt = None,
     by: Annotated[
         str | None,
-        typer.Option("--by", metavar="vault|status|operation", help="With --fleet: count the "
-                     "jobs per vault, status or operation instead of listing them.",
-                     rich_help_panel=_FLEET_PANEL, show_default=False,
-                     autocompletion=_complete_by),
+        typer.Option(
+            "--by",
+            metavar="vault|status|operation",
+            help="With --fleet: count the "
+            "jobs per vault, status or operation instead of listing them.",
+            rich_help_panel=_FLEET_PANEL,
+            show_default=False,
+            autocompletion=_complete_by,
+        ),
     ] = None,
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -630,12 +895,33 @@ def list_cmd(
     """List the vault's jobs in a time window (default: the last 24 hours), newest first."""
     from azbackupjobs.commands.list_jobs import run_list_command
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, debug, profile, auth)
-    values = {"status": status, "operation": operation, "backup_type": backup_type,
-              "job_id": job_id, "since": since, "until": until, "limit": limit, "entity": entity,
-              "fleet": fleet, "subscriptions": subscriptions,
-              "management_group": management_group, "by": by}
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        debug,
+        profile,
+        auth,
+    )
+    values = {
+        "status": status,
+        "operation": operation,
+        "backup_type": backup_type,
+        "job_id": job_id,
+        "since": since,
+        "until": until,
+        "limit": limit,
+        "entity": entity,
+        "fleet": fleet,
+        "subscriptions": subscriptions,
+        "management_group": management_group,
+        "by": by,
+    }
     _run(lambda: run_list_command(opts, values, Environment.from_system()))
 
 
@@ -648,7 +934,8 @@ def list_cmd(
     "first, 6 when it failed, 5 when --timeout elapsed.\n\n"
     "json: the job resource after the request (after the end with --wait). tsv columns: name, "
     "status, operation, entityFriendlyName, jobType, backupManagementType, startTime, endTime, "
-    "duration.\n\n" + _examples(
+    "duration.\n\n"
+    + _examples(
         "azjobs cancel $JOB                      # asks first on a terminal",
         "azjobs cancel $JOB --yes --wait         # exit 7 once the job is cancelled",
         "azjobs cancel $JOB --yes -o json | jq -r .properties.status",
@@ -662,20 +949,29 @@ def cancel_cmd(
     ] = False,
     yes: Annotated[
         bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (required without a "
-                     "terminal)."),
+        typer.Option(
+            "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."
+        ),
     ] = False,
     interval: Annotated[
         str | None,
-        typer.Option("--interval", help="With --wait: seconds between polls of the job "
-                     "(default 10, at least 1).", metavar="SECONDS", show_default=False),
+        typer.Option(
+            "--interval",
+            help="With --wait: seconds between polls of the job (default 10, at least 1).",
+            metavar="SECONDS",
+            show_default=False,
+        ),
     ] = None,
     timeout: Annotated[
         str | None,
-        typer.Option("--timeout", help="Give up after this long (90, 30m, 2h, 1h30m): the "
-                     "cancel operation and, with --wait, the job; exit 5. Default: the cancel "
-                     "operation 10 minutes, the job never.", metavar="DURATION",
-                     show_default=False),
+        typer.Option(
+            "--timeout",
+            help="Give up after this long (90, 30m, 2h, 1h30m): the "
+            "cancel operation and, with --wait, the job; exit 5. Default: the cancel "
+            "operation 10 minutes, the job never.",
+            metavar="DURATION",
+            show_default=False,
+        ),
     ] = None,
     subscription: SubscriptionOpt = None,
     resource_group: ResourceGroupOpt = None,
@@ -692,8 +988,19 @@ def cancel_cmd(
     """Ask the service to cancel a running job; --wait follows it to its end."""
     from azbackupjobs.commands.cancel import CancelOptions, run_cancel
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, debug, profile, auth)
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        debug,
+        profile,
+        auth,
+    )
     copts = CancelOptions(wait=wait, yes=yes, interval=interval, timeout=timeout)
     _run(lambda: run_cancel(job, opts, copts, Environment.from_system()))
 
@@ -702,7 +1009,8 @@ _config_app = typer.Typer(
     name="config",
     help="The config file and where each setting comes from.",
     epilog="Settings: flag > environment > config file (profile, then defaults) > az CLI "
-    "defaults > built-in default. The file's format: azjobs help config.\n\n" + _examples(
+    "defaults > built-in default. The file's format: azjobs help config.\n\n"
+    + _examples(
         "azjobs config show",
         "azjobs config show --profile prod -o json | jq -r .vault.value",
         "azjobs config path",
@@ -719,7 +1027,8 @@ app.add_typer(_config_app)
     "shown, warned about on stderr, and exits 2; a malformed config file is an error (exit 2) "
     "naming the file and line.\n\n"
     "json: {setting: {value, source}}; ndjson: one {setting, value, source} per line; "
-    "tsv columns: setting, value, source.\n\n" + _examples(
+    "tsv columns: setting, value, source.\n\n"
+    + _examples(
         "azjobs config show",
         "azjobs config show --profile prod",
         "azjobs config show -g other-rg -o json | jq -r .resource_group.source",
@@ -742,17 +1051,29 @@ def config_show_cmd(
     default, default)."""
     from azbackupjobs.commands.config_cmd import run_config_show
 
-    opts = _common(subscription, resource_group, vault, cloud, endpoint, api_version, output,
-                   query, False, profile, auth)
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        output,
+        query,
+        False,
+        profile,
+        auth,
+    )
     _run(lambda: run_config_show(opts, Environment.from_system()))
 
 
 @_config_app.command(
     "path",
     epilog="AZJOBS_CONFIG names another file; otherwise $XDG_CONFIG_HOME/azjobs/config.toml "
-    "(~/.config/azjobs/config.toml).\n\n" + _examples(
+    "(~/.config/azjobs/config.toml).\n\n"
+    + _examples(
         "azjobs config path",
-        "mkdir -p \"$(dirname \"$(azjobs config path)\")\" && azjobs help config",
+        'mkdir -p "$(dirname "$(azjobs config path)")" && azjobs help config',
     ),
 )
 def config_path_cmd() -> None:
@@ -767,7 +1088,8 @@ _cache_app = typer.Typer(
     help="The access tokens and other files azjobs keeps between runs.",
     epilog="Tokens are cached per identity and scope in $XDG_CACHE_HOME/azjobs/tokens "
     "(~/.cache/azjobs/tokens), readable by you only, and never used within 5 minutes of "
-    "their expiry. AZJOBS_TOKEN_CACHE=0 turns the cache off.\n\n" + _examples(
+    "their expiry. AZJOBS_TOKEN_CACHE=0 turns the cache off.\n\n"
+    + _examples(
         "azjobs cache show",
         "azjobs cache show -o json | jq -r '.[].expiresOn'",
         "azjobs cache clear",
@@ -815,9 +1137,13 @@ def help_cmd(
     ctx: typer.Context,
     topic: Annotated[
         str | None,
-        typer.Argument(help="exit-codes, environment, config, or a command; without it, the "
-                       "list of topics and commands.", metavar="[TOPIC]", show_default=False,
-                       autocompletion=_completion.complete_help_topic),
+        typer.Argument(
+            help="exit-codes, environment, config, or a command; without it, the "
+            "list of topics and commands.",
+            metavar="[TOPIC]",
+            show_default=False,
+            autocompletion=_completion.complete_help_topic,
+        ),
     ] = None,
 ) -> None:
     """Help topics: exit codes, environment variables, the config file; and each command."""
@@ -832,7 +1158,7 @@ def main(argv: list[str] | None = None) -> None:
     Only the command that runs is built (``lazy_typer``); ``fastpath.guarded`` maps failures to
     one stderr line and an exit code, for both paths.
     """
-    from azbackupjobs.fastpath import guarded
-    from azbackupjobs.lazy_typer import lazy_command
+    from azbackupjobs.cli.guard import guarded
+    from azbackupjobs.cli.lazy import lazy_command
 
     guarded(lambda: lazy_command(app)(args=argv, prog_name="azjobs"), lambda: _DEBUG)

@@ -16,18 +16,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from azbackupjobs.errors import StdoutClosed, UsageError
+from azbackupjobs.model.errors import StdoutClosed, UsageError
+from azbackupjobs.model.formats import FORMATS
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
 
-FORMATS = ("table", "json", "ndjson", "tsv")
 # json.dumps(ensure_ascii=False) escapes C0 controls (ESC among them) but lets DEL and the C1
 # controls through (U+009B is a one-character CSI to some terminals), and bidirectional
 # controls, which make text read differently from what it is. They are escaped as \uXXXX: the
 # JSON value stays exactly the same, only its spelling changes.
-_JSON_UNSAFE = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
-                          "\u2066-\u2069]")
+_JSON_UNSAFE = re.compile("[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _escape_unsafe(match: re.Match[str]) -> str:
@@ -99,7 +98,7 @@ def resolve_format(flag: str | None, env: Environment, profile: str | None = Non
     elif env.env.get("AZJOBS_OUTPUT", "").strip():
         value, source = env.env["AZJOBS_OUTPUT"], "AZJOBS_OUTPUT"
     else:
-        from azbackupjobs.config import active_profile
+        from azbackupjobs.arm.config import active_profile
 
         configured = active_profile(profile, env.env).get("output")
         if configured is None:
@@ -107,8 +106,9 @@ def resolve_format(flag: str | None, env: Environment, profile: str | None = Non
         value, source = str(configured.value), f"output from {configured.source}"
     value = value.strip().lower()
     if value not in FORMATS:
-        raise UsageError(f"{source}: unknown output format {value!r}; use one of: "
-                         + ", ".join(FORMATS))
+        raise UsageError(
+            f"{source}: unknown output format {value!r}; use one of: " + ", ".join(FORMATS)
+        )
     return value
 
 

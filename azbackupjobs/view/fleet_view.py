@@ -15,9 +15,11 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs import ids
-from azbackupjobs.filters import STATUSES
-from azbackupjobs.list_view import (
+from azbackupjobs.model import ids
+from azbackupjobs.model.job import Job, JobStatus
+from azbackupjobs.model.text import clean, sanitize
+from azbackupjobs.sources.filters import STATUSES
+from azbackupjobs.view.list_view import (
     GUID_WIDTH,
     WIDE,
     job_duration,
@@ -25,12 +27,10 @@ from azbackupjobs.list_view import (
     stacked_jobs_table,
     table_frame,
 )
-from azbackupjobs.models import Job, JobStatus
-from azbackupjobs.render import DASH, STATUS_STYLES, status_text
-from azbackupjobs.text import clean, sanitize
+from azbackupjobs.view.render import DASH, STATUS_STYLES, status_text
 
 if TYPE_CHECKING:
-    from azbackupjobs.fleet_watch import FleetTick
+    from azbackupjobs.follow.fleet import FleetTick
 
 
 def vault_label(job: Job) -> str:
@@ -40,8 +40,10 @@ def vault_label(job: Job) -> str:
 
 
 def _what(job: Job) -> str:
-    return (f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
-            f" · {sanitize(vault_label(job), 80)}")
+    return (
+        f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
+        f" · {sanitize(vault_label(job), 80)}"
+    )
 
 
 def fleet_jobs_table(
@@ -87,9 +89,14 @@ def status_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 # Short headers for narrow terminals.
-_SHORT_STATUS = {"InProgress": "Running", "Completed": "Done",
-                 "CompletedWithWarnings": "Warnings", "Failed": "Failed",
-                 "Cancelling": "Cancelling", "Cancelled": "Cancelled"}
+_SHORT_STATUS = {
+    "InProgress": "Running",
+    "Completed": "Done",
+    "CompletedWithWarnings": "Warnings",
+    "Failed": "Failed",
+    "Cancelling": "Cancelling",
+    "Cancelled": "Cancelled",
+}
 
 
 def _status_header(status: str, *, short: bool = False) -> Text:
@@ -104,8 +111,14 @@ def _count(value: int, status: str | None = None) -> Text:
     return Text(str(value), style=style)
 
 
-def summary_table(rows: Sequence[Mapping[str, Any]], by: str, *, title: str | None = None,
-                  caption: str | None = None, width: int | None = None) -> Table:
+def summary_table(
+    rows: Sequence[Mapping[str, Any]],
+    by: str,
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+    width: int | None = None,
+) -> Table:
     """``--by vault``: a row per vault and a column per status; ``--by status``: jobs and
     vaults per status; ``--by operation``: a row per operation and a column per status.
     Below ``WIDE`` columns the subscription is left out and the status headers are short."""
@@ -117,19 +130,27 @@ def summary_table(rows: Sequence[Mapping[str, Any]], by: str, *, title: str | No
         table.add_column("Vaults", justify="right")
         for row in rows:
             status = str(row["status"])
-            table.add_row(status_text(JobStatus.parse(status), status, symbol=True),
-                          Text(str(row["jobs"])), Text(str(row["vaults"])))
+            table.add_row(
+                status_text(JobStatus.parse(status), status, symbol=True),
+                Text(str(row["jobs"])),
+                Text(str(row["vaults"])),
+            )
         return table
     statuses = status_columns(rows)
     name_width = 16 if narrow else None
     if by == "vault":
-        table.add_column("Vault", overflow="ellipsis" if narrow else "fold", no_wrap=narrow,
-                         min_width=name_width)
+        table.add_column(
+            "Vault", overflow="ellipsis" if narrow else "fold", no_wrap=narrow, min_width=name_width
+        )
         if not narrow:
             table.add_column("Subscription", no_wrap=True)
     else:
-        table.add_column("Operation", overflow="ellipsis" if narrow else "fold",
-                         no_wrap=narrow, min_width=name_width)
+        table.add_column(
+            "Operation",
+            overflow="ellipsis" if narrow else "fold",
+            no_wrap=narrow,
+            min_width=name_width,
+        )
         table.add_column("Vaults", justify="right", no_wrap=True, min_width=6)
     table.add_column("Jobs", justify="right")
     for status in statuses:
@@ -141,10 +162,10 @@ def summary_table(rows: Sequence[Mapping[str, Any]], by: str, *, title: str | No
             if not narrow:
                 head.append(Text(sanitize(str(row["subscriptionId"]), 40)))
         else:
-            head = [Text(sanitize(str(row["operation"]), 60) or DASH),
-                    Text(str(row["vaults"]))]
-        table.add_row(*head, Text(str(row["jobs"])),
-                      *(_count(int(counts.get(s, 0)), s) for s in statuses))
+            head = [Text(sanitize(str(row["operation"]), 60) or DASH), Text(str(row["vaults"]))]
+        table.add_row(
+            *head, Text(str(row["jobs"])), *(_count(int(counts.get(s, 0)), s) for s in statuses)
+        )
     return table
 
 
@@ -158,8 +179,15 @@ def summary_tsv_rows(rows: Sequence[Mapping[str, Any]], by: str) -> list[list[An
         counts = row.get("statuses", {})
         per_status = [counts.get(s, 0) for s in STATUSES]
         if by == "vault":
-            out.append([row["subscriptionId"], row["resourceGroup"], row["vault"], row["jobs"],
-                        *per_status])
+            out.append(
+                [
+                    row["subscriptionId"],
+                    row["resourceGroup"],
+                    row["vault"],
+                    row["jobs"],
+                    *per_status,
+                ]
+            )
         elif by == "status":
             out.append([row["status"], row["jobs"], row["vaults"]])
         else:
@@ -181,15 +209,20 @@ def watch_header(tick: FleetTick, *, next_in: int | None, spin: str = "") -> Tex
     line = Text()
     if spin:
         line.append(spin + " ", style="cyan")
-    line.append(f"{_count_phrase(len(tick.running), 'job')} running in "
-                f"{_count_phrase(len(vaults), 'vault')}", style="bold")
+    line.append(
+        f"{_count_phrase(len(tick.running), 'job')} running in "
+        f"{_count_phrase(len(vaults), 'vault')}",
+        style="bold",
+    )
     if tick.ended:
         counts: dict[str, int] = {}
         for job in tick.ended:
             label = sanitize(job.status_raw or job.status.value, 30)
             counts[label] = counts.get(label, 0) + 1
-        line.append(f" · {len(tick.ended)} ended: "
-                    + ", ".join(f"{n} {label}" for label, n in counts.items()))
+        line.append(
+            f" · {len(tick.ended)} ended: "
+            + ", ".join(f"{n} {label}" for label, n in counts.items())
+        )
     if tick.polled_at is not None:
         line.append(f" · updated {tick.polled_at.astimezone():%H:%M:%S}", style="dim")
     if next_in is not None:
@@ -199,12 +232,13 @@ def watch_header(tick: FleetTick, *, next_in: int | None, spin: str = "") -> Tex
     return line
 
 
-def watch_frame(tick: FleetTick, *, width: int | None, height: int | None,
-                next_in: int | None, spin: str = "") -> RenderableType:
+def watch_frame(
+    tick: FleetTick, *, width: int | None, height: int | None, next_in: int | None, spin: str = ""
+) -> RenderableType:
     """The live view: the header, the running jobs, the last ended ones, and the details read
     through the vault API (``--details``)."""
-    from azbackupjobs.render import title_of
-    from azbackupjobs.watch_view import live_task_table
+    from azbackupjobs.view.render import title_of
+    from azbackupjobs.view.watch_view import live_task_table
 
     parts: list[RenderableType] = [watch_header(tick, next_in=next_in, spin=spin)]
     running = [tick.details.get((j.id or j.job_id).lower(), j) for j in tick.running]
@@ -216,23 +250,30 @@ def watch_frame(tick: FleetTick, *, width: int | None, height: int | None,
     if tick.ended:
         recent = list(reversed(tick.ended))[:ENDED_SHOWN]
         more = len(tick.ended) - len(recent)
-        parts.append(fleet_jobs_table(recent, width=width, title="Ended while watching",
-                                      caption=f"and {more} earlier" if more > 0 else None))
+        parts.append(
+            fleet_jobs_table(
+                recent,
+                width=width,
+                title="Ended while watching",
+                caption=f"and {more} earlier" if more > 0 else None,
+            )
+        )
     for job in running:
         detailed = tick.details.get((job.id or job.job_id).lower())
         if detailed is None:
             continue
-        title = Text(f"{title_of(detailed)} · {sanitize(vault_label(detailed), 80)}",
-                     style="bold")
+        title = Text(f"{title_of(detailed)} · {sanitize(vault_label(detailed), 80)}", style="bold")
         parts.append(Group(title, live_task_table(detailed)) if detailed.tasks else title)
     return Group(*parts)
 
 
 def watch_event_line(event: str, job: Job, at: datetime) -> str:
     """A plain line for pipes: ``20:51:03  ended    ✖ Failed  Backup of vm1  rg/vault  GUID``."""
-    from azbackupjobs.render import STATUS_SYMBOLS, title_of
+    from azbackupjobs.view.render import STATUS_SYMBOLS, title_of
 
     stamp = at.astimezone().strftime("%H:%M:%S")
     status = f"{STATUS_SYMBOLS[job.status]} {sanitize(job.status_raw or job.status.value, 30)}"
-    return (f"{stamp}  {event:<8} {status:<24} {title_of(job)}  "
-            f"{sanitize(vault_label(job), 80)}  {clean(job.job_id)}")
+    return (
+        f"{stamp}  {event:<8} {status:<24} {title_of(job)}  "
+        f"{sanitize(vault_label(job), 80)}  {clean(job.job_id)}"
+    )
