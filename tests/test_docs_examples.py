@@ -540,7 +540,7 @@ def run_command(command: str, env: dict[str, str], cwd: Path) -> Outcome:
             return Outcome(returncode=None, stderr=f"not installed: {', '.join(others)}")
         note = f"{', '.join(missing)} not installed: ran the azjobs part of the pipeline only"
         stages = stages[:1]
-        run = stages[0].rstrip() + " > /dev/null"
+        run = stages[0].rstrip().removesuffix("\\").rstrip() + " > /dev/null"
     else:
         run = "|".join(stages)
     done = subprocess.run(
@@ -679,7 +679,7 @@ def test_example(example: Example, outcomes: dict[str, Outcome]) -> None:
     shown = example.command if not example.script else example.command.splitlines()[0] + " ..."
     report = (
         f"{example.where}: `{shown}` exited {outcome.returncode}, expected "
-        f"{example.expect}\n--- stdout\n{outcome.stdout[-3000:]}\n--- stderr\n"
+        f"{example.expect} {outcome.note}\n--- stdout\n{outcome.stdout[-3000:]}\n--- stderr\n"
         f"{outcome.stderr[-3000:]}"
     )
     assert outcome.returncode == example.expect, report
