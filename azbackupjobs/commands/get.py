@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.model import ids
+from azbackupjobs.commands.common import CommonOptions, job_ref, make_output, open_session
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.output import Environment, Output
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
     out = make_output(opts, env)
-    ref = ids.parse_job_ref(job)
+    ref = job_ref(job)
     session = open_session(opts, env, ref, out=out)
     try:
         raw = session.client.get_job(ref.job_id)
