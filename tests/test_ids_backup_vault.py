@@ -61,7 +61,7 @@ def test_backup_vault_job_ids_in_every_casing(value: str) -> None:
 
 
 def _job_ids(folder: str) -> list[str]:
-    found = []
+    found: list[str] = []
     for path in sorted((FIXTURES / folder).glob("*.json")):
         body = json.loads(path.read_text(encoding="utf-8"))
         items = body.get("value") or body.get("data") or [body]

@@ -37,14 +37,6 @@ def _model(raw: dict[str, Any]) -> Job:
     return Job.from_dict(raw)
 
 
-def raw_tasks(raw: dict[str, Any]) -> list[Any]:
-    """``extendedInfo.tasksList`` exactly as returned; ``[]`` when the job type has none."""
-    props = raw.get("properties")
-    ext = props.get("extendedInfo") if isinstance(props, dict) else None
-    tasks = ext.get("tasksList") if isinstance(ext, dict) else None
-    return tasks if isinstance(tasks, list) else []
-
-
 def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
     out, raw = _fetch(job, opts, env)
     if out.is_table and out.query is None:
@@ -62,6 +54,8 @@ def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
 
 def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
     out, raw = _fetch(job, opts, env)
+    from azbackupjobs.view.rows import raw_tasks
+
     tasks = raw_tasks(raw)
     if out.is_table and out.query is None:
         from azbackupjobs.view import render
