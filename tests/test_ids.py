@@ -6,6 +6,7 @@ import pytest
 
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.model.kinds import VaultKind
 
 SUB = "00000000-0000-0000-0000-000000000000"
 JOB = "73e47398-73a0-45fb-b56b-9997e6d84229"
@@ -41,7 +42,9 @@ def test_job_guids(value: str) -> None:
 )
 def test_job_arm_ids_in_every_casing(value: str) -> None:
     ref = ids.parse_job_ref(value)
-    assert ref == ids.JobRef(JOB, SUB, "clitest.rg000001", "clitest-vault000002")
+    assert ref == ids.JobRef(
+        JOB, SUB, "clitest.rg000001", "clitest-vault000002", VaultKind.RECOVERY_SERVICES
+    )
 
 
 def test_names_from_an_arm_id_keep_their_case() -> None:
@@ -91,7 +94,9 @@ BAD_REFS = [
     "/" + PATH,
     PATH.replace("/backupJobs/", "/backupPolicies/"),
     PATH.replace("Microsoft.RecoveryServices", "Microsoft.DataProtection"),
-    f"/subscriptions/{SUB}/providers/Microsoft.RecoveryServices/locations/eastus/backupJobs/{JOB}",
+    # A cross-region restore job's id names its region and no vault (see test_ids_backup_vault).
+    f"/subscriptions/{SUB}/providers/Microsoft.RecoveryServices/locations/eastus/vaults/v"
+    f"/backupJobs/{JOB}",
     f"https://management.azure.com{PATH}",
 ]
 

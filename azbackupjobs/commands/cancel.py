@@ -18,9 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after
-from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
+from azbackupjobs.commands.common import CommonOptions, Session, job_ref, make_output, open_session
 from azbackupjobs.follow.poll import parse_interval, parse_timeout
-from azbackupjobs.model import ids
 from azbackupjobs.model.errors import (
     ApiError,
     AzJobsError,
@@ -208,7 +207,7 @@ def run_cancel(
     read_answer: Callable[[], str] = _stdin_line,
 ) -> int:
     out = make_output(opts, env)
-    ref = ids.parse_job_ref(job)
+    ref = job_ref(job)
     user_timeout = parse_timeout(copts.timeout) if copts.timeout is not None else None
     interval = parse_interval(copts.interval) if copts.interval is not None else None
     if not copts.yes and not env.stdin_isatty:

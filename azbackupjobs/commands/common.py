@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from azbackupjobs.arm import auth, settings
 from azbackupjobs.model import ids
+from azbackupjobs.model.errors import UsageError
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.view.output import Environment, Output, Query, resolve_format
 
 if TYPE_CHECKING:  # requests stays off the paths that only need CommonOptions (config show)
@@ -52,6 +54,24 @@ class Session:
     out: Output
     ctx: settings.Context
     client: BackupJobsClient
+
+
+def job_ref(text: str) -> ids.JobRef:
+    """A JOB argument these commands can reach: a job of a Recovery Services vault in its
+    primary region. Other ids parse (they name their kind) but are refused here, exit 2 before
+    any request, until a source reads them."""
+    ref = ids.parse_job_ref(text)
+    if ref.vault_kind is VaultKind.BACKUP:
+        raise UsageError(
+            f"job {ref.job_id} is a Backup vault (Microsoft.DataProtection) job: "
+            "this command reads Recovery Services vault jobs only"
+        )
+    if ref.secondary:
+        raise UsageError(
+            f"job {ref.job_id} is a cross-region restore job (secondary region "
+            f"{ref.region}): this command reads jobs of the vault's own region only"
+        )
+    return ref
 
 
 def make_output(opts: CommonOptions, env: Environment) -> Output:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.model import ids
+from azbackupjobs.commands.common import CommonOptions, job_ref, make_output, open_session
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.output import Environment, Output
 
@@ -21,7 +20,7 @@ if TYPE_CHECKING:
 
 def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
     out = make_output(opts, env)
-    ref = ids.parse_job_ref(job)
+    ref = job_ref(job)
     session = open_session(opts, env, ref, out=out)
     try:
         raw = session.client.get_job(ref.job_id)
@@ -36,14 +35,6 @@ def _model(raw: dict[str, Any]) -> Job:
     from azbackupjobs.model.job import Job
 
     return Job.from_dict(raw)
-
-
-def raw_tasks(raw: dict[str, Any]) -> list[Any]:
-    """``extendedInfo.tasksList`` exactly as returned; ``[]`` when the job type has none."""
-    props = raw.get("properties")
-    ext = props.get("extendedInfo") if isinstance(props, dict) else None
-    tasks = ext.get("tasksList") if isinstance(ext, dict) else None
-    return tasks if isinstance(tasks, list) else []
 
 
 def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
@@ -63,6 +54,8 @@ def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
 
 def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
     out, raw = _fetch(job, opts, env)
+    from azbackupjobs.view.rows import raw_tasks
+
     tasks = raw_tasks(raw)
     if out.is_table and out.query is None:
         from azbackupjobs.view import render

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
-from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
+from azbackupjobs.commands.common import CommonOptions, Session, job_ref, make_output, open_session
 from azbackupjobs.follow.poll import (
     DEFAULT_GRACE,
     DEFAULT_INTERVAL,
@@ -123,7 +123,7 @@ def run_watch(
             if not job_ids:
                 out.note(f"azjobs: no job is in progress in vault {session.ctx.vault}")
         else:
-            job_ids = [ids.parse_job_ref(j).job_id for j in request.jobs]
+            job_ids = [job_ref(j).job_id for j in request.jobs]
         if opts.timeout is not None:
             opts = replace(opts, timeout=max(opts.timeout - (clock() - started), 0.001))
         return watch_jobs(session, job_ids, opts, sleep=sleep, clock=clock, wall=wall)
@@ -135,7 +135,7 @@ def _context_ref(request: WatchRequest) -> ids.JobRef | None:
     """The vault named by full ARM ids (all in one vault) or by the operation URL's path."""
     named: list[ids.JobRef] = []
     for text in request.jobs:
-        ref = ids.parse_job_ref(text)
+        ref = job_ref(text)
         if ref.vault is not None:
             named.append(ref)
     if request.operation is not None:

@@ -23,6 +23,7 @@ from azbackupjobs.follow.poll import failure_delay, outcome, transient_reason, w
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import AzJobsError, ExitCode, NotFoundError
 from azbackupjobs.model.job import Job, change_key
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources import kql as fleet
 from azbackupjobs.sources.resource_graph import ResourceGraphClient
@@ -271,7 +272,9 @@ def job_url(client: BackupJobsClient, job_id: str) -> str | None:
         ref = ids.parse_job_ref(job_id)
     except AzJobsError:
         return None
-    assert ref.subscription and ref.resource_group and ref.vault
+    reachable = ref.vault_kind is VaultKind.RECOVERY_SERVICES and not ref.secondary
+    if not (reachable and ref.subscription and ref.resource_group and ref.vault):
+        return None  # a Backup vault's or a secondary region's job: not on this client's API
     ctx = replace(
         client.ctx,
         subscription=ref.subscription,

@@ -1,8 +1,10 @@
 """Parse and validate job references and the names that go into URL paths.
 
-A job is named by its GUID or by its full ARM id; the id may use any casing the service returns
-(``/Subscriptions/``, ``microsoft.recoveryservices``). Everything that ends up in a URL path is
-validated here, before any request is sent, so that no user input can change the path.
+A job is named by its GUID or by its full ARM id, of either kind of vault; the id may use any
+casing the services return (``/Subscriptions/``, ``microsoft.recoveryservices``,
+``BackupVaults``). A cross-region restore job's id names the (secondary) region it runs in
+instead of a vault. Everything that ends up in a URL path is validated here, before any request
+is sent, so that no user input can change the path.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from azbackupjobs.model.errors import UsageError
+from azbackupjobs.model.kinds import VaultKind
 
 # Always use ``fullmatch`` with these: ``$`` also matches before a trailing newline, which would
 # let "name\n" into a URL path.
@@ -18,14 +21,36 @@ _GUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F
 GUID_RE = re.compile(rf"^{_GUID}$")
 # Resource group names: letters, digits, '_', '-', '.', '(' and ')'; 1-90 chars; not ending in '.'.
 RESOURCE_GROUP_RE = re.compile(r"^[-\w.()]{0,89}[-\w()]$")
-# Recovery Services vault names: 2-50 chars, letters, digits and hyphens, starting with a letter.
+# Vault names (Recovery Services and Backup vaults alike): 2-50 chars, letters, digits and
+# hyphens, starting with a letter.
 VAULT_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
+# Azure region names as ARM ids spell them: eastus2euap, centraluseuap, usgovvirginia.
+REGION_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{1,49}$")
 _JOB_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
     r"/providers/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)"
     r"/backupjobs/(?P<job>[^/]+)/?$",
     re.IGNORECASE,
 )
+_BACKUP_VAULT_JOB_ID_RE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
+    r"/providers/microsoft\.dataprotection/backupvaults/(?P<vault>[^/]+)"
+    r"/backupjobs/(?P<job>[^/]+)/?$",
+    re.IGNORECASE,
+)
+# Cross-region restore jobs live under the secondary region, not under a vault:
+# /subscriptions/S/providers/Microsoft.RecoveryServices/locations/REGION/backupJobs/GUID, and
+# the same under Microsoft.DataProtection, whose cross-region calls are resource-group scoped.
+_SECONDARY_JOB_ID_RE = re.compile(
+    r"^/subscriptions/(?P<sub>[^/]+)(?:/resourcegroups/(?P<rg>[^/]+))?"
+    r"/providers/(?P<provider>microsoft\.recoveryservices|microsoft\.dataprotection)"
+    r"/locations/(?P<region>[^/]+)/backupjobs/(?P<job>[^/]+)/?$",
+    re.IGNORECASE,
+)
+_VAULT_KIND_OF_ID_RE = {
+    _JOB_ID_RE: VaultKind.RECOVERY_SERVICES,
+    _BACKUP_VAULT_JOB_ID_RE: VaultKind.BACKUP,
+}
 _VAULT_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
     r"/providers/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)",
@@ -35,12 +60,19 @@ _VAULT_ID_RE = re.compile(
 
 @dataclass(frozen=True)
 class JobRef:
-    """A job named by the user; the context parts are set only when a full ARM id named them."""
+    """A job named by the user; the context parts are set only when a full ARM id named them.
+
+    ``vault_kind`` is None when the reference does not say (a bare GUID). A cross-region
+    restore job's id names its ``region`` (the secondary one) and no vault: ``secondary``.
+    """
 
     job_id: str
     subscription: str | None = None
     resource_group: str | None = None
     vault: str | None = None
+    vault_kind: VaultKind | None = None
+    region: str | None = None
+    secondary: bool = False
 
 
 def _printable(value: str) -> str:
@@ -81,24 +113,52 @@ def validate_vault(value: str) -> str:
     return value
 
 
+def validate_region(value: str) -> str:
+    """Return the region name in lower case (ARM's spelling), or refuse it."""
+    if not REGION_RE.fullmatch(value):
+        raise UsageError(
+            f"region name {_printable(value)!r} is not valid "
+            "(2-50 letters and digits, starting with a letter, e.g. westeurope)"
+        )
+    return value.lower()
+
+
 def parse_job_ref(value: str) -> JobRef:
-    """Read a JOB argument: a job GUID, or the job's full ARM id."""
+    """Read a JOB argument: a job GUID, or the job's full ARM id of either kind of vault, or a
+    cross-region restore job's id (which names the secondary region)."""
     text = value.strip()
-    if text.startswith("/"):
-        match = _JOB_ID_RE.fullmatch(text)
-        if not match:
-            raise UsageError(
-                f"job {_printable(value)!r} is neither a job GUID nor a job's ARM id "
-                "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices"
-                "/vaults/VAULT/backupJobs/GUID)"
+    if not text.startswith("/"):
+        return JobRef(job_id=validate_guid(text, "job id"))
+    for pattern, kind in _VAULT_KIND_OF_ID_RE.items():
+        match = pattern.fullmatch(text)
+        if match:
+            return JobRef(
+                job_id=validate_guid(match["job"], "job id"),
+                subscription=validate_subscription(match["sub"]),
+                resource_group=validate_resource_group(match["rg"]),
+                vault=validate_vault(match["vault"]),
+                vault_kind=kind,
             )
+    match = _SECONDARY_JOB_ID_RE.fullmatch(text)
+    if match:
+        kind = (
+            VaultKind.BACKUP
+            if match["provider"].lower() == "microsoft.dataprotection"
+            else VaultKind.RECOVERY_SERVICES
+        )
         return JobRef(
             job_id=validate_guid(match["job"], "job id"),
             subscription=validate_subscription(match["sub"]),
-            resource_group=validate_resource_group(match["rg"]),
-            vault=validate_vault(match["vault"]),
+            resource_group=validate_resource_group(match["rg"]) if match["rg"] else None,
+            vault_kind=kind,
+            region=validate_region(match["region"]),
+            secondary=True,
         )
-    return JobRef(job_id=validate_guid(text, "job id"))
+    raise UsageError(
+        f"job {_printable(value)!r} is neither a job GUID nor a job's ARM id "
+        "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices"
+        "/vaults/VAULT/backupJobs/GUID, or Microsoft.DataProtection/backupVaults/VAULT/...)"
+    )
 
 
 def vault_of_id(resource_id: str) -> tuple[str, str, str] | None:

@@ -1,7 +1,7 @@
 """The table of ``azjobs list``: a pure function from parsed jobs to a rich ``Table``. No I/O.
 
 The full job GUID is what every other command takes, so it is never shortened; the other
-columns make room for it on narrower terminals instead: operation, entity and management type
+columns make room for it on narrower terminals instead: operation, entity and its type
 go under the id, and the duration under the start.
 """
 
@@ -31,6 +31,8 @@ def job_duration(job: Job) -> str:
     """The duration the service reports (elapsed so far for a running job), never a guess."""
     if job.duration is not None:
         return fmt_duration(job.duration)
+    if job.duration_is_placeholder:  # a running Backup vault job says 00:00:00
+        return DASH
     return clean(job.duration_raw) or DASH
 
 
@@ -57,8 +59,8 @@ def table_frame(title: str | None, caption: str | None) -> Table:
 
 def _what(job: Job) -> str:
     what = f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 60)}"
-    if job.backup_management_type:
-        what += f" · {sanitize(job.backup_management_type, 30)}"
+    if job.entity_type:
+        what += f" · {sanitize(job.entity_type, 30)}"
     return what
 
 
@@ -116,7 +118,7 @@ def jobs_table(
             _cell(job.operation),
             status_text(job.status, job.status_raw, symbol=True),
             _cell(job.entity),
-            _cell(job.backup_management_type),
+            _cell(job.entity_type),
             Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
             Text(job_duration(job)),
         )

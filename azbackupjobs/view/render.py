@@ -2,20 +2,27 @@
 
 Every string that comes from the service passes through ``text.clean`` before it reaches a
 renderable, and is wrapped in ``Text`` so that rich never interprets it as markup.
+
+Jobs of both kinds of vault render through the same functions: where a Recovery Services job
+shows its entity, job type and management type, a Backup vault job shows its datasource (name,
+type, resource group), policy, data transferred and recovery point.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich import box
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs.model.job import Job, JobStatus, JobTask
+from azbackupjobs.model.job import BackupVaultJobInfo, Job, JobError, JobStatus, JobTask
 from azbackupjobs.model.text import clean, sanitize
 from azbackupjobs.view.rows import job_tsv_row, task_tsv_row  # noqa: F401  (re-exported)
 
@@ -27,6 +34,12 @@ MAX_TABLE_ROWS = 200
 # The error panel: jobs report one to three errors with a few recommendations each.
 MAX_PANEL_ERRORS = 10
 MAX_RECOMMENDATIONS = 20
+# Backup vault errors nest (each level often repeating the one above): at most this many are
+# shown in one panel, whatever the nesting. An inner error's text can be a whole HTTP exchange:
+# its first lines say what failed, the rest is headers.
+MAX_PANEL_ENTRIES = 30
+MAX_DETAIL_LINES = 8
+_BINARY_UNITS = ("KiB", "MiB", "GiB", "TiB", "PiB")
 
 STATUS_STYLES: dict[JobStatus, str] = {
     JobStatus.COMPLETED: "bold green",
@@ -74,6 +87,18 @@ def fmt_duration(delta: timedelta | None) -> str:
     return f"{sign}{secs}s"
 
 
+def fmt_bytes(count: int | None) -> str:
+    """Binary units to one decimal: 616490449 -> 587.9 MiB; small counts in bytes."""
+    if count is None:
+        return DASH
+    if count < 1024:
+        return f"{count} B"
+    exponent = 1
+    while exponent < len(_BINARY_UNITS) and count >= 1024 ** (exponent + 1):
+        exponent += 1
+    return f"{count / 1024**exponent:.1f} {_BINARY_UNITS[exponent - 1]}"
+
+
 def fmt_time(moment: datetime | None, *, utc: bool = False) -> str:
     """Local time (the user's clock) to the second; unset times are a dash, never year 1."""
     if moment is None:
@@ -86,6 +111,7 @@ def fmt_time(moment: datetime | None, *, utc: bool = False) -> str:
 
 
 def status_text(status: JobStatus, raw: str | None = None, *, symbol: bool = False) -> Text:
+    """The normalized word (Started shows as InProgress); an unknown word as it came."""
     label = clean(raw) if status is JobStatus.UNKNOWN and raw else status.value
     if symbol:
         label = f"{STATUS_SYMBOLS[status]} {label}"
@@ -112,27 +138,90 @@ def _lines(value: object) -> list[str]:
     return [line.strip() for line in clean(value, keep_newlines=True).splitlines() if line.strip()]
 
 
+def datasource_type_text(info: BackupVaultJobInfo) -> Text:
+    """``Azure Disk (Microsoft.Compute/disks)``: the short name people use, and the type."""
+    label, raw = info.datasource_label, info.datasource_type
+    if not raw:
+        return Text(DASH)
+    text = Text(clean(label))
+    if label != raw:
+        text.append(f" ({clean(raw)})", style="dim")
+    return text
+
+
+def operation_text(job: Job) -> Text:
+    """The operation, with how a Backup vault job was started: ``Backup · scheduled``."""
+    text = _t(job.operation)
+    info = job.backup_vault
+    if info is not None:
+        if info.trigger:
+            text.append(f" · {info.trigger}", style="dim")
+        if info.is_cross_region_restore and job.operation_kind.lower() != "crossregionrestore":
+            text.append(" · cross-region", style="dim")
+    return text
+
+
+def _backup_vault_rows(grid: Table, job: Job, info: BackupVaultJobInfo) -> None:
+    """What a Backup vault job says about its datasource, in place of an entity."""
+    grid.add_row("Datasource", _t(job.entity))
+    grid.add_row("Datasource type", datasource_type_text(info))
+    grid.add_row("Resource group", _t(info.datasource_resource_group))
+    # PostgreSQL names its instance server\db where the datasource is server/db: the same.
+    if info.backup_instance and info.backup_instance.replace("\\", "/") != job.entity:
+        grid.add_row("Backup instance", _t(info.backup_instance))
+    grid.add_row("Operation", operation_text(job))
+
+
+def _backup_vault_outcome_rows(grid: Table, info: BackupVaultJobInfo) -> None:
+    if info.policy_name:
+        grid.add_row("Policy", _t(info.policy_name))
+    if info.data_transferred_bytes is not None:
+        moved = Text(fmt_bytes(info.data_transferred_bytes))
+        if info.data_transferred_bytes >= 1024:
+            moved.append(f" ({info.data_transferred_bytes:,} bytes)", style="dim")
+        grid.add_row("Data transferred", moved)
+    if info.recovery_point_time is not None:
+        grid.add_row("Recovery point", Text(fmt_time(info.recovery_point_time)))
+    if info.recovery_destination:
+        grid.add_row("Restored to", _t(info.recovery_destination))
+    if info.restore_type:
+        grid.add_row("Restore type", _t(info.restore_type))
+
+
+def duration_text(job: Job, now: datetime | None = None) -> Text:
+    """The service's duration; with ``now``, the time so far of a job that reports none."""
+    duration = job.duration if job.duration is not None or now is None else job.elapsed(now)
+    if duration is not None:
+        return Text(fmt_duration(duration))
+    if job.duration_is_placeholder:
+        return Text(DASH)
+    return Text(clean(job.duration_raw) or DASH)
+
+
 def summary_table(job: Job, now: datetime | None = None) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
-    grid.add_row("Entity", _t(job.entity))
-    grid.add_row("Operation", _t(job.operation))
+    info = job.backup_vault
+    if info is not None:
+        _backup_vault_rows(grid, job, info)
+    else:
+        grid.add_row("Entity", _t(job.entity))
+        grid.add_row("Operation", _t(job.operation))
     status = status_text(job.status, job.status_raw, symbol=True)
     if job.was_cancelled and job.status is not JobStatus.CANCELLED:
         status.append(" (cancelled)", style="dim")
     grid.add_row("Status", status)
-    grid.add_row("Job type", _t(job.job_type))
-    grid.add_row("Management type", _t(job.backup_management_type))
-    if job.workload_type:
-        grid.add_row("Workload", _t(job.workload_type))
+    if info is None:
+        grid.add_row("Job type", _t(job.job_type))
+        grid.add_row("Management type", _t(job.backup_management_type))
+        if job.workload_type:
+            grid.add_row("Workload", _t(job.workload_type))
     grid.add_row("Start", Text(fmt_time(job.start_time)))
     grid.add_row("End", Text(fmt_time(job.end_time)))
-    duration = job.duration if job.duration is not None or now is None else job.elapsed(now)
-    grid.add_row(
-        "Duration",
-        Text(fmt_duration(duration) if duration is not None else clean(job.duration_raw) or DASH),
-    )
+    grid.add_row("Duration", duration_text(job, now))
+    if info is not None:
+        _backup_vault_outcome_rows(grid, info)
     if job.progress_percentage is not None:
         grid.add_row("Progress", progress_bar(job.progress_percentage))
     # An ended job keeps its last estimate (often PT0S): not worth a line.
@@ -143,7 +232,8 @@ def summary_table(job: Job, now: datetime | None = None) -> Table:
             else clean(job.estimated_remaining_raw)
         )
         grid.add_row("Remaining (est.)", Text(remaining))
-    if job.actions:
+    # A Backup vault has no cancel even where supportedActions says Cancellable: not shown.
+    if job.actions and info is None:
         grid.add_row("Actions", Text(", ".join(sorted(clean(a) for a in job.actions))))
     grid.add_row("Activity id", _t(job.activity_id))
     grid.add_row("Job id", _t(job.job_id))
@@ -176,8 +266,39 @@ def task_columns(tasks: tuple[JobTask, ...]) -> dict[str, bool]:
         "start": any("startTime" in t.raw for t in tasks),
         "end": any("endTime" in t.raw for t in tasks),
         "duration": any("duration" in t.raw for t in tasks),
-        "details": any(t.execution_details for t in tasks),
+        "details": any(t.execution_details or t.details for t in tasks),
     }
+
+
+_CAMEL_BREAK = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def _detail_label(key: str) -> str:
+    """``OriginalDatasourceSizeInBytes`` -> ``Original datasource size``."""
+    words = _CAMEL_BREAK.sub(" ", key.strip().removesuffix("InBytes")).strip()
+    return words[:1].upper() + words[1:].lower() if " " in words else words
+
+
+def task_details(task: JobTask, job: Job | None = None) -> str:
+    """A task's details in one cell: its execution details, or a Backup vault subtask's
+    additionalDetails one per line, sizes in bytes made readable and values the job already
+    shows (its activity id, its datasource type) left out."""
+    if task.execution_details:
+        return clean(task.execution_details)
+    known: set[str] = set()
+    if job is not None:
+        known.update(x for x in (job.activity_id,) if x)
+        if job.backup_vault is not None and job.backup_vault.datasource_type:
+            known.add(job.backup_vault.datasource_type)
+    lines = []
+    for key, value in task.details.items():
+        if value is None or not value.strip() or value in known:
+            continue
+        shown = clean(value)
+        if key.strip().endswith("InBytes") and value.strip().isdigit():
+            shown = fmt_bytes(int(value.strip()))
+        lines.append(f"{clean(_detail_label(key)) or repr(key)}: {shown}")
+    return "\n".join(lines)
 
 
 def more_rows_note(hidden: int, noun: str) -> Text | None:
@@ -229,7 +350,7 @@ def task_table(job: Job, *, title: str | None = "Tasks") -> Table:
         if cols["duration"]:
             row.append(Text(fmt_task_duration(task)))
         if cols["details"]:
-            row.append(_t(task.execution_details))
+            row.append(Text(task_details(task, job) or DASH))
         table.add_row(*row)
     return table
 
@@ -251,51 +372,130 @@ def property_bag_table(job: Job, *, title: str | None = "Properties") -> Table:
     return table
 
 
-def error_panel(job: Job) -> Panel | None:
-    """errorDetails with recommendations; also shown for CompletedWithWarnings jobs."""
-    if not job.errors and not job.dynamic_error_message:
+def _recommendations(error: JobError) -> list[RenderableType]:
+    if not error.recommendations:
+        return []
+    # A grid gives wrapped recommendations a hanging indent under their bullet.
+    recs = Table.grid(padding=(0, 1))
+    recs.add_column(no_wrap=True)
+    recs.add_column(overflow="fold")
+    for rec in error.recommendations[:MAX_RECOMMENDATIONS]:
+        recs.add_row(Text("  •", style="yellow"), Text("\n".join(_lines(rec))))
+    rows: list[RenderableType] = [recs]
+    more = len(error.recommendations) - MAX_RECOMMENDATIONS
+    if more > 0:
+        rows.append(Text(f"  … {more} more recommendations (-o json shows them all)", style="dim"))
+    return rows
+
+
+def _detail_text(value: str) -> Text:
+    """An error's additional details, dim, cut to its first ``MAX_DETAIL_LINES`` lines."""
+    lines = _lines(value)
+    text = Text("\n".join(lines[:MAX_DETAIL_LINES]), style="dim")
+    if len(lines) > MAX_DETAIL_LINES:
+        text.append(f"\n… {len(lines) - MAX_DETAIL_LINES} more lines (-o json shows them all)")
+    return text
+
+
+def _said(error: JobError) -> tuple[object, ...]:
+    """What an error says, its nested details aside."""
+    return (error.code, error.title, error.message, error.recommendations, error.additional_details)
+
+
+@dataclass
+class _Panel:
+    """What one error panel has shown: Backup vault errors repeat themselves (a detail that
+    copies its parent, the same generic leaf under every branch), and nest without end."""
+
+    room: int = MAX_PANEL_ENTRIES
+    shown: set[tuple[object, ...]] = field(default_factory=set)
+
+
+def _error_rows(error: JobError, panel: _Panel, *, top: bool = False) -> list[RenderableType]:
+    """One error and its nested details, each level indented under the one it details. A
+    nested error already shown in the panel is not shown again; its own details still are.
+    The top-level errors are shown as sent."""
+    said = _said(error)
+    if not top and said in panel.shown:
+        return _nested_rows(error, panel)
+    if panel.room <= 0:
+        return []
+    panel.room -= 1
+    panel.shown.add(said)
+    rows: list[RenderableType] = []
+    head = " ".join(x for x in (clean(error.code or ""), clean(error.title or "")) if x)
+    if head:
+        rows.append(Text(head, style="bold"))
+    rows.append(Text("\n".join(_lines(error.message)) or "(no message)"))
+    rows.extend(_recommendations(error))
+    if error.additional_details:
+        rows.append(_detail_text(error.additional_details))
+    nested = _nested_rows(error, panel)
+    if nested:
+        rows.append(Padding(Group(*nested), (1, 0, 0, 2)))
+    return rows
+
+
+def _nested_rows(error: JobError, panel: _Panel) -> list[RenderableType]:
+    rows: list[RenderableType] = []
+    for detail in error.details:
+        block = _error_rows(detail, panel)
+        if block:
+            if rows:
+                rows.append(Text(""))
+            rows.extend(block)
+    return rows
+
+
+def _errors_panel(
+    errors: tuple[JobError, ...], extra: str | None, *, title: str, style: str
+) -> Panel | None:
+    if not errors and not extra:
         return None
     rows: list[RenderableType] = []
-    for error in job.errors[:MAX_PANEL_ERRORS]:
-        if rows:
+    panel = _Panel()
+    for error in errors[:MAX_PANEL_ERRORS]:
+        block = _error_rows(error, panel, top=True)
+        if block and rows:
             rows.append(Text(""))
-        head = " ".join(x for x in (clean(error.code or ""), clean(error.title or "")) if x)
-        if head:
-            rows.append(Text(head, style="bold"))
-        rows.append(Text("\n".join(_lines(error.message)) or "(no message)"))
-        if error.additional_details:
-            rows.append(Text("\n".join(_lines(error.additional_details)), style="dim"))
-        if error.recommendations:
-            # A grid gives wrapped recommendations a hanging indent under their bullet.
-            recs = Table.grid(padding=(0, 1))
-            recs.add_column(no_wrap=True)
-            recs.add_column(overflow="fold")
-            for rec in error.recommendations[:MAX_RECOMMENDATIONS]:
-                recs.add_row(Text("  •", style="yellow"), Text("\n".join(_lines(rec))))
-            rows.append(recs)
-            more = len(error.recommendations) - MAX_RECOMMENDATIONS
-            if more > 0:
-                rows.append(
-                    Text(f"  … {more} more recommendations (-o json shows them all)", style="dim")
-                )
-    if len(job.errors) > MAX_PANEL_ERRORS:
+        rows.extend(block)
+    if len(errors) > MAX_PANEL_ERRORS:
         rows.append(
             Text(
-                f"… {len(job.errors) - MAX_PANEL_ERRORS} more errors (-o json shows them all)",
+                f"… {len(errors) - MAX_PANEL_ERRORS} more errors (-o json shows them all)",
                 style="dim",
             )
         )
-    if job.dynamic_error_message:
+    elif panel.room <= 0:
+        rows.append(Text("… more error details (-o json shows them all)", style="dim"))
+    if extra:
         if rows:
             rows.append(Text(""))
-        rows.append(Text("\n".join(_lines(job.dynamic_error_message))))
-    style = "yellow" if job.status is JobStatus.COMPLETED_WITH_WARNINGS else "red"
-    title = "Warnings" if style == "yellow" else "Error"
+        rows.append(Text("\n".join(_lines(extra))))
     return Panel(Group(*rows), title=title, title_align="left", border_style=style, expand=False)
 
 
+def error_panel(job: Job) -> Panel | None:
+    """errorDetails with recommendations; also shown for CompletedWithWarnings jobs."""
+    warned = job.status is JobStatus.COMPLETED_WITH_WARNINGS
+    return _errors_panel(
+        job.errors,
+        job.dynamic_error_message,
+        title="Warnings" if warned else "Error",
+        style="yellow" if warned else "red",
+    )
+
+
+def warning_panel(job: Job) -> Panel | None:
+    """A Backup vault job's ``warningDetails``."""
+    if job.backup_vault is None:
+        return None
+    return _errors_panel(job.backup_vault.warnings, None, title="Warnings", style="yellow")
+
+
 def job_view(job: Job, now: datetime | None = None) -> RenderableType:
-    """Everything ``get`` shows: summary, tasks, propertyBag, errors."""
+    """Everything ``get`` shows: summary, tasks, propertyBag (a Backup vault job's
+    additionalDetails), errors and warnings."""
     parts: list[RenderableType] = [
         Text(title_of(job), style="bold"),
         summary_table(job, now),
@@ -304,10 +504,11 @@ def job_view(job: Job, now: datetime | None = None) -> RenderableType:
     if job.tasks:
         parts.append(task_table(job))
     if job.property_bag:
-        parts.append(property_bag_table(job))
-    panel = error_panel(job)
-    if panel is not None:
-        parts.append(panel)
+        title = "Additional details" if job.is_backup_vault else "Properties"
+        parts.append(property_bag_table(job, title=title))
+    for panel in (error_panel(job), warning_panel(job)):
+        if panel is not None:
+            parts.append(panel)
     if len(parts) == 3:  # nothing after the summary: no trailing blank line
         parts.pop()
     return Group(*parts)

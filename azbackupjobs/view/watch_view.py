@@ -35,6 +35,7 @@ from azbackupjobs.view.render import (
     property_bag_table,
     status_text,
     task_columns,
+    task_details,
     title_of,
 )
 
@@ -163,9 +164,7 @@ def job_header(tracked: Tracked, now: Now) -> RenderableType:
             facts.append(f"~{fmt_duration(job.estimated_remaining)} left")
     line.append("  " + " · ".join(facts), style="dim")
     kind = " · ".join(
-        clean(x)
-        for x in (job.job_type, job.backup_management_type, job.workload_type, job.job_id)
-        if x
+        clean(x) for x in (job.job_type, job.entity_type, job.workload_type, job.job_id) if x
     )
     parts: list[RenderableType] = [line, Text(kind, style="dim")]
     if job.progress_percentage is not None:
@@ -217,7 +216,7 @@ def live_task_table(job: Job) -> Table:
         if cols["duration"]:
             row.append(Text(fmt_task_duration(task)))
         if cols["details"]:
-            row.append(Text(clean(task.execution_details or "") or DASH))
+            row.append(Text(task_details(task, job) or DASH))
         table.add_row(*row)
     return table
 
