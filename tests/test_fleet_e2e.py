@@ -138,19 +138,20 @@ def test_errors(emu: EmulatorHandle) -> None:
 
 
 def test_watch_fleet_until_the_running_jobs_end() -> None:
-    with start_emulator(seed=52, seed_data=False, speed=400) as emu:
+    # Long enough (3 s and 6 s of real time) that a slow process start still sees both running.
+    with start_emulator(seed=52, seed_data=False, speed=200) as emu:
         failing = emu.add_job(
             entity="vm-f",
             outcome="Failed",
             failed_task=0,
-            tasks=[("Take Snapshot", 600)],
+            tasks=[("Take Snapshot", 1200)],
             subscription=SUBS[0],
             resource_group="rg-a",
             vault="vault-a",
         )
         passing = emu.add_job(
             entity="vm-p",
-            tasks=[("Take Snapshot", 300)],
+            tasks=[("Take Snapshot", 600)],
             subscription=SUBS[1],
             resource_group="rg-b",
             vault="vault-b",
