@@ -23,6 +23,8 @@ The demo: POST :func:`demo_trigger_path` (``DEMO_VM``) on an emulator started wi
 
 from __future__ import annotations
 
+import errno
+import shlex
 import signal
 import sys
 import threading
@@ -135,8 +137,9 @@ def serve(
 ) -> int:
     """Run the emulator until Ctrl-C or SIGTERM (or ``stop`` is set); return the exit code.
 
-    Prints the ``export ...`` lines that point azjobs at it on ``out`` (the only data), and a
-    banner, the Azure SDK / az CLI hints and, with ``log``, one line per request on ``err``.
+    Prints :func:`environment_block` on ``out`` (a sourceable file: a comment and the
+    ``export ...`` lines that point azjobs at it), and a banner, the Azure SDK / az CLI hints
+    and, with ``log``, one line per request on ``err``.
     Returns 130 after Ctrl-C, 143 after SIGTERM, 0 when ``stop`` was set, 1 when it cannot
     listen. Bad options raise ValueError before anything is printed.
     """
@@ -159,7 +162,7 @@ def serve(
             log=err if log else None,
         )
     except OSError as exc:
-        err.write(f"azjobs emulator: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+        err.write(listen_error(host, port, exc) + "\n")
         return EXIT_ERROR
     except RuntimeError as exc:
         err.write(f"azjobs emulator: {exc}\n")
@@ -193,6 +196,45 @@ def serve(
     return EXIT_OK
 
 
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line for a port that cannot be used; a busy one names the way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"azjobs emulator: port {port} on {host} is already in use; choose another with "
+            "--port N, or --port 0 for any free port"
+        )
+    return f"azjobs emulator: cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def environment_block(handle: EmulatorHandle) -> str:
+    """What ``azjobs emulator`` prints on stdout: a file that ``.`` (source) can read.
+
+    The comment stays with the exports so that ``azjobs emulator > emu.env`` captures a
+    complete, self-explaining file; values are shell-quoted where needed.
+    """
+    lines = [
+        f"# azjobs emulator at {handle.url} (seed {handle.data_seed}): point azjobs at it with"
+    ]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in handle.env().items()]
+    return "\n".join(lines) + "\n"
+
+
+def sdk_hint(handle: EmulatorHandle) -> str:
+    """How the Azure SDKs and the az CLI log in; they send tokens over https only."""
+    if not handle.options.tls:
+        return (
+            "# The Azure SDKs and the az CLI send tokens over https only: start the emulator "
+            "with --tls to use them.\n"
+        )
+    lines = ["# Azure SDKs and the az CLI can log in with:"]
+    lines += [f"#   export {name}={shlex.quote(value)}" for name, value in handle.sdk_env().items()]
+    lines.append(
+        f"# az CLI: az cloud register -n {CLOUD_NAME} --endpoint-resource-manager {handle.url}"
+        f" && az cloud set -n {CLOUD_NAME} && az login --identity"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def _print_banner(
     handle: EmulatorHandle, out: TextIO, err: TextIO, *, speed: float, faults: float
 ) -> None:
@@ -201,18 +243,10 @@ def _print_banner(
     if faults:
         extras.append(f"faults {faults:.0%}")
     err.write(f"azjobs emulator: serving {handle.url} ({', '.join(extras)}); Ctrl-C to stop\n")
-    err.write("# Point azjobs at it with:\n")
     err.flush()
-    for name, value in handle.env().items():
-        out.write(f"export {name}={value}\n")
+    out.write(environment_block(handle))
     out.flush()
-    err.write("# Azure SDKs and the az CLI (https only: use --tls) can log in with:\n")
-    for name, value in handle.sdk_env().items():
-        err.write(f"#   export {name}={value}\n")
-    err.write(
-        f"# az CLI: az cloud register -n {CLOUD_NAME} --endpoint-resource-manager {handle.url}"
-        f" && az cloud set -n {CLOUD_NAME} && az login --identity\n"
-    )
+    err.write(sdk_hint(handle))
     err.flush()
 
 
@@ -243,7 +277,10 @@ __all__ = [
     "ServiceError",
     "container_name",
     "demo_trigger_path",
+    "environment_block",
+    "listen_error",
     "protected_item_name",
+    "sdk_hint",
     "serve",
     "start_emulator",
 ]

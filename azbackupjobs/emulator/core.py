@@ -8,7 +8,6 @@ same rules as one cancelled over HTTP.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 from .clock import EmulatedClock
 from .factory import build_job, new_guid
 from .filters import JobFilter
+from .limits import NestingError, load_json
 from .paging import decode_token, encode_token
 from .replies import ServiceError
 from .scenarios import FAILED, IN_PROGRESS, JobScenario, JobState, TaskPlan, job_state
@@ -355,7 +355,11 @@ def parse_trigger_body(body: bytes) -> None:
     if not body.strip():
         return
     try:
-        data: Any = json.loads(body)
+        data: Any = load_json(body)
+    except NestingError as err:
+        raise ServiceError(
+            400, "BMSUserErrorInvalidInput", f"Input provided for the call is invalid: {err}."
+        ) from None
     except ValueError:
         raise ServiceError(
             400, "BMSUserErrorInvalidInput", "Input provided for the call is invalid: not JSON."

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import random
+import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ from .clock import EmulatedClock
 from .core import Emulator, TriggerTimeline
 from .defaults import (
     DEFAULT_API_VERSION,
-    DEFAULT_DATA_SEED,
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_RESOURCE_GROUP,
     DEFAULT_SUBSCRIPTION,
@@ -188,7 +188,10 @@ class EmulatorHandle:
             # A restart continues the emulated time where it was, never earlier than the wall.
             origin = max(self._state.saved_now, datetime.now(UTC).timestamp())
         self.clock = EmulatedClock(options.speed, origin)
-        self._data_rng = random.Random(DEFAULT_DATA_SEED if options.seed is None else options.seed)
+        # Without a seed every run gets new job and operation ids (a client must not come to
+        # rely on them); the seed drawn is kept so that a run can be repeated with --seed.
+        self.data_seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+        self._data_rng = random.Random(self.data_seed)
         self._core = Emulator(
             clock=self.clock,
             state=self._state,

@@ -43,6 +43,9 @@ COMPARISONS = frozenset({"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains
                          "startswith"})
 MEMBERSHIP = frozenset({"in", "in~", "!in", "!in~"})
 MAX_QUERY_LENGTH = 64 * 1024
+# Parentheses and function calls inside one another; the parser and the evaluator recurse once
+# per level, so the bound keeps a hostile query far from the interpreter's recursion limit.
+MAX_NESTING = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
 _DATETIME_RE = re.compile(
@@ -317,6 +320,13 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(f"The query nests parentheses or function calls more than "
+                            f"{MAX_NESTING} levels deep.")
 
     @property
     def tok(self) -> Token:
@@ -485,9 +495,11 @@ class _Parser:
             self.next()
             return Lit(tok.value)
         if self.is_op("("):
+            self.enter()
             self.next()
             inner = self.expr()
             self.expect_op(")")
+            self.depth -= 1
             return inner
         if tok.kind != "name" or tok.text in KEYWORDS:
             raise self.fail("Expected a value.")
@@ -495,6 +507,7 @@ class _Parser:
         if self.is_op("("):
             if tok.text not in FUNCTIONS:
                 raise self.fail(f"Unsupported function '{tok.text}'.", tok)
+            self.enter()
             self.next()
             args = []
             if not self.is_op(")"):
@@ -503,6 +516,7 @@ class _Parser:
                     self.next()
                     args.append(self.expr())
             self.expect_op(")")
+            self.depth -= 1
             node: Any = Call(tok.text, tuple(args))
             _check_arity(node, tok)
             if self.is_op("["):

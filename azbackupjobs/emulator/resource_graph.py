@@ -38,6 +38,7 @@ from typing import Any
 from . import kql
 from .core import GUID_RE, WALL_CLOCK_TOLERANCE, Emulator
 from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT
+from .limits import NestingError, load_json
 from .render import job_body
 from .replies import Reply, json_reply
 from .scenarios import job_state
@@ -173,7 +174,7 @@ class ResourceGraph:
 
     def _answer(self, raw: bytes, api_version: str | None) -> dict[str, Any]:
         try:
-            self.requests.append(json.loads(raw))
+            self.requests.append(load_json(raw))
         except ValueError:
             self.requests.append(None)
         _check_version(api_version)
@@ -323,7 +324,9 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
 
 def _read_request(raw: bytes) -> _GraphRequest:
     try:
-        body: Any = json.loads(raw or b"null")
+        body: Any = load_json(raw or b"null")
+    except NestingError as err:
+        raise _bad(f"The request body is not acceptable: {err}.") from None
     except ValueError:
         raise _bad("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -394,7 +397,7 @@ def _read_token(token: str, digest: str) -> tuple[int | None, int]:
         if not token.startswith("ew"):
             raise ValueError(token)
         payload = token[2:]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        data = load_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         offset, snapshot = data["o"], data.get("s")
         if data["q"] != digest or not isinstance(offset, int) or offset < 0 or not (
                 snapshot is None or isinstance(snapshot, int)):

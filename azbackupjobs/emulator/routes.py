@@ -230,6 +230,27 @@ class Router:
             return self._handle(req, m)
         except ServiceError as err:
             return err.reply()
+        except RecursionError:
+            # A body or query nested past every explicit bound still gets a client error.
+            return ServiceError(
+                400,
+                "InvalidRequestContent",
+                "The request is nested too deeply to be processed.",
+            ).reply()
+
+    def authenticate(self, req: Request, m: Match | None) -> Reply | None:
+        """The 401 for a request that needs a bearer token and lacks a valid one, else None.
+
+        It reads the headers only, so that the server can refuse a request before reading (and
+        buffering) its body.
+        """
+        if m is not None and not m.arm:
+            return None
+        try:
+            self._check_auth(req)
+        except ServiceError as err:
+            return err.reply()
+        return None
 
     def _handle(self, req: Request, m: Match | None) -> Reply:
         if m is not None and not m.arm:

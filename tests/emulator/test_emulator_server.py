@@ -239,7 +239,9 @@ def test_serve_prints_the_environment_and_stops(tmp_path: Path) -> None:
     while "AZJOBS_VAULT" not in out.getvalue() and time.monotonic() < deadline:
         time.sleep(0.02)
     lines = out.getvalue().splitlines()
-    env = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+    assert lines[0].startswith("# azjobs emulator at http://127.0.0.1:")
+    assert "point azjobs at it" in lines[0] and "(seed 1)" in lines[0]
+    env = dict(line.removeprefix("export ").split("=", 1) for line in lines[1:])
     assert list(env) == [
         "AZJOBS_ENDPOINT",
         "AZJOBS_ACCESS_TOKEN",
@@ -254,14 +256,44 @@ def test_serve_prints_the_environment_and_stops(tmp_path: Path) -> None:
     thread.join(5)
     assert codes == [0]
     assert "serving http://127.0.0.1:" in err.getvalue()
-    assert "IDENTITY_ENDPOINT" in err.getvalue() and "stopped" in err.getvalue()
+    assert "--tls" in err.getvalue() and "stopped" in err.getvalue()
+
+
+def test_serve_output_is_a_sourceable_file(tmp_path: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    out = io.StringIO()
+    assert serve(port=0, out=out, err=io.StringIO(), stop=stop, tls=True) == 0
+    env_file = tmp_path / "emu.env"
+    env_file.write_text(out.getvalue())
+    shown = subprocess.run(
+        ["sh", "-c", f'. "{env_file}" && echo "$AZJOBS_ENDPOINT|$AZJOBS_VAULT|$REQUESTS_CA_BUNDLE"'],  # noqa: E501
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    endpoint, vault, bundle = shown.split("|")
+    assert endpoint.startswith("https://127.0.0.1:") and vault == "demo-vault" and bundle
 
 
 def test_serve_reports_a_busy_port() -> None:
     with start_emulator() as emu:
         err = io.StringIO()
         assert serve(port=emu.port, out=io.StringIO(), err=err) == 1
-        assert "cannot listen" in err.getvalue()
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1
+        assert f"port {emu.port} on 127.0.0.1 is already in use" in lines[0]
+        assert "--port 0" in lines[0]
+
+
+def test_ids_differ_between_runs_without_a_seed() -> None:
+    with start_emulator() as a, start_emulator() as b:
+        assert a.data_seed != b.data_seed
+        assert set(a.job_ids()).isdisjoint(b.job_ids())
+        assert a.trigger_backup()[0] != b.trigger_backup()[0]
+    with start_emulator(seed=5) as c, start_emulator(seed=5) as d:
+        assert c.job_ids() == d.job_ids() and c.data_seed == 5
+        assert c.trigger_backup() == d.trigger_backup()
 
 
 def test_serve_raises_value_error_for_bad_options() -> None:
