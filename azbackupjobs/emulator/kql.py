@@ -35,12 +35,29 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-KEYWORDS = frozenset({"where", "extend", "project", "summarize", "order", "sort", "by", "asc",
-                      "desc", "and", "or", "take", "limit"})
-FUNCTIONS = frozenset({"tostring", "todatetime", "tolower", "split", "strcat", "isnull",
-                       "isnotnull"})
-COMPARISONS = frozenset({"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains", "!contains",
-                         "startswith"})
+KEYWORDS = frozenset(
+    {
+        "where",
+        "extend",
+        "project",
+        "summarize",
+        "order",
+        "sort",
+        "by",
+        "asc",
+        "desc",
+        "and",
+        "or",
+        "take",
+        "limit",
+    }
+)
+FUNCTIONS = frozenset(
+    {"tostring", "todatetime", "tolower", "split", "strcat", "isnull", "isnotnull"}
+)
+COMPARISONS = frozenset(
+    {"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains", "!contains", "startswith"}
+)
 MEMBERSHIP = frozenset({"in", "in~", "!in", "!in~"})
 MAX_QUERY_LENGTH = 64 * 1024
 # Parentheses and function calls inside one another; the parser and the evaluator recurse once
@@ -163,11 +180,11 @@ def tokenize(text: str) -> list[Token]:
                 end = text.find(")", j)
                 if end < 0:
                     raise KqlError("Unterminated datetime literal.", ln, col, word)
-                raw = text[j + 1:end]
+                raw = text[j + 1 : end]
                 moment = parse_moment(raw)
                 if moment is None:
                     raise KqlError(f"Invalid datetime literal '{raw}'.", ln, col, raw)
-                tokens.append(Token("datetime", text[i:end + 1], moment, ln, col))
+                tokens.append(Token("datetime", text[i : end + 1], moment, ln, col))
                 i = end + 1
                 continue
             tokens.append(Token("name", word, word, ln, col))
@@ -178,7 +195,7 @@ def tokenize(text: str) -> list[Token]:
             while j < n and text[j].isdigit():
                 j += 1
             if j < n and (text[j].isalpha() or text[j] == "."):
-                raise KqlError("Only whole numbers are supported.", ln, col, text[i:j + 1])
+                raise KqlError("Only whole numbers are supported.", ln, col, text[i : j + 1])
             tokens.append(Token("int", text[i:j], int(text[i:j]), ln, col))
             i = j
             continue
@@ -190,8 +207,11 @@ def tokenize(text: str) -> list[Token]:
             for word in ("!contains", "!in~", "!in"):
                 if text.startswith(word, i):
                     after = i + len(word)
-                    if word != "!in~" and after < n and (text[after].isalnum() or
-                                                         text[after] == "_"):
+                    if (
+                        word != "!in~"
+                        and after < n
+                        and (text[after].isalnum() or text[after] == "_")
+                    ):
                         continue
                     tokens.append(Token("op", word, word, ln, col))
                     i = after
@@ -224,8 +244,12 @@ def _read_string(text: str, start: int, line: int, column: int) -> tuple[str, in
         if ch == "\\":
             nxt = text[i + 1] if i + 1 < len(text) else ""
             if nxt not in _ESCAPES:
-                raise KqlError(f"Invalid escape sequence '\\{nxt}' in a string literal.",
-                               line, column, text[start:i + 2])
+                raise KqlError(
+                    f"Invalid escape sequence '\\{nxt}' in a string literal.",
+                    line,
+                    column,
+                    text[start : i + 2],
+                )
             out.append(_ESCAPES[nxt])
             i += 2
             continue
@@ -325,8 +349,10 @@ class _Parser:
     def enter(self) -> None:
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise self.fail(f"The query nests parentheses or function calls more than "
-                            f"{MAX_NESTING} levels deep.")
+            raise self.fail(
+                f"The query nests parentheses or function calls more than "
+                f"{MAX_NESTING} levels deep."
+            )
 
     @property
     def tok(self) -> Token:
@@ -465,8 +491,9 @@ class _Parser:
         left = self.value()
         tok = self.tok
         op = ""
-        if tok.kind == "op" or (tok.kind == "name" and tok.text in {"contains", "startswith",
-                                                                   "in"}):
+        if tok.kind == "op" or (
+            tok.kind == "name" and tok.text in {"contains", "startswith", "in"}
+        ):
             op = tok.text
         if op in COMPARISONS:
             self.next()
@@ -538,15 +565,23 @@ class _Parser:
         return Col(tuple(path), tok)
 
 
-_ARITY = {"tostring": (1, 1), "todatetime": (1, 1), "tolower": (1, 1), "split": (2, 2),
-          "strcat": (1, 64), "isnull": (1, 1), "isnotnull": (1, 1)}
+_ARITY = {
+    "tostring": (1, 1),
+    "todatetime": (1, 1),
+    "tolower": (1, 1),
+    "split": (2, 2),
+    "strcat": (1, 64),
+    "isnull": (1, 1),
+    "isnotnull": (1, 1),
+}
 
 
 def _check_arity(node: Call, tok: Token) -> None:
     low, high = _ARITY[node.name]
     if not low <= len(node.args) <= high:
-        raise KqlError(f"Function '{node.name}' takes {low} argument(s).", tok.line, tok.column,
-                       tok.text)
+        raise KqlError(
+            f"Function '{node.name}' takes {low} argument(s).", tok.line, tok.column, tok.text
+        )
 
 
 def parse(text: str) -> Query:
@@ -560,8 +595,9 @@ def map_literals(node: Any, change: Callable[[Any], Any]) -> Any:
         return Lit(change(node.value))
     if isinstance(node, tuple):
         return tuple(map_literals(item, change) for item in node)
-    if isinstance(node, (Call, Index, Compare, Member, Logic, Where, Extend, Project, Summarize,
-                         Order, Query)):
+    if isinstance(
+        node, (Call, Index, Compare, Member, Logic, Where, Extend, Project, Summarize, Order, Query)
+    ):
         values = {f.name: map_literals(getattr(node, f.name), change) for f in fields(node)}
         return replace(node, **values)
     return node
@@ -594,8 +630,12 @@ def check_columns(query: Query, columns: Iterable[str]) -> None:
 def _check_expr(node: Any, available: set[str]) -> None:
     if isinstance(node, Col):
         if node.path[0] not in available:
-            raise KqlError(f"Failed to resolve scalar expression named '{node.path[0]}'.",
-                           node.token.line, node.token.column, node.path[0])
+            raise KqlError(
+                f"Failed to resolve scalar expression named '{node.path[0]}'.",
+                node.token.line,
+                node.token.column,
+                node.path[0],
+            )
     elif isinstance(node, Call):
         for arg in node.args:
             _check_expr(arg, available)
@@ -690,8 +730,10 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None or right is None or type(left) is not type(right):
         return False
     checks: dict[str, Callable[[Any, Any], bool]] = {
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
     }
     return bool(checks[op](left, right))
 
@@ -726,7 +768,7 @@ def run(query: Query, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
             for expression, descending in reversed(stage.keys):
                 current.sort(key=_row_key(expression), reverse=descending)
         elif isinstance(stage, Take):
-            current = current[:stage.count]
+            current = current[: stage.count]
     return [{k: to_json(v) for k, v in r.items()} for r in current]
 
 

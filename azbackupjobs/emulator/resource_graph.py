@@ -48,23 +48,56 @@ PATH = "/providers/Microsoft.ResourceGraph/resources"
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
 TENANT_ID = DEFAULT_TENANT
-API_VERSIONS = ("2019-04-01", "2020-04-01-preview", "2021-03-01", "2021-06-01-preview",
-                "2022-10-01", "2024-04-01")
-COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGroup",
-           "subscriptionId", "managedBy", "sku", "plan", "properties", "tags", "identity",
-           "zones", "extendedLocation")
+API_VERSIONS = (
+    "2019-04-01",
+    "2020-04-01-preview",
+    "2021-03-01",
+    "2021-06-01-preview",
+    "2022-10-01",
+    "2024-04-01",
+)
+COLUMNS = (
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "kind",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "managedBy",
+    "sku",
+    "plan",
+    "properties",
+    "tags",
+    "identity",
+    "zones",
+    "extendedLocation",
+)
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 DEFAULT_QUOTA = 15
 DEFAULT_WINDOW = 5.0
 MAX_SNAPSHOTS = 16
-_OPTION_KEYS = frozenset({"$skiptoken", "$top", "$skip", "resultformat", "allowpartialscopes",
-                          "authorizationscopefilter"})
-_INVALID_QUERY = ("Query is invalid. Please refer to the documentation for the Azure Resource "
-                  "Graph service and fix the error before retrying.")
-_THROTTLED = ("Client application has been throttled and should not attempt to repeat the "
-              "request until an amount of time has elapsed. Please see "
-              "https://aka.ms/resourcegraph-throttling for help.")
+_OPTION_KEYS = frozenset(
+    {
+        "$skiptoken",
+        "$top",
+        "$skip",
+        "resultformat",
+        "allowpartialscopes",
+        "authorizationscopefilter",
+    }
+)
+_INVALID_QUERY = (
+    "Query is invalid. Please refer to the documentation for the Azure Resource "
+    "Graph service and fix the error before retrying."
+)
+_THROTTLED = (
+    "Client application has been throttled and should not attempt to repeat the "
+    "request until an amount of time has elapsed. Please see "
+    "https://aka.ms/resourcegraph-throttling for help."
+)
 
 
 class GraphError(Exception):
@@ -152,8 +185,9 @@ class ResourceGraph:
         ]
         try:
             if not allowed:
-                raise GraphError(429, "RateLimiting",
-                                 [{"code": "RateLimiting", "message": _THROTTLED}])
+                raise GraphError(
+                    429, "RateLimiting", [{"code": "RateLimiting", "message": _THROTTLED}]
+                )
             result = self._answer(body, api_version)
         except GraphError as err:
             return json_reply(err.status, self._error_body(err), headers)
@@ -165,12 +199,14 @@ class ResourceGraph:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.emulator.now()))
         digest = hashlib.sha256(json.dumps(err.details).encode()).hexdigest()
         correlation = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-        return {"error": {
-            "code": err.code,
-            "message": "Please provide below info when asking for support: timestamp = "
-            f"{stamp}Z, correlationId = {correlation}.",
-            "details": err.details,
-        }}
+        return {
+            "error": {
+                "code": err.code,
+                "message": "Please provide below info when asking for support: timestamp = "
+                f"{stamp}Z, correlationId = {correlation}.",
+                "details": err.details,
+            }
+        }
 
     def _answer(self, raw: bytes, api_version: str | None) -> dict[str, Any]:
         try:
@@ -182,15 +218,25 @@ class ResourceGraph:
         try:
             query = kql.parse(request.query)
             if query.table != TABLE:
-                raise kql.KqlError(f"Table '{query.table}' is not supported here; use {TABLE}.",
-                                   1, 1, query.table)
+                raise kql.KqlError(
+                    f"Table '{query.table}' is not supported here; use {TABLE}.", 1, 1, query.table
+                )
             kql.check_columns(query, COLUMNS)
         except kql.KqlError as err:
-            raise GraphError(400, "BadRequest", [
-                {"code": "InvalidQuery", "message": _INVALID_QUERY},
-                {"code": "ParserFailure", "message": err.message, "line": err.line,
-                 "characterPositionInLine": err.column, "token": err.token},
-            ]) from None
+            raise GraphError(
+                400,
+                "BadRequest",
+                [
+                    {"code": "InvalidQuery", "message": _INVALID_QUERY},
+                    {
+                        "code": "ParserFailure",
+                        "message": err.message,
+                        "line": err.line,
+                        "characterPositionInLine": err.column,
+                        "token": err.token,
+                    },
+                ],
+            ) from None
         subscriptions = self._scope(request)
         digest = _digest(request)
         snapshot, offset = None, request.skip
@@ -234,10 +280,17 @@ class ResourceGraph:
             for group in request.management_groups:
                 subs = known.get(group.lower())
                 if subs is None:
-                    raise GraphError(404, "ManagementGroupNotFound", [{
-                        "code": "ManagementGroupNotFound",
-                        "message": f"The management group '{group}' was not found, or the "
-                        "caller has no access to it."}])
+                    raise GraphError(
+                        404,
+                        "ManagementGroupNotFound",
+                        [
+                            {
+                                "code": "ManagementGroupNotFound",
+                                "message": f"The management group '{group}' was not found, or the "
+                                "caller has no access to it.",
+                            }
+                        ],
+                    )
                 found.update(s.lower() for s in subs)
             return found
         if request.subscriptions is not None:
@@ -256,22 +309,36 @@ class ResourceGraph:
                 for s in vs.iter_from(None):
                     if s.start > seen_at:
                         continue
-                    body = job_body(s, job_state(s, seen_at), seen_at, detail=False,
-                                    dialect=dialect)
-                    rows.append({
-                        "id": body["id"], "name": body["name"], "type": ROW_TYPE,
-                        "tenantId": TENANT_ID, "kind": "", "location": DEFAULT_LOCATION,
-                        "resourceGroup": vs.resource_group.lower(),
-                        "subscriptionId": vs.subscription, "managedBy": "", "sku": None,
-                        "plan": None, "properties": body["properties"], "tags": None,
-                        "identity": None, "zones": None, "extendedLocation": None,
-                    })
+                    body = job_body(
+                        s, job_state(s, seen_at), seen_at, detail=False, dialect=dialect
+                    )
+                    rows.append(
+                        {
+                            "id": body["id"],
+                            "name": body["name"],
+                            "type": ROW_TYPE,
+                            "tenantId": TENANT_ID,
+                            "kind": "",
+                            "location": DEFAULT_LOCATION,
+                            "resourceGroup": vs.resource_group.lower(),
+                            "subscriptionId": vs.subscription,
+                            "managedBy": "",
+                            "sku": None,
+                            "plan": None,
+                            "properties": body["properties"],
+                            "tags": None,
+                            "identity": None,
+                            "zones": None,
+                            "extendedLocation": None,
+                        }
+                    )
         return iter(rows)
 
-    def _page(self, rows: list[dict[str, Any]], request: _GraphRequest, offset: int,
-              cursor: _Cursor) -> dict[str, Any]:
+    def _page(
+        self, rows: list[dict[str, Any]], request: _GraphRequest, offset: int, cursor: _Cursor
+    ) -> dict[str, Any]:
         size = min(request.top, self.page_size)
-        page = rows[offset:offset + size]
+        page = rows[offset : offset + size]
         result: dict[str, Any] = {"totalRecords": len(rows), "count": len(page)}
         if request.result_format == "table":
             names = list(rows[0]) if rows else []
@@ -307,13 +374,27 @@ def _bad(message: str, code: str = "BadRequest") -> GraphError:
 
 def _check_version(api_version: str | None) -> None:
     if api_version is None or not api_version.strip():
-        raise GraphError(400, "MissingApiVersionParameter", [{
-            "message": "The api-version query parameter (?api-version=) is required for all "
-            "requests."}])
+        raise GraphError(
+            400,
+            "MissingApiVersionParameter",
+            [
+                {
+                    "message": "The api-version query parameter (?api-version=) is required "
+                    "for all requests."
+                }
+            ],
+        )
     if api_version.strip().lower() not in API_VERSIONS:
-        raise GraphError(400, "InvalidApiVersionParameter", [{
-            "message": f"The api-version '{api_version}' is invalid. The supported versions are "
-            f"'{','.join(sorted(API_VERSIONS, reverse=True))}'."}])
+        raise GraphError(
+            400,
+            "InvalidApiVersionParameter",
+            [
+                {
+                    "message": f"The api-version '{api_version}' is invalid. The supported "
+                    f"versions are '{','.join(sorted(API_VERSIONS, reverse=True))}'."
+                }
+            ],
+        )
 
 
 def _strings(value: Any, what: str) -> tuple[str, ...]:
@@ -342,8 +423,9 @@ def _read_request(raw: bytes) -> _GraphRequest:
         raise _bad("Only one of 'subscriptions' and 'managementGroups' may be given.")
     for sub in subs or ():
         if not GUID_RE.match(sub):
-            raise _bad(f"The subscription '{sub}' is not a valid subscription id.",
-                       "InvalidSubscriptionId")
+            raise _bad(
+                f"The subscription '{sub}' is not a valid subscription id.", "InvalidSubscriptionId"
+            )
     options = body.get("options")
     if options is None:
         options = {}
@@ -356,19 +438,31 @@ def _read_request(raw: bytes) -> _GraphRequest:
     top = lowered.get("$top", DEFAULT_TOP)
     skip = lowered.get("$skip", 0)
     for name, value, low in (("$top", top, 1), ("$skip", skip, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-                name == "$top" and value > MAX_TOP):
-            raise _bad(f"'{name}' must be a whole number"
-                       + (f" between 1 and {MAX_TOP}." if name == "$top" else " of at least 0."))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (name == "$top" and value > MAX_TOP)
+        ):
+            raise _bad(
+                f"'{name}' must be a whole number"
+                + (f" between 1 and {MAX_TOP}." if name == "$top" else " of at least 0.")
+            )
     token = lowered.get("$skiptoken")
     if token is not None and not isinstance(token, str):
         raise _bad("'$skipToken' must be a string.")
     result_format = lowered.get("resultformat", "objectArray")
-    if not isinstance(result_format, str) or result_format.lower() not in {"objectarray",
-                                                                           "table"}:
+    if not isinstance(result_format, str) or result_format.lower() not in {"objectarray", "table"}:
         raise _bad("'resultFormat' must be 'objectArray' or 'table'.")
-    return _GraphRequest(query, subs, mgs, token or None, top, skip,
-                         "table" if result_format.lower() == "table" else "objectArray")
+    return _GraphRequest(
+        query,
+        subs,
+        mgs,
+        token or None,
+        top,
+        skip,
+        "table" if result_format.lower() == "table" else "objectArray",
+    )
 
 
 # ----- paging -----------------------------------------------------------------------------------
@@ -399,8 +493,12 @@ def _read_token(token: str, digest: str) -> tuple[int | None, int]:
         payload = token[2:]
         data = load_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         offset, snapshot = data["o"], data.get("s")
-        if data["q"] != digest or not isinstance(offset, int) or offset < 0 or not (
-                snapshot is None or isinstance(snapshot, int)):
+        if (
+            data["q"] != digest
+            or not isinstance(offset, int)
+            or offset < 0
+            or not (snapshot is None or isinstance(snapshot, int))
+        ):
             raise ValueError(token)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise _bad("The $skipToken is not valid for this query.", "InvalidSkipToken") from None

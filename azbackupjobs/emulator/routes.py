@@ -287,9 +287,7 @@ class Router:
             detail = "The authentication failed because of missing 'Authorization' header."
         elif not value.startswith("Bearer "):
             detail = "The 'Authorization' header is not a bearer token."
-        elif hmac.compare_digest(
-            value.encode("utf-8", "replace"), f"Bearer {self.token}".encode()
-        ):
+        elif hmac.compare_digest(value.encode("utf-8", "replace"), f"Bearer {self.token}".encode()):
             return
         else:
             claims = tokens.issued_claims(self.token, value[len("Bearer ") :].strip())

@@ -15,9 +15,21 @@ import requests
 from azbackupjobs.auth import jwt_expiry, token_claims
 from azbackupjobs.emulator import EmulatorHandle, serve
 
-CLOUD_KEYS = {"portal", "authentication", "name", "suffixes", "resourceManager", "sqlManagement",
-              "batch", "gallery", "graphAudience", "media", "vmImageAliasDoc",
-              "activeDirectoryDataLake", "microsoftGraphResourceId"}
+CLOUD_KEYS = {
+    "portal",
+    "authentication",
+    "name",
+    "suffixes",
+    "resourceManager",
+    "sqlManagement",
+    "batch",
+    "gallery",
+    "graphAudience",
+    "media",
+    "vmImageAliasDoc",
+    "activeDirectoryDataLake",
+    "microsoftGraphResourceId",
+}
 
 
 def metadata(emu: EmulatorHandle, api_version: str | None, prefix: str = "") -> Any:

@@ -267,7 +267,11 @@ def test_serve_output_is_a_sourceable_file(tmp_path: Path) -> None:
     env_file = tmp_path / "emu.env"
     env_file.write_text(out.getvalue())
     shown = subprocess.run(
-        ["sh", "-c", f'. "{env_file}" && echo "$AZJOBS_ENDPOINT|$AZJOBS_VAULT|$REQUESTS_CA_BUNDLE"'],  # noqa: E501
+        [
+            "sh",
+            "-c",
+            f'. "{env_file}" && echo "$AZJOBS_ENDPOINT|$AZJOBS_VAULT|$REQUESTS_CA_BUNDLE"',
+        ],
         capture_output=True,
         text=True,
         check=True,
