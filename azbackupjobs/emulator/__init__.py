@@ -36,6 +36,7 @@ from typing import TextIO
 from .cloud import CLOUD_NAME
 from .defaults import (
     DEFAULT_API_VERSION,
+    DEFAULT_BACKUP_VAULT,
     DEFAULT_HOST,
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_LOCATION,
@@ -86,6 +87,7 @@ def start_emulator(
     seed_data: bool = True,
     log: TextIO | None = None,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    backup_vault: str = DEFAULT_BACKUP_VAULT,
 ) -> EmulatorHandle:
     """Start serving in background threads and return the handle (also a context manager).
 
@@ -94,8 +96,10 @@ def start_emulator(
     reproducible. ``faults`` is the share of API requests that fail with one of ``fault_kinds``
     (default: all of 429, 500, 503, reset, slow, truncated); a "slow" answer waits
     ``slow_seconds``. ``state_file`` keeps jobs and operations across restarts. ``log`` gets one
-    line per request. ``seed_data=False`` starts with an empty vault. Bad options raise
-    ValueError with a one-line message; a port in use raises OSError.
+    line per request. ``seed_data=False`` starts with empty vaults. ``backup_vault`` names the
+    seed Backup vault (give it the Recovery Services vault's name, ``demo-vault``, for a name
+    that exists as both kinds). Bad options raise ValueError with a one-line message; a port in
+    use raises OSError.
     """
     options = Options.build(
         host=host,
@@ -112,6 +116,7 @@ def start_emulator(
         seed_data=seed_data,
         log=log,
         slow_seconds=slow_seconds,
+        backup_vault=backup_vault,
     )
     return launch(options)
 
@@ -131,6 +136,7 @@ def serve(
     allow_remote: bool = False,
     seed_data: bool = True,
     log: bool = False,
+    backup_vault: str = DEFAULT_BACKUP_VAULT,
     out: TextIO | None = None,
     err: TextIO | None = None,
     stop: threading.Event | None = None,
@@ -160,6 +166,7 @@ def serve(
             allow_remote=allow_remote,
             seed_data=seed_data,
             log=err if log else None,
+            backup_vault=backup_vault,
         )
     except OSError as exc:
         err.write(listen_error(host, port, exc) + "\n")
@@ -216,6 +223,10 @@ def environment_block(handle: EmulatorHandle) -> str:
         f"# azjobs emulator at {handle.url} (seed {handle.data_seed}): point azjobs at it with"
     ]
     lines += [f"export {name}={shlex.quote(value)}" for name, value in handle.env().items()]
+    lines.append(
+        f"# Backup vault (Microsoft.DataProtection) in {handle.resource_group}: "
+        f"{handle.backup_vault} (AZJOBS_VAULT={handle.backup_vault} to use it)"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -239,7 +250,12 @@ def _print_banner(
     handle: EmulatorHandle, out: TextIO, err: TextIO, *, speed: float, faults: float
 ) -> None:
     jobs = len(handle.job_ids())
-    extras = [f"speed {speed:g}x", f"{jobs} jobs in {handle.resource_group}/{handle.vault}"]
+    backup_jobs = len(handle.backup_vaults.job_ids())
+    extras = [
+        f"speed {speed:g}x",
+        f"{jobs} jobs in {handle.resource_group}/{handle.vault}",
+        f"{backup_jobs} in Backup vault {handle.backup_vault}",
+    ]
     if faults:
         extras.append(f"faults {faults:.0%}")
     err.write(f"azjobs emulator: serving {handle.url} ({', '.join(extras)}); Ctrl-C to stop\n")
@@ -252,6 +268,7 @@ def _print_banner(
 
 __all__ = [
     "DEFAULT_API_VERSION",
+    "DEFAULT_BACKUP_VAULT",
     "DEFAULT_HOST",
     "DEFAULT_IDENTITY_HEADER",
     "DEFAULT_LOCATION",

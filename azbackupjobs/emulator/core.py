@@ -76,8 +76,13 @@ class Emulator:
         self.state.save(self.now())
 
     # -- lookups ---------------------------------------------------------------------------------
-    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
-        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+    @property
+    def rng_lock(self) -> threading.Lock:
+        """Held while drawing from ``rng`` (ids and values of new jobs)."""
+        return self._rng_lock
+
+    def check_subscription(self, subscription: str) -> None:
+        """ARM's 400 for a malformed subscription id, 404 for one without vaults."""
         if not GUID_RE.match(subscription):
             raise ServiceError(
                 400,
@@ -90,12 +95,20 @@ class Emulator:
                 "SubscriptionNotFound",
                 f"The subscription '{subscription}' could not be found.",
             )
+
+    def check_scope(self, subscription: str, resource_group: str) -> None:
+        """:meth:`check_subscription`, then ARM's 404 for a resource group without vaults."""
+        self.check_subscription(subscription)
         if not self.state.has_resource_group(subscription, resource_group):
             raise ServiceError(
                 404,
                 "ResourceGroupNotFound",
                 f"Resource group '{resource_group}' could not be found.",
             )
+
+    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
+        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+        self.check_scope(subscription, resource_group)
         found = self.state.find_vault(subscription, resource_group, vault)
         if found is None:
             raise ServiceError(

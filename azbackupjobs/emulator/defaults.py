@@ -21,6 +21,8 @@ DEFAULT_SUBSCRIPTION: Final = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 DEFAULT_TENANT: Final = "4a1e6c2b-8d3f-4b7a-9e5c-1f2d3c4b5a69"
 DEFAULT_RESOURCE_GROUP: Final = "demo-rg"
 DEFAULT_VAULT: Final = "demo-vault"
+# The seed Backup vault (Microsoft.DataProtection), in the same resource group.
+DEFAULT_BACKUP_VAULT: Final = "demo-bvault"
 DEFAULT_LOCATION: Final = "westeurope"
 
 # The api-version the emulator writes into URLs it builds when the request carried none.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import random
+import re
 import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ from .clock import EmulatedClock
 from .core import Emulator, TriggerTimeline
 from .defaults import (
     DEFAULT_API_VERSION,
+    DEFAULT_BACKUP_VAULT,
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_RESOURCE_GROUP,
     DEFAULT_SUBSCRIPTION,
@@ -34,6 +36,8 @@ from .defaults import (
     DEMO_TRANSFER_SECONDS,
     DEMO_VM,
 )
+from .dpp_handle import BackupVaultHandle, Where
+from .dpp_service import BackupVaultService
 from .factory import ErrorSpec, TaskSpec, as_task, build_job, family
 from .faults import FaultPlan, parse_kinds, validate_rate
 from .render import job_body
@@ -46,6 +50,7 @@ from .state import EmulatorState, VaultState
 from .tls import Certificates, generate
 from .versions import dialect_for
 
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -109,6 +114,9 @@ class Options:
     seed_data: bool
     log: TextIO | None
     slow_seconds: float
+    # The seed Backup vault's name (in the seed resource group); the Recovery Services vault's
+    # name makes one name that exists as both kinds.
+    backup_vault: str = DEFAULT_BACKUP_VAULT
 
     @classmethod
     def build(
@@ -128,6 +136,7 @@ class Options:
         seed_data: bool,
         log: TextIO | None,
         slow_seconds: float,
+        backup_vault: str = DEFAULT_BACKUP_VAULT,
     ) -> Options:
         """Check every option; a bad one raises ValueError with a one-line message."""
         if not isinstance(speed, (int, float)) or not math.isfinite(speed) or speed <= 0:
@@ -152,6 +161,10 @@ class Options:
             raise ValueError("token must be a non-empty string without spaces")
         if slow_seconds < 0:
             raise ValueError("slow_seconds must not be negative")
+        if not backup_vault or not _NAME_RE.match(backup_vault):
+            raise ValueError(
+                f"backup vault name {backup_vault!r} must be 2-50 letters, digits or hyphens"
+            )
         return cls(
             host=host.strip().strip("[]"),
             port=port,
@@ -167,6 +180,7 @@ class Options:
             seed_data=seed_data,
             log=log,
             slow_seconds=slow_seconds,
+            backup_vault=backup_vault,
         )
 
 
@@ -180,6 +194,7 @@ class EmulatorHandle:
         self.tenant = DEFAULT_TENANT
         self.resource_group = DEFAULT_RESOURCE_GROUP
         self.vault = DEFAULT_VAULT
+        self.backup_vault = options.backup_vault
         self.identity_header = DEFAULT_IDENTITY_HEADER
         self._state = EmulatorState(options.state_file)
         loaded = self._state.load()
@@ -200,6 +215,11 @@ class EmulatorHandle:
             timeline=TriggerTimeline(DEMO_SNAPSHOT_SECONDS, DEMO_TRANSFER_SECONDS, DEMO_DISK_GB),
         )
         self._seed: list[JobScenario] = []
+        # Backup vaults (Microsoft.DataProtection): tests arrange and inspect them here.
+        self.backup_vaults = BackupVaultHandle(
+            BackupVaultService(self._core),
+            Where(self.subscription, self.resource_group, self.backup_vault),
+        )
         if not loaded:
             self._create_default_vault(options.seed_data)
         self._faults = FaultPlan(options.faults, options.fault_kinds, options.seed)
@@ -253,6 +273,7 @@ class EmulatorHandle:
                 self.vault,
             )
             self._state.add_jobs(self._seed)
+        self.backup_vaults.create(with_jobs=seed_data)
 
     # -- addresses ---------------------------------------------------------------------------------
     @property

@@ -20,6 +20,7 @@ position in the line and the token, which the Resource Graph route turns into AR
     value     := STRING | INT | 'datetime' '(' ISO-8601 ')' | '(' expr ')'
                | FUNCTION '(' args ')' ('[' INT ']')? | NAME ('.' NAME)*
     FUNCTION  := tostring | todatetime | tolower | split | strcat | isnull | isnotnull
+               | case (condition, value, ..., else: an odd number of arguments, at least 3)
 
 Strings are single- or double-quoted with backslash escapes (``\\\\ \\' \\" \\n \\t \\r``);
 ``=~``, ``in~``, ``contains`` and ``startswith`` ignore case, as in KQL. Columns are checked
@@ -53,7 +54,7 @@ KEYWORDS = frozenset(
     }
 )
 FUNCTIONS = frozenset(
-    {"tostring", "todatetime", "tolower", "split", "strcat", "isnull", "isnotnull"}
+    {"tostring", "todatetime", "tolower", "split", "strcat", "isnull", "isnotnull", "case"}
 )
 COMPARISONS = frozenset(
     {"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains", "!contains", "startswith"}
@@ -571,6 +572,7 @@ _ARITY = {
     "tolower": (1, 1),
     "split": (2, 2),
     "strcat": (1, 64),
+    "case": (3, 255),
     "isnull": (1, 1),
     "isnotnull": (1, 1),
 }
@@ -578,6 +580,13 @@ _ARITY = {
 
 def _check_arity(node: Call, tok: Token) -> None:
     low, high = _ARITY[node.name]
+    if node.name == "case" and len(node.args) % 2 == 0:
+        raise KqlError(
+            "Function 'case' takes pairs of condition and value, then a default value.",
+            tok.line,
+            tok.column,
+            tok.text,
+        )
     if not low <= len(node.args) <= high:
         raise KqlError(
             f"Function '{node.name}' takes {low} argument(s).", tok.line, tok.column, tok.text
@@ -683,6 +692,13 @@ def evaluate(node: Any, row: Mapping[str, Any]) -> Any:
 
 
 def _call(node: Call, row: Mapping[str, Any]) -> Any:
+    if node.name == "case":
+        # The first condition that holds picks its value; only that value is evaluated.
+        pairs = node.args[:-1]
+        for condition, value in zip(pairs[::2], pairs[1::2], strict=True):
+            if evaluate(condition, row) is True:
+                return evaluate(value, row)
+        return evaluate(node.args[-1], row)
     args = [evaluate(a, row) for a in node.args]
     name = node.name
     if name == "tostring":
@@ -707,6 +723,12 @@ def _call(node: Call, row: Mapping[str, Any]) -> Any:
 
 
 def _equal(left: Any, right: Any, ignore_case: bool) -> bool:
+    # A JSON boolean compares equal to the string 'true'/'false', as ARG lets the az CLI's
+    # ``properties.isUserTriggered == 'true'`` match.
+    if isinstance(left, bool) and isinstance(right, str):
+        left = str(left).lower()
+    elif isinstance(right, bool) and isinstance(left, str):
+        right = str(right).lower()
     if isinstance(left, str) and isinstance(right, str):
         return left.lower() == right.lower() if ignore_case else left == right
     if left is None or right is None:

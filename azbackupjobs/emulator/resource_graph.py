@@ -1,10 +1,12 @@
 """Azure Resource Graph's ``POST /providers/Microsoft.ResourceGraph/resources``, over every vault.
 
 The ``RecoveryServicesResources`` table holds one row per backup job of every vault the emulator
-knows: ``{id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku,
-plan, properties, tags, identity, zones, extendedLocation}``, ``properties`` being what the
-vault's job list says of the job. Queries are read by :mod:`.kql` (a strict subset; anything else
-is ARG's 400 ``BadRequest`` with ``InvalidQuery`` details). As on ARG:
+knows, of both kinds: ``{id, name, type, tenantId, kind, location, resourceGroup, subscriptionId,
+managedBy, sku, plan, properties, tags, identity, zones, extendedLocation}``, ``properties`` being
+what the vault's job list says of the job (Backup vault rows, of type
+``microsoft.dataprotection/backupvaults/backupjobs``, also carry ``extendedInfo``). Queries are
+read by :mod:`.kql` (a strict subset; anything else is ARG's 400 ``BadRequest`` with
+``InvalidQuery`` details). As on ARG:
 
 - the scope is ``subscriptions`` or ``managementGroups`` (not both), or, with neither, every
   subscription (the tenant); subscriptions the emulator does not know hold nothing;
@@ -35,18 +37,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import kql
+from . import dpp_versions, kql
 from .core import GUID_RE, WALL_CLOCK_TOLERANCE, Emulator
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT
+from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT
+from .dpp_render import dpp_job_body
 from .limits import NestingError, load_json
 from .render import job_body
 from .replies import Reply, json_reply
 from .scenarios import job_state
+from .state import BACKUP_VAULT
 from .versions import dialect_for
 
 PATH = "/providers/Microsoft.ResourceGraph/resources"
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
+DPP_ROW_TYPE = "microsoft.dataprotection/backupvaults/backupjobs"
 TENANT_ID = DEFAULT_TENANT
 API_VERSIONS = (
     "2019-04-01",
@@ -298,29 +303,36 @@ class ResourceGraph:
         return None
 
     def _rows(self, subscriptions: set[str] | None) -> Iterator[dict[str, Any]]:
-        """The table as ARG sees it ``lag`` seconds ago: visible jobs, list shape."""
+        """The table as ARG sees it ``lag`` seconds ago: the visible jobs of every Recovery
+        Services vault (list shape), then of every Backup vault (with extendedInfo and a
+        TimeSpan duration, lower-case type, empty location, as recorded)."""
         seen_at = self.emulator.now() - self.lag
         dialect = dialect_for(DEFAULT_API_VERSION)
+        dpp_dialect = dpp_versions.dialect_for(dpp_versions.DEFAULT_VERSION)
         rows: list[dict[str, Any]] = []
         with self.emulator.state.lock:
-            for vs in self.emulator.state.vaults.values():
+            for vs in self.emulator.state.all_vaults():
                 if subscriptions is not None and vs.subscription.lower() not in subscriptions:
                     continue
+                dpp = vs.kind == BACKUP_VAULT
+                group = vs.resource_group if dpp else vs.resource_group.lower()
                 for s in vs.iter_from(None):
                     if s.start > seen_at:
                         continue
-                    body = job_body(
-                        s, job_state(s, seen_at), seen_at, detail=False, dialect=dialect
-                    )
+                    state = job_state(s, seen_at)
+                    if dpp:
+                        body = dpp_job_body(s, state, shape="graph", dialect=dpp_dialect)
+                    else:
+                        body = job_body(s, state, seen_at, detail=False, dialect=dialect)
                     rows.append(
                         {
                             "id": body["id"],
                             "name": body["name"],
-                            "type": ROW_TYPE,
+                            "type": DPP_ROW_TYPE if dpp else ROW_TYPE,
                             "tenantId": TENANT_ID,
                             "kind": "",
-                            "location": DEFAULT_LOCATION,
-                            "resourceGroup": vs.resource_group.lower(),
+                            "location": "" if dpp else vs.location,
+                            "resourceGroup": group,
                             "subscriptionId": vs.subscription,
                             "managedBy": "",
                             "sku": None,

@@ -18,7 +18,8 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
 from .core import Emulator, parse_trigger_body
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
+from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
+from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
 from .filters import FilterError, parse_filter
 from .render import job_body
@@ -102,6 +103,9 @@ def match(path: str) -> Match | None:
         )
     if low == ["tenants"]:
         return Match("tenants", ("GET",), "Microsoft.Resources/tenants/read", {})
+    found = match_dpp(segs, low)
+    if found is not None:
+        return Match(*found)
     if (
         len(low) < 8
         or low[0] != "subscriptions"
@@ -205,6 +209,7 @@ class Router:
         # Token lifetimes are real time (the client's clock), not emulated time.
         self.wall_clock = wall_clock
         self.resource_graph = ResourceGraph(emulator)
+        self.backup_vaults = BackupVaultRoutes(self)
         self._handlers: dict[str, Callable[[Request, Match, VaultState], Reply]] = {
             "vault": self._vault,
             "list": self._list,
@@ -274,6 +279,8 @@ class Router:
             return self.resource_graph.handle(req.body, req.api_version, principal)
         if m.name in tenancy.ROUTES:  # Microsoft.Resources, with its own api-versions
             return self._tenancy(req, m)
+        if m.name.startswith("dpp_"):  # Microsoft.DataProtection, with its own api-versions
+            return self.backup_vaults.handle(req, m)
         self._check_api_version(req)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
@@ -405,6 +412,10 @@ class Router:
     def _version(self, req: Request) -> str:
         return req.api_version or DEFAULT_API_VERSION
 
+    def retry_after(self) -> tuple[str, str]:
+        """Retry-After of a 202: the service's 60 s, scaled to the emulated speed."""
+        return self._retry_after()
+
     def _retry_after(self) -> tuple[str, str]:
         return ("Retry-After", str(scaled_retry_after(RETRY_AFTER_ACCEPTED, self.speed)))
 
@@ -414,7 +425,7 @@ class Router:
         return json_reply(
             200,
             {
-                "location": DEFAULT_LOCATION,
+                "location": vs.location,
                 "name": vs.vault,
                 "etag": f"W/\"datetime'{iso_timestamp(self.emulator.now()).replace(':', '%3A')}'\"",
                 "tags": {},
