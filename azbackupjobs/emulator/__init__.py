@@ -1,13 +1,15 @@
 """A local emulator of the Azure Resource Manager API for Azure Backup jobs.
 
 It serves the jobs surface of ``Microsoft.RecoveryServices`` (get, list with ``$filter`` and
-paging, cancel and its operation results, the backup trigger and its operation status,
-``backupOperations``, export) with payloads shaped like the service's, jobs that progress in
-emulated time, fault injection, optional TLS and a persisted state, plus what the Azure SDKs
-and the az CLI need to sign in without Azure AD (cloud metadata, a managed-identity endpoint
-issuing JWT-shaped tokens, ``/subscriptions`` and ``/tenants``). It depends on the standard
-library only (``cryptography`` is used for ``--tls`` when installed) and on nothing else in
-azbackupjobs, so that the CLI can import it lazily for ``azjobs emulator`` and ``azjobs demo``.
+paging, cancel and its operation results, protected items and the on-demand backup trigger with
+its operation status, ``backupOperations``, export) and of ``Microsoft.DataProtection`` Backup
+vaults (jobs, backup instances and policies, the ad-hoc backup and its operation), with payloads
+shaped like the service's, jobs that progress in emulated time, fault injection, optional TLS
+and a persisted state, plus what the Azure SDKs and the az CLI need to sign in without Azure AD
+(cloud metadata, a managed-identity endpoint issuing JWT-shaped tokens, ``/subscriptions`` and
+``/tenants``). It depends on the standard library only (``cryptography`` is used for ``--tls``
+when installed) and on nothing else in azbackupjobs, so that the CLI can import it lazily for
+``azjobs emulator`` and ``azjobs demo``.
 
 In-process use (tests, the demo)::
 

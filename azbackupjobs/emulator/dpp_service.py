@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 from typing import Any, Final
 
-from .core import GUID_RE, TRIGGER_LATENCY_SECONDS, Emulator
+from .backup_now import TRIGGER_LATENCY_SECONDS
+from .core import GUID_RE, Emulator
 from .dpp_model import DppJobSpec, backup_rules, build_dpp_job, policy_tags
 from .filters import JobFilter
 from .replies import ServiceError

@@ -40,6 +40,7 @@ from .dpp_handle import BackupVaultHandle, Where
 from .dpp_service import BackupVaultService
 from .factory import ErrorSpec, TaskSpec, as_task, build_job, family
 from .faults import FaultPlan, parse_kinds, validate_rate
+from .protected_items import seed_items
 from .render import job_body
 from .replies import ServiceError
 from .routes import Router, operation_status_body
@@ -264,6 +265,7 @@ class EmulatorHandle:
         vs = self._state.add_vault(self.subscription, self.resource_group, self.vault)
         for vm in SEED_VMS:
             vs.protected_vms[vm.lower()] = vm
+        seed_items(vs)
         if seed_data:
             self._seed = seed_jobs(
                 self._data_rng,
@@ -521,9 +523,10 @@ class EmulatorHandle:
         resource_group: str | None = None,
         vault: str | None = None,
     ) -> tuple[str, str]:
-        """What POST .../protectedItems/{item}/backup does; returns (operation id, job id).
+        """What POST .../protectedItems/{item}/backup does for a VM; (operation id, job id).
 
-        The job becomes visible TRIGGER_LATENCY_SECONDS later (emulated)."""
+        The job becomes visible TRIGGER_LATENCY_SECONDS later (emulated). A VM whose backup is
+        still running raises :class:`ServiceError` (400 UserErrorBackupOperationInProgress)."""
         vs = self._vault_state(subscription, resource_group, vault)
         container = container_name(vs.resource_group, entity)
         item = protected_item_name(vs.resource_group, entity)

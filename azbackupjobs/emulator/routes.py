@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
-from .core import Emulator, parse_trigger_body
+from .core import Emulator
 from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
 from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
 from .filters import FilterError, parse_filter
+from .protected_items import list_page as items_page
+from .protected_items import parse_item_filter
 from .render import job_body
 from .replies import Reply, ServiceError, empty_reply, json_reply
 from .resource_graph import ResourceGraph
@@ -153,6 +155,8 @@ def match(path: str) -> Match | None:
                 op=rest[3],
             )
         return None
+    if head == "backupprotecteditems" and n == 1:
+        return route("items", ("GET",), "backupProtectedItems/read")
     if head == "backupjobsexport" and n == 1:
         return route("export", ("POST",), "backupJobsExport/action")
     if head == "backupoperations" and n == 2:
@@ -222,6 +226,7 @@ class Router:
             "operation_status": self._operation_status,
             "operation_result": self._operation_result,
             "trigger": self._trigger,
+            "items": self._items,
             "item_status": self._operation_status,
             "item_result": self._operation_result,
         }
@@ -525,9 +530,8 @@ class Router:
     # -- trigger backup ----------------------------------------------------------------------------
     def _trigger(self, req: Request, m: Match, vs: VaultState) -> Reply:
         p = m.params
-        vm = self.emulator.protected_vm(vs, p["fabric"], p["container"], p["item"])
-        parse_trigger_body(req.body)
-        op = self.emulator.trigger_backup(vs, vm, self.emulator.now(), p["container"], p["item"])
+        item = self.emulator.protected_item(vs, p["fabric"], p["container"], p["item"])
+        op = self.emulator.backup_item(vs, item, req.body, self.emulator.now())
         item_url = (
             f"{self._vault_url(req, vs)}/backupFabrics/{p['fabric']}/protectionContainers/"
             f"{p['container']}/protectedItems/{p['item']}"
@@ -544,6 +548,23 @@ class Router:
                 self._retry_after(),
             ],
         )
+
+    # -- protected items -------------------------------------------------------------------------
+    def _items(self, req: Request, m: Match, vs: VaultState) -> Reply:
+        filter_text = req.query.get("$filter")
+        flt = parse_item_filter(filter_text)
+        with self.emulator.state.lock:
+            page, token = items_page(vs, flt, req.query.get("$skiptoken"), self.emulator.page_size)
+        body: dict[str, object] = {"value": page}
+        if token is not None:
+            params = [("api-version", self._version(req))]
+            if filter_text:
+                params.append(("$filter", filter_text))
+            params.append(("$skiptoken", token))
+            body["nextLink"] = (
+                f"{self._vault_url(req, vs)}/backupProtectedItems?{urlencode(params)}"
+            )
+        return json_reply(200, body)
 
     # -- export ----------------------------------------------------------------------------------
     def _export(self, req: Request, m: Match, vs: VaultState) -> Reply:

@@ -54,8 +54,8 @@ def test_post_keep_alive_with_bodies(emu: EmulatorHandle, api: Api) -> None:
     session.headers["Authorization"] = f"Bearer {emu.token}"
     from azbackupjobs.emulator import demo_trigger_path
 
-    url = emu.url + demo_trigger_path("web-01") + "?api-version=2026-10-01"
-    for _ in range(3):
+    for vm in ("web-02", "app-02", "test-vm"):
+        url = emu.url + demo_trigger_path(vm) + "?api-version=2026-10-01"
         response = session.post(url, json={"properties": {"objectType": "IaasVMBackupRequest"}})
         assert response.status_code == 202
     assert len({r.client for r in emu.request_log}) == 1
@@ -197,7 +197,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         seed_ids = emu.job_ids()
         added = emu.add_job(entity="persist-me", tasks=[("Take Snapshot", 500)])
         op_id = emu.cancel_job(added)
-        trigger_op, trigger_job = emu.trigger_backup("web-01")
+        trigger_op, trigger_job = emu.trigger_backup("web-02")
         emu.advance(100)
         before = emu.now()
     assert state.exists()
