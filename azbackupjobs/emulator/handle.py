@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from .clock import EmulatedClock
 from .core import Emulator, TriggerTimeline
+from .crr_seed import seed_dpp_crr, seed_rs_crr
 from .defaults import (
     DEFAULT_API_VERSION,
     DEFAULT_BACKUP_VAULT,
@@ -47,7 +48,7 @@ from .routes import Router, operation_status_body
 from .scenarios import JobScenario, TaskPlan, job_state, natural_end
 from .seed import SEED_VMS, SeedJob, describe, seed_jobs
 from .server import EmulatorHTTPServer, RateCounter, RequestLog, RequestRecord, ServerApp
-from .state import EmulatorState, VaultState
+from .state import DPP_CRR, RS_CRR, EmulatorState, VaultState
 from .tls import Certificates, generate
 from .versions import dialect_for
 
@@ -275,7 +276,11 @@ class EmulatorHandle:
                 self.vault,
             )
             self._state.add_jobs(self._seed)
-        self.backup_vaults.create(with_jobs=seed_data)
+        bv = self.backup_vaults.create(with_jobs=seed_data)
+        if seed_data:
+            now = self.clock.now()
+            self._state.add_jobs(seed_rs_crr(self._data_rng, vs, now))
+            self._state.add_jobs(seed_dpp_crr(self._data_rng, bv, now))
 
     # -- addresses ---------------------------------------------------------------------------------
     @property
@@ -385,11 +390,13 @@ class EmulatorHandle:
         resource_group: str | None = None,
         vault: str | None = None,
         vms: Sequence[str] = (),
+        location: str | None = None,
     ) -> None:
-        """Create a vault (and with it its subscription and resource group) with protected VMs."""
+        """Create a Recovery Services vault (and with it its subscription and resource group)
+        with protected VMs, in ``location`` (default westeurope)."""
         sub, rg, name = self._where(subscription, resource_group, vault)
         with self._state.lock:
-            vs = self._state.add_vault(sub, rg, name)
+            vs = self._state.add_vault(sub, rg, name, location=location)
             for vm in vms:
                 vs.protected_vms[vm.lower()] = vm
         self._core.save()
@@ -629,6 +636,15 @@ class EmulatorHandle:
             if s.cancel_at is not None and s.cancel_at < end:
                 end = s.cancel_at + s.cancel_seconds
         return datetime.fromtimestamp(end, UTC)
+
+    def crr_job_ids(self, *, backup_vault: bool = False) -> list[str]:
+        """Ids of the cross-region-restore jobs of the seed Recovery Services vault (or, with
+        ``backup_vault``, of the seed Backup vault), newest first, as the paired region keeps
+        them."""
+        kind, name = (DPP_CRR, self.backup_vault) if backup_vault else (RS_CRR, self.vault)
+        with self._state.lock:
+            store = self._state.find_vault(self.subscription, self.resource_group, name, kind)
+            return [job_id for _, job_id in store.order] if store is not None else []
 
     @property
     def seed_jobs(self) -> list[SeedJob]:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
 from .core import Emulator
+from .crr_routes import CrossRegionRoutes, match_crr
 from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
 from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
@@ -105,7 +106,7 @@ def match(path: str) -> Match | None:
         )
     if low == ["tenants"]:
         return Match("tenants", ("GET",), "Microsoft.Resources/tenants/read", {})
-    found = match_dpp(segs, low)
+    found = match_dpp(segs, low) or match_crr(segs, low)
     if found is not None:
         return Match(*found)
     if (
@@ -214,6 +215,7 @@ class Router:
         self.wall_clock = wall_clock
         self.resource_graph = ResourceGraph(emulator)
         self.backup_vaults = BackupVaultRoutes(self)
+        self.cross_region = CrossRegionRoutes(self)
         self._handlers: dict[str, Callable[[Request, Match, VaultState], Reply]] = {
             "vault": self._vault,
             "list": self._list,
@@ -286,6 +288,8 @@ class Router:
             return self._tenancy(req, m)
         if m.name.startswith("dpp_"):  # Microsoft.DataProtection, with its own api-versions
             return self.backup_vaults.handle(req, m)
+        if m.name == "locations" or m.name.startswith("crr_"):  # each with its own versions
+            return self.cross_region.handle(req, m)
         self._check_api_version(req)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
