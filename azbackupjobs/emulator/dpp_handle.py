@@ -6,6 +6,7 @@ same policy checks as one triggered over HTTP.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,8 +57,10 @@ class BackupVaultHandle:
         location: str | None = None,
         seed: bool = True,
         with_jobs: bool = True,
+        rng: random.Random | None = None,
     ) -> VaultState:
-        """Create a Backup vault (with the seed instances, policies and, optionally, jobs)."""
+        """Create a Backup vault (with the seed instances, policies and, optionally, jobs),
+        drawing from ``rng`` (default: the emulator's RNG)."""
         d = self.default
         emulator = self._emulator()
         state = emulator.state
@@ -71,7 +74,9 @@ class BackupVaultHandle:
             )
             if seed:
                 with emulator.rng_lock:
-                    jobs = seed_backup_vault(emulator.rng, vs, emulator.now(), with_jobs=with_jobs)
+                    jobs = seed_backup_vault(
+                        rng or emulator.rng, vs, emulator.now(), with_jobs=with_jobs
+                    )
                 state.add_jobs(jobs)
                 if vs.vault == d.vault and vs.resource_group == d.resource_group:
                     self.seed_jobs = jobs

@@ -276,11 +276,17 @@ class EmulatorHandle:
                 self.vault,
             )
             self._state.add_jobs(self._seed)
-        bv = self.backup_vaults.create(with_jobs=seed_data)
+        # The Backup vault and the cross-region jobs draw from RNGs of their own, so that they
+        # leave the ids and values of the Recovery Services seed (and of every job added
+        # later) what they are for the same seed without them.
+        bv = self.backup_vaults.create(
+            with_jobs=seed_data, rng=random.Random(f"{self.data_seed}:backup-vault")
+        )
         if seed_data:
             now = self.clock.now()
-            self._state.add_jobs(seed_rs_crr(self._data_rng, vs, now))
-            self._state.add_jobs(seed_dpp_crr(self._data_rng, bv, now))
+            crr_rng = random.Random(f"{self.data_seed}:secondary-region")
+            self._state.add_jobs(seed_rs_crr(crr_rng, vs, now))
+            self._state.add_jobs(seed_dpp_crr(crr_rng, bv, now))
 
     # -- addresses ---------------------------------------------------------------------------------
     @property
