@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import dpp_versions
+from .core import Emulator
 from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, instance_body, policy_body
 from .dpp_render import Shape, dpp_job_body
 from .dpp_seed import seed_backup_vault
@@ -38,7 +39,7 @@ class BackupVaultHandle:
     def name(self) -> str:
         return self.default.vault
 
-    def _emulator(self) -> Any:
+    def _emulator(self) -> Emulator:
         return self.service.emulator
 
     def _vs(self, vault: str | None, resource_group: str | None) -> VaultState:

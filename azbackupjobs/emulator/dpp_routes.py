@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from . import dpp_versions
 from .dpp_model import PROVIDER, public_instance, vault_id
-from .dpp_render import dpp_job_body, dpp_job_id
+from .dpp_render import dpp_job_body
 from .dpp_service import BackupVaultService, user_facing
 from .limits import load_json
 from .replies import Reply, ServiceError, empty_reply, json_reply
@@ -26,6 +26,7 @@ from .state import Operation, VaultState
 from .wire import UNSET_TIME, iso_timestamp
 
 if TYPE_CHECKING:
+    from .core import Emulator
     from .routes import Match, Request, Router
 
 _ACTION: Final = "Microsoft.DataProtection/backupVaults/"
@@ -100,7 +101,7 @@ class BackupVaultRoutes:
         }
 
     @property
-    def emulator(self) -> Any:
+    def emulator(self) -> Emulator:
         return self.router.emulator
 
     def handle(self, req: Request, m: Match) -> Reply:
@@ -296,8 +297,4 @@ def backup_vault_body(vs: VaultState) -> dict[str, Any]:
     }
 
 
-def job_url(vs: VaultState, job_id: str) -> str:
-    return f"{vault_id(vs.subscription, vs.resource_group, vs.vault)}/backupJobs/{job_id}"
-
-
-__all__ = ["BackupVaultRoutes", "backup_vault_body", "dpp_job_id", "match_dpp"]
+__all__ = ["BackupVaultRoutes", "backup_vault_body", "check_version", "match_dpp"]
