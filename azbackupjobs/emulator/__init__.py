@@ -1,13 +1,15 @@
 """A local emulator of the Azure Resource Manager API for Azure Backup jobs.
 
 It serves the jobs surface of ``Microsoft.RecoveryServices`` (get, list with ``$filter`` and
-paging, cancel and its operation results, the backup trigger and its operation status,
-``backupOperations``, export) with payloads shaped like the service's, jobs that progress in
-emulated time, fault injection, optional TLS and a persisted state, plus what the Azure SDKs
-and the az CLI need to sign in without Azure AD (cloud metadata, a managed-identity endpoint
-issuing JWT-shaped tokens, ``/subscriptions`` and ``/tenants``). It depends on the standard
-library only (``cryptography`` is used for ``--tls`` when installed) and on nothing else in
-azbackupjobs, so that the CLI can import it lazily for ``azjobs emulator`` and ``azjobs demo``.
+paging, cancel and its operation results, protected items and the on-demand backup trigger with
+its operation status, ``backupOperations``, export) and of ``Microsoft.DataProtection`` Backup
+vaults (jobs, backup instances and policies, the ad-hoc backup and its operation), with payloads
+shaped like the service's, jobs that progress in emulated time, fault injection, optional TLS
+and a persisted state, plus what the Azure SDKs and the az CLI need to sign in without Azure AD
+(cloud metadata, a managed-identity endpoint issuing JWT-shaped tokens, ``/subscriptions`` and
+``/tenants``). It depends on the standard library only (``cryptography`` is used for ``--tls``
+when installed) and on nothing else in azbackupjobs, so that the CLI can import it lazily for
+``azjobs emulator`` and ``azjobs demo``.
 
 In-process use (tests, the demo)::
 
@@ -23,6 +25,8 @@ The demo: POST :func:`demo_trigger_path` (``DEMO_VM``) on an emulator started wi
 
 from __future__ import annotations
 
+import errno
+import shlex
 import signal
 import sys
 import threading
@@ -34,6 +38,7 @@ from typing import TextIO
 from .cloud import CLOUD_NAME
 from .defaults import (
     DEFAULT_API_VERSION,
+    DEFAULT_BACKUP_VAULT,
     DEFAULT_HOST,
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_LOCATION,
@@ -84,6 +89,7 @@ def start_emulator(
     seed_data: bool = True,
     log: TextIO | None = None,
     slow_seconds: float = DEFAULT_SLOW_SECONDS,
+    backup_vault: str = DEFAULT_BACKUP_VAULT,
 ) -> EmulatorHandle:
     """Start serving in background threads and return the handle (also a context manager).
 
@@ -92,8 +98,10 @@ def start_emulator(
     reproducible. ``faults`` is the share of API requests that fail with one of ``fault_kinds``
     (default: all of 429, 500, 503, reset, slow, truncated); a "slow" answer waits
     ``slow_seconds``. ``state_file`` keeps jobs and operations across restarts. ``log`` gets one
-    line per request. ``seed_data=False`` starts with an empty vault. Bad options raise
-    ValueError with a one-line message; a port in use raises OSError.
+    line per request. ``seed_data=False`` starts with empty vaults. ``backup_vault`` names the
+    seed Backup vault (give it the Recovery Services vault's name, ``demo-vault``, for a name
+    that exists as both kinds). Bad options raise ValueError with a one-line message; a port in
+    use raises OSError.
     """
     options = Options.build(
         host=host,
@@ -110,6 +118,7 @@ def start_emulator(
         seed_data=seed_data,
         log=log,
         slow_seconds=slow_seconds,
+        backup_vault=backup_vault,
     )
     return launch(options)
 
@@ -129,14 +138,16 @@ def serve(
     allow_remote: bool = False,
     seed_data: bool = True,
     log: bool = False,
+    backup_vault: str = DEFAULT_BACKUP_VAULT,
     out: TextIO | None = None,
     err: TextIO | None = None,
     stop: threading.Event | None = None,
 ) -> int:
     """Run the emulator until Ctrl-C or SIGTERM (or ``stop`` is set); return the exit code.
 
-    Prints the ``export ...`` lines that point azjobs at it on ``out`` (the only data), and a
-    banner, the Azure SDK / az CLI hints and, with ``log``, one line per request on ``err``.
+    Prints :func:`environment_block` on ``out`` (a sourceable file: a comment and the
+    ``export ...`` lines that point azjobs at it), and a banner, the Azure SDK / az CLI hints
+    and, with ``log``, one line per request on ``err``.
     Returns 130 after Ctrl-C, 143 after SIGTERM, 0 when ``stop`` was set, 1 when it cannot
     listen. Bad options raise ValueError before anything is printed.
     """
@@ -157,9 +168,10 @@ def serve(
             allow_remote=allow_remote,
             seed_data=seed_data,
             log=err if log else None,
+            backup_vault=backup_vault,
         )
     except OSError as exc:
-        err.write(f"azjobs emulator: cannot listen on {host}:{port}: {exc.strerror or exc}\n")
+        err.write(listen_error(host, port, exc) + "\n")
         return EXIT_ERROR
     except RuntimeError as exc:
         err.write(f"azjobs emulator: {exc}\n")
@@ -193,31 +205,72 @@ def serve(
     return EXIT_OK
 
 
+def listen_error(host: str, port: int, exc: OSError) -> str:
+    """One line for a port that cannot be used; a busy one names the way out."""
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"azjobs emulator: port {port} on {host} is already in use; choose another with "
+            "--port N, or --port 0 for any free port"
+        )
+    return f"azjobs emulator: cannot listen on {host}:{port}: {exc.strerror or exc}"
+
+
+def environment_block(handle: EmulatorHandle) -> str:
+    """What ``azjobs emulator`` prints on stdout: a file that ``.`` (source) can read.
+
+    The comment stays with the exports so that ``azjobs emulator > emu.env`` captures a
+    complete, self-explaining file; values are shell-quoted where needed.
+    """
+    lines = [
+        f"# azjobs emulator at {handle.url} (seed {handle.data_seed}): point azjobs at it with"
+    ]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in handle.env().items()]
+    lines.append(
+        f"# Backup vault (Microsoft.DataProtection) in {handle.resource_group}: "
+        f"{handle.backup_vault} (AZJOBS_VAULT={handle.backup_vault} to use it)"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def sdk_hint(handle: EmulatorHandle) -> str:
+    """How the Azure SDKs and the az CLI log in; they send tokens over https only."""
+    if not handle.options.tls:
+        return (
+            "# The Azure SDKs and the az CLI send tokens over https only: start the emulator "
+            "with --tls to use them.\n"
+        )
+    lines = ["# Azure SDKs and the az CLI can log in with:"]
+    lines += [f"#   export {name}={shlex.quote(value)}" for name, value in handle.sdk_env().items()]
+    lines.append(
+        f"# az CLI: az cloud register -n {CLOUD_NAME} --endpoint-resource-manager {handle.url}"
+        f" && az cloud set -n {CLOUD_NAME} && az login --identity"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def _print_banner(
     handle: EmulatorHandle, out: TextIO, err: TextIO, *, speed: float, faults: float
 ) -> None:
     jobs = len(handle.job_ids())
-    extras = [f"speed {speed:g}x", f"{jobs} jobs in {handle.resource_group}/{handle.vault}"]
+    backup_jobs = len(handle.backup_vaults.job_ids())
+    extras = [
+        f"speed {speed:g}x",
+        f"{jobs} jobs in {handle.resource_group}/{handle.vault}",
+        f"{backup_jobs} in Backup vault {handle.backup_vault}",
+    ]
     if faults:
         extras.append(f"faults {faults:.0%}")
     err.write(f"azjobs emulator: serving {handle.url} ({', '.join(extras)}); Ctrl-C to stop\n")
-    err.write("# Point azjobs at it with:\n")
     err.flush()
-    for name, value in handle.env().items():
-        out.write(f"export {name}={value}\n")
+    out.write(environment_block(handle))
     out.flush()
-    err.write("# Azure SDKs and the az CLI (https only: use --tls) can log in with:\n")
-    for name, value in handle.sdk_env().items():
-        err.write(f"#   export {name}={value}\n")
-    err.write(
-        f"# az CLI: az cloud register -n {CLOUD_NAME} --endpoint-resource-manager {handle.url}"
-        f" && az cloud set -n {CLOUD_NAME} && az login --identity\n"
-    )
+    err.write(sdk_hint(handle))
     err.flush()
 
 
 __all__ = [
     "DEFAULT_API_VERSION",
+    "DEFAULT_BACKUP_VAULT",
     "DEFAULT_HOST",
     "DEFAULT_IDENTITY_HEADER",
     "DEFAULT_LOCATION",
@@ -243,7 +296,10 @@ __all__ = [
     "ServiceError",
     "container_name",
     "demo_trigger_path",
+    "environment_block",
+    "listen_error",
     "protected_item_name",
+    "sdk_hint",
     "serve",
     "start_emulator",
 ]

@@ -8,7 +8,6 @@ same rules as one cancelled over HTTP.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import threading
@@ -17,24 +16,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .backup_now import BackupRequest, parse_backup_request, start_backup
 from .clock import EmulatedClock
-from .factory import build_job, new_guid
+from .factory import new_guid
 from .filters import JobFilter
 from .paging import decode_token, encode_token
+from .protected_items import find_item
 from .replies import ServiceError
-from .scenarios import FAILED, IN_PROGRESS, JobScenario, JobState, TaskPlan, job_state
+from .scenarios import IN_PROGRESS, JobScenario, JobState, job_state
 from .state import EmulatorState, Operation, VaultState, sort_key
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-_CONTAINER_RE = re.compile(r"^iaasvmcontainer;iaasvmcontainerv2;(?P<rg>[^;]+);(?P<vm>[^;]+)$", re.I)
-_ITEM_RE = re.compile(r"^vm;iaasvmcontainerv2;(?P<rg>[^;]+);(?P<vm>[^;]+)$", re.I)
 
-# Emulated seconds between a backup trigger and its job appearing (operation status Succeeded).
-TRIGGER_LATENCY_SECONDS = 2.0
 EXPORT_SECONDS = 15.0
 # How close to the wall clock a filter's endTime must be to mean "now" (see client_window).
 WALL_CLOCK_TOLERANCE = 120.0
-_TRIGGERED_BY_USER = {"IsInstantRpJob": "True", "AdHoc": "AdHoc"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +72,13 @@ class Emulator:
         self.state.save(self.now())
 
     # -- lookups ---------------------------------------------------------------------------------
-    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
-        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+    @property
+    def rng_lock(self) -> threading.Lock:
+        """Held while drawing from ``rng`` (ids and values of new jobs)."""
+        return self._rng_lock
+
+    def check_subscription(self, subscription: str) -> None:
+        """ARM's 400 for a malformed subscription id, 404 for one without vaults."""
         if not GUID_RE.match(subscription):
             raise ServiceError(
                 400,
@@ -90,12 +91,20 @@ class Emulator:
                 "SubscriptionNotFound",
                 f"The subscription '{subscription}' could not be found.",
             )
+
+    def check_scope(self, subscription: str, resource_group: str) -> None:
+        """:meth:`check_subscription`, then ARM's 404 for a resource group without vaults."""
+        self.check_subscription(subscription)
         if not self.state.has_resource_group(subscription, resource_group):
             raise ServiceError(
                 404,
                 "ResourceGroupNotFound",
                 f"Resource group '{resource_group}' could not be found.",
             )
+
+    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
+        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+        self.check_scope(subscription, resource_group)
         found = self.state.find_vault(subscription, resource_group, vault)
         if found is None:
             raise ServiceError(
@@ -232,97 +241,37 @@ class Emulator:
         return op
 
     # -- trigger backup ----------------------------------------------------------------------------
+    def protected_item(
+        self, vs: VaultState, fabric: str, container: str, item: str
+    ) -> dict[str, Any]:
+        """The protected item a path names (VM, file share, database), or the service's 404."""
+        return find_item(vs, fabric, container, item)
+
     def protected_vm(self, vs: VaultState, fabric: str, container: str, item: str) -> str:
         """The VM a protected-item path names, or the service's 404 for an unknown item."""
-        c = _CONTAINER_RE.match(container)
-        i = _ITEM_RE.match(item)
-        vm = vs.protected_vms.get(i["vm"].lower()) if i else None
-        if (
-            fabric.lower() != "azure"
-            or c is None
-            or i is None
-            or vm is None
-            or c["vm"].lower() != i["vm"].lower()
-            or c["rg"].lower() != i["rg"].lower()
-        ):
+        found = find_item(vs, fabric, container, item)
+        if found["emulator"]["kind"] != "vm":
             raise ServiceError(
                 404,
                 "BMSUserErrorDataSourceObjectNotFound",
                 "Item not found. Selected item might have been deleted. Please check if item is "
                 "registered to the vault.",
             )
-        return vm
+        return str(found["emulator"]["entity"])
+
+    def backup_item(
+        self, vs: VaultState, item: dict[str, Any], body: bytes, now: float
+    ) -> Operation:
+        """What the trigger route does: check the body against the item, then start the job."""
+        request = parse_backup_request(body, item["emulator"]["kind"], now)
+        return start_backup(self, vs, item, request, now)
 
     def trigger_backup(
         self, vs: VaultState, vm: str, now: float, container: str, item: str
     ) -> Operation:
-        """Create the backup job (starting a moment later) and the operation that reports it."""
-        start = now + TRIGGER_LATENCY_SECONDS
-        with self.state.lock:
-            busy = any(
-                j.entity.lower() == vm.lower()
-                and j.operation == "Backup"
-                and j.job_type.startswith("AzureIaaSVMJob")
-                and job_state(j, start).status in (IN_PROGRESS, "Cancelling")
-                for j in vs.jobs.values()
-            )
-            with self._rng_lock:
-                if busy:
-                    job = build_job(
-                        self.rng,
-                        subscription=vs.subscription,
-                        resource_group=vs.resource_group,
-                        vault=vs.vault,
-                        entity=vm,
-                        start=start,
-                        outcome=FAILED,
-                        failed_task=0,
-                        tasks=[("Take Snapshot", 0.6), ("Transfer data to vault", 60.0)],
-                        errors=[
-                            {
-                                "code": 400001,
-                                "title": "UserErrorBackupOperationInProgress",
-                                "message": "Backup failed as another operation is currently in "
-                                "progress on this item.",
-                                "recommendations": [
-                                    "Please wait until the previous operation is completed, and "
-                                    "then retry."
-                                ],
-                            }
-                        ],
-                    )
-                else:
-                    t = self.timeline
-                    job = build_job(
-                        self.rng,
-                        subscription=vs.subscription,
-                        resource_group=vs.resource_group,
-                        vault=vs.vault,
-                        entity=vm,
-                        start=start,
-                        tasks=[
-                            TaskPlan("Take Snapshot", t.snapshot_seconds),
-                            TaskPlan(
-                                "Transfer data to vault", t.transfer_seconds, total_gb=t.disk_gb
-                            ),
-                        ],
-                        backup_size_mb=round(t.disk_gb * 1024 * self.rng.uniform(0.08, 0.12)),
-                        staged_bag=True,
-                    )
-                job.internal_bag = dict(_TRIGGERED_BY_USER)
-            self.state.add_jobs([job])
-            op = Operation(
-                op_id=self.guid(),
-                kind="backup",
-                start=now,
-                done_at=start,
-                job_id=job.job_id,
-                container=container,
-                item=item,
-            )
-            vs.operations[op.op_id] = op
-        self.save()
-        return op
+        """An on-demand backup of a protected VM with an empty body (see :mod:`.backup_now`)."""
+        found = find_item(vs, "Azure", container, item)
+        return start_backup(self, vs, found, BackupRequest(), now)
 
     # -- export ----------------------------------------------------------------------------------
     def export(self, vs: VaultState, filter_text: str | None, now: float) -> Operation:
@@ -348,24 +297,3 @@ class Emulator:
                 if op is not None and op.kind == "export":
                     return vs, op
         return None
-
-
-def parse_trigger_body(body: bytes) -> None:
-    """The trigger's body is optional; when given it must be an IaaS VM backup request."""
-    if not body.strip():
-        return
-    try:
-        data: Any = json.loads(body)
-    except ValueError:
-        raise ServiceError(
-            400, "BMSUserErrorInvalidInput", "Input provided for the call is invalid: not JSON."
-        ) from None
-    props = data.get("properties") if isinstance(data, dict) else None
-    kind = props.get("objectType") if isinstance(props, dict) else None
-    if kind is not None and kind != "IaasVMBackupRequest":
-        raise ServiceError(
-            400,
-            "BMSUserErrorInvalidInput",
-            f"Input provided for the call is invalid: objectType '{kind}' does not match the "
-            "protected item (expected 'IaasVMBackupRequest').",
-        )

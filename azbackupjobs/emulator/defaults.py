@@ -21,9 +21,9 @@ DEFAULT_SUBSCRIPTION: Final = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 DEFAULT_TENANT: Final = "4a1e6c2b-8d3f-4b7a-9e5c-1f2d3c4b5a69"
 DEFAULT_RESOURCE_GROUP: Final = "demo-rg"
 DEFAULT_VAULT: Final = "demo-vault"
+# The seed Backup vault (Microsoft.DataProtection), in the same resource group.
+DEFAULT_BACKUP_VAULT: Final = "demo-bvault"
 DEFAULT_LOCATION: Final = "westeurope"
-# Seed of the seed data when none is given: job ids stay the same from one run to the next.
-DEFAULT_DATA_SEED: Final = 20240601
 
 # The api-version the emulator writes into URLs it builds when the request carried none.
 DEFAULT_API_VERSION: Final = "2026-10-01"

@@ -101,10 +101,9 @@ def _date(key: str, value: str) -> float:
         ) from None
 
 
-def parse_filter(text: str | None) -> JobFilter:
-    """Parse a ``$filter`` value (already URL-decoded)."""
-    if text is None or not text.strip():
-        return JobFilter()
+def parse_clauses(text: str, keys: dict[str, str]) -> dict[str, str]:
+    """``key eq 'value'`` clauses joined by `` and `` -> {key: value}; ``keys`` maps the
+    lower-case keys accepted to their spelling. FilterError for anything else."""
     if _OR_RE.search(text):
         raise FilterError(
             "Invalid filter: only clauses of the form key eq 'value' joined by 'and' are "
@@ -115,11 +114,11 @@ def parse_filter(text: str | None) -> JobFilter:
         match = _CLAUSE_RE.match(clause)
         if not match:
             raise FilterError(f'Invalid filter: cannot parse the clause "{clause.strip()}".')
-        key = _KEYS.get(match["key"].lower())
+        key = keys.get(match["key"].lower())
         if key is None:
             raise FilterError(
                 f"Invalid filter: '{match['key']}' is not a supported filter property. "
-                f"Supported properties are: {', '.join(_KEYS.values())}."
+                f"Supported properties are: {', '.join(keys.values())}."
             )
         if match["op"].lower() != "eq":
             raise FilterError(
@@ -129,6 +128,14 @@ def parse_filter(text: str | None) -> JobFilter:
         if key in values:
             raise FilterError(f"Invalid filter: '{key}' is given more than once.")
         values[key] = _unquote(key, match["value"])
+    return values
+
+
+def parse_filter(text: str | None) -> JobFilter:
+    """Parse a ``$filter`` value (already URL-decoded)."""
+    if text is None or not text.strip():
+        return JobFilter()
+    values = parse_clauses(text, _KEYS)
 
     # An empty value means "any" (PowerShell sends operation eq '' and gets every job).
     given = {k: v for k, v in values.items() if v.strip()}

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import math
 import random
+import re
+import secrets
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,9 +22,10 @@ from typing import Any, TextIO
 
 from .clock import EmulatedClock
 from .core import Emulator, TriggerTimeline
+from .crr_seed import seed_dpp_crr, seed_rs_crr
 from .defaults import (
     DEFAULT_API_VERSION,
-    DEFAULT_DATA_SEED,
+    DEFAULT_BACKUP_VAULT,
     DEFAULT_IDENTITY_HEADER,
     DEFAULT_RESOURCE_GROUP,
     DEFAULT_SUBSCRIPTION,
@@ -34,18 +37,22 @@ from .defaults import (
     DEMO_TRANSFER_SECONDS,
     DEMO_VM,
 )
+from .dpp_handle import BackupVaultHandle, Where
+from .dpp_service import BackupVaultService
 from .factory import ErrorSpec, TaskSpec, as_task, build_job, family
 from .faults import FaultPlan, parse_kinds, validate_rate
+from .protected_items import seed_items
 from .render import job_body
 from .replies import ServiceError
 from .routes import Router, operation_status_body
 from .scenarios import JobScenario, TaskPlan, job_state, natural_end
 from .seed import SEED_VMS, SeedJob, describe, seed_jobs
 from .server import EmulatorHTTPServer, RateCounter, RequestLog, RequestRecord, ServerApp
-from .state import EmulatorState, VaultState
+from .state import DPP_CRR, RS_CRR, EmulatorState, VaultState
 from .tls import Certificates, generate
 from .versions import dialect_for
 
+_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -109,6 +116,9 @@ class Options:
     seed_data: bool
     log: TextIO | None
     slow_seconds: float
+    # The seed Backup vault's name (in the seed resource group); the Recovery Services vault's
+    # name makes one name that exists as both kinds.
+    backup_vault: str = DEFAULT_BACKUP_VAULT
 
     @classmethod
     def build(
@@ -128,6 +138,7 @@ class Options:
         seed_data: bool,
         log: TextIO | None,
         slow_seconds: float,
+        backup_vault: str = DEFAULT_BACKUP_VAULT,
     ) -> Options:
         """Check every option; a bad one raises ValueError with a one-line message."""
         if not isinstance(speed, (int, float)) or not math.isfinite(speed) or speed <= 0:
@@ -152,6 +163,10 @@ class Options:
             raise ValueError("token must be a non-empty string without spaces")
         if slow_seconds < 0:
             raise ValueError("slow_seconds must not be negative")
+        if not backup_vault or not _NAME_RE.match(backup_vault):
+            raise ValueError(
+                f"backup vault name {backup_vault!r} must be 2-50 letters, digits or hyphens"
+            )
         return cls(
             host=host.strip().strip("[]"),
             port=port,
@@ -167,6 +182,7 @@ class Options:
             seed_data=seed_data,
             log=log,
             slow_seconds=slow_seconds,
+            backup_vault=backup_vault,
         )
 
 
@@ -180,6 +196,7 @@ class EmulatorHandle:
         self.tenant = DEFAULT_TENANT
         self.resource_group = DEFAULT_RESOURCE_GROUP
         self.vault = DEFAULT_VAULT
+        self.backup_vault = options.backup_vault
         self.identity_header = DEFAULT_IDENTITY_HEADER
         self._state = EmulatorState(options.state_file)
         loaded = self._state.load()
@@ -188,7 +205,10 @@ class EmulatorHandle:
             # A restart continues the emulated time where it was, never earlier than the wall.
             origin = max(self._state.saved_now, datetime.now(UTC).timestamp())
         self.clock = EmulatedClock(options.speed, origin)
-        self._data_rng = random.Random(DEFAULT_DATA_SEED if options.seed is None else options.seed)
+        # Without a seed every run gets new job and operation ids (a client must not come to
+        # rely on them); the seed drawn is kept so that a run can be repeated with --seed.
+        self.data_seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+        self._data_rng = random.Random(self.data_seed)
         self._core = Emulator(
             clock=self.clock,
             state=self._state,
@@ -197,6 +217,11 @@ class EmulatorHandle:
             timeline=TriggerTimeline(DEMO_SNAPSHOT_SECONDS, DEMO_TRANSFER_SECONDS, DEMO_DISK_GB),
         )
         self._seed: list[JobScenario] = []
+        # Backup vaults (Microsoft.DataProtection): tests arrange and inspect them here.
+        self.backup_vaults = BackupVaultHandle(
+            BackupVaultService(self._core),
+            Where(self.subscription, self.resource_group, self.backup_vault),
+        )
         if not loaded:
             self._create_default_vault(options.seed_data)
         self._faults = FaultPlan(options.faults, options.fault_kinds, options.seed)
@@ -241,6 +266,7 @@ class EmulatorHandle:
         vs = self._state.add_vault(self.subscription, self.resource_group, self.vault)
         for vm in SEED_VMS:
             vs.protected_vms[vm.lower()] = vm
+        seed_items(vs)
         if seed_data:
             self._seed = seed_jobs(
                 self._data_rng,
@@ -250,6 +276,17 @@ class EmulatorHandle:
                 self.vault,
             )
             self._state.add_jobs(self._seed)
+        # The Backup vault and the cross-region jobs draw from RNGs of their own, so that they
+        # leave the ids and values of the Recovery Services seed (and of every job added
+        # later) what they are for the same seed without them.
+        bv = self.backup_vaults.create(
+            with_jobs=seed_data, rng=random.Random(f"{self.data_seed}:backup-vault")
+        )
+        if seed_data:
+            now = self.clock.now()
+            crr_rng = random.Random(f"{self.data_seed}:secondary-region")
+            self._state.add_jobs(seed_rs_crr(crr_rng, vs, now))
+            self._state.add_jobs(seed_dpp_crr(crr_rng, bv, now))
 
     # -- addresses ---------------------------------------------------------------------------------
     @property
@@ -359,11 +396,13 @@ class EmulatorHandle:
         resource_group: str | None = None,
         vault: str | None = None,
         vms: Sequence[str] = (),
+        location: str | None = None,
     ) -> None:
-        """Create a vault (and with it its subscription and resource group) with protected VMs."""
+        """Create a Recovery Services vault (and with it its subscription and resource group)
+        with protected VMs, in ``location`` (default westeurope)."""
         sub, rg, name = self._where(subscription, resource_group, vault)
         with self._state.lock:
-            vs = self._state.add_vault(sub, rg, name)
+            vs = self._state.add_vault(sub, rg, name, location=location)
             for vm in vms:
                 vs.protected_vms[vm.lower()] = vm
         self._core.save()
@@ -497,9 +536,10 @@ class EmulatorHandle:
         resource_group: str | None = None,
         vault: str | None = None,
     ) -> tuple[str, str]:
-        """What POST .../protectedItems/{item}/backup does; returns (operation id, job id).
+        """What POST .../protectedItems/{item}/backup does for a VM; (operation id, job id).
 
-        The job becomes visible TRIGGER_LATENCY_SECONDS later (emulated)."""
+        The job becomes visible TRIGGER_LATENCY_SECONDS later (emulated). A VM whose backup is
+        still running raises :class:`ServiceError` (400 UserErrorBackupOperationInProgress)."""
         vs = self._vault_state(subscription, resource_group, vault)
         container = container_name(vs.resource_group, entity)
         item = protected_item_name(vs.resource_group, entity)
@@ -602,6 +642,15 @@ class EmulatorHandle:
             if s.cancel_at is not None and s.cancel_at < end:
                 end = s.cancel_at + s.cancel_seconds
         return datetime.fromtimestamp(end, UTC)
+
+    def crr_job_ids(self, *, backup_vault: bool = False) -> list[str]:
+        """Ids of the cross-region-restore jobs of the seed Recovery Services vault (or, with
+        ``backup_vault``, of the seed Backup vault), newest first, as the paired region keeps
+        them."""
+        kind, name = (DPP_CRR, self.backup_vault) if backup_vault else (RS_CRR, self.vault)
+        with self._state.lock:
+            store = self._state.find_vault(self.subscription, self.resource_group, name, kind)
+            return [job_id for _, job_id in store.order] if store is not None else []
 
     @property
     def seed_jobs(self) -> list[SeedJob]:

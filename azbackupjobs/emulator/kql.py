@@ -20,6 +20,7 @@ position in the line and the token, which the Resource Graph route turns into AR
     value     := STRING | INT | 'datetime' '(' ISO-8601 ')' | '(' expr ')'
                | FUNCTION '(' args ')' ('[' INT ']')? | NAME ('.' NAME)*
     FUNCTION  := tostring | todatetime | tolower | split | strcat | isnull | isnotnull
+               | case (condition, value, ..., else: an odd number of arguments, at least 3)
 
 Strings are single- or double-quoted with backslash escapes (``\\\\ \\' \\" \\n \\t \\r``);
 ``=~``, ``in~``, ``contains`` and ``startswith`` ignore case, as in KQL. Columns are checked
@@ -35,14 +36,34 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-KEYWORDS = frozenset({"where", "extend", "project", "summarize", "order", "sort", "by", "asc",
-                      "desc", "and", "or", "take", "limit"})
-FUNCTIONS = frozenset({"tostring", "todatetime", "tolower", "split", "strcat", "isnull",
-                       "isnotnull"})
-COMPARISONS = frozenset({"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains", "!contains",
-                         "startswith"})
+KEYWORDS = frozenset(
+    {
+        "where",
+        "extend",
+        "project",
+        "summarize",
+        "order",
+        "sort",
+        "by",
+        "asc",
+        "desc",
+        "and",
+        "or",
+        "take",
+        "limit",
+    }
+)
+FUNCTIONS = frozenset(
+    {"tostring", "todatetime", "tolower", "split", "strcat", "isnull", "isnotnull", "case"}
+)
+COMPARISONS = frozenset(
+    {"==", "!=", "=~", "!~", "<", "<=", ">", ">=", "contains", "!contains", "startswith"}
+)
 MEMBERSHIP = frozenset({"in", "in~", "!in", "!in~"})
 MAX_QUERY_LENGTH = 64 * 1024
+# Parentheses and function calls inside one another; the parser and the evaluator recurse once
+# per level, so the bound keeps a hostile query far from the interpreter's recursion limit.
+MAX_NESTING = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t", "r": "\r"}
 _DATETIME_RE = re.compile(
@@ -160,11 +181,11 @@ def tokenize(text: str) -> list[Token]:
                 end = text.find(")", j)
                 if end < 0:
                     raise KqlError("Unterminated datetime literal.", ln, col, word)
-                raw = text[j + 1:end]
+                raw = text[j + 1 : end]
                 moment = parse_moment(raw)
                 if moment is None:
                     raise KqlError(f"Invalid datetime literal '{raw}'.", ln, col, raw)
-                tokens.append(Token("datetime", text[i:end + 1], moment, ln, col))
+                tokens.append(Token("datetime", text[i : end + 1], moment, ln, col))
                 i = end + 1
                 continue
             tokens.append(Token("name", word, word, ln, col))
@@ -175,7 +196,7 @@ def tokenize(text: str) -> list[Token]:
             while j < n and text[j].isdigit():
                 j += 1
             if j < n and (text[j].isalpha() or text[j] == "."):
-                raise KqlError("Only whole numbers are supported.", ln, col, text[i:j + 1])
+                raise KqlError("Only whole numbers are supported.", ln, col, text[i : j + 1])
             tokens.append(Token("int", text[i:j], int(text[i:j]), ln, col))
             i = j
             continue
@@ -187,8 +208,11 @@ def tokenize(text: str) -> list[Token]:
             for word in ("!contains", "!in~", "!in"):
                 if text.startswith(word, i):
                     after = i + len(word)
-                    if word != "!in~" and after < n and (text[after].isalnum() or
-                                                         text[after] == "_"):
+                    if (
+                        word != "!in~"
+                        and after < n
+                        and (text[after].isalnum() or text[after] == "_")
+                    ):
                         continue
                     tokens.append(Token("op", word, word, ln, col))
                     i = after
@@ -221,8 +245,12 @@ def _read_string(text: str, start: int, line: int, column: int) -> tuple[str, in
         if ch == "\\":
             nxt = text[i + 1] if i + 1 < len(text) else ""
             if nxt not in _ESCAPES:
-                raise KqlError(f"Invalid escape sequence '\\{nxt}' in a string literal.",
-                               line, column, text[start:i + 2])
+                raise KqlError(
+                    f"Invalid escape sequence '\\{nxt}' in a string literal.",
+                    line,
+                    column,
+                    text[start : i + 2],
+                )
             out.append(_ESCAPES[nxt])
             i += 2
             continue
@@ -317,6 +345,15 @@ class _Parser:
     def __init__(self, tokens: list[Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.fail(
+                f"The query nests parentheses or function calls more than "
+                f"{MAX_NESTING} levels deep."
+            )
 
     @property
     def tok(self) -> Token:
@@ -455,8 +492,9 @@ class _Parser:
         left = self.value()
         tok = self.tok
         op = ""
-        if tok.kind == "op" or (tok.kind == "name" and tok.text in {"contains", "startswith",
-                                                                   "in"}):
+        if tok.kind == "op" or (
+            tok.kind == "name" and tok.text in {"contains", "startswith", "in"}
+        ):
             op = tok.text
         if op in COMPARISONS:
             self.next()
@@ -485,9 +523,11 @@ class _Parser:
             self.next()
             return Lit(tok.value)
         if self.is_op("("):
+            self.enter()
             self.next()
             inner = self.expr()
             self.expect_op(")")
+            self.depth -= 1
             return inner
         if tok.kind != "name" or tok.text in KEYWORDS:
             raise self.fail("Expected a value.")
@@ -495,6 +535,7 @@ class _Parser:
         if self.is_op("("):
             if tok.text not in FUNCTIONS:
                 raise self.fail(f"Unsupported function '{tok.text}'.", tok)
+            self.enter()
             self.next()
             args = []
             if not self.is_op(")"):
@@ -503,6 +544,7 @@ class _Parser:
                     self.next()
                     args.append(self.expr())
             self.expect_op(")")
+            self.depth -= 1
             node: Any = Call(tok.text, tuple(args))
             _check_arity(node, tok)
             if self.is_op("["):
@@ -524,15 +566,31 @@ class _Parser:
         return Col(tuple(path), tok)
 
 
-_ARITY = {"tostring": (1, 1), "todatetime": (1, 1), "tolower": (1, 1), "split": (2, 2),
-          "strcat": (1, 64), "isnull": (1, 1), "isnotnull": (1, 1)}
+_ARITY = {
+    "tostring": (1, 1),
+    "todatetime": (1, 1),
+    "tolower": (1, 1),
+    "split": (2, 2),
+    "strcat": (1, 64),
+    "case": (3, 255),
+    "isnull": (1, 1),
+    "isnotnull": (1, 1),
+}
 
 
 def _check_arity(node: Call, tok: Token) -> None:
     low, high = _ARITY[node.name]
+    if node.name == "case" and len(node.args) % 2 == 0:
+        raise KqlError(
+            "Function 'case' takes pairs of condition and value, then a default value.",
+            tok.line,
+            tok.column,
+            tok.text,
+        )
     if not low <= len(node.args) <= high:
-        raise KqlError(f"Function '{node.name}' takes {low} argument(s).", tok.line, tok.column,
-                       tok.text)
+        raise KqlError(
+            f"Function '{node.name}' takes {low} argument(s).", tok.line, tok.column, tok.text
+        )
 
 
 def parse(text: str) -> Query:
@@ -546,8 +604,9 @@ def map_literals(node: Any, change: Callable[[Any], Any]) -> Any:
         return Lit(change(node.value))
     if isinstance(node, tuple):
         return tuple(map_literals(item, change) for item in node)
-    if isinstance(node, (Call, Index, Compare, Member, Logic, Where, Extend, Project, Summarize,
-                         Order, Query)):
+    if isinstance(
+        node, (Call, Index, Compare, Member, Logic, Where, Extend, Project, Summarize, Order, Query)
+    ):
         values = {f.name: map_literals(getattr(node, f.name), change) for f in fields(node)}
         return replace(node, **values)
     return node
@@ -580,8 +639,12 @@ def check_columns(query: Query, columns: Iterable[str]) -> None:
 def _check_expr(node: Any, available: set[str]) -> None:
     if isinstance(node, Col):
         if node.path[0] not in available:
-            raise KqlError(f"Failed to resolve scalar expression named '{node.path[0]}'.",
-                           node.token.line, node.token.column, node.path[0])
+            raise KqlError(
+                f"Failed to resolve scalar expression named '{node.path[0]}'.",
+                node.token.line,
+                node.token.column,
+                node.path[0],
+            )
     elif isinstance(node, Call):
         for arg in node.args:
             _check_expr(arg, available)
@@ -629,6 +692,13 @@ def evaluate(node: Any, row: Mapping[str, Any]) -> Any:
 
 
 def _call(node: Call, row: Mapping[str, Any]) -> Any:
+    if node.name == "case":
+        # The first condition that holds picks its value; only that value is evaluated.
+        pairs = node.args[:-1]
+        for condition, value in zip(pairs[::2], pairs[1::2], strict=True):
+            if evaluate(condition, row) is True:
+                return evaluate(value, row)
+        return evaluate(node.args[-1], row)
     args = [evaluate(a, row) for a in node.args]
     name = node.name
     if name == "tostring":
@@ -653,6 +723,12 @@ def _call(node: Call, row: Mapping[str, Any]) -> Any:
 
 
 def _equal(left: Any, right: Any, ignore_case: bool) -> bool:
+    # A JSON boolean compares equal to the string 'true'/'false', as ARG lets the az CLI's
+    # ``properties.isUserTriggered == 'true'`` match.
+    if isinstance(left, bool) and isinstance(right, str):
+        left = str(left).lower()
+    elif isinstance(right, bool) and isinstance(left, str):
+        right = str(right).lower()
     if isinstance(left, str) and isinstance(right, str):
         return left.lower() == right.lower() if ignore_case else left == right
     if left is None or right is None:
@@ -676,8 +752,10 @@ def _compare(op: str, left: Any, right: Any) -> bool:
     if left is None or right is None or type(left) is not type(right):
         return False
     checks: dict[str, Callable[[Any, Any], bool]] = {
-        "<": lambda a, b: a < b, "<=": lambda a, b: a <= b,
-        ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b,
+        ">": lambda a, b: a > b,
+        ">=": lambda a, b: a >= b,
     }
     return bool(checks[op](left, right))
 
@@ -712,7 +790,7 @@ def run(query: Query, rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]
             for expression, descending in reversed(stage.keys):
                 current.sort(key=_row_key(expression), reverse=descending)
         elif isinstance(stage, Take):
-            current = current[:stage.count]
+            current = current[: stage.count]
     return [{k: to_json(v) for k, v in r.items()} for r in current]
 
 

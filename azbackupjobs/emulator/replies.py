@@ -19,18 +19,36 @@ class Reply:
 
 
 class ServiceError(Exception):
-    """An error the service answers with an ARM error body."""
+    """An error the service answers with an ARM error body.
+
+    ``error`` replaces the default ``{"code", "message"}`` object when a service spells its
+    errors otherwise (the DataProtection RP adds ``target``, ``details`` and
+    ``additionalInfo``); ``body`` replaces the whole body (the non-ARM shapes some endpoints use).
+    """
 
     def __init__(
-        self, status: int, code: str, message: str, headers: list[tuple[str, str]] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: list[tuple[str, str]] | None = None,
+        *,
+        error: dict[str, Any] | None = None,
+        body: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or []
+        self.error = error
+        self.body = body
 
     def reply(self) -> Reply:
+        if self.body is not None:
+            return json_reply(self.status, self.body, self.headers)
+        if self.error is not None:
+            return json_reply(self.status, {"error": self.error}, self.headers)
         return json_reply(self.status, arm_error(self.code, self.message), self.headers)
 
 

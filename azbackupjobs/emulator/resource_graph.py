@@ -1,10 +1,12 @@
 """Azure Resource Graph's ``POST /providers/Microsoft.ResourceGraph/resources``, over every vault.
 
 The ``RecoveryServicesResources`` table holds one row per backup job of every vault the emulator
-knows: ``{id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku,
-plan, properties, tags, identity, zones, extendedLocation}``, ``properties`` being what the
-vault's job list says of the job. Queries are read by :mod:`.kql` (a strict subset; anything else
-is ARG's 400 ``BadRequest`` with ``InvalidQuery`` details). As on ARG:
+knows, of both kinds: ``{id, name, type, tenantId, kind, location, resourceGroup, subscriptionId,
+managedBy, sku, plan, properties, tags, identity, zones, extendedLocation}``, ``properties`` being
+what the vault's job list says of the job (Backup vault rows, of type
+``microsoft.dataprotection/backupvaults/backupjobs``, also carry ``extendedInfo``). Queries are
+read by :mod:`.kql` (a strict subset; anything else is ARG's 400 ``BadRequest`` with
+``InvalidQuery`` details). As on ARG:
 
 - the scope is ``subscriptions`` or ``managementGroups`` (not both), or, with neither, every
   subscription (the tenant); subscriptions the emulator does not know hold nothing;
@@ -35,35 +37,72 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import kql
+from . import dpp_versions, kql
 from .core import GUID_RE, WALL_CLOCK_TOLERANCE, Emulator
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT
+from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT
+from .dpp_render import dpp_job_body
+from .limits import NestingError, load_json
 from .render import job_body
 from .replies import Reply, json_reply
 from .scenarios import job_state
+from .state import BACKUP_VAULT
 from .versions import dialect_for
 
 PATH = "/providers/Microsoft.ResourceGraph/resources"
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
+DPP_ROW_TYPE = "microsoft.dataprotection/backupvaults/backupjobs"
 TENANT_ID = DEFAULT_TENANT
-API_VERSIONS = ("2019-04-01", "2020-04-01-preview", "2021-03-01", "2021-06-01-preview",
-                "2022-10-01", "2024-04-01")
-COLUMNS = ("id", "name", "type", "tenantId", "kind", "location", "resourceGroup",
-           "subscriptionId", "managedBy", "sku", "plan", "properties", "tags", "identity",
-           "zones", "extendedLocation")
+API_VERSIONS = (
+    "2019-04-01",
+    "2020-04-01-preview",
+    "2021-03-01",
+    "2021-06-01-preview",
+    "2022-10-01",
+    "2024-04-01",
+)
+COLUMNS = (
+    "id",
+    "name",
+    "type",
+    "tenantId",
+    "kind",
+    "location",
+    "resourceGroup",
+    "subscriptionId",
+    "managedBy",
+    "sku",
+    "plan",
+    "properties",
+    "tags",
+    "identity",
+    "zones",
+    "extendedLocation",
+)
 MAX_TOP = 1000
 DEFAULT_TOP = 100
 DEFAULT_QUOTA = 15
 DEFAULT_WINDOW = 5.0
 MAX_SNAPSHOTS = 16
-_OPTION_KEYS = frozenset({"$skiptoken", "$top", "$skip", "resultformat", "allowpartialscopes",
-                          "authorizationscopefilter"})
-_INVALID_QUERY = ("Query is invalid. Please refer to the documentation for the Azure Resource "
-                  "Graph service and fix the error before retrying.")
-_THROTTLED = ("Client application has been throttled and should not attempt to repeat the "
-              "request until an amount of time has elapsed. Please see "
-              "https://aka.ms/resourcegraph-throttling for help.")
+_OPTION_KEYS = frozenset(
+    {
+        "$skiptoken",
+        "$top",
+        "$skip",
+        "resultformat",
+        "allowpartialscopes",
+        "authorizationscopefilter",
+    }
+)
+_INVALID_QUERY = (
+    "Query is invalid. Please refer to the documentation for the Azure Resource "
+    "Graph service and fix the error before retrying."
+)
+_THROTTLED = (
+    "Client application has been throttled and should not attempt to repeat the "
+    "request until an amount of time has elapsed. Please see "
+    "https://aka.ms/resourcegraph-throttling for help."
+)
 
 
 class GraphError(Exception):
@@ -151,8 +190,9 @@ class ResourceGraph:
         ]
         try:
             if not allowed:
-                raise GraphError(429, "RateLimiting",
-                                 [{"code": "RateLimiting", "message": _THROTTLED}])
+                raise GraphError(
+                    429, "RateLimiting", [{"code": "RateLimiting", "message": _THROTTLED}]
+                )
             result = self._answer(body, api_version)
         except GraphError as err:
             return json_reply(err.status, self._error_body(err), headers)
@@ -164,16 +204,18 @@ class ResourceGraph:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(self.emulator.now()))
         digest = hashlib.sha256(json.dumps(err.details).encode()).hexdigest()
         correlation = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-        return {"error": {
-            "code": err.code,
-            "message": "Please provide below info when asking for support: timestamp = "
-            f"{stamp}Z, correlationId = {correlation}.",
-            "details": err.details,
-        }}
+        return {
+            "error": {
+                "code": err.code,
+                "message": "Please provide below info when asking for support: timestamp = "
+                f"{stamp}Z, correlationId = {correlation}.",
+                "details": err.details,
+            }
+        }
 
     def _answer(self, raw: bytes, api_version: str | None) -> dict[str, Any]:
         try:
-            self.requests.append(json.loads(raw))
+            self.requests.append(load_json(raw))
         except ValueError:
             self.requests.append(None)
         _check_version(api_version)
@@ -181,15 +223,25 @@ class ResourceGraph:
         try:
             query = kql.parse(request.query)
             if query.table != TABLE:
-                raise kql.KqlError(f"Table '{query.table}' is not supported here; use {TABLE}.",
-                                   1, 1, query.table)
+                raise kql.KqlError(
+                    f"Table '{query.table}' is not supported here; use {TABLE}.", 1, 1, query.table
+                )
             kql.check_columns(query, COLUMNS)
         except kql.KqlError as err:
-            raise GraphError(400, "BadRequest", [
-                {"code": "InvalidQuery", "message": _INVALID_QUERY},
-                {"code": "ParserFailure", "message": err.message, "line": err.line,
-                 "characterPositionInLine": err.column, "token": err.token},
-            ]) from None
+            raise GraphError(
+                400,
+                "BadRequest",
+                [
+                    {"code": "InvalidQuery", "message": _INVALID_QUERY},
+                    {
+                        "code": "ParserFailure",
+                        "message": err.message,
+                        "line": err.line,
+                        "characterPositionInLine": err.column,
+                        "token": err.token,
+                    },
+                ],
+            ) from None
         subscriptions = self._scope(request)
         digest = _digest(request)
         snapshot, offset = None, request.skip
@@ -233,10 +285,17 @@ class ResourceGraph:
             for group in request.management_groups:
                 subs = known.get(group.lower())
                 if subs is None:
-                    raise GraphError(404, "ManagementGroupNotFound", [{
-                        "code": "ManagementGroupNotFound",
-                        "message": f"The management group '{group}' was not found, or the "
-                        "caller has no access to it."}])
+                    raise GraphError(
+                        404,
+                        "ManagementGroupNotFound",
+                        [
+                            {
+                                "code": "ManagementGroupNotFound",
+                                "message": f"The management group '{group}' was not found, or the "
+                                "caller has no access to it.",
+                            }
+                        ],
+                    )
                 found.update(s.lower() for s in subs)
             return found
         if request.subscriptions is not None:
@@ -244,33 +303,54 @@ class ResourceGraph:
         return None
 
     def _rows(self, subscriptions: set[str] | None) -> Iterator[dict[str, Any]]:
-        """The table as ARG sees it ``lag`` seconds ago: visible jobs, list shape."""
+        """The table as ARG sees it ``lag`` seconds ago: the visible jobs of every Recovery
+        Services vault (list shape), then of every Backup vault (with extendedInfo and a
+        TimeSpan duration, lower-case type, empty location, as recorded)."""
         seen_at = self.emulator.now() - self.lag
         dialect = dialect_for(DEFAULT_API_VERSION)
+        dpp_dialect = dpp_versions.dialect_for(dpp_versions.DEFAULT_VERSION)
         rows: list[dict[str, Any]] = []
         with self.emulator.state.lock:
-            for vs in self.emulator.state.vaults.values():
+            for vs in self.emulator.state.all_vaults():
                 if subscriptions is not None and vs.subscription.lower() not in subscriptions:
                     continue
+                dpp = vs.kind == BACKUP_VAULT
+                group = vs.resource_group if dpp else vs.resource_group.lower()
                 for s in vs.iter_from(None):
                     if s.start > seen_at:
                         continue
-                    body = job_body(s, job_state(s, seen_at), seen_at, detail=False,
-                                    dialect=dialect)
-                    rows.append({
-                        "id": body["id"], "name": body["name"], "type": ROW_TYPE,
-                        "tenantId": TENANT_ID, "kind": "", "location": DEFAULT_LOCATION,
-                        "resourceGroup": vs.resource_group.lower(),
-                        "subscriptionId": vs.subscription, "managedBy": "", "sku": None,
-                        "plan": None, "properties": body["properties"], "tags": None,
-                        "identity": None, "zones": None, "extendedLocation": None,
-                    })
+                    state = job_state(s, seen_at)
+                    if dpp:
+                        body = dpp_job_body(s, state, shape="graph", dialect=dpp_dialect)
+                    else:
+                        body = job_body(s, state, seen_at, detail=False, dialect=dialect)
+                    rows.append(
+                        {
+                            "id": body["id"],
+                            "name": body["name"],
+                            "type": DPP_ROW_TYPE if dpp else ROW_TYPE,
+                            "tenantId": TENANT_ID,
+                            "kind": "",
+                            "location": "" if dpp else vs.location,
+                            "resourceGroup": group,
+                            "subscriptionId": vs.subscription,
+                            "managedBy": "",
+                            "sku": None,
+                            "plan": None,
+                            "properties": body["properties"],
+                            "tags": None,
+                            "identity": None,
+                            "zones": None,
+                            "extendedLocation": None,
+                        }
+                    )
         return iter(rows)
 
-    def _page(self, rows: list[dict[str, Any]], request: _GraphRequest, offset: int,
-              cursor: _Cursor) -> dict[str, Any]:
+    def _page(
+        self, rows: list[dict[str, Any]], request: _GraphRequest, offset: int, cursor: _Cursor
+    ) -> dict[str, Any]:
         size = min(request.top, self.page_size)
-        page = rows[offset:offset + size]
+        page = rows[offset : offset + size]
         result: dict[str, Any] = {"totalRecords": len(rows), "count": len(page)}
         if request.result_format == "table":
             names = list(rows[0]) if rows else []
@@ -306,13 +386,27 @@ def _bad(message: str, code: str = "BadRequest") -> GraphError:
 
 def _check_version(api_version: str | None) -> None:
     if api_version is None or not api_version.strip():
-        raise GraphError(400, "MissingApiVersionParameter", [{
-            "message": "The api-version query parameter (?api-version=) is required for all "
-            "requests."}])
+        raise GraphError(
+            400,
+            "MissingApiVersionParameter",
+            [
+                {
+                    "message": "The api-version query parameter (?api-version=) is required "
+                    "for all requests."
+                }
+            ],
+        )
     if api_version.strip().lower() not in API_VERSIONS:
-        raise GraphError(400, "InvalidApiVersionParameter", [{
-            "message": f"The api-version '{api_version}' is invalid. The supported versions are "
-            f"'{','.join(sorted(API_VERSIONS, reverse=True))}'."}])
+        raise GraphError(
+            400,
+            "InvalidApiVersionParameter",
+            [
+                {
+                    "message": f"The api-version '{api_version}' is invalid. The supported "
+                    f"versions are '{','.join(sorted(API_VERSIONS, reverse=True))}'."
+                }
+            ],
+        )
 
 
 def _strings(value: Any, what: str) -> tuple[str, ...]:
@@ -323,7 +417,9 @@ def _strings(value: Any, what: str) -> tuple[str, ...]:
 
 def _read_request(raw: bytes) -> _GraphRequest:
     try:
-        body: Any = json.loads(raw or b"null")
+        body: Any = load_json(raw or b"null")
+    except NestingError as err:
+        raise _bad(f"The request body is not acceptable: {err}.") from None
     except ValueError:
         raise _bad("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
@@ -339,8 +435,9 @@ def _read_request(raw: bytes) -> _GraphRequest:
         raise _bad("Only one of 'subscriptions' and 'managementGroups' may be given.")
     for sub in subs or ():
         if not GUID_RE.match(sub):
-            raise _bad(f"The subscription '{sub}' is not a valid subscription id.",
-                       "InvalidSubscriptionId")
+            raise _bad(
+                f"The subscription '{sub}' is not a valid subscription id.", "InvalidSubscriptionId"
+            )
     options = body.get("options")
     if options is None:
         options = {}
@@ -353,19 +450,31 @@ def _read_request(raw: bytes) -> _GraphRequest:
     top = lowered.get("$top", DEFAULT_TOP)
     skip = lowered.get("$skip", 0)
     for name, value, low in (("$top", top, 1), ("$skip", skip, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low or (
-                name == "$top" and value > MAX_TOP):
-            raise _bad(f"'{name}' must be a whole number"
-                       + (f" between 1 and {MAX_TOP}." if name == "$top" else " of at least 0."))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < low
+            or (name == "$top" and value > MAX_TOP)
+        ):
+            raise _bad(
+                f"'{name}' must be a whole number"
+                + (f" between 1 and {MAX_TOP}." if name == "$top" else " of at least 0.")
+            )
     token = lowered.get("$skiptoken")
     if token is not None and not isinstance(token, str):
         raise _bad("'$skipToken' must be a string.")
     result_format = lowered.get("resultformat", "objectArray")
-    if not isinstance(result_format, str) or result_format.lower() not in {"objectarray",
-                                                                           "table"}:
+    if not isinstance(result_format, str) or result_format.lower() not in {"objectarray", "table"}:
         raise _bad("'resultFormat' must be 'objectArray' or 'table'.")
-    return _GraphRequest(query, subs, mgs, token or None, top, skip,
-                         "table" if result_format.lower() == "table" else "objectArray")
+    return _GraphRequest(
+        query,
+        subs,
+        mgs,
+        token or None,
+        top,
+        skip,
+        "table" if result_format.lower() == "table" else "objectArray",
+    )
 
 
 # ----- paging -----------------------------------------------------------------------------------
@@ -394,10 +503,14 @@ def _read_token(token: str, digest: str) -> tuple[int | None, int]:
         if not token.startswith("ew"):
             raise ValueError(token)
         payload = token[2:]
-        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        data = load_json(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         offset, snapshot = data["o"], data.get("s")
-        if data["q"] != digest or not isinstance(offset, int) or offset < 0 or not (
-                snapshot is None or isinstance(snapshot, int)):
+        if (
+            data["q"] != digest
+            or not isinstance(offset, int)
+            or offset < 0
+            or not (snapshot is None or isinstance(snapshot, int))
+        ):
             raise ValueError(token)
     except (ValueError, KeyError, TypeError, AttributeError):
         raise _bad("The $skipToken is not valid for this query.", "InvalidSkipToken") from None

@@ -17,10 +17,14 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
-from .core import Emulator, parse_trigger_body
-from .defaults import DEFAULT_API_VERSION, DEFAULT_LOCATION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
+from .core import Emulator
+from .crr_routes import CrossRegionRoutes, match_crr
+from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
+from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
 from .filters import FilterError, parse_filter
+from .protected_items import list_page as items_page
+from .protected_items import parse_item_filter
 from .render import job_body
 from .replies import Reply, ServiceError, empty_reply, json_reply
 from .resource_graph import ResourceGraph
@@ -102,6 +106,9 @@ def match(path: str) -> Match | None:
         )
     if low == ["tenants"]:
         return Match("tenants", ("GET",), "Microsoft.Resources/tenants/read", {})
+    found = match_dpp(segs, low) or match_crr(segs, low)
+    if found is not None:
+        return Match(*found)
     if (
         len(low) < 8
         or low[0] != "subscriptions"
@@ -149,6 +156,8 @@ def match(path: str) -> Match | None:
                 op=rest[3],
             )
         return None
+    if head == "backupprotecteditems" and n == 1:
+        return route("items", ("GET",), "backupProtectedItems/read")
     if head == "backupjobsexport" and n == 1:
         return route("export", ("POST",), "backupJobsExport/action")
     if head == "backupoperations" and n == 2:
@@ -205,6 +214,8 @@ class Router:
         # Token lifetimes are real time (the client's clock), not emulated time.
         self.wall_clock = wall_clock
         self.resource_graph = ResourceGraph(emulator)
+        self.backup_vaults = BackupVaultRoutes(self)
+        self.cross_region = CrossRegionRoutes(self)
         self._handlers: dict[str, Callable[[Request, Match, VaultState], Reply]] = {
             "vault": self._vault,
             "list": self._list,
@@ -217,6 +228,7 @@ class Router:
             "operation_status": self._operation_status,
             "operation_result": self._operation_result,
             "trigger": self._trigger,
+            "items": self._items,
             "item_status": self._operation_status,
             "item_result": self._operation_result,
         }
@@ -230,6 +242,27 @@ class Router:
             return self._handle(req, m)
         except ServiceError as err:
             return err.reply()
+        except RecursionError:
+            # A body or query nested past every explicit bound still gets a client error.
+            return ServiceError(
+                400,
+                "InvalidRequestContent",
+                "The request is nested too deeply to be processed.",
+            ).reply()
+
+    def authenticate(self, req: Request, m: Match | None) -> Reply | None:
+        """The 401 for a request that needs a bearer token and lacks a valid one, else None.
+
+        It reads the headers only, so that the server can refuse a request before reading (and
+        buffering) its body.
+        """
+        if m is not None and not m.arm:
+            return None
+        try:
+            self._check_auth(req)
+        except ServiceError as err:
+            return err.reply()
+        return None
 
     def _handle(self, req: Request, m: Match | None) -> Reply:
         if m is not None and not m.arm:
@@ -253,6 +286,10 @@ class Router:
             return self.resource_graph.handle(req.body, req.api_version, principal)
         if m.name in tenancy.ROUTES:  # Microsoft.Resources, with its own api-versions
             return self._tenancy(req, m)
+        if m.name.startswith("dpp_"):  # Microsoft.DataProtection, with its own api-versions
+            return self.backup_vaults.handle(req, m)
+        if m.name == "locations" or m.name.startswith("crr_"):  # each with its own versions
+            return self.cross_region.handle(req, m)
         self._check_api_version(req)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
@@ -266,9 +303,7 @@ class Router:
             detail = "The authentication failed because of missing 'Authorization' header."
         elif not value.startswith("Bearer "):
             detail = "The 'Authorization' header is not a bearer token."
-        elif hmac.compare_digest(
-            value.encode("utf-8", "replace"), f"Bearer {self.token}".encode()
-        ):
+        elif hmac.compare_digest(value.encode("utf-8", "replace"), f"Bearer {self.token}".encode()):
             return
         else:
             claims = tokens.issued_claims(self.token, value[len("Bearer ") :].strip())
@@ -386,6 +421,10 @@ class Router:
     def _version(self, req: Request) -> str:
         return req.api_version or DEFAULT_API_VERSION
 
+    def retry_after(self) -> tuple[str, str]:
+        """Retry-After of a 202: the service's 60 s, scaled to the emulated speed."""
+        return self._retry_after()
+
     def _retry_after(self) -> tuple[str, str]:
         return ("Retry-After", str(scaled_retry_after(RETRY_AFTER_ACCEPTED, self.speed)))
 
@@ -395,7 +434,7 @@ class Router:
         return json_reply(
             200,
             {
-                "location": DEFAULT_LOCATION,
+                "location": vs.location,
                 "name": vs.vault,
                 "etag": f"W/\"datetime'{iso_timestamp(self.emulator.now()).replace(':', '%3A')}'\"",
                 "tags": {},
@@ -495,9 +534,8 @@ class Router:
     # -- trigger backup ----------------------------------------------------------------------------
     def _trigger(self, req: Request, m: Match, vs: VaultState) -> Reply:
         p = m.params
-        vm = self.emulator.protected_vm(vs, p["fabric"], p["container"], p["item"])
-        parse_trigger_body(req.body)
-        op = self.emulator.trigger_backup(vs, vm, self.emulator.now(), p["container"], p["item"])
+        item = self.emulator.protected_item(vs, p["fabric"], p["container"], p["item"])
+        op = self.emulator.backup_item(vs, item, req.body, self.emulator.now())
         item_url = (
             f"{self._vault_url(req, vs)}/backupFabrics/{p['fabric']}/protectionContainers/"
             f"{p['container']}/protectedItems/{p['item']}"
@@ -514,6 +552,23 @@ class Router:
                 self._retry_after(),
             ],
         )
+
+    # -- protected items -------------------------------------------------------------------------
+    def _items(self, req: Request, m: Match, vs: VaultState) -> Reply:
+        filter_text = req.query.get("$filter")
+        flt = parse_item_filter(filter_text)
+        with self.emulator.state.lock:
+            page, token = items_page(vs, flt, req.query.get("$skiptoken"), self.emulator.page_size)
+        body: dict[str, object] = {"value": page}
+        if token is not None:
+            params = [("api-version", self._version(req))]
+            if filter_text:
+                params.append(("$filter", filter_text))
+            params.append(("$skiptoken", token))
+            body["nextLink"] = (
+                f"{self._vault_url(req, vs)}/backupProtectedItems?{urlencode(params)}"
+            )
+        return json_reply(200, body)
 
     # -- export ----------------------------------------------------------------------------------
     def _export(self, req: Request, m: Match, vs: VaultState) -> Reply:

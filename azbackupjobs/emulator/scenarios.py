@@ -21,6 +21,8 @@ CANCELLED = "Cancelled"
 NOT_STARTED = "NotStarted"
 TERMINAL = frozenset({COMPLETED, FAILED, COMPLETED_WITH_WARNINGS, CANCELLED})
 OUTCOMES = frozenset({COMPLETED, FAILED, COMPLETED_WITH_WARNINGS})
+# The collection of jobs a scenario belongs to (see ``state.COLLECTIONS``).
+RECOVERY_SERVICES = "rs"
 
 # The service takes a moment between two tasks; the gap keeps task times strictly ordered.
 TASK_GAP_SECONDS = 0.17
@@ -99,6 +101,9 @@ class JobScenario:
     cancel_at: float | None = None
     cancel_seconds: float = 30.0
     cancel_operation: str | None = None
+    # Which collection holds the job: a Recovery Services vault's jobs (the default), a Backup
+    # vault's, or the cross-region-restore jobs of either kind (see ``state.COLLECTIONS``).
+    collection: str = RECOVERY_SERVICES
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,10 +25,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
+from . import intake
 from .clock import EmulatedClock
 from .defaults import DEFAULT_LOCATION, RETRY_AFTER_THROTTLED
 from .faults import EARLY_RETRY, FaultPlan, scaled_retry_after
-from .replies import Reply, json_reply
+from .limits import MAX_BODY_BYTES
+from .replies import Reply, ServiceError, json_reply
 from .routes import Match, Request, Router, match
 from .wire import arm_error, http_date
 
@@ -139,56 +141,78 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
 
     # -- one request -----------------------------------------------------------------------------
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks: list[bytes] = []
-            while True:
-                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+    def _leave_body(self, length: int) -> None:
+        """A request answered without its body: drain a small one so that the connection can
+        carry the next request; close the connection after the reply on anything bigger."""
+        if length == intake.CHUNKED or length > MAX_BODY_BYTES:
+            self.close_connection = True
+        else:
+            intake.discard(self.rfile, length)
+
+    def _fault(
+        self, req: Request, m: Match | None, emulated: float
+    ) -> tuple[str | None, Reply | None]:
+        """The injected fault for this request, and the reply it makes (None: answer late or
+        drop the connection). Exempt routes never get one."""
+        app = self.server.app
+        if m is not None and m.exempt:
+            return None, None
+        principal = req.header("Authorization") or self.client_address[0]
+        left = app.faults.throttled_for(principal, emulated)
+        if left is not None:
+            return EARLY_RETRY, self._throttled(m, math.ceil(left / app.clock.speed))
+        fault = app.faults.choose()
+        if fault == "429":
+            seconds = scaled_retry_after(RETRY_AFTER_THROTTLED, app.clock.speed)
+            app.faults.throttle(principal, emulated + seconds * app.clock.speed)
+            return fault, self._throttled(m, seconds)
+        if fault in ("500", "503"):
+            return fault, self._server_error(int(fault), req)
+        return fault, None
 
     def _dispatch(self) -> None:
+        """One request, in this order: the framing of its body (headers only), injected faults,
+        the bearer token (headers only), then and only then the body, capped; then the answer.
+        Nothing is buffered for a client that is refused."""
         app = self.server.app
         started = time.monotonic()
         arrived = time.time()
         emulated = app.clock.now()
         path, _, query = self.path.partition("?")
-        try:
-            body = self._read_body()
-        except (ValueError, OSError):
-            self.close_connection = True
-            return
         headers = {name.lower(): value for name, value in self.headers.items()}
-        req = Request(self.command, path, query, headers, body, base_url=app.base_url)
+        req = Request(self.command, path, query, headers, b"", base_url=app.base_url)
         m = match(path)
         fault: str | None = None
         reply: Reply | None = None
-        if m is None or not m.exempt:
-            principal = req.header("Authorization") or self.client_address[0]
-            left = app.faults.throttled_for(principal, emulated)
-            if left is not None:
-                fault = EARLY_RETRY
-                reply = self._throttled(m, math.ceil(left / app.clock.speed))
-            else:
-                fault = app.faults.choose()
-                if fault == "429":
-                    seconds = scaled_retry_after(RETRY_AFTER_THROTTLED, app.clock.speed)
-                    app.faults.throttle(principal, emulated + seconds * app.clock.speed)
-                    reply = self._throttled(m, seconds)
-                elif fault in ("500", "503"):
-                    reply = self._server_error(int(fault), req)
-        # Recorded before anything is sent, so that a client that got its answer finds its
-        # request in the log.
-        if fault == "reset":
-            self._record(req, None, fault, arrived, emulated, started)
-            self._reset()
-            return
+        try:
+            length = intake.declared_length(
+                self.headers.get_all("Content-Length") or [],
+                self.headers.get("Transfer-Encoding"),
+            )
+        except ServiceError as err:
+            self.close_connection = True
+            reply = err.reply()
+        else:
+            fault, reply = self._fault(req, m, emulated)
+            if fault == "reset":
+                # Recorded before anything is sent, so that a client that got its answer
+                # finds its request in the log.
+                self._record(req, None, fault, arrived, emulated, started)
+                self._reset()
+                return
+            if reply is None:
+                reply = app.router.authenticate(req, m)
+            try:
+                if reply is not None:
+                    self._leave_body(length)
+                else:
+                    req.body = intake.read_body(self.rfile, length, MAX_BODY_BYTES)
+            except ServiceError as err:
+                self.close_connection = True
+                reply = err.reply()
+            except (ValueError, OSError):
+                self.close_connection = True
+                return
         if reply is None:
             if fault == "slow":
                 time.sleep(app.slow_seconds)

@@ -1,4 +1,9 @@
-"""What the emulator knows: vaults, their jobs, protected items and operations.
+"""What the emulator knows: vaults of both kinds, their jobs, protected items and operations.
+
+Recovery Services vaults and Backup vaults live side by side (a name may exist as both kinds in
+one resource group), and so do the jobs that cross-region restores run in a vault's paired
+region: each is a *collection* (see ``COLLECTIONS``) of :class:`VaultState` keyed like the
+vault. A job knows its collection (``JobScenario.collection``).
 
 One lock guards everything; handlers hold it only to read scenarios or record a change, never
 while writing to a socket. Jobs of a vault are kept sorted by the list order (newest start
@@ -19,10 +24,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .scenarios import JobScenario
+from .defaults import DEFAULT_LOCATION
+from .scenarios import RECOVERY_SERVICES, JobScenario
 from .wire import TICKS_PER_SECOND
 
 STATE_FORMAT = 1
+BACKUP_VAULT = "dpp"
+RS_CRR = "rs-crr"
+DPP_CRR = "dpp-crr"
+# Recovery Services vaults, Backup vaults, and the cross-region-restore jobs of each kind.
+COLLECTIONS = (RECOVERY_SERVICES, BACKUP_VAULT, RS_CRR, DPP_CRR)
+# The collections that are vaults (and so make a subscription and a resource group exist).
+VAULT_KINDS = (RECOVERY_SERVICES, BACKUP_VAULT)
 
 VaultKey = tuple[str, str, str]
 
@@ -59,11 +72,17 @@ class VaultState:
     subscription: str
     resource_group: str
     vault: str
+    kind: str = RECOVERY_SERVICES
+    location: str = DEFAULT_LOCATION
     jobs: dict[str, JobScenario] = field(default_factory=dict)
     order: list[tuple[int, str]] = field(default_factory=list)
     # Lower-case VM name -> VM name, for the VMs whose backup can be triggered.
     protected_vms: dict[str, str] = field(default_factory=dict)
     operations: dict[str, Operation] = field(default_factory=dict)
+    # Protected items (Recovery Services) or backup instances and policies (Backup vaults):
+    # lower-case name -> the resource's own data, as JSON-ready dicts.
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def iter_from(self, position: tuple[int, str] | None) -> Iterator[JobScenario]:
         """Jobs in list order, starting at ``position`` (a sort key) or at the top."""
@@ -77,41 +96,63 @@ class EmulatorState:
 
     def __init__(self, state_file: str | os.PathLike[str] | None = None) -> None:
         self.lock = threading.RLock()
-        self.vaults: dict[VaultKey, VaultState] = {}
+        self.collections: dict[str, dict[VaultKey, VaultState]] = {c: {} for c in COLLECTIONS}
+        # The Recovery Services vaults (the collection most code is about).
+        self.vaults: dict[VaultKey, VaultState] = self.collections[RECOVERY_SERVICES]
         self.state_file = Path(state_file) if state_file is not None else None
         # The emulated time at the last save; a restart continues from there.
         self.saved_now: float | None = None
 
     # -- vaults ----------------------------------------------------------------------------------
-    def add_vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
+    def add_vault(
+        self,
+        subscription: str,
+        resource_group: str,
+        vault: str,
+        kind: str = RECOVERY_SERVICES,
+        location: str | None = None,
+    ) -> VaultState:
         key = vault_key(subscription, resource_group, vault)
         with self.lock:
-            found = self.vaults.get(key)
+            store = self.collections[kind]
+            found = store.get(key)
             if found is None:
-                found = VaultState(subscription, resource_group, vault)
-                self.vaults[key] = found
+                found = VaultState(
+                    subscription, resource_group, vault, kind, location or DEFAULT_LOCATION
+                )
+                store[key] = found
+            elif location is not None:
+                found.location = location
             return found
 
-    def find_vault(self, subscription: str, resource_group: str, vault: str) -> VaultState | None:
-        return self.vaults.get(vault_key(subscription, resource_group, vault))
+    def find_vault(
+        self, subscription: str, resource_group: str, vault: str, kind: str = RECOVERY_SERVICES
+    ) -> VaultState | None:
+        return self.collections[kind].get(vault_key(subscription, resource_group, vault))
+
+    def all_vaults(self, kinds: Iterable[str] = VAULT_KINDS) -> list[VaultState]:
+        with self.lock:
+            return [vs for kind in kinds for vs in self.collections[kind].values()]
 
     def has_subscription(self, subscription: str) -> bool:
         sub = subscription.lower()
-        return any(k[0] == sub for k in self.vaults)
+        return any(k[0] == sub for kind in VAULT_KINDS for k in self.collections[kind])
 
     def has_resource_group(self, subscription: str, resource_group: str) -> bool:
         sub, rg = subscription.lower(), resource_group.lower()
-        return any(k[0] == sub and k[1] == rg for k in self.vaults)
+        return any(
+            k[0] == sub and k[1] == rg for kind in VAULT_KINDS for k in self.collections[kind]
+        )
 
     # -- jobs ----------------------------------------------------------------------------------
     def add_jobs(self, jobs: Iterable[JobScenario]) -> list[str]:
         """Add jobs (creating their vaults); one sort for a batch, bisect for a single job."""
         added: list[str] = []
         with self.lock:
-            touched: dict[VaultKey, VaultState] = {}
+            touched: dict[tuple[str, str, str, str], VaultState] = {}
             batch = list(jobs)
             for job in batch:
-                vs = self.add_vault(job.subscription, job.resource_group, job.vault)
+                vs = self.add_vault(job.subscription, job.resource_group, job.vault, job.collection)
                 if job.job_id in vs.jobs:
                     raise ValueError(f"job {job.job_id} already exists in vault {vs.vault}")
                 vs.jobs[job.job_id] = job
@@ -119,7 +160,8 @@ class EmulatorState:
                     bisect.insort(vs.order, sort_key(job))
                 else:
                     vs.order.append(sort_key(job))
-                    touched[vault_key(job.subscription, job.resource_group, job.vault)] = vs
+                    key = vault_key(job.subscription, job.resource_group, job.vault)
+                    touched[(job.collection, *key)] = vs
                 added.append(job.job_id)
             for vs in touched.values():
                 vs.order.sort()
@@ -129,6 +171,7 @@ class EmulatorState:
         return vs.jobs.get(job_id.lower())
 
     def all_jobs(self) -> Iterator[JobScenario]:
+        """Every job of every Recovery Services vault."""
         for vs in list(self.vaults.values()):
             yield from list(vs.jobs.values())
 
@@ -143,11 +186,16 @@ class EmulatorState:
                         "subscription": vs.subscription,
                         "resourceGroup": vs.resource_group,
                         "vault": vs.vault,
+                        "kind": vs.kind,
+                        "location": vs.location,
                         "protectedVms": sorted(vs.protected_vms.values()),
+                        "items": list(vs.items.values()),
+                        "policies": list(vs.policies.values()),
                         "jobs": [vs.jobs[job_id].to_json() for _, job_id in vs.order],
                         "operations": [asdict(op) for op in vs.operations.values()],
                     }
-                    for vs in self.vaults.values()
+                    for store in self.collections.values()
+                    for vs in store.values()
                 ],
             }
 
@@ -179,9 +227,22 @@ class EmulatorState:
                 raise ValueError(f"unknown format {data.get('format')!r}")
             with self.lock:
                 for item in data["vaults"]:
-                    vs = self.add_vault(item["subscription"], item["resourceGroup"], item["vault"])
+                    kind = item.get("kind", RECOVERY_SERVICES)
+                    if kind not in self.collections:
+                        raise ValueError(f"unknown vault kind {kind!r}")
+                    vs = self.add_vault(
+                        item["subscription"],
+                        item["resourceGroup"],
+                        item["vault"],
+                        kind,
+                        item.get("location"),
+                    )
                     for vm in item.get("protectedVms", []):
                         vs.protected_vms[vm.lower()] = vm
+                    for resource in item.get("items", []):
+                        vs.items[str(resource["name"]).lower()] = resource
+                    for policy in item.get("policies", []):
+                        vs.policies[str(policy["name"]).lower()] = policy
                     self.add_jobs(JobScenario.from_json(j) for j in item.get("jobs", []))
                     for op in item.get("operations", []):
                         vs.operations[op["op_id"]] = Operation(**op)

@@ -45,7 +45,7 @@ def subscription_ids(state: EmulatorState) -> list[str]:
     """Every subscription that holds a vault, the default one first, each once."""
     seen: dict[str, str] = {}
     with state.lock:
-        for vs in state.vaults.values():
+        for vs in state.all_vaults():
             seen.setdefault(vs.subscription.lower(), vs.subscription)
     return sorted(seen.values(), key=lambda s: (s.lower() != DEFAULT_SUBSCRIPTION, s.lower()))
 

@@ -15,9 +15,21 @@ import requests
 from azbackupjobs.arm.auth import jwt_expiry, token_claims
 from azbackupjobs.emulator import EmulatorHandle, serve
 
-CLOUD_KEYS = {"portal", "authentication", "name", "suffixes", "resourceManager", "sqlManagement",
-              "batch", "gallery", "graphAudience", "media", "vmImageAliasDoc",
-              "activeDirectoryDataLake", "microsoftGraphResourceId"}
+CLOUD_KEYS = {
+    "portal",
+    "authentication",
+    "name",
+    "suffixes",
+    "resourceManager",
+    "sqlManagement",
+    "batch",
+    "gallery",
+    "graphAudience",
+    "media",
+    "vmImageAliasDoc",
+    "activeDirectoryDataLake",
+    "microsoftGraphResourceId",
+}
 
 
 def metadata(emu: EmulatorHandle, api_version: str | None, prefix: str = "") -> Any:
@@ -150,10 +162,21 @@ def test_banner_shows_how_to_register_the_az_cli() -> None:
     stop = threading.Event()
     stop.set()  # serve() prints its banner, then stops at once
     out, err = io.StringIO(), io.StringIO()
-    assert serve(port=0, out=out, err=err, stop=stop) == 0
+    assert serve(port=0, out=out, err=err, stop=stop, tls=True) == 0
     banner = err.getvalue()
-    assert "export ARM_CLOUD_METADATA_URL=http://127.0.0.1:" in banner
-    register = "az cloud register -n AzJobsEmulator --endpoint-resource-manager http://127.0.0.1:"
+    assert "export ARM_CLOUD_METADATA_URL='https://127.0.0.1:" in banner
+    register = "az cloud register -n AzJobsEmulator --endpoint-resource-manager https://127.0.0.1:"
     assert register in banner
     assert "az login --identity" in banner
-    assert "az " not in out.getvalue()  # stdout carries the export lines only
+    assert "http://" not in banner
+    assert "az " not in out.getvalue()  # stdout carries the environment file only
+
+
+def test_banner_without_tls_says_the_az_cli_needs_it() -> None:
+    stop = threading.Event()
+    stop.set()
+    out, err = io.StringIO(), io.StringIO()
+    assert serve(port=0, out=out, err=err, stop=stop) == 0
+    banner = err.getvalue()
+    assert "--tls" in banner and "https only" in banner
+    assert "az cloud register" not in banner and "ARM_CLOUD_METADATA_URL" not in banner

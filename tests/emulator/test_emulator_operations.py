@@ -164,7 +164,7 @@ def test_trigger_backup_to_job(api: Api, emu: EmulatorHandle) -> None:
 
 
 def test_trigger_accepts_encoded_names_and_no_body(api: Api) -> None:
-    path = demo_trigger_path("web-01").replace(";", "%3B")
+    path = demo_trigger_path("web-02").replace(";", "%3B")
     assert api.post(path).status_code == 202
 
 
@@ -195,14 +195,17 @@ def test_trigger_with_wrong_request_type(api: Api) -> None:
     assert api.post(demo_trigger_path(), data=b"{not json").status_code == 400
 
 
-def test_second_backup_while_one_runs_fails_quickly(api: Api, emu: EmulatorHandle) -> None:
+def test_second_backup_while_one_runs_is_refused(api: Api, emu: EmulatorHandle) -> None:
     _, first = emu.trigger_backup(DEMO_VM)
     emu.advance(10)
-    _, second = emu.trigger_backup(DEMO_VM)
-    emu.advance(10)
-    p = api.job(second)["properties"]
-    assert p["status"] == "Failed"
-    assert p["errorDetails"][0]["errorCode"] == 400001
+    before = emu.job_ids()
+    response = api.post(demo_trigger_path())
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "UserErrorBackupOperationInProgress"
+    assert "another operation is currently in progress" in response.json()["error"]["message"]
+    with pytest.raises(ServiceError, match="in progress"):
+        emu.trigger_backup(DEMO_VM)
+    assert emu.job_ids() == before
     assert api.job(first)["properties"]["status"] == "InProgress"
 
 

@@ -51,12 +51,14 @@ def test_public_surface() -> None:
         "seed_data",
         "log",
         "slow_seconds",
+        "backup_vault",
     ]
     assert params["host"].default == "127.0.0.1" and params["port"].default == 0
     serve_params = inspect.signature(emulator.serve).parameters
     assert serve_params["port"].default == emulator.DEFAULT_PORT == 8765
     assert {"out", "err"} <= set(serve_params)
     assert emulator.DEFAULT_RESOURCE_GROUP == "demo-rg" and emulator.DEFAULT_VAULT == "demo-vault"
+    assert emulator.DEFAULT_BACKUP_VAULT == "demo-bvault"
     assert emulator.FAULT_KINDS == ("429", "500", "503", "reset", "slow", "truncated")
     for name in emulator.__all__:
         assert hasattr(emulator, name), name

@@ -7,32 +7,18 @@ own model classes; all of that must work against the emulator.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from sdk_credential import EmulatorCredential
 
 from azbackupjobs.emulator import DEMO_VM, EmulatorHandle, start_emulator
 from azbackupjobs.emulator.handle import container_name, protected_item_name
 
 sdk = pytest.importorskip("azure.mgmt.recoveryservicesbackup")
-credentials = pytest.importorskip("azure.core.credentials")
 models = pytest.importorskip("azure.mgmt.recoveryservicesbackup.models")
-
-
-class EmulatorCredential:
-    """A TokenCredential that hands out the emulator's token."""
-
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        return credentials.AccessToken(self._token, int(time.time()) + 3600)
-
-    def get_token_info(self, *scopes: str, options: Any = None) -> Any:
-        return credentials.AccessTokenInfo(self._token, int(time.time()) + 3600)
 
 
 @pytest.fixture

@@ -54,8 +54,8 @@ def test_post_keep_alive_with_bodies(emu: EmulatorHandle, api: Api) -> None:
     session.headers["Authorization"] = f"Bearer {emu.token}"
     from azbackupjobs.emulator import demo_trigger_path
 
-    url = emu.url + demo_trigger_path("web-01") + "?api-version=2026-10-01"
-    for _ in range(3):
+    for vm in ("web-02", "app-02", "test-vm"):
+        url = emu.url + demo_trigger_path(vm) + "?api-version=2026-10-01"
         response = session.post(url, json={"properties": {"objectType": "IaasVMBackupRequest"}})
         assert response.status_code == 202
     assert len({r.client for r in emu.request_log}) == 1
@@ -197,7 +197,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         seed_ids = emu.job_ids()
         added = emu.add_job(entity="persist-me", tasks=[("Take Snapshot", 500)])
         op_id = emu.cancel_job(added)
-        trigger_op, trigger_job = emu.trigger_backup("web-01")
+        trigger_op, trigger_job = emu.trigger_backup("web-02")
         emu.advance(100)
         before = emu.now()
     assert state.exists()
@@ -239,7 +239,11 @@ def test_serve_prints_the_environment_and_stops(tmp_path: Path) -> None:
     while "AZJOBS_VAULT" not in out.getvalue() and time.monotonic() < deadline:
         time.sleep(0.02)
     lines = out.getvalue().splitlines()
-    env = dict(line.removeprefix("export ").split("=", 1) for line in lines)
+    assert lines[0].startswith("# azjobs emulator at http://127.0.0.1:")
+    assert "point azjobs at it" in lines[0] and "(seed 1)" in lines[0]
+    assert all(line.startswith(("export ", "# ")) for line in lines)
+    exports = [line for line in lines if line.startswith("export ")]
+    env = dict(line.removeprefix("export ").split("=", 1) for line in exports)
     assert list(env) == [
         "AZJOBS_ENDPOINT",
         "AZJOBS_ACCESS_TOKEN",
@@ -254,14 +258,48 @@ def test_serve_prints_the_environment_and_stops(tmp_path: Path) -> None:
     thread.join(5)
     assert codes == [0]
     assert "serving http://127.0.0.1:" in err.getvalue()
-    assert "IDENTITY_ENDPOINT" in err.getvalue() and "stopped" in err.getvalue()
+    assert "--tls" in err.getvalue() and "stopped" in err.getvalue()
+
+
+def test_serve_output_is_a_sourceable_file(tmp_path: Path) -> None:
+    stop = threading.Event()
+    stop.set()
+    out = io.StringIO()
+    assert serve(port=0, out=out, err=io.StringIO(), stop=stop, tls=True) == 0
+    env_file = tmp_path / "emu.env"
+    env_file.write_text(out.getvalue())
+    shown = subprocess.run(
+        [
+            "sh",
+            "-c",
+            f'. "{env_file}" && echo "$AZJOBS_ENDPOINT|$AZJOBS_VAULT|$REQUESTS_CA_BUNDLE"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    endpoint, vault, bundle = shown.split("|")
+    assert endpoint.startswith("https://127.0.0.1:") and vault == "demo-vault" and bundle
 
 
 def test_serve_reports_a_busy_port() -> None:
     with start_emulator() as emu:
         err = io.StringIO()
         assert serve(port=emu.port, out=io.StringIO(), err=err) == 1
-        assert "cannot listen" in err.getvalue()
+        lines = err.getvalue().splitlines()
+        assert len(lines) == 1
+        assert f"port {emu.port} on 127.0.0.1 is already in use" in lines[0]
+        assert "--port 0" in lines[0]
+
+
+def test_ids_differ_between_runs_without_a_seed() -> None:
+    with start_emulator() as a, start_emulator() as b:
+        assert a.data_seed != b.data_seed
+        assert set(a.job_ids()).isdisjoint(b.job_ids())
+        assert a.trigger_backup()[0] != b.trigger_backup()[0]
+    with start_emulator(seed=5) as c, start_emulator(seed=5) as d:
+        assert c.job_ids() == d.job_ids() and c.data_seed == 5
+        assert c.trigger_backup() == d.trigger_backup()
 
 
 def test_serve_raises_value_error_for_bad_options() -> None:
