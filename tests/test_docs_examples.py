@@ -616,11 +616,15 @@ def run_server(command: str, env: dict[str, str], cwd: Path) -> Outcome:
     return Outcome(code, "".join(lines), stderr)
 
 
+# The seed the documented job ids come from (docs/emulator.md, "Trying the examples").
+DOCS_SEED = 20240601
+
+
 @pytest.fixture(scope="module")
 def ctx() -> Iterator[Context]:
     with (
         tempfile.TemporaryDirectory(prefix="azjobs-docs-") as tmp,
-        start_emulator(speed=SPEED) as emu,
+        start_emulator(speed=SPEED, seed=DOCS_SEED) as emu,
     ):
         seeded = {job.job_id: (job.entity, job.operation, job.status) for job in emu.seed_jobs}
         emu.advance(3600)  # the seeded jobs that were running have ended
@@ -785,3 +789,8 @@ def test_the_readme_links_to_every_page() -> None:
     for path in pages():
         if path.startswith("docs/") and path != "docs/README.md":
             assert f"]({path}" in readme, f"README.md: link {path} from the Documentation list"
+
+
+def test_the_documented_emulator_seed_is_the_tested_one() -> None:
+    text = (ROOT / "docs" / "emulator.md").read_text(encoding="utf-8")
+    assert f"--seed {DOCS_SEED} " in text
