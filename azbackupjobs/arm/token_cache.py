@@ -225,6 +225,14 @@ def write_private(path: Path, payload: bytes, *, durable: bool = False) -> None:
     file so a planted file or link is never written through, whatever the umask. Raises OSError
     (the temporary file removed). ``durable`` syncs before the rename (tokens, not mere hints).
     """
+    write_atomic(path, payload, durable=durable)
+
+
+def write_atomic(path: Path, payload: bytes, *, mode: int = 0o600, durable: bool = False) -> None:
+    """``write_private`` for a file others may read too (``mode``, set whatever the umask: a
+    metrics file for node_exporter is 0644). The temporary file, in the same directory, is
+    0600 until its content is complete, and its name (``.NAME.*.tmp``) is one that a reader
+    looking for ``*.prom`` files never picks up."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(temp, flags, 0o600)
@@ -234,6 +242,12 @@ def write_private(path: Path, payload: bytes, *, durable: bool = False) -> None:
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+            if mode != 0o600:
+                fchmod = getattr(os, "fchmod", None)  # not on Windows before Python 3.13
+                if fchmod is not None:
+                    fchmod(handle.fileno(), mode)
+                else:  # pragma: no cover - Windows
+                    os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         _unlink(temp)
