@@ -392,7 +392,8 @@ def test_the_jobs_part_is_rendered_once_per_format_and_the_age_at_every_scrape()
     encoder, content_type, calls = counting("openmetrics")
     first = expo.render(encoder, content_type, HEALTH, TAKEN_AT + 1).decode()
     second = expo.render(encoder, content_type, HEALTH, TAKEN_AT + 61).decode()
-    assert calls == ["JobsCollector", "HealthCollector", "HealthCollector"]
+    # The jobs families once each (one at a time), the health at each render.
+    assert calls == ["_Family"] * 7 + ["HealthCollector", "HealthCollector"]
     assert value_om(first, "azjobs_exporter_data_age_seconds") == 1
     assert value_om(second, "azjobs_exporter_data_age_seconds") == 61
     assert first.count("# EOF") == second.count("# EOF") == 1

@@ -290,15 +290,16 @@ def _once(exporter: Exporter, plan: MetricsPlan, env: Environment) -> int:
     state = refresher.refresh(raise_errors=True)
     assert state.value is not None
     encoder, content_type = encoder_for(plan.format)
-    body = state.value.render(encoder, content_type, exporter.health(state), time.time())
+    chunks = state.value.chunks(encoder, content_type, exporter.health(state), time.time())
     if plan.write is None:
-        env.stdout.write(body.decode("utf-8"))
+        for chunk in chunks:
+            env.stdout.write(chunk.decode("utf-8"))
         env.stdout.flush()
         return ExitCode.OK
     from azbackupjobs.arm.token_cache import write_atomic
 
     try:
-        write_atomic(plan.write, body, mode=0o644)
+        write_atomic(plan.write, chunks, mode=0o644)
     except OSError as exc:
         raise AzJobsError(
             f"--write: cannot write {sanitize(str(plan.write), 200)}: {exc.strerror or exc}"

@@ -179,33 +179,40 @@ class _Handler(BaseHTTPRequestHandler):
             encoder, content_type = encoder_for_accept(accept)
             gzipped = "gzip" in (self.headers.get("Accept-Encoding") or "").lower()
             exposition, health = app.current()
-            body = exposition.render(encoder, content_type, health, app.clock(), gzipped=gzipped)
-            self._send(200, content_type, body, with_body, gzipped=gzipped)
+            chunks = exposition.chunks(encoder, content_type, health, app.clock(), gzipped=gzipped)
+            self._send(200, content_type, chunks, with_body, gzipped=gzipped)
         elif path == "/healthz":
             state = app.health()
             self._send(
                 200 if state.ok else 503,
                 "text/plain; charset=utf-8",
-                (state.text + "\n").encode("utf-8"),
+                [(state.text + "\n").encode("utf-8")],
                 with_body,
             )
         elif path == "/":
-            self._send(200, "text/plain; charset=utf-8", _INDEX.encode("utf-8"), with_body)
+            self._send(200, "text/plain; charset=utf-8", [_INDEX.encode("utf-8")], with_body)
         else:
-            self._send(404, "text/plain; charset=utf-8", b"not found: try /metrics\n", with_body)
+            self._send(404, "text/plain; charset=utf-8", [b"not found: try /metrics\n"], with_body)
 
     def _send(
-        self, status: int, content_type: str, body: bytes, with_body: bool, *, gzipped: bool = False
+        self,
+        status: int,
+        content_type: str,
+        chunks: list[bytes],
+        with_body: bool,
+        *,
+        gzipped: bool = False,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
         self.send_header("Cache-Control", "no-store")
         if gzipped:
             self.send_header("Content-Encoding", "gzip")
         self.end_headers()
         if with_body:
-            self.wfile.write(body)
+            for chunk in chunks:
+                self.wfile.write(chunk)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: a scrape every few seconds must not fill the service's log."""
