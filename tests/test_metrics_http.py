@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import socket
+import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -242,3 +244,64 @@ def test_ipv6_loopback_serves_too() -> None:
         conn.close()
     finally:
         server.close()
+
+
+def big_source(wall: Wall, items: int) -> Source:
+    """A source whose exposition is several megabytes: more than socket buffers hold."""
+    source = Source(wall)
+    jobs = []
+    for i in range(items):
+        job = json.loads(json.dumps(JOB))
+        job["name"] = f"00000000-0000-4000-8000-{i:012d}"
+        job["id"] = JOB["id"].rsplit("/", 1)[0] + "/" + job["name"]
+        job["properties"]["entityFriendlyName"] = f"vm-with-a-rather-long-name-{i:06d}"
+        jobs.append(job)
+
+    def load() -> metrics.Exposition:
+        return metrics.Exposition(metrics.summarize(jobs, taken_at=wall(), window_seconds=86400))
+
+    source.load = load  # type: ignore[method-assign]
+    return source
+
+
+def test_a_scraper_that_hangs_up_mid_answer_is_no_error(capfd: pytest.CaptureFixture[str]) -> None:
+    wall = Wall()
+    refresher = Refresher(big_source(wall, 5000).load, 60.0, wall=wall)
+    refresher.refresh(raise_errors=True)
+    server = MetricsServer("127.0.0.1", 0, app_for(refresher, health_of))
+    server.start()
+    try:
+        for _ in range(3):
+            sock = socket.socket()
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.connect(("127.0.0.1", server.port))
+            sock.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+            sock.recv(100)
+            # A reset instead of a polite close, as a scraper giving up does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        assert get(server, "/healthz")[0] == 200  # still serving
+    finally:
+        server.close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and err == ""
+
+
+def test_a_failing_request_is_one_line_not_a_traceback(capfd: pytest.CaptureFixture[str]) -> None:
+    wall = Wall()
+    refresher = Refresher(Source(wall).load, 60.0, wall=wall)
+    refresher.refresh(raise_errors=True)
+
+    def broken(state: RefreshState[metrics.Exposition]) -> metrics.ExporterHealth:
+        raise RuntimeError("a bug")
+
+    server = MetricsServer("127.0.0.1", 0, app_for(refresher, broken))
+    server.start()
+    try:
+        with pytest.raises(http.client.RemoteDisconnected):
+            get(server, "/metrics")
+        assert get(server, "/healthz")[0] == 200
+    finally:
+        server.close()
+    err = capfd.readouterr().err
+    assert err == "azjobs: a request to the metrics server failed: RuntimeError: a bug\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,18 @@ class _Server(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A scraper that hangs up mid-answer (its scrape timeout) is routine: nothing to say.
+        Anything else is one line on stderr, never the base class's traceback."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        sys.stderr.write(
+            "azjobs: a request to the metrics server failed: "
+            f"{type(exc).__name__}: {sanitize(exc, 200)}\n"
+        )
+        sys.stderr.flush()
 
 
 def _refuse_busy(request: socket.socket) -> None:
