@@ -23,7 +23,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from azbackupjobs.arm import settings
-from azbackupjobs.commands.common import CommonOptions, Session, open_session
+from azbackupjobs.commands.common import (
+    CommonOptions,
+    Session,
+    open_session,
+    refuse_vault_flags,
+)
 from azbackupjobs.follow.refresh import (
     DEFAULT_REFRESH,
     Refresher,
@@ -45,7 +50,7 @@ from azbackupjobs.view.metrics import (
     request_classes,
     summarize,
 )
-from azbackupjobs.view.metrics_http import MetricsServer, app_for, is_loopback
+from azbackupjobs.view.metrics_http import MetricsServer, app_for, is_loopback, parse_listen
 from azbackupjobs.view.output import Environment, Output
 
 DEFAULT_SINCE = "24h"
@@ -91,8 +96,6 @@ def plan_metrics(opts: MetricsOptions, *, now: datetime) -> MetricsPlan:
     if opts.refresh is not None and opts.serve is None:
         raise UsageError("--refresh applies to --serve (a single run refreshes once)")
     encoder_for(opts.format)  # an unknown format is refused here
-    from azbackupjobs.view.metrics_http import parse_listen
-
     listen = parse_listen(opts.serve) if opts.serve is not None else None
     refresh = parse_refresh(opts.refresh) if opts.refresh is not None else DEFAULT_REFRESH
     since = opts.since.strip() if opts.since and opts.since.strip() else DEFAULT_SINCE
@@ -136,20 +139,7 @@ def _scope(opts: MetricsOptions) -> fleet.Scope | None:
             verb = "needs" if len(named) == 1 else "need"
             raise UsageError(f"{' and '.join(named)} {verb} --fleet")
         return None
-    given = [
-        flag
-        for flag, value in (
-            ("--resource-group", common.resource_group),
-            ("--vault-name", common.vault),
-        )
-        if value
-    ]
-    if given:
-        raise UsageError(
-            f"--fleet covers every vault in scope; {' and '.join(given)} "
-            f"{'does' if len(given) == 1 else 'do'} not apply "
-            "(narrow with --subscriptions or --management-group)"
-        )
+    refuse_vault_flags(common)
     named = list(opts.subscriptions)
     if common.subscription:
         named.append(common.subscription)
