@@ -2,8 +2,9 @@
 that do not use them.
 
 rich only for tables, jmespath only with --query, azure-identity only when a credential is
-actually asked for a token, Typer not on the fast path, requests not for help and completion.
-Checked from outside, with ``python -X importtime`` on real processes, and per module.
+actually asked for a token, Typer not on the fast path, requests not for help and completion,
+prometheus-client only for ``azjobs metrics``. Checked from outside, with ``python -X
+importtime`` on real processes, and per module.
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ from typing import Any
 
 import pytest
 
-HEAVY = ("rich", "typer", "jmespath", "azure", "requests", "msal")
+HEAVY = ("rich", "typer", "jmespath", "azure", "requests", "msal", "prometheus_client")
 # Modules that exist to draw tables (render, *_view) or to be the Typer app.
 RICH_MODULES = {"azbackupjobs.view.render"}
 TYPER_MODULES = {"azbackupjobs.cli.app", "azbackupjobs.cli.lazy"}
+# Modules of `azjobs metrics`, the only ones that may import prometheus-client.
+METRICS_MODULES = {
+    "azbackupjobs.view.metrics",
+    "azbackupjobs.view.metrics_http",
+    "azbackupjobs.commands.metrics",
+}
 # Modules that help, completion, the entry point and settings resolution import: no requests.
 NO_REQUESTS = {
     "azbackupjobs",
@@ -84,6 +91,8 @@ def test_every_module_imports_only_what_it_needs() -> None:
                 problems.append(f"{module} imports {name} at import time")
         if "requests" in heavy and module in NO_REQUESTS:
             problems.append(f"{module} imports requests")
+        if "prometheus_client" in heavy and module not in METRICS_MODULES:
+            problems.append(f"{module} imports prometheus_client")
     assert not problems, "\n".join(problems)
 
 
@@ -155,6 +164,7 @@ def test_get_on_the_fast_path_imports_no_typer_rich_jmespath_or_identity(
         "jmespath",
         "azure",
         "msal",
+        "prometheus_client",
         "azbackupjobs.emulator",
         "azbackupjobs.model.job",
         "azbackupjobs.view.render",
@@ -179,7 +189,7 @@ def test_data_paths_never_import_rich(
     args = [a.replace("{job}", emulator.job) for a in args]
     names, done = imported(args, child_env)
     assert done.returncode == 0, done.stderr[-500:]
-    assert not {"rich", "typer", "jmespath", "azure"} & names
+    assert not {"rich", "typer", "jmespath", "azure", "prometheus_client"} & names
 
 
 @pytest.mark.e2e
@@ -228,7 +238,7 @@ def test_help_and_completion_import_no_requests_or_rich(
     names, done = imported(args, {**child_env, **extra_env})
     assert done.returncode == 0, done.stderr[-500:]
     assert done.stdout.strip()
-    assert not {"requests", "rich", "jmespath", "azure", "urllib3"} & names
+    assert not {"requests", "rich", "jmespath", "azure", "urllib3", "prometheus_client"} & names
 
 
 @pytest.mark.e2e

@@ -18,7 +18,7 @@ import json
 import os
 import stat
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -225,15 +225,32 @@ def write_private(path: Path, payload: bytes, *, durable: bool = False) -> None:
     file so a planted file or link is never written through, whatever the umask. Raises OSError
     (the temporary file removed). ``durable`` syncs before the rename (tokens, not mere hints).
     """
+    write_atomic(path, payload, durable=durable)
+
+
+def write_atomic(
+    path: Path, payload: bytes | Iterable[bytes], *, mode: int = 0o600, durable: bool = False
+) -> None:
+    """``write_private`` for a file others may read too (``mode``, set whatever the umask: a
+    metrics file for node_exporter is 0644), and for a payload in chunks (never joined in
+    memory). The temporary file, in the same directory, is 0600 until its content is complete,
+    and its name (``.NAME.*.tmp``) is one that a reader looking for ``*.prom`` never picks."""
     temp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(temp, flags, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            for chunk in [payload] if isinstance(payload, bytes) else payload:
+                handle.write(chunk)
             if durable:
                 handle.flush()
                 os.fsync(handle.fileno())
+            if mode != 0o600:
+                fchmod = getattr(os, "fchmod", None)  # not on Windows before Python 3.13
+                if fchmod is not None:
+                    fchmod(handle.fileno(), mode)
+                else:  # pragma: no cover - Windows
+                    os.chmod(temp, mode)
         os.replace(temp, path)
     except BaseException:
         _unlink(temp)

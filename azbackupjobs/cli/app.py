@@ -1005,6 +1005,139 @@ def cancel_cmd(
     _run(lambda: run_cancel(job, opts, copts, Environment.from_system()))
 
 
+# ----- metrics ---------------------------------------------------------------------------------
+_METRICS_PANEL = "Metrics"
+
+
+def _complete_metrics_format(incomplete: str) -> list[str]:
+    return [f for f in ("prometheus", "openmetrics") if f.startswith(incomplete.lower())]
+
+
+@app.command(
+    "metrics",
+    epilog="Families: azjobs_jobs (jobs that started in the window, by vault, vault_type, "
+    "operation and status), azjobs_jobs_running, azjobs_last_job_end_timestamp_seconds; per "
+    "protected item or backup instance (item, item_type) of its backups: "
+    "azjobs_item_last_success_timestamp_seconds (Completed or CompletedWithWarnings; 0 when "
+    "none in the window), azjobs_item_last_backup_status, "
+    "azjobs_item_last_backup_duration_seconds, azjobs_item_backup_progress_ratio; and the "
+    "exporter's own azjobs_exporter_* (last refresh time and success, data age, Azure requests "
+    "and throttles).\n\n"
+    "Once: one exposition on stdout, or --write FILE (replaced atomically, mode 0644, for "
+    "node_exporter's textfile collector). --serve HOST:PORT serves /metrics and /healthz "
+    "(loopback unless an address is named: :9464 is 127.0.0.1:9464), refreshed from Azure in "
+    "the background every --refresh, so a scrape never waits; a failed refresh keeps the last "
+    "data (azjobs_exporter_last_refresh_success 0, its age growing); /healthz is 503 after two "
+    "intervals without a successful refresh. SIGTERM stops it: exit 143 (systemd: "
+    "SuccessExitStatus=143).\n\n"
+    + _examples(
+        "azjobs metrics                            # the vault's last 24 hours, once",
+        "azjobs metrics -o openmetrics | grep azjobs_item_last_backup_status",
+        "azjobs metrics --fleet --since 2d --write /var/lib/node_exporter/textfile/azjobs.prom",
+        "azjobs metrics --fleet --since 2d --serve :9464",
+        "azjobs metrics --serve 0.0.0.0:9464 --refresh 10m   # every interface: a warning",
+    ),
+)
+def metrics_cmd(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIME",
+            help="Start of the window (default 24h); cover your alert's threshold: --since 2d "
+            "for 'no successful backup in 26 hours'. With --serve, a duration.",
+            rich_help_panel=_METRICS_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            "--output",
+            "-o",
+            metavar="FORMAT",
+            help="prometheus (text 0.0.4, the default) or openmetrics; "
+            "with --serve each scrape's Accept header picks.",
+            rich_help_panel=_METRICS_PANEL,
+            show_default=False,
+            autocompletion=_complete_metrics_format,
+        ),
+    ] = None,
+    write: Annotated[
+        str | None,
+        typer.Option(
+            "--write",
+            metavar="FILE",
+            help="Write the exposition to FILE (atomically, mode 0644) instead of stdout.",
+            rich_help_panel=_METRICS_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    serve: Annotated[
+        str | None,
+        typer.Option(
+            "--serve",
+            metavar="HOST:PORT",
+            help="Serve /metrics and /healthz until stopped (:PORT is loopback; 0.0.0.0:PORT "
+            "every interface, with a warning).",
+            rich_help_panel=_METRICS_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    refresh: Annotated[
+        str | None,
+        typer.Option(
+            "--refresh",
+            metavar="DURATION",
+            help="With --serve: read Azure again this often (default 5m, at least 1m).",
+            rich_help_panel=_METRICS_PANEL,
+            show_default=False,
+        ),
+    ] = None,
+    fleet: FleetOpt = False,
+    subscriptions: SubscriptionsOpt = None,
+    management_group: ManagementGroupOpt = None,
+    subscription: SubscriptionOpt = None,
+    resource_group: ResourceGroupOpt = None,
+    vault: VaultOpt = None,
+    cloud: CloudOpt = None,
+    endpoint: EndpointOpt = None,
+    api_version: ApiVersionOpt = None,
+    debug: DebugOpt = False,
+    profile: ProfileOpt = None,
+    auth: AuthOpt = None,
+) -> None:
+    """Backup jobs as Prometheus metrics: printed once, or served for scraping."""
+    from azbackupjobs.commands.metrics import MetricsOptions, run_metrics
+
+    opts = _common(
+        subscription,
+        resource_group,
+        vault,
+        cloud,
+        endpoint,
+        api_version,
+        None,
+        None,
+        debug,
+        profile,
+        auth,
+    )
+    mopts = MetricsOptions(
+        common=opts,
+        fleet=fleet,
+        subscriptions=tuple(subscriptions or ()),
+        management_group=management_group,
+        since=since,
+        format=fmt,
+        write=write,
+        serve=serve,
+        refresh=refresh,
+    )
+    _run(lambda: run_metrics(mopts, Environment.from_system()))
+
+
 _config_app = typer.Typer(
     name="config",
     help="The config file and where each setting comes from.",

@@ -107,3 +107,18 @@ def open_session(
         hooks.on_retry = announce
     client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
     return Session(env=env, out=out, ctx=ctx, client=client)
+
+
+def refuse_vault_flags(opts: CommonOptions) -> None:
+    """``--fleet`` spans vaults: a group or vault flag would be silently meaningless."""
+    given = [
+        flag
+        for flag, value in (("--resource-group", opts.resource_group), ("--vault-name", opts.vault))
+        if value
+    ]
+    if given:
+        verb = "does" if len(given) == 1 else "do"
+        raise UsageError(
+            f"--fleet covers every vault in scope; {' and '.join(given)} {verb} "
+            "not apply (narrow with --subscriptions or --management-group)"
+        )

@@ -1,4 +1,5 @@
-"""The benchmarks: start-up, typer version, against az, credentials, polling, scale, render.
+"""The benchmarks: start-up, typer version, against az, credentials, polling, scale, render,
+metrics.
 
     python -m tests.bench                 # everything (installs az and typer 0.29 on demand)
     python -m tests.bench --only startup,render --runs 30
@@ -28,7 +29,7 @@ from tests.bench.timing import Cmd, Row, interleaved, machine, print_table, run_
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_HOME = Path(os.environ.get("AZJOBS_BENCH_HOME", Path.home() / ".cache" / "azjobs-bench"))
-GROUPS = ("startup", "typer", "az", "credentials", "polling", "scale", "render")
+GROUPS = ("startup", "typer", "az", "credentials", "polling", "scale", "render", "metrics")
 
 BARE_GET = """\
 import sys, requests
@@ -647,6 +648,180 @@ def _get_json(emu: Any, job_id: str) -> Any:
         return json.loads(answer.read())
 
 
+# ----- metrics --------------------------------------------------------------------------------
+METRICS_VAULTS = 200
+METRICS_JOBS = 20_000
+# What Prometheus asks for when it scrapes: OpenMetrics first, gzipped.
+SCRAPE_HEADERS = {
+    "Accept": "application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+    "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    "Accept-Encoding": "gzip",
+}
+
+
+def bench_metrics(b: Bench) -> None:
+    """A refresh of 20,000 jobs across 200 vaults (queries, memory, time), and scrapes of the
+    cached data (the time a scrape takes, with and without gzip)."""
+    import math
+
+    per_vault = METRICS_JOBS // METRICS_VAULTS
+    with emulator(speed=1e-6, seed=3, seed_data=False) as emu:
+        for v in range(METRICS_VAULTS):
+            emu.add_jobs(
+                per_vault,
+                outcomes=("Completed", "Completed", "Failed", "CompletedWithWarnings"),
+                spread_seconds=20 * 3600.0,
+                entity_prefix=f"v{v:03d}-vm",
+                subscription=f"11111111-1111-4111-8111-{v % 10:012d}",
+                resource_group=f"rg-{v % 20}",
+                vault=f"vault-{v:03d}",
+            )
+        emu.resource_graph.quota = 1_000_000  # the bench measures queries, not quota waits
+        page = emu.resource_graph.page_size
+        env = b.env(**emu.env())
+        emu.clear_request_log()
+        argv = [*b.azjobs, "metrics", "--fleet", "--since", "2d"]
+        total, rss, size, code = _measured(Cmd(argv, env))
+        graph = "/providers/Microsoft.ResourceGraph/resources"
+        queries = sum(1 for r in emu.request_log if r.path == graph)
+        most = math.ceil(METRICS_JOBS / page)
+        b.add(
+            Row(
+                "metrics",
+                f"refresh {METRICS_JOBS} jobs / {METRICS_VAULTS} vaults: queries",
+                f"{queries}",
+                "",
+                None,
+                f"<= {most} (ceil(rows / {page}))",
+                queries <= most,
+                f"exit {code}; {len(emu.request_log)} requests in all",
+            )
+        )
+        b.add(
+            Row(
+                "metrics",
+                "refresh: peak RSS (once, with the exposition)",
+                f"{rss / 1024:.1f} MB",
+                "",
+                None,
+                "< 100 MB",
+                rss / 1024 < 100,
+                f"{total:.1f} s in all; {size / 1e6:.1f} MB of exposition",
+            )
+        )
+        _bench_scrapes(b, env)
+
+
+def _measured(cmd: Cmd) -> tuple[float, int, int, int]:
+    """(seconds, peak RSS KiB from /proc while it runs, bytes of stdout, exit code)."""
+    import threading
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        list(cmd.argv), env=dict(cmd.env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    size = [0]
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+            size[0] += len(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _vm_hwm(proc.pid))
+        time.sleep(0.02)
+    reader.join(60)
+    return time.perf_counter() - started, peak, size[0], proc.returncode
+
+
+def _scrape(port: int, headers: dict[str, str]) -> tuple[float, int]:
+    import http.client
+
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/metrics", headers=headers)
+        body = conn.getresponse().read()
+    finally:
+        conn.close()
+    return time.perf_counter() - started, len(body)
+
+
+def _bench_scrapes(b: Bench, env: dict[str, str]) -> None:
+    import re
+    import signal
+
+    proc = subprocess.Popen(
+        [*b.azjobs, "metrics", "--fleet", "--since", "2d", "--serve", "127.0.0.1:0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", line)
+        if found is None:
+            b.skip("metrics", "scrape", f"the server did not start: {line.strip()}")
+            return
+        port = int(found.group(1))
+        runs = max(b.runs, 5)
+        for name, headers in (
+            ("scrape, as Prometheus asks (OpenMetrics, gzip)", SCRAPE_HEADERS),
+            ("scrape, plain text 0.0.4", {}),
+        ):
+            first, _ = _scrape(port, headers)  # the first in a format not rendered ahead renders
+            times, size = [], 0
+            for _ in range(runs):
+                seconds, size = _scrape(port, headers)
+                times.append(seconds * 1000)
+            median = statistics.median(times)
+            worst = sorted(times)[int(len(times) * 0.95) - 1 if len(times) > 1 else 0]
+            b.add(
+                Row(
+                    "metrics",
+                    name,
+                    f"{median:.1f} ms",
+                    "",
+                    None,
+                    "< 50 ms",
+                    median < 50,
+                    f"median of {runs}, p95 {worst:.1f} ms; {size / 1e6:.2f} MB a scrape; "
+                    f"first scrape {first * 1000:.0f} ms",
+                )
+            )
+        b.add(
+            Row(
+                "metrics",
+                "serving: RSS after the scrapes",
+                f"{_vm_rss(proc.pid) / 1024:.1f} MB",
+                note="the snapshot, and the formats asked for, kept rendered",
+            )
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(30)
+
+
+def _vm_rss(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
 # ----- main -----------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
@@ -684,6 +859,7 @@ def main(argv: list[str] | None = None) -> None:
         "polling": bench_polling,
         "scale": bench_scale,
         "render": bench_render,
+        "metrics": bench_metrics,
     }
     info = machine()
     with tempfile.TemporaryDirectory(prefix="azjobs-bench-") as work:
