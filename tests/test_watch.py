@@ -517,7 +517,7 @@ def test_trouble_snapshot_says_when_the_next_try_is(rsps, fake):
     session, _, _ = make_session(fake)
     snaps: list[Snapshot] = []
     for snap in poll_jobs(
-        session.client,
+        session.source,
         [JOB_A],
         PollPolicy(interval=10),
         clock=fake.clock,

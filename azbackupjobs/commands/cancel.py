@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after
+from azbackupjobs.arm.client import Response, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.follow.poll import parse_interval, parse_timeout
 from azbackupjobs.model import ids
@@ -31,6 +31,7 @@ from azbackupjobs.model.errors import (
 )
 from azbackupjobs.model.job import Job, JobStatus, OperationStatus
 from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.view.output import Environment, Output
 
 # How long the cancel operation itself may take before azjobs gives up waiting for it.
@@ -105,7 +106,7 @@ class _Deadline:
 
 
 def request_cancel(
-    client: BackupJobsClient,
+    source: RecoveryServicesSource,
     job: Job,
     *,
     sleep: Callable[[float], None],
@@ -115,7 +116,7 @@ def request_cancel(
 ) -> None:
     """POST cancel, then poll its operation until the service says it is done."""
     try:
-        resp = client.trigger_cancel(job.job_id)
+        resp = source.trigger_cancel(job.job_id)
     except ApiError as exc:
         if exc.status in {400, 409}:
             raise ApiError(
@@ -131,11 +132,11 @@ def request_cancel(
         notify(f"Cancel of {job_title(job)} requested; waiting for the service to confirm it…")
     location = resp.header("location")
     if location:
-        _follow_location(client, location, resp, _Poll(sleep, clock, deadline))
+        _follow_location(source, location, resp, _Poll(sleep, clock, deadline))
         return
     status_url = resp.header("azure-asyncoperation")
     if status_url:
-        _follow_status(client, status_url, resp, _Poll(sleep, clock, deadline))
+        _follow_status(source, status_url, resp, _Poll(sleep, clock, deadline))
 
 
 def _pause(delay: float | None, deadline: _Deadline, now: float) -> float:
@@ -172,21 +173,21 @@ class _Poll:
         self.sleep(_pause(delay, self.deadline, self.clock()))
 
 
-def _follow_location(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
+def _follow_location(source: RecoveryServicesSource, url: str, resp: Response, poll: _Poll) -> None:
     while True:
         poll.wait(parse_retry_after(resp.headers))
-        resp = client.get_operation_result(url)
+        resp = source.get_operation_result(url)
         if resp.status != 202:
             return  # 200, 201 or 204: done
         url = resp.header("location") or url
 
 
-def _follow_status(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
+def _follow_status(source: RecoveryServicesSource, url: str, resp: Response, poll: _Poll) -> None:
     """Only when the 202 has no Location: poll the Azure-AsyncOperation status instead."""
     delay = parse_retry_after(resp.headers)
     while True:
         poll.wait(delay)
-        status = OperationStatus.from_dict(client.get_operation_status(url))
+        status = OperationStatus.from_dict(source.get_operation_status(url).body)
         if status.is_done:
             if not status.succeeded:
                 detail = ": ".join(x for x in (status.error_code, status.error_message) if x)
@@ -218,9 +219,10 @@ def run_cancel(
         )
     session = open_session(opts, env, ref, out=out)
     client = session.client
+    source = session.source
     try:
         # URLs are built from the id the user gave (validated), never from the service's name.
-        model = replace(Job.from_dict(client.get_job(ref.job_id)), job_id=ref.job_id)
+        model = replace(Job.from_dict(source.get_job(ref.job_id)), job_id=ref.job_id)
         check_cancellable(model)
         name = f"{job_title(model)} (job {model.job_id})"
         if not copts.yes and not confirm(out, f"Cancel {name}?", read_answer):
@@ -233,14 +235,14 @@ def run_cancel(
             else min(OPERATION_WAIT_LIMIT, user_timeout)
         )
         deadline = _Deadline(started + limit, user_timeout)
-        request_cancel(client, model, sleep=sleep, clock=clock, deadline=deadline, notify=out.note)
+        request_cancel(source, model, sleep=sleep, clock=clock, deadline=deadline, notify=out.note)
         out.note(f"The service accepted the cancellation of {name}.")
         if copts.wait:
             remaining = (
                 None if user_timeout is None else max(user_timeout - (clock() - started), 0.0)
             )
             return _wait(session, model.job_id, interval, remaining, sleep=sleep, clock=clock)
-        raw = client.get_job(model.job_id)
+        raw = source.get_job(model.job_id)
     finally:
         client.close()
     _print_job(out, raw)

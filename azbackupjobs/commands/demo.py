@@ -98,7 +98,7 @@ def run_demo(
                 resource_group=emu.resource_group,
                 vault=emu.vault,
             )
-            resp = session.client.post(trigger)
+            resp = session.source.post(trigger)
             operation = resp.header("azure-asyncoperation")
             if not operation:
                 raise UnexpectedResponseError(

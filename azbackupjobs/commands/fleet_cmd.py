@@ -10,7 +10,7 @@ last 24 h").
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -22,18 +22,14 @@ from azbackupjobs.commands.list_jobs import (
     TABLE_DEFAULT_LIMIT,
     ListOptions,
     checked_choices,
-    merge_newest_first,
     print_job_stream,
     table_jobs,
 )
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.sources import kql as fleet
 from azbackupjobs.sources.filters import resolve_window
-from azbackupjobs.sources.resource_graph import (
-    ResourceGraphClient,
-    graph_api_version,
-    page_size_for,
-)
+from azbackupjobs.sources.fleet import ResourceGraphSource
+from azbackupjobs.sources.resource_graph import ResourceGraphClient, graph_api_version
 from azbackupjobs.view.output import Environment, Output
 
 Sleep = Callable[[float], None]
@@ -123,17 +119,20 @@ def open_fleet_session(opts: CommonOptions, env: Environment, out: Output) -> Se
     return open_session(opts, env, out=out, context=ctx)
 
 
-def graph_client(
+def fleet_source(
     session: Session,
     env: Environment,
+    scope: fleet.Scope,
     *,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
     notify: Callable[[str], None] | None = None,
     retry: RetryPolicy | None = None,
-) -> ResourceGraphClient:
+) -> ResourceGraphSource:
+    """The jobs of every vault in ``scope`` through Resource Graph, on the session's transport;
+    a job's details through its vault's API."""
     out = session.out
-    return ResourceGraphClient(
+    graph = ResourceGraphClient(
         session.client,
         api_version=graph_api_version(env.env),
         sleep=sleep,
@@ -141,28 +140,7 @@ def graph_client(
         notify=notify if notify is not None else (lambda text: out.note(f"azjobs: {text}")),
         retry=retry,
     )
-
-
-# ----- rows ---------------------------------------------------------------------------------------
-def _rows(pages: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    for page in pages:
-        for row in page:
-            yield fleet.row_to_job(row)
-
-
-def iter_fleet_jobs(
-    graph: ResourceGraphClient, query: str, scope: fleet.Scope, *, top: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """Every job the query returns, newest first, once (a job updated between two pages can
-    show up on both: the first sighting wins)."""
-    streams = [_rows(s) for s in graph.streams(query, scope, top=top)]
-    seen: set[str] = set()
-    for job in merge_newest_first(streams):
-        key = str(job["id"]).lower()
-        if key in seen:
-            continue
-        seen.add(key)
-        yield job
+    return ResourceGraphSource(graph, scope, session.source)
 
 
 # ----- the command --------------------------------------------------------------------------------
@@ -203,17 +181,16 @@ def run_fleet_list(
     plan = plan_fleet(opts, lopts, fopts, now=now or datetime.now(UTC), tz=tz)
     session = open_fleet_session(opts, env, out)
     try:
-        graph = graph_client(session, env, sleep=sleep, clock=clock)
+        source = fleet_source(session, env, plan.scope, sleep=sleep, clock=clock)
         if plan.by is not None:
-            _print_summary(out, graph, plan)
+            _print_summary(out, source, plan)
         else:
-            top = page_size_for(
+            wanted = (
                 plan.limit
                 if plan.limit is not None or not out.is_table
                 else TABLE_DEFAULT_LIMIT + 1
             )
-            jobs = iter_fleet_jobs(graph, fleet.jobs_query(plan.filters), plan.scope, top=top)
-            _print_jobs(out, jobs, plan)
+            _print_jobs(out, source.jobs(plan.filters, limit=wanted), plan)
     finally:
         session.client.close()
     return ExitCode.OK
@@ -251,17 +228,11 @@ def _print_table(out: Output, jobs: Iterator[dict[str, Any]], plan: FleetPlan) -
     )
 
 
-def _print_summary(out: Output, graph: ResourceGraphClient, plan: FleetPlan) -> None:
+def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan) -> None:
     from azbackupjobs.view.fleet_view import summary_tsv_rows
 
     assert plan.by is not None
-    query = fleet.summary_query(plan.filters, plan.by)
-    counts = [
-        fleet.read_count(row)
-        for stream in graph.streams(query, plan.scope)
-        for page in stream
-        for row in page
-    ]
+    counts = source.counts(plan.filters, plan.by)
     rows = fleet.summarize(counts, plan.by)
     line = fleet.sentence(
         counts,

@@ -20,7 +20,7 @@ from azbackupjobs.commands.common import CommonOptions, make_output
 from azbackupjobs.commands.fleet_cmd import (
     FleetOptions,
     fleet_scope,
-    graph_client,
+    fleet_source,
     open_fleet_session,
     refuse_vault_flags,
 )
@@ -180,23 +180,17 @@ def run_fleet_watch(
     live = out.live and out.query is None and session.client.hooks.debug is None
     try:
         # A live frame would be torn by notes on stderr; failures show in its header instead.
-        graph = graph_client(
+        source = fleet_source(
             session,
             env,
+            scope,
             sleep=sleep,
             clock=clock,
             notify=(lambda _text: None) if live else None,
             retry=NO_RETRY,
         )
         watcher = FleetWatcher(
-            graph,
-            filters,
-            scope,
-            request.options,
-            clock=clock,
-            wall=wall,
-            sleep=sleep,
-            vault_client=session.client if request.options.details else None,
+            source, filters, request.options, clock=clock, wall=wall, sleep=sleep
         )
         view = _View(out, clock, wall)
         last = view.live(watcher.ticks, sleep) if live else view.stream(watcher.ticks(sleep))

@@ -24,7 +24,7 @@ def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dic
     ref = ids.parse_job_ref(job)
     session = open_session(opts, env, ref, out=out)
     try:
-        raw = session.client.get_job(ref.job_id)
+        raw = session.source.get_job(ref.job_id)
     finally:
         session.client.close()
     if not isinstance(raw.get("properties"), dict):

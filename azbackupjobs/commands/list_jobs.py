@@ -1,24 +1,22 @@
 """``azjobs list``: the vault's jobs in a time window, newest first, streamed as pages arrive.
 
-The service filters by one status at a time and by windows of at most 30 days. So one request
-stream runs per (window, status); the streams of a window are merged newest first by start time
-(a k-way merge that pulls one page at a time from each), and windows run newest first. Nothing
-is fetched ahead of what the output needs: ``--limit`` stops the requests, ``-o ndjson`` prints
-each job as soon as its page arrives, and ``-o json`` writes the array item by item.
+The vault's source (``sources.recovery_services``) reads them lazily, page by page, newest first.
+Nothing is fetched ahead of what the output needs: ``--limit`` stops the requests, ``-o ndjson``
+prints each job as soon as its page arrives, and ``-o json`` writes the array item by item.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
 from azbackupjobs.model.errors import ExitCode, UnexpectedResponseError, UsageError
-from azbackupjobs.model.job import parse_timestamp
 from azbackupjobs.sources import filters
+from azbackupjobs.sources import recovery_services as vault
+from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
@@ -26,7 +24,6 @@ if TYPE_CHECKING:
 
 # The table is for people: without --limit it shows the newest jobs only, and says so.
 TABLE_DEFAULT_LIMIT = 100
-_NO_START = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -39,19 +36,6 @@ class ListOptions:
     until: str | None = None
     limit: int | None = None  # None: every job (the table: the newest 100); 0: every job
     entity: str | None = None
-
-
-@dataclass(frozen=True)
-class ListPlan:
-    """What will be asked, validated before any request: one filter per (window, status)."""
-
-    window: filters.Window
-    requests: tuple[tuple[str, ...], ...]  # per window, newest first: its filters
-    entity: str | None
-
-
-# 13 requests per status at the service's 30-day limit; beyond a year, --fleet is the tool.
-MAX_LIST_SPAN = timedelta(days=366)
 
 
 def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, str | None]:
@@ -67,81 +51,17 @@ def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, st
     return statuses, operation, mtype
 
 
-def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
-    """Validate the flags and build the filters (usage errors here, before any request)."""
+def vault_query(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> JobQuery:
+    """The flags as a query of the vault (usage errors here, before any request)."""
     statuses, operation, mtype = checked_choices(lopts)
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
-    if window.span > MAX_LIST_SPAN:
-        days = window.span.days
-        raise UsageError(
-            f"--since/--until: a {days}-day window would take "
-            f"{len(filters.split_window(window))} requests per status; the vault API is asked "
-            f"for at most {MAX_LIST_SPAN.days} days at a time",
-            hint="narrow the window, or use --fleet (one Resource Graph query)",
-        )
-    groups: list[tuple[str, ...]] = []
-    for part in filters.split_window(window):
-        groups.append(
-            tuple(
-                filters.build_filter(
-                    part,
-                    status=status,
-                    operation=operation,
-                    management_type=mtype,
-                    job_id=lopts.job_id,
-                )
-                for status in (statuses or (None,))
-            )
-        )
     entity = lopts.entity.strip() if lopts.entity and lopts.entity.strip() else None
-    return ListPlan(window=window, requests=tuple(groups), entity=entity)
+    return JobQuery(window, statuses, operation, mtype, lopts.job_id, entity)
 
 
-def start_key(raw: dict[str, Any]) -> datetime:
-    """The merge key: the job's start time (jobs without one sort last)."""
-    props = raw.get("properties")
-    moment = parse_timestamp(props.get("startTime")) if isinstance(props, dict) else None
-    return moment or _NO_START
-
-
-def _items(pages: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    for page in pages:
-        yield from page
-
-
-def merge_newest_first(streams: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    """Merge streams that each run newest first into one that does; lazy, page by page."""
-    if len(streams) == 1:
-        return streams[0]
-    return heapq.merge(*streams, key=start_key, reverse=True)
-
-
-def _entity_matches(raw: dict[str, Any], needle: str) -> bool:
-    props = raw.get("properties")
-    name = props.get("entityFriendlyName") if isinstance(props, dict) else None
-    return isinstance(name, str) and needle.casefold() in name.casefold()
-
-
-def iter_jobs(
-    fetch: Callable[[str], Iterable[list[dict[str, Any]]]], plan: ListPlan
-) -> Iterator[dict[str, Any]]:
-    """Every job of the plan once, newest first; ``fetch(filter)`` yields pages lazily.
-
-    A job can show up twice: in two windows that share their boundary second, or under two
-    statuses when it changed between requests. The first (newest) sighting wins.
-    """
-    seen: set[str] = set()
-    for group in plan.requests:
-        streams = [_items(fetch(odata_filter)) for odata_filter in group]
-        for raw in merge_newest_first(streams):
-            key = raw.get("name") or raw.get("id")
-            if isinstance(key, str):
-                if key.lower() in seen:
-                    continue
-                seen.add(key.lower())
-            if plan.entity is not None and not _entity_matches(raw, plan.entity):
-                continue
-            yield raw
+def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> vault.ListPlan:
+    """Validate the flags and build the vault's filters, before any request."""
+    return vault.plan(vault_query(lopts, now=now, tz=tz))
 
 
 def limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
@@ -164,11 +84,12 @@ def run_list(
     tz: tzinfo | None = None,
 ) -> int:
     out = make_output(opts, env)
-    plan = plan_list(lopts, now=now or datetime.now(UTC), tz=tz)
+    query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
+    plan = vault.plan(query)  # a window the vault cannot be asked for fails before anything else
     session = open_session(opts, env, out=out)
     newest: list[dict[str, Any]] = []
     try:
-        jobs = _tap(iter_jobs(session.client.iter_job_pages, plan), newest)
+        jobs = _tap(session.source.jobs(query), newest)
         _print(out, jobs, plan, lopts.limit)
     finally:
         session.client.close()
@@ -177,7 +98,7 @@ def run_list(
     # The newest jobs shown feed shell completion of JOB arguments; an unfiltered listing also
     # tells it that the vault's recent jobs are known.
     unfiltered = not (
-        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or plan.entity
+        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or query.entity
     )
     completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
     return ExitCode.OK
@@ -196,7 +117,7 @@ def _tap(
 def _print(
     out: Output,
     jobs: Iterator[dict[str, Any]],
-    plan: ListPlan,
+    plan: vault.ListPlan,
     limit: int | None,
 ) -> None:
     if out.is_table and out.query is None:
@@ -260,7 +181,7 @@ def table_jobs(
 
 
 def _print_table(
-    out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
+    out: Output, jobs: Iterator[dict[str, Any]], plan: vault.ListPlan, limit: int | None
 ) -> None:
     from azbackupjobs.view.list_view import jobs_table
     from azbackupjobs.view.render import fmt_time

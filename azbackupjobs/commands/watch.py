@@ -187,10 +187,7 @@ def resolve_operation(
     ``OperationFailedError`` with the operation's error (exit 1)."""
     client = session.client
     text = url_or_id.strip()
-    if text.lower().startswith(("http://", "https://", "/")):
-        url = client.checked_url(text, "operation")
-    else:
-        url = client.vault_url("backupOperations", ids.validate_guid(text, "operation id"))
+    url = session.source.operation_url(text)
     rng = rng or random.Random()
     started = clock()
     deadline = None if timeout is None else started + timeout
@@ -270,7 +267,7 @@ def in_progress_job_ids(session: Session, now: datetime) -> list[str]:
     )
     found: list[str] = []
     for status in ("InProgress", "Cancelling"):
-        for page in session.client.iter_job_pages(build_filter(window, status=status)):
+        for page in session.source.iter_job_pages(build_filter(window, status=status)):
             for item in page:
                 name = item.get("name")
                 if isinstance(name, str) and ids.GUID_RE.match(name):
@@ -311,7 +308,7 @@ def watch_jobs(
     )
 
     def start(with_sleep: Sleep) -> Iterator[Snapshot]:
-        return poll_jobs(session.client, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng)
+        return poll_jobs(session.source, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng)
 
     view = _View(out, opts, clock, wall, multi=len(job_ids) > 1)
     last = view.live(start, sleep) if live else view.stream(start(sleep))

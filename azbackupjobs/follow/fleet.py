@@ -6,8 +6,8 @@ the same query for the jobs that ended since the previous tick (less a margin fo
 Graph's delay) and for the watched jobs that left the running set without a visible end. So a
 job seen running is followed to its end, and the watch ends when nothing runs any more, with the
 exit code of ``azjobs watch`` (6 a job failed, 7 cancelled, 8 warnings with ``--strict``, 5 the
-timeout came first). ``--details`` reads the newest running jobs through the vault API (tasks,
-progress): only then are vault requests sent. Sleep and clocks are injected.
+timeout came first). ``--details`` reads the newest running jobs through their vault's API
+(tasks, progress): only then are vault requests sent. Sleep and clocks are injected.
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
+from azbackupjobs.arm.client import NO_RETRY
 from azbackupjobs.follow.poll import failure_delay, outcome, transient_reason, worst
-from azbackupjobs.model import ids
 from azbackupjobs.model.errors import AzJobsError, ExitCode, NotFoundError
 from azbackupjobs.model.job import Job, change_key
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources import kql as fleet
-from azbackupjobs.sources.resource_graph import ResourceGraphClient
+from azbackupjobs.sources.fleet import ResourceGraphSource
 
 RUNNING_STATUSES = ("InProgress", "Cancelling")
 # How far back each tick looks for ends: Resource Graph shows a job's end a little late.
@@ -85,22 +84,18 @@ class FleetWatcher:
 
     def __init__(
         self,
-        graph: ResourceGraphClient,
+        source: ResourceGraphSource,
         filters: fleet.FleetFilters,
-        scope: fleet.Scope,
         options: FleetWatchOptions,
         *,
-        vault_client: BackupJobsClient | None = None,
         clock: Clock = time.monotonic,
         wall: Wall,
         sleep: Sleep = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.graph = graph
+        self.source = source
         self.filters = filters
-        self.scope = scope
         self.options = options
-        self.vault_client = vault_client
         self.clock = clock
         self.wall = wall
         self.sleep = sleep
@@ -115,23 +110,11 @@ class FleetWatcher:
         self.last_ok: datetime | None = None
 
     # ----- one query ----------------------------------------------------------------------------
-    def _query(self) -> str:
+    def _fetch(self) -> list[Job]:
         ended_since = self.last_ok - LAG_MARGIN if self.last_ok is not None else None
         pending = [self.keys[k] for k in list(self.pending)[:MAX_PENDING_IN_QUERY]]
-        return fleet.running_query(self.filters, ended_since=ended_since, pending=pending)
-
-    def _fetch(self) -> list[Job]:
-        jobs: list[Job] = []
-        seen: set[str] = set()
-        for stream in self.graph.streams(self._query(), self.scope):
-            for page in stream:
-                for row in page:
-                    job = Job.from_dict(fleet.row_to_job(row))
-                    key = job_key(job)
-                    if key not in seen:
-                        seen.add(key)
-                        jobs.append(job)
-        return jobs
+        rows = self.source.running(self.filters, ended_since=ended_since, pending=pending)
+        return [Job.from_dict(raw) for raw in rows]
 
     def _apply(self, jobs: list[Job], tick: FleetTick) -> None:
         now = self.clock()
@@ -167,19 +150,23 @@ class FleetWatcher:
             tick.changed.append(job)
 
     def _read_details(self, tick: FleetTick) -> None:
-        """The newest running jobs through the vault API (their row id names the vault)."""
-        if self.vault_client is None or not self.options.details:
+        """The newest running jobs through their vault's API (their row id names the vault)."""
+        if not self.options.details:
             return
         newest = sorted(self.running.values(), key=_start_key, reverse=True)
         wanted = newest[: self.options.detail_limit]
         keep = {job_key(j) for j in wanted}
         self.details = {k: v for k, v in self.details.items() if k in keep}
         for job in wanted:
-            url = job_url(self.vault_client, job.id)
-            if url is None:
-                continue
+            ref = self.source.ref_of(job.raw)
             try:
-                resp = self.vault_client.request("GET", url, retry=NO_RETRY)
+                if ref is None:
+                    continue
+                self.source.job_url(ref)
+            except AzJobsError:
+                continue  # a row whose id is not a job's
+            try:
+                resp = self.source.fetch_job(ref, retry=NO_RETRY)
                 detailed = Job.from_dict(resp.body)
             except NotFoundError:
                 continue  # the vault API has not caught up yet, or the job is gone
@@ -260,28 +247,6 @@ class FleetWatcher:
 
 def _start_key(job: Job) -> tuple[float, str]:
     return (job.start_time.timestamp() if job.start_time else 0.0, job.job_id)
-
-
-def job_url(client: BackupJobsClient, job_id: str) -> str | None:
-    """The vault API URL of a job named by its ARM id: every name validated and encoded, on
-    the endpoint of ``client``; None for an id that is not a job's."""
-    from urllib.parse import quote
-
-    try:
-        ref = ids.parse_job_ref(job_id)
-    except AzJobsError:
-        return None
-    assert ref.subscription and ref.resource_group and ref.vault
-    ctx = replace(
-        client.ctx,
-        subscription=ref.subscription,
-        resource_group=ref.resource_group,
-        vault=ref.vault,
-    )
-    return (
-        f"{ctx.endpoint}{ctx.vault_path}/backupJobs/{quote(ref.job_id, safe='')}"
-        f"?api-version={quote(ctx.api_version, safe='')}"
-    )
 
 
 def summary(tick: FleetTick | None) -> str:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient, parse_retry_after
+from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
 from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
@@ -36,6 +36,7 @@ from azbackupjobs.model.errors import (
 )
 from azbackupjobs.model.job import Job, JobStatus, change_key, parse_duration
 from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 DEFAULT_INTERVAL = 10.0
 MIN_INTERVAL = 1.0
@@ -276,7 +277,7 @@ class JobPoller:
 
     def __init__(
         self,
-        client: BackupJobsClient,
+        source: RecoveryServicesSource,
         job_ids: list[str],
         policy: PollPolicy,
         *,
@@ -284,7 +285,7 @@ class JobPoller:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.client = client
+        self.source = source
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
@@ -477,7 +478,7 @@ class JobPoller:
         )
         found: dict[str, dict[str, Any]] = {}
         try:
-            for page in self.client.iter_job_pages(odata, retry=NO_RETRY):
+            for page in self.source.iter_job_pages(odata, retry=NO_RETRY):
                 self.requests += 1
                 self._answers += 1
                 for item in page:
@@ -492,10 +493,9 @@ class JobPoller:
         return found
 
     def _fetch(self, tracked: Tracked) -> None:
-        client = self.client
         self.requests += 1
         try:
-            resp = client.request("GET", client.job_url(tracked.job_id), retry=NO_RETRY)
+            resp = self.source.fetch_job(tracked.job_id, retry=NO_RETRY)
         except NotFoundError as exc:
             self._answers += 1
             self._not_found(tracked, exc)
@@ -536,7 +536,7 @@ class JobPoller:
 
 
 def poll_jobs(
-    client: BackupJobsClient,
+    source: RecoveryServicesSource,
     job_ids: list[str],
     policy: PollPolicy,
     *,
@@ -545,4 +545,4 @@ def poll_jobs(
     rng: random.Random | None = None,
 ) -> Iterator[Snapshot]:
     """Poll until every job ended (or fail-fast, or the deadline); one snapshot per poll."""
-    return JobPoller(client, job_ids, policy, clock=clock, sleep=sleep, rng=rng).run()
+    return JobPoller(source, job_ids, policy, clock=clock, sleep=sleep, rng=rng).run()
