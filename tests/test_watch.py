@@ -892,6 +892,21 @@ def test_operation_transient_errors_and_timeout(rsps, fake):
     assert fake.now - 1000 == pytest.approx(60)
 
 
+def test_operation_wait_is_bounded_without_a_timeout(rsps, fake):
+    rsps.add(
+        responses.GET,
+        re.compile(r".*/backupOperations/.*"),
+        json=op_status("InProgress"),
+        headers={"Retry-After": "60"},
+    )
+    session, _, _ = make_session(fake, "json")
+    with pytest.raises(ApiError) as info:
+        resolve_operation(session, OP_ID, sleep=fake.sleep, clock=fake.clock)
+    assert info.value.exit_code == ExitCode.ERROR
+    assert "did not start its job within 10 minutes" in info.value.message
+    assert fake.now - 1000 == pytest.approx(600)
+
+
 def test_operation_on_a_foreign_host_is_refused_before_any_request(rsps, fake):
     session, _, _ = make_session(fake, "json")
     with pytest.raises(UnexpectedResponseError):

@@ -17,25 +17,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
+from azbackupjobs.follow.operation import OPERATION_WAIT_LIMIT, Operation, follow_operation
+from azbackupjobs.follow.pacing import DEFAULT_INTERVAL
 from azbackupjobs.follow.poll import (
     DEFAULT_GRACE,
-    DEFAULT_INTERVAL,
     PollPolicy,
     Snapshot,
     Tracked,
-    failure_delay,
     outcome,
     poll_jobs,
-    transient_reason,
     worst,
 )
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import (
-    AzJobsError,
+    ApiError,
     ExitCode,
-    NotFoundError,
     OperationFailedError,
     UnexpectedResponseError,
     UsageError,
@@ -182,56 +179,46 @@ def resolve_operation(
     clock: Clock = time.monotonic,
     rng: random.Random | None = None,
 ) -> list[str]:
-    """The job ids an operation started, once it has: poll its status while InProgress,
-    honouring Retry-After; Succeeded -> ``properties.jobId``/``jobIds``; Failed or Canceled ->
-    ``OperationFailedError`` with the operation's error (exit 1)."""
-    client = session.client
+    """The job ids an operation started, once it has, through the one operation loop (at most
+    ``timeout`` seconds, else ``OPERATION_WAIT_LIMIT``): Succeeded -> ``properties.jobId``/
+    ``jobIds``; Failed or Canceled -> ``OperationFailedError`` with the operation's error
+    (exit 1). The URL is checked before any request."""
     text = url_or_id.strip()
-    url = session.source.operation_url(text)
-    rng = rng or random.Random()
-    started = clock()
-    deadline = None if timeout is None else started + timeout
-    failures = 0
-    announced = False
-    while True:
-        delay = interval
-        try:
-            resp = client.request("GET", url, retry=NO_RETRY)
-            status = OperationStatus.from_dict(resp.body)
-        except NotFoundError:
-            if clock() - started >= grace:
-                raise
-            failures = 0
-        except AzJobsError as exc:
-            reason = transient_reason(exc)
-            if reason is None:
-                raise
-            failures += 1
-            delay = failure_delay(interval, failures, exc, rng)
-            session.out.note(f"azjobs: {reason}: retrying in {delay:.0f} s")
-        else:
-            failures = 0
-            if status.succeeded:
-                return _operation_jobs(status)
-            if status.is_done:
-                raise OperationFailedError(_operation_failure(status, text))
-            after = parse_retry_after(resp.headers)
-            delay = after if after is not None else interval
-            if not announced:
-                session.out.note(
-                    f"azjobs: operation {sanitize(status.id or text, 80)} is "
-                    f"{sanitize(status.status, 20)}; waiting for it to start its job"
-                )
-                announced = True
-        now = clock()
-        if deadline is not None and now + delay > deadline:
-            if deadline > now:
-                sleep(deadline - now)
+    source = session.source
+    operation = Operation(source.operation_url(text), "status")
+
+    def running(status: OperationStatus) -> None:
+        session.out.note(
+            f"azjobs: operation {sanitize(status.id or text, 80)} is "
+            f"{sanitize(status.status, 20)}; waiting for it to start its job"
+        )
+
+    status = follow_operation(
+        source,
+        operation,
+        interval=interval,
+        limit=OPERATION_WAIT_LIMIT if timeout is None else timeout,
+        grace=grace,
+        sleep=sleep,
+        clock=clock,
+        rng=rng,
+        notify=session.out.note,
+        on_running=running,
+    )
+    if status is None:
+        if timeout is not None:
             raise WatchTimeout(
                 f"--timeout elapsed while waiting for operation {sanitize(text, 80)} "
                 "to start its job"
             )
-        sleep(delay)
+        raise ApiError(
+            f"operation {sanitize(text, 80)} did not start its job within "
+            f"{OPERATION_WAIT_LIMIT / 60:g} minutes",
+            hint="pass --timeout to wait longer",
+        )
+    if not status.succeeded:
+        raise OperationFailedError(_operation_failure(status, text))
+    return _operation_jobs(status)
 
 
 def _operation_jobs(status: OperationStatus) -> list[str]:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from azbackupjobs.arm.client import NO_RETRY
-from azbackupjobs.follow.poll import failure_delay, outcome, transient_reason, worst
+from azbackupjobs.follow.pacing import failure_delay, transient_reason
+from azbackupjobs.follow.poll import outcome, worst
 from azbackupjobs.model.errors import AzJobsError, ExitCode, NotFoundError
 from azbackupjobs.model.job import Job, change_key
 from azbackupjobs.model.text import sanitize

@@ -23,13 +23,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
+from azbackupjobs.arm.client import NO_RETRY
+from azbackupjobs.follow.pacing import (
+    DEFAULT_INTERVAL,
+    MAX_BACKOFF,
+    MAX_RETRY_AFTER,
+    Unreadable,
+    retry_after,
+    transient_reason,
+)
 from azbackupjobs.model.errors import (
     ApiError,
-    AuthError,
     AzJobsError,
     ExitCode,
-    NetworkError,
     NotFoundError,
     UnexpectedResponseError,
     UsageError,
@@ -38,13 +44,9 @@ from azbackupjobs.model.job import Job, JobStatus, change_key, parse_duration
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
-DEFAULT_INTERVAL = 10.0
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 60.0
-MAX_BACKOFF = 120.0
-# A Retry-After is honoured as given, up to this much (a broken value must not stall forever).
-MAX_RETRY_AFTER = 3600.0
 # After a 429 the interval grows (x1.5 each time) up to this, or the asked interval if larger;
 # after THROTTLE_RECOVERY_POLLS good polls in a row it shrinks again towards the asked one.
 THROTTLED_INTERVAL_CEILING = 60.0
@@ -236,42 +238,6 @@ def detailed(jobs: list[Tracked], limit: int) -> list[Tracked]:
     return [t for t in jobs if t.running][: max(limit, 0)]
 
 
-class _Unreadable(Exception):
-    """A 2xx whose body is not a job (truncated, HTML, not an object): transient."""
-
-
-def transient_reason(exc: BaseException) -> str | None:
-    """Why a failure is worth waiting out, or None when it is a real error."""
-    if isinstance(exc, _Unreadable):
-        return "unreadable response"
-    if isinstance(exc, NetworkError):
-        return "response cut short" if exc.status is not None else "connection lost"
-    if isinstance(exc, (AuthError, NotFoundError)):
-        return None
-    if isinstance(exc, UnexpectedResponseError):
-        if exc.status is not None and 200 <= exc.status < 300:
-            return "unreadable response"
-        return None
-    if isinstance(exc, ApiError) and exc.status is not None:
-        if exc.status == 429:
-            return "throttled"
-        if exc.status in (408, 425) or exc.status >= 500:
-            return f"service error (HTTP {exc.status})"
-    return None
-
-
-def failure_delay(interval: float, failures: int, exc: BaseException, rng: random.Random) -> float:
-    """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
-    (an operation, a Resource Graph query): exponential backoff from ``interval`` up to
-    ``MAX_BACKOFF`` with a little jitter, and never shorter than the failure's Retry-After
-    (the jitter applies before that floor, so it cannot cut a Retry-After short)."""
-    delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
-    return float(delay)
-
-
 class JobPoller:
     """The loop behind :func:`poll_jobs`; one instance per watch."""
 
@@ -381,7 +347,7 @@ class JobPoller:
         for tracked in to_fetch:
             try:
                 self._fetch(tracked)
-            except (AzJobsError, _Unreadable) as exc:
+            except (AzJobsError, Unreadable) as exc:
                 problem = (self._transient_or_raise(exc), exc)
                 if problem[0] in ("throttled", "connection lost"):
                     break
@@ -505,8 +471,8 @@ class JobPoller:
         try:
             job = Job.from_dict(resp.body)
         except UnexpectedResponseError as exc:
-            raise _Unreadable(f"{exc.message} (request id {resp.request_id})") from None
-        after = parse_retry_after(resp.headers)
+            raise Unreadable(f"{exc.message} (request id {resp.request_id})") from None
+        after = retry_after(resp.headers)
         if after:
             self.blocked_until = max(
                 self.blocked_until, now + min(after, self.policy.max_retry_after)
