@@ -15,8 +15,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
 
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.follow.operation import OPERATION_WAIT_LIMIT, follow_operation, operation_of
@@ -33,6 +31,7 @@ from azbackupjobs.model.errors import (
 from azbackupjobs.model.job import Job, JobStatus
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+from azbackupjobs.view.jobs import show_job
 from azbackupjobs.view.output import Environment, Output
 
 # Poll interval of the operation when the service gives no Retry-After.
@@ -199,7 +198,7 @@ def run_cancel(
         raw = source.get_job(model.job_id)
     finally:
         session.client.close()
-    _print_job(out, raw)
+    show_job(out, raw, source.parse)
     return ExitCode.OK
 
 
@@ -220,16 +219,3 @@ def _wait(
     if timeout is not None:
         opts = replace(opts, timeout=max(timeout, 0.001))
     return int(watch_jobs(session, [job_id], opts, sleep=sleep, clock=clock))
-
-
-def _print_job(out: Output, raw: dict[str, Any]) -> None:
-    if out.is_table and out.query is None:
-        from azbackupjobs.view import render
-
-        out.render(render.job_view(Job.from_dict(raw), datetime.now(UTC)))
-    elif out.format == "table":
-        out.json(raw)
-    else:
-        from azbackupjobs.view.rows import job_tsv_row
-
-        out.data(raw, tsv_rows=[job_tsv_row(raw)])

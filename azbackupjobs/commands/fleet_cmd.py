@@ -10,7 +10,7 @@ last 24 h").
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -18,18 +18,13 @@ from typing import Any
 from azbackupjobs.arm import settings
 from azbackupjobs.arm.client import RetryPolicy
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
-from azbackupjobs.commands.list_jobs import (
-    TABLE_DEFAULT_LIMIT,
-    ListOptions,
-    checked_choices,
-    print_job_stream,
-    table_jobs,
-)
+from azbackupjobs.commands.list_jobs import ListOptions, checked_choices
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.sources import kql as fleet
 from azbackupjobs.sources.filters import resolve_window
 from azbackupjobs.sources.fleet import ResourceGraphSource
 from azbackupjobs.sources.resource_graph import ResourceGraphClient, graph_api_version
+from azbackupjobs.view.listing import Heading, print_jobs, wanted
 from azbackupjobs.view.output import Environment, Output
 
 Sleep = Callable[[float], None]
@@ -183,85 +178,45 @@ def run_fleet_list(
     try:
         source = fleet_source(session, env, plan.scope, sleep=sleep, clock=clock)
         if plan.by is not None:
-            _print_summary(out, source, plan)
+            _print_summary(out, source, plan, plan.by)
         else:
-            wanted = (
-                plan.limit
-                if plan.limit is not None or not out.is_table
-                else TABLE_DEFAULT_LIMIT + 1
+            where = f"{plan.window_phrase} in {source.name}"
+            heading = Heading(f"Jobs {where}", f"No jobs {where}.", noun="result")
+            print_jobs(
+                out,
+                source.jobs(plan.filters, limit=wanted(out, plan.limit)),
+                limit=plan.limit,
+                parse=source.parse,
+                heading=lambda: heading,
+                vaults=source.spans_vaults,
             )
-            _print_jobs(out, source.jobs(plan.filters, limit=wanted), plan)
     finally:
         session.client.close()
     return ExitCode.OK
 
 
-def _print_jobs(out: Output, jobs: Iterator[dict[str, Any]], plan: FleetPlan) -> None:
-    if out.is_table and out.query is None:
-        _print_table(out, jobs, plan)
-        return
-    print_job_stream(out, jobs, plan.limit)
-
-
-def _print_table(out: Output, jobs: Iterator[dict[str, Any]], plan: FleetPlan) -> None:
-    from azbackupjobs.view.fleet_view import fleet_jobs_table
-
-    shown, more = table_jobs(out, jobs, plan.limit, source="result")
-    where = plan.scope.describe
-    if not shown:
-        out.note(f"No jobs {plan.window_phrase} in {where}.")
-        return
-    vaults = {fleet.vault_of(j.raw) for j in shown}
-    caption = (
-        f"{len(shown)} job{'s' if len(shown) != 1 else ''} in {len(vaults)} "
-        f"vault{'s' if len(vaults) != 1 else ''}, newest first"
-    )
-    if more:
-        caption += "; older ones not shown (--limit 0 shows all)"
-    out.render(
-        fleet_jobs_table(
-            shown,
-            width=out.console.width,
-            title=f"Jobs {plan.window_phrase} in {where}",
-            caption=caption,
-        )
-    )
-
-
-def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan) -> None:
-    from azbackupjobs.view.fleet_view import summary_tsv_rows
-
-    assert plan.by is not None
-    counts = source.counts(plan.filters, plan.by)
-    rows = fleet.summarize(counts, plan.by)
+def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan, by: str) -> None:
+    counts = source.counts(plan.filters, by)
+    rows = fleet.summarize(counts, by)
     line = fleet.sentence(
         counts,
         window=plan.window_phrase,
         statuses=plan.filters.statuses,
         operation=plan.filters.operation,
     )
-    if out.is_table and out.query is None:
-        from rich.console import Group
-        from rich.text import Text
 
-        from azbackupjobs.view.fleet_view import summary_table
+    def table() -> Any:
+        from azbackupjobs.view.fleet_view import summary_view
 
         sentence = line[:1].upper() + line[1:]
         if not rows:
-            out.note(f"{sentence} in {plan.scope.describe}.")
-            return
-        # Title and sentence as lines of their own: a narrow table would wrap them.
-        out.render(
-            Group(
-                Text(f"Jobs by {plan.by} in {plan.scope.describe}", style="bold"),
-                summary_table(rows, plan.by, width=out.console.width),
-                Text(sentence),
-            )
-        )
-        return
-    if out.format == "ndjson":
-        out.ndjson_items(rows)
-    elif out.format == "tsv":
-        out.data(rows, tsv_rows=summary_tsv_rows(rows, plan.by))
-    else:
-        out.json(rows)
+            out.note(f"{sentence} in {source.name}.")
+            return None
+        return summary_view(rows, by, where=source.name, sentence=sentence, width=out.console.width)
+
+    def tsv() -> list[list[Any]]:
+        from azbackupjobs.view.fleet_view import summary_tsv_rows
+
+        return summary_tsv_rows(rows, by)
+
+    out.show(rows, table=table, tsv=tsv, lines=lambda: rows)

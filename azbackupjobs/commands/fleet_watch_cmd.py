@@ -31,7 +31,6 @@ from azbackupjobs.commands.watch import (
     Wall,
     WatchOptions,
     live_view,
-    print_final,
     ring_bell,
     utc_now,
 )
@@ -272,7 +271,12 @@ class _View:
         watched: list[Job] = []
         if last is not None:
             watched = list(last.ended) + [last.details.get(job_key(j), j) for j in last.running]
-        print_final(out, [dict(j.raw) for j in watched], watched)
+        from azbackupjobs.view.rows import job_tsv_row
+
+        out.final(
+            [dict(j.raw) for j in watched],
+            tsv=lambda: [job_tsv_row(dict(j.raw)) for j in watched],
+        )
         code = last.exit_code_for(request.options.strict) if last is not None else ExitCode.OK
         if last is not None and last.ticks == 1 and last.done and not last.ended:
             line = f"no job is running in {scope.describe}"

@@ -1,29 +1,23 @@
 """``azjobs list``: the vault's jobs in a time window, newest first, streamed as pages arrive.
 
-The vault's source (``sources.recovery_services``) reads them lazily, page by page, newest first.
-Nothing is fetched ahead of what the output needs: ``--limit`` stops the requests, ``-o ndjson``
-prints each job as soon as its page arrives, and ``-o json`` writes the array item by item.
+The vault's source (``sources.recovery_services``) reads them lazily, page by page, newest first;
+the one list path (``view.listing``) prints them, as it prints ``--fleet``'s.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.model.errors import ExitCode, UnexpectedResponseError, UsageError
+from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.sources import filters
 from azbackupjobs.sources import recovery_services as vault
-from azbackupjobs.sources.base import JobQuery
+from azbackupjobs.sources.base import JobQuery, JobSource
+from azbackupjobs.view.listing import Heading, print_jobs
 from azbackupjobs.view.output import Environment, Output
-
-if TYPE_CHECKING:
-    from azbackupjobs.model.job import Job
-
-# The table is for people: without --limit it shows the newest jobs only, and says so.
-TABLE_DEFAULT_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -64,17 +58,6 @@ def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) ->
     return vault.plan(vault_query(lopts, now=now, tz=tz))
 
 
-def limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
-    """At most ``limit`` items (0: all); stops pulling, and so requesting, at the limit."""
-    if limit <= 0:
-        yield from items
-        return
-    for count, item in enumerate(items, start=1):
-        yield item
-        if count >= limit:
-            return
-
-
 def run_list(
     opts: CommonOptions,
     lopts: ListOptions,
@@ -85,12 +68,12 @@ def run_list(
 ) -> int:
     out = make_output(opts, env)
     query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
-    plan = vault.plan(query)  # a window the vault cannot be asked for fails before anything else
+    vault.plan(query)  # a window the vault API cannot be asked for fails before anything else
     session = open_session(opts, env, out=out)
     newest: list[dict[str, Any]] = []
     try:
         jobs = _tap(session.source.jobs(query), newest)
-        _print(out, jobs, plan, lopts.limit)
+        _print(out, session.source, jobs, lopts.limit, lambda: _vault_heading(query.window))
     finally:
         session.client.close()
     from azbackupjobs.arm import job_cache as completion
@@ -104,6 +87,26 @@ def run_list(
     return ExitCode.OK
 
 
+def _print(
+    out: Output,
+    source: JobSource,
+    jobs: Iterator[dict[str, Any]],
+    limit: int | None,
+    heading: Callable[[], Heading],
+) -> None:
+    """The one list path, whatever the source."""
+    print_jobs(
+        out, jobs, limit=limit, parse=source.parse, heading=heading, vaults=source.spans_vaults
+    )
+
+
+def _vault_heading(window: filters.Window) -> Heading:
+    from azbackupjobs.view.render import fmt_time
+
+    span = f"{fmt_time(window.start)} to {fmt_time(window.end)}"
+    return Heading(title=f"Jobs from {span}", empty=f"No jobs from {span}.")
+
+
 def _tap(
     items: Iterator[dict[str, Any]], keep: list[dict[str, Any]], most: int = 50
 ) -> Iterator[dict[str, Any]]:
@@ -114,91 +117,7 @@ def _tap(
         yield item
 
 
-def _print(
-    out: Output,
-    jobs: Iterator[dict[str, Any]],
-    plan: vault.ListPlan,
-    limit: int | None,
-) -> None:
-    if out.is_table and out.query is None:
-        _print_table(out, jobs, plan, limit)
-        return
-    print_job_stream(out, jobs, limit)
-
-
-def print_job_stream(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None) -> None:
-    """Jobs as data (every format but the plain table), each printed as it arrives.
-
-    Shared by ``azjobs list`` and ``azjobs list --fleet``: the same jobs print the same way.
-    """
-    selected = limited(jobs, limit or 0)
-    if out.query is not None:
-        # A JMESPath expression applies to the whole array, as with the az CLI: no streaming.
-        everything = list(selected)
-        if out.format == "ndjson":
-            out.ndjson_items(everything)
-        elif out.format == "tsv":
-            out.tsv(everything)
-        else:
-            out.json(everything)
-    elif out.format == "ndjson":
-        for raw in selected:
-            out.ndjson(raw)
-    elif out.format == "tsv":
-        from azbackupjobs.view.rows import job_tsv_row
-
-        for raw in selected:
-            out.tsv([job_tsv_row(raw)])
-    else:
-        out.json_array(selected)
-
-
-def table_jobs(
-    out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *, source: str = "list"
-) -> tuple[list[Job], bool]:
-    """The jobs a table shows, and whether older ones were left out.
-
-    Without ``--limit`` the table stops at ``TABLE_DEFAULT_LIMIT`` jobs (people read it; the
-    other formats are for scripts). A job that does not parse is named on stderr and skipped:
-    one odd item must not hide the others.
-    """
-    from azbackupjobs.model.job import Job
-
-    if limit is None:
-        # The default cap: one more than shown, to know whether to say that there are more.
-        rows = list(limited(jobs, TABLE_DEFAULT_LIMIT + 1))
-        more = len(rows) > TABLE_DEFAULT_LIMIT
-        rows = rows[:TABLE_DEFAULT_LIMIT]
-    else:
-        rows, more = list(limited(jobs, limit)), False
-    shown: list[Job] = []
-    for raw in rows:
-        try:
-            shown.append(Job.from_dict(raw))
-        except UnexpectedResponseError as exc:
-            out.warn(f"a job in the {source} is not readable ({exc.message}); not shown")
-    return shown, more
-
-
-def _print_table(
-    out: Output, jobs: Iterator[dict[str, Any]], plan: vault.ListPlan, limit: int | None
-) -> None:
-    from azbackupjobs.view.list_view import jobs_table
-    from azbackupjobs.view.render import fmt_time
-
-    shown, more = table_jobs(out, jobs, limit)
-    span = f"{fmt_time(plan.window.start)} to {fmt_time(plan.window.end)}"
-    if not shown:
-        out.note(f"No jobs from {span}.")
-        return
-    caption = f"{len(shown)} job{'s' if len(shown) != 1 else ''}, newest first"
-    if more:
-        caption += "; older ones not shown (--limit 0 shows all)"
-    out.render(
-        jobs_table(shown, width=out.console.width, title=f"Jobs from {span}", caption=caption)
-    )
-
-
+# ----- the command --------------------------------------------------------------------------------
 def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
     """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
     command and the start-up fast path so that the two cannot differ: the vault list, or the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -278,8 +278,7 @@ def watch_jobs(
     out = session.out
     job_ids = list(dict.fromkeys(job_ids))
     if not job_ids:  # --all with nothing running: an empty array, nothing to watch
-        if out.format == "json" or (out.is_table and out.query is not None):
-            out.json([])
+        out.final([])
         return int(ExitCode.OK)
     # --debug traces go to stderr as they happen: they would tear a live frame apart, so the
     # watch prints plain lines then.
@@ -425,7 +424,9 @@ class _View:
         final: Any = (
             [dict(j.raw) for j in seen] if as_array else (dict(seen[0].raw) if seen else None)
         )
-        print_final(out, final, seen)
+        from azbackupjobs.view.rows import job_tsv_row
+
+        out.final(final, tsv=lambda: [job_tsv_row(dict(j.raw)) for j in seen])
 
         ended = [t.job for t in jobs if t.job is not None and t.job.is_terminal]
         code = ExitCode.TIMEOUT if timed_out else worst([outcome(j, opts.strict) for j in ended])
@@ -540,19 +541,6 @@ def live_view(
                 live.update(last_frame(current))
             raise
     return current
-
-
-def print_final(out: Output, final: Any, jobs: Sequence[Job]) -> None:
-    """The watched jobs' last resources for ``-o json`` (or a query) and ``-o tsv``; the other
-    forms printed as the watch went. ``final`` is what JSON prints (None: nothing to print)."""
-    if final is None:
-        return
-    if out.format == "json" or (out.format == "table" and out.query is not None):
-        out.json(final)
-    elif out.format == "tsv":
-        from azbackupjobs.view.rows import job_tsv_row
-
-        out.data(final, tsv_rows=[job_tsv_row(dict(j.raw)) for j in jobs])
 
 
 def ring_bell(env: Environment) -> None:

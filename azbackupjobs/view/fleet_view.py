@@ -1,8 +1,5 @@
-"""Tables of ``--fleet``: jobs of many vaults, and the ``--by`` summaries. Pure; no I/O.
-
-A fleet table names each job's vault: a GUID alone does not say where a job runs. Below
-``list_view.WIDE`` columns the vault, operation and entity go under the job id, so that 80
-columns suffice, as in ``azjobs list``.
+"""The ``--by`` summaries of ``list --fleet``, and the live view of ``watch --fleet``. Pure; no
+I/O. (The fleet's job tables are ``list_view.jobs_table(vaults=True)``, as for one vault.)
 """
 
 from __future__ import annotations
@@ -19,62 +16,11 @@ from azbackupjobs.model import ids
 from azbackupjobs.model.job import Job, JobStatus
 from azbackupjobs.model.text import clean, sanitize
 from azbackupjobs.sources.filters import STATUSES
-from azbackupjobs.view.list_view import (
-    GUID_WIDTH,
-    WIDE,
-    job_duration,
-    local_start,
-    stacked_jobs_table,
-    table_frame,
-)
+from azbackupjobs.view.list_view import WIDE, jobs_table, table_frame, vault_label
 from azbackupjobs.view.render import DASH, STATUS_STYLES, status_text
 
 if TYPE_CHECKING:
     from azbackupjobs.follow.fleet import FleetTick
-
-
-def vault_label(job: Job) -> str:
-    """``group/vault`` of the job's id (the subscription is in the JSON output)."""
-    found = ids.vault_of_id(job.id)
-    return f"{found[1]}/{found[2]}" if found else DASH
-
-
-def _what(job: Job) -> str:
-    return (
-        f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
-        f" · {sanitize(vault_label(job), 80)}"
-    )
-
-
-def fleet_jobs_table(
-    jobs: Sequence[Job],
-    *,
-    width: int | None = None,
-    title: str | None = None,
-    caption: str | None = None,
-) -> Table:
-    """One row per job: vault, id, operation, status, entity, start (local time), duration."""
-    table = table_frame(title, caption)
-    if width is not None and width < WIDE:
-        return stacked_jobs_table(table, jobs, width, _what)
-    table.add_column("Vault", overflow="fold")
-    table.add_column("Job id", no_wrap=True, min_width=GUID_WIDTH)
-    table.add_column("Operation", overflow="fold")
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Entity", overflow="fold")
-    table.add_column("Start", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
-    for job in jobs:
-        table.add_row(
-            Text(sanitize(vault_label(job), 120)),
-            Text(clean(job.job_id) or DASH),
-            Text(clean(job.operation) or DASH),
-            status_text(job.status, job.status_raw, symbol=True),
-            Text(clean(job.entity) or DASH),
-            Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
-            Text(job_duration(job)),
-        )
-    return table
 
 
 # ----- summaries --------------------------------------------------------------------------------
@@ -195,6 +141,18 @@ def summary_tsv_rows(rows: Sequence[Mapping[str, Any]], by: str) -> list[list[An
     return out
 
 
+def summary_view(
+    rows: Sequence[Mapping[str, Any]], by: str, *, where: str, sentence: str, width: int | None
+) -> Group:
+    """The table of ``--by`` with its title and sentence as lines of their own (a narrow table
+    would wrap them)."""
+    return Group(
+        Text(f"Jobs by {by} in {where}", style="bold"),
+        summary_table(rows, by, width=width),
+        Text(sentence),
+    )
+
+
 # ----- watch --fleet ------------------------------------------------------------------------------
 ENDED_SHOWN = 5
 
@@ -246,16 +204,17 @@ def watch_frame(
     if running:
         shown = running[:room]
         caption = f"and {len(running) - len(shown)} more" if len(running) > len(shown) else None
-        parts.append(fleet_jobs_table(shown, width=width, caption=caption))
+        parts.append(jobs_table(shown, width=width, caption=caption, vaults=True))
     if tick.ended:
         recent = list(reversed(tick.ended))[:ENDED_SHOWN]
         more = len(tick.ended) - len(recent)
         parts.append(
-            fleet_jobs_table(
+            jobs_table(
                 recent,
                 width=width,
                 title="Ended while watching",
                 caption=f"and {more} earlier" if more > 0 else None,
+                vaults=True,
             )
         )
     for job in running:
