@@ -417,3 +417,22 @@ def test_the_conclusion_is_a_line_among_lines_else_a_note() -> None:
     env = make_env()
     Output(env, "json").conclusion("done", note="azjobs: done")
     assert (stdout(env), stderr(env)) == ("", "azjobs: done\n")
+
+
+def test_commands_never_branch_on_the_output_format() -> None:
+    """Adding a format touches ``view`` only: commands hand ``Output`` their data and ways to
+    draw it, and never ask which format was chosen."""
+    import re
+    from pathlib import Path
+
+    import azbackupjobs.commands
+
+    branch = re.compile(r"\bout\.format\b|\bformat\s*[!=]=|\.is_table\b|\bfmt\s*[!=]=")
+    root = Path(azbackupjobs.commands.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if branch.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -30,13 +30,13 @@ from azbackupjobs.commands.watch import (
     resolve_operation,
     watch_jobs,
 )
+from azbackupjobs.follow.jobs import poll_jobs
 from azbackupjobs.follow.poll import (
     PollPolicy,
     Snapshot,
     parse_duration_arg,
     parse_interval,
     parse_timeout,
-    poll_jobs,
 )
 from azbackupjobs.model.errors import (
     ApiError,

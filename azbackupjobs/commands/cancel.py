@@ -6,7 +6,7 @@ is a long-running operation: POST answers 202 with a Location to poll (202 while
 200/204 when done), followed by the one operation loop (``follow.operation``), honouring
 Retry-After. The Location is followed verbatim (it may carry an older api-version, or the
 literal ``Azure`` where the job name would be) on the endpoint's host only. ``--wait`` then
-follows the job to its end with the watch code.
+follows the job to its end as ``watch`` does.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
+from azbackupjobs.commands.shared.watching import WatchOptions, watch_jobs
 from azbackupjobs.follow.operation import OPERATION_WAIT_LIMIT, follow_operation, operation_of
 from azbackupjobs.follow.poll import parse_interval, parse_timeout
 from azbackupjobs.model import ids
@@ -213,8 +214,6 @@ def _wait(
 ) -> int:
     """Follow the job to its end as ``watch`` does; it prints the final resource and returns
     the exit code (7 when the job ended cancelled, in either of the service's forms)."""
-    from azbackupjobs.commands.watch import WatchOptions, watch_jobs
-
     opts = WatchOptions() if interval is None else WatchOptions(interval=interval)
     if timeout is not None:
         opts = replace(opts, timeout=max(timeout, 0.001))

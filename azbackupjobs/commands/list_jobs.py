@@ -1,23 +1,39 @@
-"""``azjobs list``: the vault's jobs in a time window, newest first, streamed as pages arrive.
+"""``azjobs list``: jobs in a time window, newest first, streamed as pages arrive.
 
-The vault's source (``sources.recovery_services``) reads them lazily, page by page, newest first;
-the one list path (``view.listing``) prints them, as it prints ``--fleet``'s.
+The jobs come from the vault (``sources.recovery_services``) or, with ``--fleet``, from every
+vault in scope at once (``sources.fleet``, through Resource Graph); either way the same filters
+apply and the same list path prints them (``view.listing``). ``--fleet --by vault|status|
+operation`` counts instead, and prints a summary with a sentence for people ("3 failed backups
+in 2 vaults in the last 24 h").
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
+from azbackupjobs.commands.shared.fleet import (
+    FleetOptions,
+    fleet_scope,
+    open_fleet,
+    refuse_vault_flags,
+)
 from azbackupjobs.model.errors import ExitCode, UsageError
-from azbackupjobs.sources import filters
+from azbackupjobs.sources import filters, kql
 from azbackupjobs.sources import recovery_services as vault
 from azbackupjobs.sources.base import JobQuery, JobSource
-from azbackupjobs.view.listing import Heading, print_jobs
+from azbackupjobs.view.listing import Heading, print_jobs, wanted
 from azbackupjobs.view.output import Environment, Output
+
+if TYPE_CHECKING:
+    from azbackupjobs.sources.fleet import ResourceGraphSource
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -117,6 +133,121 @@ def _tap(
         yield item
 
 
+# ----- --fleet ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FleetPlan:
+    """Everything validated before any request."""
+
+    filters: JobQuery
+    scope: kql.Scope
+    by: str | None
+    limit: int | None
+    window_phrase: str
+
+
+def plan_fleet(
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    *,
+    now: datetime,
+    tz: tzinfo | None = None,
+) -> FleetPlan:
+    refuse_vault_flags(opts)
+    statuses, operation, mtype = checked_choices(lopts)
+    by = kql.normalize_by(fopts.by) if fopts.by is not None else None
+    if by is not None and lopts.limit is not None:
+        raise UsageError("--limit does not apply to --by (a summary counts every job)")
+    window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
+    job_id = lopts.job_id.strip() if lopts.job_id else None
+    query = JobQuery(window, statuses, operation, mtype, job_id, kql.validate_entity(lopts.entity))
+    kql.jobs_query(query)  # refuses a malformed --job-id before anything is sent
+    until_now = lopts.until is None or lopts.until.strip().lower() == "now"
+    return FleetPlan(
+        query,
+        fleet_scope(opts, fopts),
+        by,
+        lopts.limit,
+        kql.window_phrase(window, until_now=until_now),
+    )
+
+
+def run_fleet_command(
+    opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, env: Environment, *, fleet: bool
+) -> int:
+    """``azjobs list`` given a fleet flag: ``--fleet`` itself is required with the others."""
+    if not fleet:
+        named = [
+            flag
+            for flag, given in (
+                ("--subscriptions", bool(fopts.subscriptions)),
+                ("--management-group", fopts.management_group is not None),
+                ("--by", fopts.by is not None),
+            )
+            if given
+        ]
+        raise UsageError(
+            f"{' and '.join(named)} {'needs' if len(named) == 1 else 'need'} "
+            "--fleet "
+            f"(azjobs list --fleet {' '.join(named)} ...)"
+        )
+    return run_fleet_list(opts, lopts, fopts, env)
+
+
+def run_fleet_list(
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    env: Environment,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> int:
+    out = make_output(opts, env)
+    plan = plan_fleet(opts, lopts, fopts, now=now or datetime.now(UTC), tz=tz)
+    session, source = open_fleet(opts, env, out, plan.scope, sleep=sleep, clock=clock)
+    try:
+        if plan.by is not None:
+            _print_summary(out, source, plan, plan.by)
+        else:
+            where = f"{plan.window_phrase} in {source.name}"
+            jobs = source.jobs(plan.filters, limit=wanted(out, plan.limit))
+            heading = Heading(f"Jobs {where}", f"No jobs {where}.", noun="result")
+            _print(out, source, jobs, plan.limit, lambda: heading)
+    finally:
+        session.client.close()
+    return ExitCode.OK
+
+
+def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan, by: str) -> None:
+    counts = source.counts(plan.filters, by)
+    rows = kql.summarize(counts, by)
+    line = kql.sentence(
+        counts,
+        window=plan.window_phrase,
+        statuses=plan.filters.statuses,
+        operation=plan.filters.operation,
+    )
+
+    def table() -> Any:
+        from azbackupjobs.view.fleet_view import summary_view
+
+        sentence = line[:1].upper() + line[1:]
+        if not rows:
+            out.note(f"{sentence} in {source.name}.")
+            return None
+        return summary_view(rows, by, where=source.name, sentence=sentence, width=out.console.width)
+
+    def tsv() -> list[list[Any]]:
+        from azbackupjobs.view.fleet_view import summary_tsv_rows
+
+        return summary_tsv_rows(rows, by)
+
+    out.show(rows, table=table, tsv=tsv, lines=lambda: rows)
+
+
 # ----- the command --------------------------------------------------------------------------------
 def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
     """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
@@ -139,8 +270,6 @@ def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Enviro
         or values.get("management_group") is not None
         or values.get("by") is not None
     ):
-        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
-
         fopts = FleetOptions(
             tuple(values.get("subscriptions") or ()),
             values.get("management_group"),

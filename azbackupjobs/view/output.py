@@ -186,10 +186,6 @@ class Output:
         self._err_console: Console | None = None
 
     @property
-    def is_table(self) -> bool:
-        return self.format == "table"
-
-    @property
     def drawn(self) -> bool:
         """Data is drawn for people (a table); ``--query`` asks for JSON instead."""
         return self.format == "table" and self.query is None
