@@ -33,14 +33,25 @@ from azbackupjobs.follow.state import (
 from azbackupjobs.model.errors import UsageError
 from azbackupjobs.model.text import sanitize
 
-# The loop yields these; views and tests know them from here.
+# With what it yields (``follow.state``), which views and tests know from here.
 __all__ = [
+    "DEFAULT_GRACE",
     "DEFAULT_INTERVAL",
+    "MAX_INTERVAL",
+    "MIN_INTERVAL",
+    "PollPolicy",
+    "Poller",
+    "Reader",
     "Snapshot",
     "Tracked",
     "Trouble",
+    "Verdict",
     "detailed",
     "outcome",
+    "parse_duration_arg",
+    "parse_interval",
+    "parse_timeout",
+    "startup_interval",
     "worst",
 ]
 

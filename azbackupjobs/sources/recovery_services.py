@@ -91,6 +91,7 @@ class RecoveryServicesSource:
     def __init__(self, client: BackupJobsClient) -> None:
         self.client = client
         self.ctx = client.ctx
+        # The endpoints below send through the transport exactly as they did inside it.
         self.request = client.request
         self.checked_url = client.checked_url
 

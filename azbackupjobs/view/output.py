@@ -301,7 +301,7 @@ class Output:
 
     # ----- what a watch prints ----------------------------------------------------------------
     @property
-    def lines(self) -> bool:
+    def in_lines(self) -> bool:
         """Progress is told in plain lines on stdout (a table that is not redrawn live)."""
         return self.drawn
 
@@ -313,7 +313,7 @@ class Output:
 
     def line(self, text: str) -> None:
         """A plain progress line for people (logs): printed when progress is told in lines."""
-        if self.lines:
+        if self.in_lines:
             from rich.text import Text
 
             self.render(Text(text, no_wrap=True, overflow="ignore"))
@@ -332,7 +332,7 @@ class Output:
     def conclusion(self, text: str, *, told: bool = False, note: str | None = None) -> None:
         """The last word of something followed: a line among the progress lines (unless they
         ``told`` it already), else a note on stderr (``note``, by default ``text``)."""
-        if self.lines:
+        if self.in_lines:
             if not told:
                 self.line(text)
         else:

@@ -138,7 +138,7 @@ def _stream(
         moment = now()
         for job in snapshot.changed:
             out.change(dict(job.raw))
-        if out.lines:
+        if out.in_lines:
             for text in presenter.lines(snapshot, moment):
                 out.line(text)
         for text in presenter.notes(snapshot, moment):
