@@ -380,6 +380,21 @@ def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
         assert all(c.request.url.startswith(ENDPOINT) for c in rsps.calls)
 
 
+def test_passing_trouble_on_the_operation_is_waited_out(tmp_path: Any) -> None:
+    fake = FakeTime()
+    busy = {"error": {"code": "ServiceUnavailable", "message": "try later"}}
+    with ordered() as rsps:
+        rsps.add(responses.GET, JOB_URL, json=RUNNING)
+        rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
+        rsps.add(responses.GET, LOCATION, status=503, json=busy)
+        rsps.add(responses.GET, LOCATION, status=204)
+        rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
+        code, _, err = cancel(tmp_path, time=fake)
+    assert code == ExitCode.OK
+    assert fake.sleeps[0] == 1 and 9.5 <= fake.sleeps[1] <= 10.5
+    assert "service error (HTTP 503): retrying in" in err
+
+
 def _never_done(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, JOB_URL, json=RUNNING)
     rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="60"))

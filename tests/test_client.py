@@ -40,10 +40,12 @@ from azbackupjobs.model.errors import (
     SecurityError,
     UnexpectedResponseError,
 )
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUB = "00000000-0000-0000-0000-000000000000"
 JOB = "73e47398-73a0-45fb-b56b-9997e6d84229"
+OP = "df8f706d-a76d-4d6e-8050-cc91f0641f03"
 ARM = "https://management.azure.com"
 VAULT_PATH = (
     f"/subscriptions/{SUB}/resourceGroups/my-rg/providers/Microsoft.RecoveryServices"
@@ -117,6 +119,11 @@ def client(rec: Recorder) -> BackupJobsClient:
     return make_client(rec)
 
 
+def jobs(client: BackupJobsClient) -> RecoveryServicesSource:
+    """The vault's job endpoints, over the transport under test."""
+    return RecoveryServicesSource(client)
+
+
 def one_line(exc: BaseException) -> str:
     text = str(exc)
     assert "\n" not in text and "\r" not in text, text
@@ -131,7 +138,7 @@ def test_get_job_url_headers_and_body(
 ) -> None:
     body = recorded("iaasvm_backup_completed_2023.json")
     rsps.get(JOB_URL, json=body)
-    assert client.get_job(JOB) == body
+    assert jobs(client).get_job(JOB) == body
     request = rsps.calls[0].request
     assert request.url == f"{JOB_URL}?api-version=2026-10-01"
     assert request.headers["User-Agent"] == f"azjobs/{__version__}" == USER_AGENT
@@ -145,28 +152,30 @@ def test_a_fresh_request_id_per_request(
 ) -> None:
     rsps.get(JOB_URL, status=503, json={"error": {"code": "ServerTimeout", "message": "t"}})
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
+    jobs(client).get_job(JOB)
     ids = [c.request.headers["x-ms-client-request-id"] for c in rsps.calls]
     assert len(ids) == 3 and len(set(ids)) == 3
 
 
 def test_names_are_encoded_into_the_path(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, resource_group="rg.(1)_x", api_version="2026-02-01-preview")
-    url = client.vault_url("backupOperations", "../x?y#z")
+    url = jobs(client).vault_url("backupOperations", "../x?y#z")
     assert url == (
         f"{ARM}/subscriptions/{SUB}/resourceGroups/rg.%281%29_x/providers"
         "/Microsoft.RecoveryServices/vaults/my-vault/backupOperations/..%2Fx%3Fy%23z"
         "?api-version=2026-02-01-preview"
     )
-    assert client.job_url(JOB, "cancel").endswith(
-        f"/backupJobs/{JOB}/cancel?api-version=2026-02-01-preview"
+    assert (
+        jobs(client)
+        .job_url(JOB, "cancel")
+        .endswith(f"/backupJobs/{JOB}/cancel?api-version=2026-02-01-preview")
     )
 
 
 def test_endpoint_with_port_and_path(rsps: responses.RequestsMock, rec: Recorder) -> None:
     client = make_client(rec, endpoint="http://127.0.0.1:8443/arm")
-    assert client.job_url(JOB).startswith(f"http://127.0.0.1:8443/arm/subscriptions/{SUB}/")
+    assert jobs(client).job_url(JOB).startswith(f"http://127.0.0.1:8443/arm/subscriptions/{SUB}/")
 
 
 # ----- retries ----------------------------------------------------------------------------------
@@ -178,7 +187,7 @@ def test_get_retries_transient_statuses(
 ) -> None:
     rsps.get(JOB_URL, status=status, json={"error": {"code": "Busy", "message": "busy"}})
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    assert client.get_job(JOB)["name"] == JOB
+    assert jobs(client).get_job(JOB)["name"] == JOB
     assert len(rsps.calls) == 2
     assert len(rec.sleeps) == 1 and 0.5 <= rec.sleeps[0] <= 1.0
     assert rec.notices[0].status == status and rec.notices[0].attempt == 1
@@ -190,7 +199,7 @@ def test_backoff_grows_and_attempts_are_bounded(
 ) -> None:
     rsps.get(JOB_URL, status=500, json={"error": {"code": "InternalServerError", "message": "x"}})
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert len(rsps.calls) == 4  # RetryPolicy().attempts counts the first try
     assert len(rec.sleeps) == 3
     for attempt, delay in enumerate(rec.sleeps, start=1):
@@ -204,11 +213,11 @@ def test_retry_policy_is_configurable(rsps: responses.RequestsMock, rec: Recorde
     rsps.get(JOB_URL, status=503, json={"error": {"code": "ServerTimeout", "message": "x"}})
     client = make_client(rec, retry=RetryPolicy(attempts=2, base_delay=0.1, max_delay=0.1))
     with pytest.raises(ApiError):
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert len(rsps.calls) == 2 and len(rec.sleeps) == 1 and rec.sleeps[0] <= 0.1
     rsps.calls.reset()
     with pytest.raises(ApiError):
-        client.get_job(JOB, retry=NO_RETRY)
+        jobs(client).get_job(JOB, retry=NO_RETRY)
     assert len(rsps.calls) == 1
 
 
@@ -222,7 +231,7 @@ def test_retry_after_seconds(
         json={"error": {"code": "TooManyRequests", "message": "slow down"}},
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     assert rec.sleeps == [17.0]
     assert rec.notices[0].reason == "throttled"
 
@@ -238,7 +247,7 @@ def test_retry_after_http_date(
         json={"error": {"code": "ServerTimeout", "message": "x"}},
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     assert 60 < rec.sleeps[0] <= 121  # wide bounds: the wall clock moves while the test runs
 
 
@@ -252,7 +261,7 @@ def test_retry_after_from_the_429_message(
         content_type="application/json",
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     assert rec.sleeps == [324.0]
 
 
@@ -265,7 +274,7 @@ def test_retry_after_is_capped(rsps: responses.RequestsMock, rec: Recorder) -> N
         json={"error": {"code": "TooManyRequests", "message": "x"}},
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     assert rec.sleeps == [30]
 
 
@@ -279,7 +288,7 @@ def test_throttled_to_the_end_reports_the_wait(
         content_type="application/json",
     )
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert info.value.retry_after == 324.0
     assert info.value.code == "ResourceRequestsThrottled"
     assert "try again after '324' seconds" in one_line(info.value)
@@ -312,7 +321,7 @@ def test_connection_errors_are_retried(
     rsps.get(JOB_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     rsps.get(JOB_URL, body=requests.exceptions.ReadTimeout("read timed out"))
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    assert client.get_job(JOB)["name"] == JOB
+    assert jobs(client).get_job(JOB)["name"] == JOB
     assert len(rec.sleeps) == 2
     assert [n.reason for n in rec.notices] == ["connection lost", "connection lost"]
 
@@ -327,7 +336,7 @@ def test_connection_errors_in_the_end_are_network_errors(
         ),
     )
     with pytest.raises(NetworkError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     text = one_line(info.value)
     assert "connection refused" in text and "request id" in text
     assert info.value.exit_code == ExitCode.ERROR
@@ -343,7 +352,7 @@ def test_post_is_not_retried_on_500(
         json={"error": {"code": "InternalServerError", "message": "x"}},
     )
     with pytest.raises(ApiError):
-        client.trigger_cancel(JOB)
+        jobs(client).trigger_cancel(JOB)
     assert len(rsps.calls) == 1 and rec.sleeps == []
 
 
@@ -352,7 +361,7 @@ def test_post_is_not_retried_on_connection_errors(
 ) -> None:
     rsps.post(f"{JOB_URL}/cancel", body=requests.exceptions.ConnectionError("reset by peer"))
     with pytest.raises(NetworkError):
-        client.trigger_cancel(JOB)
+        jobs(client).trigger_cancel(JOB)
     assert len(rsps.calls) == 1 and rec.sleeps == []
 
 
@@ -367,7 +376,7 @@ def test_post_is_retried_when_throttled(
         json={"error": {"code": "TooManyRequests", "message": "x"}},
     )
     rsps.post(f"{JOB_URL}/cancel", status=202, headers={"Location": f"{JOB_URL}/op"})
-    assert client.trigger_cancel(JOB).status == 202
+    assert jobs(client).trigger_cancel(JOB).status == 202
     assert rec.sleeps == [2.0]
 
 
@@ -390,7 +399,7 @@ def test_404_is_not_found_with_the_request_id(
         },
     )
     with pytest.raises(NotFoundError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     exc = info.value
     sent_id = rsps.calls[0].request.headers["x-ms-client-request-id"]
     assert exc.exit_code == ExitCode.NOT_FOUND == 3
@@ -404,7 +413,7 @@ def test_auth_failures(rsps: responses.RequestsMock, client: BackupJobsClient, s
     code = "InvalidAuthenticationToken" if status == 401 else "AuthorizationFailed"
     rsps.get(JOB_URL, status=status, json={"error": {"code": code, "message": "denied"}})
     with pytest.raises(AuthError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert info.value.exit_code == ExitCode.AUTH == 4
     assert info.value.hint and ("az login" in info.value.hint or "Backup Reader" in info.value.hint)
     assert len(rsps.calls) == 1  # a static token cannot be renewed: no second try
@@ -437,7 +446,7 @@ def test_401_renews_the_token_once_then_succeeds(
         json={"error": {"code": "ExpiredAuthenticationToken", "message": "expired"}},
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     assert [c.request.headers["Authorization"] for c in rsps.calls] == [
         "Bearer tok-1",
         "Bearer tok-2",
@@ -453,7 +462,7 @@ def test_401_twice_is_an_auth_error(rsps: responses.RequestsMock, rec: Recorder)
         JOB_URL, status=401, json={"error": {"code": "InvalidAuthenticationToken", "message": "no"}}
     )
     with pytest.raises(AuthError):
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert len(rsps.calls) == 2 and len(credential.calls) == 2
 
 
@@ -471,7 +480,7 @@ def test_unsupported_api_version(rsps: responses.RequestsMock, rec: Recorder) ->
         json={"error": {"code": "InvalidApiVersionParameter", "message": message}},
     )
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     exc = info.value
     assert exc.exit_code == ExitCode.ERROR and exc.code == "InvalidApiVersionParameter"
     assert "could not be found" in one_line(exc)
@@ -490,7 +499,7 @@ def test_unsupported_api_version_without_a_list(
         json={"error": {"code": "NoRegisteredProviderFound", "message": "No registered provider."}},
     )
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert info.value.hint and "--api-version" in info.value.hint
 
 
@@ -516,7 +525,7 @@ def test_recorded_error_bodies(
         assert expected_code == code
     rsps.get(JOB_URL, status=status, body=text, content_type="application/json")
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     exc = info.value
     line = one_line(exc)
     assert exc.status == status and exc.code == expected_code
@@ -557,7 +566,7 @@ def test_2018_error_message_becomes_one_line(
         content_type="application/json",
     )
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB, retry=NO_RETRY)
+        jobs(client).get_job(JOB, retry=NO_RETRY)
     assert "internal error. Wait for a few minutes" in one_line(info.value)
 
 
@@ -571,7 +580,7 @@ def test_html_error_page(
 ) -> None:
     rsps.get(JOB_URL, status=502, body=HTML_502, content_type="text/html")
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     line = one_line(info.value)
     assert "Bad Gateway" in line and "invalid response" in line
     assert "<" not in line and "color: red" not in line and "\x1b" not in line
@@ -603,7 +612,7 @@ def test_bodies_that_are_not_what_the_api_promises(
 ) -> None:
     rsps.get(JOB_URL, status=status, body=body, headers=headers)
     with pytest.raises(error) as info:
-        client.get_job(JOB, retry=NO_RETRY)
+        jobs(client).get_job(JOB, retry=NO_RETRY)
     line = one_line(info.value)
     assert needle in line and "request id" in line
 
@@ -613,7 +622,7 @@ def test_truncated_body_against_content_length(
 ) -> None:
     rsps.get(JOB_URL, body=b'{"id": "x", "prop', headers={"Content-Length": "4000"})
     with pytest.raises(NetworkError) as info:
-        client.get_job(JOB, retry=RetryPolicy(attempts=2))
+        jobs(client).get_job(JOB, retry=RetryPolicy(attempts=2))
     assert "dropped while reading" in one_line(info.value)
     assert len(rsps.calls) == 2  # a cut connection is worth another try
 
@@ -639,7 +648,7 @@ def test_content_length_mismatch_detected_by_the_client(rec: Recorder) -> None:
         retry=NO_RETRY,
     )
     with pytest.raises(NetworkError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert "cut short (6 of 200 bytes" in one_line(info.value)
 
 
@@ -669,7 +678,7 @@ def test_list_follows_next_link(rsps: responses.RequestsMock, client: BackupJobs
             )
         ],
     )
-    pages = list(client.iter_job_pages("status eq 'InProgress'"))
+    pages = list(jobs(client).iter_job_pages("status eq 'InProgress'"))
     assert [len(p) for p in pages] == [3, 1]
     assert "%24filter=status%20eq%20%27InProgress%27" in rsps.calls[0].request.url
     # the service's URL is followed verbatim: its own api-version, its own encoding (the
@@ -681,7 +690,7 @@ def test_list_next_link_null_and_empty_pages(
     rsps: responses.RequestsMock, client: BackupJobsClient
 ) -> None:
     rsps.get(LIST_URL, json=recorded("ps2016_list_empty_nextlink_null.json"))
-    assert list(client.iter_job_pages()) == [[]]
+    assert list(jobs(client).iter_job_pages()) == [[]]
 
 
 def test_relative_next_link_gets_the_api_version(
@@ -697,7 +706,7 @@ def test_relative_next_link_gets_the_api_version(
         json={"value": [{"id": "x", "properties": {}}]},
         match=[matchers.query_param_matcher({"api-version": "2026-10-01", "$skiptoken": "a"})],
     )
-    assert [len(p) for p in client.iter_job_pages()] == [0, 1]
+    assert [len(p) for p in jobs(client).iter_job_pages()] == [0, 1]
 
 
 @pytest.mark.parametrize(
@@ -716,7 +725,7 @@ def test_next_link_elsewhere_is_refused_without_sending_the_token(
     rsps: responses.RequestsMock, client: BackupJobsClient, next_link: str
 ) -> None:
     rsps.get(LIST_URL, json={"value": [], "nextLink": next_link})
-    pages = client.iter_job_pages()
+    pages = jobs(client).iter_job_pages()
     assert next(pages) == []
     with pytest.raises(UnexpectedResponseError) as info:
         next(pages)
@@ -742,7 +751,7 @@ def test_next_link_with_the_default_port_is_the_same_host(
         json={"value": []},
         match=[matchers.query_param_matcher({"api-version": "2026-10-01", "page": "2"})],
     )
-    assert len(list(client.iter_job_pages())) == 2
+    assert len(list(jobs(client).iter_job_pages())) == 2
 
 
 def test_http_next_link_on_a_loopback_endpoint(rsps: responses.RequestsMock, rec: Recorder) -> None:
@@ -758,7 +767,7 @@ def test_http_next_link_on_a_loopback_endpoint(rsps: responses.RequestsMock, rec
         json={"value": []},
         match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})],
     )
-    assert len(list(client.iter_job_pages())) == 2
+    assert len(list(jobs(client).iter_job_pages())) == 2
 
 
 def test_next_link_loop_is_detected(rsps: responses.RequestsMock, client: BackupJobsClient) -> None:
@@ -775,7 +784,7 @@ def test_next_link_loop_is_detected(rsps: responses.RequestsMock, client: Backup
         match=[matchers.query_param_matcher({"api-version": "2026-10-01", "p": "2"})],
     )
     with pytest.raises(UnexpectedResponseError) as info:
-        list(client.iter_job_pages())
+        list(jobs(client).iter_job_pages())
     assert "already read" in str(info.value)
     assert len(rsps.calls) == 2
 
@@ -785,7 +794,7 @@ def test_next_link_self_loop_is_detected(
 ) -> None:
     rsps.get(LIST_URL, json={"value": [], "nextLink": f"{LIST_URL}?api-version=2026-10-01"})
     with pytest.raises(UnexpectedResponseError):
-        list(client.iter_job_pages())
+        list(jobs(client).iter_job_pages())
     assert len(rsps.calls) == 1
 
 
@@ -795,20 +804,22 @@ def test_malformed_list_pages(
 ) -> None:
     rsps.get(LIST_URL, json=body)
     with pytest.raises(UnexpectedResponseError):
-        list(client.iter_job_pages())
+        list(jobs(client).iter_job_pages())
 
 
 def test_operation_status_by_id_and_by_url(
     rsps: responses.RequestsMock, client: BackupJobsClient
 ) -> None:
     body = recorded("backupoperations_succeeded_jobid_2023.json")
-    op_url = f"{ARM}{VAULT_PATH}/backupOperations/op-1"
+    op_url = f"{ARM}{VAULT_PATH}/backupOperations/{OP}"
     rsps.get(op_url, json=body)
-    assert client.get_operation_status("op-1") == body
-    assert client.get_operation_status(f"{op_url}?api-version=2019-05-13-preview") == body
+    assert jobs(client).get_operation_status(OP).body == body
+    assert (
+        jobs(client).get_operation_status(f"{op_url}?api-version=2019-05-13-preview").body == body
+    )
     assert rsps.calls[1].request.url.endswith("api-version=2019-05-13-preview")
     with pytest.raises(UnexpectedResponseError):
-        client.get_operation_status("https://elsewhere.example/op")
+        jobs(client).get_operation_status("https://elsewhere.example/op")
     assert len(rsps.calls) == 2
 
 
@@ -820,7 +831,7 @@ def test_signed_location_urls_are_followed_verbatim(
         "&c=MIIHhz%2Bab%3D%3D&s=sig%2F1&h=hash"
     )
     rsps.get(f"{JOB_URL}/operationResults/op", status=204)
-    assert client.get_operation_result(location).status == 204
+    assert jobs(client).get_operation_result(location).status == 204
     assert rsps.calls[0].request.url == location
 
 
@@ -836,7 +847,7 @@ def test_debug_trace_redacts_secrets(
         json={"error": {"code": "ServerTimeout", "message": f"bad token {TOKEN}"}},
     )
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
-    client.get_job(JOB)
+    jobs(client).get_job(JOB)
     trace = "\n".join(rec.debug)
     assert TOKEN not in trace and "sig-secret-value" not in trace
     assert "Bearer" not in trace or "Bearer <redacted>" in trace
@@ -856,7 +867,7 @@ def test_errors_never_carry_the_token(
     )
     rsps.get(f"{JOB_URL}x", status=400, body=f"<p>echo {TOKEN}</p>")
     with pytest.raises(ApiError) as info:
-        client.get_job(JOB)
+        jobs(client).get_job(JOB)
     assert TOKEN not in str(info.value) and "<redacted>" in str(info.value)
     with pytest.raises(ApiError) as info:
         client.request("GET", f"{JOB_URL}x")
@@ -867,7 +878,7 @@ def test_signed_query_parameters_are_redacted_in_the_trace(
     rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
 ) -> None:
     rsps.get(f"{JOB_URL}/operationResults/op", status=202)
-    client.get_operation_result(
+    jobs(client).get_operation_result(
         f"{JOB_URL}/operationResults/op?api-version=1&c=CERTDATA&s=SIGNATURE&h=HASH"
     )
     trace = "\n".join(rec.debug)

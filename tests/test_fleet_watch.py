@@ -14,11 +14,12 @@ import pytest
 
 from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.commands.fleet_cmd import FleetOptions
-from azbackupjobs.commands.fleet_watch_cmd import FleetWatchRequest, run_fleet_watch
+from azbackupjobs.commands.shared.fleet import FleetOptions
+from azbackupjobs.commands.watch import FleetWatchRequest, run_fleet_watch
 from azbackupjobs.emulator import EmulatorHandle, start_emulator
-from azbackupjobs.follow.fleet import FleetWatchOptions, summary
+from azbackupjobs.follow.fleet import FleetWatchOptions
 from azbackupjobs.model.errors import UsageError
+from azbackupjobs.view.fleet_watch_view import summary
 from azbackupjobs.view.output import Environment
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
@@ -206,9 +207,9 @@ def test_plain_lines_when_piped(emu: EmulatorHandle) -> None:
 
 
 def test_live_view_on_a_terminal(emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    from azbackupjobs.commands import fleet_watch_cmd
+    from azbackupjobs.view import watching
 
-    monkeypatch.setattr(fleet_watch_cmd, "LIVE_REFRESH_SECONDS", 10.0)  # fewer redraws
+    monkeypatch.setattr(watching, "LIVE_REFRESH_SECONDS", 10.0)  # fewer redraws
     add_fleet(emu)
     code, out, _, _ = watch(emu, "table", tty=True, details=True)
     assert code == 6

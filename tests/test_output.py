@@ -310,3 +310,129 @@ def test_live_only_for_a_table_on_a_terminal() -> None:
     assert Output(make_env(tty=True), "table").live
     assert not Output(make_env(tty=True), "json").live
     assert not Output(make_env(tty=False), "table").live
+
+
+# ----- one Output for every command: results, lists, and what a watch prints --------------------
+ITEMS = [{"name": "j1", "n": 1}, {"name": "j2", "n": 2}]
+
+
+def _show(fmt: str, query: str | None = None, *, tty: bool = False) -> tuple[str, str]:
+    env = make_env(tty=tty)
+    Output(env, fmt, Query(query) if query else None).show(
+        ITEMS,
+        table=lambda: "drawn",
+        tsv=lambda: [["row", i["n"]] for i in ITEMS],
+        lines=lambda: ITEMS,
+    )
+    return stdout(env), stderr(env)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "query", "expected"),
+    [
+        ("table", None, "drawn\n"),
+        ("table", "[0].n", "1\n"),  # a query asks for JSON, even with a table
+        ("json", None, json.dumps(ITEMS, indent=2) + "\n"),
+        ("ndjson", None, '{"name":"j1","n":1}\n{"name":"j2","n":2}\n'),
+        ("ndjson", "[].n", "1\n2\n"),
+        ("tsv", None, "row\t1\nrow\t2\n"),
+        ("tsv", "[].name", "j1\nj2\n"),  # the query's result, not the documented rows
+    ],
+)
+def test_show_prints_a_result_in_every_format(fmt: str, query: str | None, expected: str) -> None:
+    assert _show(fmt, query) == (expected, "")
+
+
+def test_show_without_a_table_or_rows_falls_back_to_the_data() -> None:
+    env = make_env()
+    Output(env, "table").show({"a": 1})
+    assert json.loads(stdout(env)) == {"a": 1}
+    env = make_env()
+    Output(env, "tsv").show({"a": 1, "b": "x"})
+    assert stdout(env) == "1\tx\n"
+    env = make_env()
+    Output(env, "table").show({"a": 1}, table=lambda: None)  # drew nothing (said so on stderr)
+    assert stdout(env) == ""
+
+
+def test_stream_prints_each_item_as_it_arrives() -> None:
+    pulled: list[int] = []
+
+    def items() -> Any:
+        for item in ITEMS:
+            pulled.append(item["n"])
+            yield item
+
+    env = make_env()
+    out = Output(env, "tsv")
+    stream = items()
+    out.stream(stream, tsv_row=lambda i: [i["name"]])
+    assert stdout(env) == "j1\nj2\n" and pulled == [1, 2]
+    env = make_env()
+    Output(env, "json").stream(iter(ITEMS))
+    assert json.loads(stdout(env)) == ITEMS
+    env = make_env()
+    Output(env, "tsv", Query("length(@)")).stream(iter(ITEMS))  # a query needs the whole list
+    assert stdout(env) == "2\n"
+    env = make_env()
+    drawn: list[str] = []
+    Output(env, "table").stream(iter(ITEMS), table=lambda: drawn.append("x") or "table")
+    assert stdout(env) == "table\n" and drawn == ["x"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "query", "changes", "lines", "final"),
+    [
+        ("ndjson", None, '{"s":1}\n', "", ""),
+        ("table", None, "", "a line\n", ""),
+        ("json", None, "", "", '[\n  {\n    "s": 1\n  }\n]\n'),
+        ("table", "[0].s", "", "", "1\n"),
+        ("tsv", None, "", "", "row\n"),
+    ],
+)
+def test_what_a_watch_prints_depends_on_the_format_only(
+    fmt: str, query: str | None, changes: str, lines: str, final: str
+) -> None:
+    def run(step: str) -> str:
+        env = make_env()
+        out = Output(env, fmt, Query(query) if query else None)
+        if step == "changes":
+            out.change({"s": 1})
+        elif step == "lines":
+            out.line("a line")
+        else:
+            out.final([{"s": 1}], tsv=lambda: [["row"]])
+        return stdout(env)
+
+    assert (run("changes"), run("lines"), run("final")) == (changes, lines, final)
+
+
+def test_the_conclusion_is_a_line_among_lines_else_a_note() -> None:
+    env = make_env()
+    Output(env, "table").conclusion("2 jobs: 2 Completed")
+    assert (stdout(env), stderr(env)) == ("2 jobs: 2 Completed\n", "")
+    env = make_env()
+    Output(env, "table").conclusion("said already", told=True)
+    assert (stdout(env), stderr(env)) == ("", "")
+    env = make_env()
+    Output(env, "json").conclusion("done", note="azjobs: done")
+    assert (stdout(env), stderr(env)) == ("", "azjobs: done\n")
+
+
+def test_commands_never_branch_on_the_output_format() -> None:
+    """Adding a format touches ``view`` only: commands hand ``Output`` their data and ways to
+    draw it, and never ask which format was chosen."""
+    import re
+    from pathlib import Path
+
+    import azbackupjobs.commands
+
+    branch = re.compile(r"\bout\.format\b|\bformat\s*[!=]=|\.is_table\b|\bfmt\s*[!=]=")
+    root = Path(azbackupjobs.commands.__file__).parent
+    found = [
+        f"{path.relative_to(root)}:{n}: {line.strip()}"
+        for path in sorted(root.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if branch.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -30,13 +30,13 @@ from azbackupjobs.commands.watch import (
     resolve_operation,
     watch_jobs,
 )
+from azbackupjobs.follow.jobs import poll_jobs
 from azbackupjobs.follow.poll import (
     PollPolicy,
     Snapshot,
     parse_duration_arg,
     parse_interval,
     parse_timeout,
-    poll_jobs,
 )
 from azbackupjobs.model.errors import (
     ApiError,
@@ -517,7 +517,7 @@ def test_trouble_snapshot_says_when_the_next_try_is(rsps, fake):
     session, _, _ = make_session(fake)
     snaps: list[Snapshot] = []
     for snap in poll_jobs(
-        session.client,
+        session.source,
         [JOB_A],
         PollPolicy(interval=10),
         clock=fake.clock,
@@ -890,6 +890,21 @@ def test_operation_transient_errors_and_timeout(rsps, fake):
             session, OP_ID, interval=5, timeout=60, sleep=fake.sleep, clock=fake.clock
         )
     assert fake.now - 1000 == pytest.approx(60)
+
+
+def test_operation_wait_is_bounded_without_a_timeout(rsps, fake):
+    rsps.add(
+        responses.GET,
+        re.compile(r".*/backupOperations/.*"),
+        json=op_status("InProgress"),
+        headers={"Retry-After": "60"},
+    )
+    session, _, _ = make_session(fake, "json")
+    with pytest.raises(ApiError) as info:
+        resolve_operation(session, OP_ID, sleep=fake.sleep, clock=fake.clock)
+    assert info.value.exit_code == ExitCode.ERROR
+    assert "did not start its job within 10 minutes" in info.value.message
+    assert fake.now - 1000 == pytest.approx(600)
 
 
 def test_operation_on_a_foreign_host_is_refused_before_any_request(rsps, fake):

@@ -1,8 +1,9 @@
-"""A thin client of the Backup jobs REST API over one ``requests.Session``.
+"""The transport of every ARM request, over one ``requests.Session``.
 
 It owns the transport rules: the security checks on every URL it follows, retries with backoff
 that honour ``Retry-After``, the mapping of HTTP failures to typed errors, and the ``--debug``
-trace with secrets redacted. It returns plain JSON; parsing into models is the caller's business.
+trace with secrets redacted. It returns plain JSON; what the URLs and bodies mean is the sources'
+business (``azbackupjobs.sources``).
 It never prints.
 """
 
@@ -14,10 +15,10 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -221,7 +222,7 @@ def arm_error(body: Any) -> tuple[str | None, str | None]:
 
 
 class BackupJobsClient:
-    """The jobs API of one vault (``ctx``), with ``tokens`` for auth."""
+    """Requests to the endpoint of ``ctx``, with ``tokens`` for auth."""
 
     def __init__(
         self,
@@ -255,13 +256,6 @@ class BackupJobsClient:
         )
 
     # ----- URLs -------------------------------------------------------------------------------
-    def vault_url(self, *segments: str) -> str:
-        path = self.ctx.vault_path + "".join("/" + quote(s, safe="") for s in segments)
-        return f"{self.ctx.endpoint}{path}?api-version={quote(self.ctx.api_version)}"
-
-    def job_url(self, job_id: str, *more: str) -> str:
-        return self.vault_url("backupJobs", job_id, *more)
-
     def checked_url(self, url: str, what: str) -> str:
         """A service-given URL, allowed only on the endpoint's own scheme, host and port."""
         text = url.strip()
@@ -526,83 +520,6 @@ class BackupJobsClient:
         )
 
     # ----- API ------------------------------------------------------------------------------
-    def get_job(self, job_id: str, *, retry: RetryPolicy | None = None) -> dict[str, Any]:
-        """The job resource as returned (a dict; parse with ``Job.from_dict``)."""
-        resp = self.request("GET", self.job_url(job_id), retry=retry)
-        return _object(resp.body, "job resource", resp.request_id)
-
-    def iter_job_pages(
-        self, odata_filter: str | None = None, *, retry: RetryPolicy | None = None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The vault's jobs page by page, following nextLink (on the endpoint's host only)."""
-        url = self.vault_url("backupJobs")
-        if odata_filter:
-            url += "&" + urlencode({"$filter": odata_filter}, quote_via=quote)
-        seen: set[str] = {url}
-        while url:
-            resp = self.request("GET", url, retry=retry)
-            body = _object(resp.body, "job list", resp.request_id)
-            value = body.get("value")
-            if not isinstance(value, list):
-                raise UnexpectedResponseError(
-                    f"the job list has no 'value' array (request id {resp.request_id})",
-                    request_id=resp.request_id,
-                )
-            yield [item for item in value if isinstance(item, dict)]
-            next_link = body.get("nextLink")
-            if next_link is None or next_link == "":
-                return
-            if not isinstance(next_link, str):
-                raise UnexpectedResponseError("the job list's nextLink is not a string")
-            url = self.checked_url(next_link, "nextLink")
-            if url in seen:
-                raise UnexpectedResponseError(
-                    "the job list's nextLink points back to a page already read"
-                )
-            seen.add(url)
-
-    def trigger_cancel(self, job_id: str) -> Response:
-        """POST cancel; 202 with a Location to poll."""
-        return self.request(
-            "POST",
-            self.job_url(job_id, "cancel"),
-            expect_json=False,
-            ok=frozenset({200, 202, 204}),
-        )
-
-    def get_operation_result(self, url: str) -> Response:
-        """A Location URL: 202 while running, 200/204 when done."""
-        return self.request(
-            "GET",
-            self.checked_url(url, "Location"),
-            expect_json=False,
-            ok=frozenset({200, 201, 202, 204}),
-        )
-
-    def get_operation_status(
-        self, url_or_id: str, *, retry: RetryPolicy | None = None
-    ) -> dict[str, Any]:
-        """An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the vault.
-
-        Anything with a scheme is a URL, checked as one: a service-given ``HTTPS://...`` or
-        ``ftp://...`` must not slip into the path as an "id".
-        """
-        if url_or_id.startswith("/") or "://" in url_or_id:
-            url = self.checked_url(url_or_id, "operation")
-        else:
-            url = self.vault_url("backupOperations", url_or_id)
-        resp = self.request("GET", url, retry=retry)
-        return _object(resp.body, "operation status", resp.request_id)
-
-    def post(self, url: str) -> Response:
-        """A POST to a vault-relative or endpoint URL (used by ``demo`` to trigger a backup)."""
-        return self.request(
-            "POST",
-            self.checked_url(url, "trigger"),
-            expect_json=False,
-            ok=frozenset({200, 202, 204}),
-        )
-
     def post_json(self, url: str, body: Any, *, retry: RetryPolicy | None = None) -> Response:
         """POST a JSON body to a URL on the endpoint's host and read a JSON answer (200).
 
@@ -635,16 +552,6 @@ def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, str, 
     """(scheme, host, port) with the scheme's default port made explicit, for comparisons."""
     scheme = scheme.lower()
     return scheme, (host or "").lower(), port if port is not None else _DEFAULT_PORTS.get(scheme)
-
-
-def _object(body: Any, what: str, request_id: str | None = None) -> dict[str, Any]:
-    if not isinstance(body, dict):
-        kind = "nothing" if body is None else f"a JSON {type(body).__name__}"
-        where = f" (request id {request_id})" if request_id else ""
-        raise UnexpectedResponseError(
-            f"expected a {what} (a JSON object), got {kind}{where}", request_id=request_id
-        )
-    return body
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -551,7 +551,7 @@ def watch_cmd(
         or details
         or since is not None
     ):
-        from azbackupjobs.commands.fleet_watch_cmd import run_fleet_watch_command
+        from azbackupjobs.commands.watch import run_fleet_watch_command
 
         _run(
             lambda: run_fleet_watch_command(

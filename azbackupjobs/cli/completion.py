@@ -381,7 +381,10 @@ def list_first_page(
         tokens = auth.provider_from_environment(env, context.scope, context.cloud.authority)
     client = BackupJobsClient(context, tokens, retry=NO_RETRY, timeout=(timeout, timeout))
     try:
-        return next(iter(client.iter_job_pages(odata_filter, retry=NO_RETRY)), [])
+        from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+
+        pages = RecoveryServicesSource(client).iter_job_pages(odata_filter, retry=NO_RETRY)
+        return next(iter(pages), [])
     finally:
         client.close()
 

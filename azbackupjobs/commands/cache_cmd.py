@@ -52,29 +52,34 @@ def run_cache_show(output: str | None, env: Environment) -> int:
             f"azjobs: the token cache is off ({token_cache.DISABLE_VARIABLE}="
             f"{env.env.get(token_cache.DISABLE_VARIABLE, '').strip()})"
         )
-    if out.format == "table":
+
+    def table() -> Any:
         out.note(f"token cache: {where} ({len(rows)} {'entry' if len(rows) == 1 else 'entries'})")
-        if rows:
-            from rich.table import Table
+        if not rows:
+            return None
+        from rich.table import Table
 
-            from azbackupjobs.model.text import clean
+        from azbackupjobs.model.text import clean
 
-            table = Table(box=None, header_style="bold", pad_edge=False)
-            for column in ("mode", "scope", "tenant", "expires (UTC)", "usable"):
-                table.add_column(column)
-            for row in rows:
-                table.add_row(
-                    clean(row["mode"]),
-                    clean(row["scope"]),
-                    clean(row["tenant"] or "—"),
-                    clean(row["expiresOn"] or "—"),
-                    "yes" if row["usable"] else "no",
-                )
-            out.render(table)
-        return ExitCode.OK
-    out.data(
+        drawn = Table(box=None, header_style="bold", pad_edge=False)
+        for column in ("mode", "scope", "tenant", "expires (UTC)", "usable"):
+            drawn.add_column(column)
+        for row in rows:
+            drawn.add_row(
+                clean(row["mode"]),
+                clean(row["scope"]),
+                clean(row["tenant"] or "—"),
+                clean(row["expiresOn"] or "—"),
+                "yes" if row["usable"] else "no",
+            )
+        return drawn
+
+    out.show(
         rows,
-        tsv_rows=[[r["mode"], r["scope"], r["tenant"], r["expiresOn"], r["usable"]] for r in rows],
+        table=table,
+        tsv=lambda: [
+            [r[k] for k in ("mode", "scope", "tenant", "expiresOn", "usable")] for r in rows
+        ],
     )
     return ExitCode.OK
 

@@ -3,9 +3,10 @@
 The job is read first: a job that is not running, or that the service does not offer to cancel
 (``actionsInfo`` without Cancellable), is refused before anything is sent. The cancel request
 is a long-running operation: POST answers 202 with a Location to poll (202 while running,
-200/204 when done), honouring Retry-After. The Location is followed verbatim (it may carry an
-older api-version, or the literal ``Azure`` where the job name would be) on the endpoint's host
-only. ``--wait`` then follows the job to its end with the watch code.
+200/204 when done), followed by the one operation loop (``follow.operation``), honouring
+Retry-After. The Location is followed verbatim (it may carry an older api-version, or the
+literal ``Azure`` where the job name would be) on the endpoint's host only. ``--wait`` then
+follows the job to its end as ``watch`` does.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
-from typing import Any
 
-from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, job_ref, make_output, open_session
+from azbackupjobs.commands.shared.watching import WatchOptions, watch_jobs
+from azbackupjobs.follow.operation import OPERATION_WAIT_LIMIT, follow_operation, operation_of
 from azbackupjobs.follow.poll import parse_interval, parse_timeout
 from azbackupjobs.model.errors import (
     ApiError,
@@ -28,16 +28,14 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.model.job import Job, JobStatus, OperationStatus
+from azbackupjobs.model.job import Job, JobStatus
 from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+from azbackupjobs.view.jobs import show_job
 from azbackupjobs.view.output import Environment, Output
 
-# How long the cancel operation itself may take before azjobs gives up waiting for it.
-OPERATION_WAIT_LIMIT = 600.0
 # Poll interval of the operation when the service gives no Retry-After.
 DEFAULT_OPERATION_POLL = 10.0
-# The emulator scales Retry-After down with its speed; never spin faster than this.
-MIN_OPERATION_POLL = 0.05
 
 
 class CancelRefused(AzJobsError):
@@ -92,29 +90,19 @@ def _stdin_line() -> str:
     return sys.stdin.readline()
 
 
-@dataclass
-class _Deadline:
-    """When waiting must stop, and whether that limit was the user's ``--timeout``."""
-
-    at: float
-    user_timeout: float | None
-
-    def remaining(self, now: float) -> float:
-        return self.at - now
-
-
 def request_cancel(
-    client: BackupJobsClient,
+    source: RecoveryServicesSource,
     job: Job,
     *,
     sleep: Callable[[float], None],
     clock: Callable[[], float],
-    deadline: _Deadline,
+    user_timeout: float | None,
     notify: Callable[[str], None] | None = None,
 ) -> None:
-    """POST cancel, then poll its operation until the service says it is done."""
+    """POST cancel, then follow its operation until the service says it is done: at most
+    ``OPERATION_WAIT_LIMIT`` seconds, or ``user_timeout`` when shorter."""
     try:
-        resp = client.trigger_cancel(job.job_id)
+        resp = source.cancel(job.job_id)
     except ApiError as exc:
         if exc.status in {400, 409}:
             raise ApiError(
@@ -128,25 +116,34 @@ def request_cancel(
         return
     if notify is not None:
         notify(f"Cancel of {job_title(job)} requested; waiting for the service to confirm it…")
-    location = resp.header("location")
-    if location:
-        _follow_location(client, location, resp, _Poll(sleep, clock, deadline))
+    operation = operation_of(resp, prefer="location")
+    if operation is None:
         return
-    status_url = resp.header("azure-asyncoperation")
-    if status_url:
-        _follow_status(client, status_url, resp, _Poll(sleep, clock, deadline))
+    limit = min(OPERATION_WAIT_LIMIT, user_timeout or OPERATION_WAIT_LIMIT)
+    status = follow_operation(
+        source,
+        operation,
+        accepted=resp,
+        interval=DEFAULT_OPERATION_POLL,
+        limit=limit,
+        sleep=sleep,
+        clock=clock,
+        notify=notify,
+    )
+    if status is None:
+        raise _timed_out(user_timeout)
+    if not status.succeeded:
+        detail = ": ".join(x for x in (status.error_code, status.error_message) if x)
+        raise OperationFailedError(
+            f"the cancel operation ended {sanitize(status.status, 30)}"
+            + (f" ({sanitize(detail, 300)})" if detail else "")
+        )
 
 
-def _pause(delay: float | None, deadline: _Deadline, now: float) -> float:
-    """Retry-After (or the default), never past the deadline, never a busy loop."""
-    wait = DEFAULT_OPERATION_POLL if delay is None else delay
-    return max(MIN_OPERATION_POLL, min(wait, max(deadline.remaining(now), 0.0)))
-
-
-def _timed_out(deadline: _Deadline) -> AzJobsError:
-    if deadline.user_timeout is not None and deadline.user_timeout <= OPERATION_WAIT_LIMIT:
+def _timed_out(user_timeout: float | None) -> AzJobsError:
+    if user_timeout is not None and user_timeout <= OPERATION_WAIT_LIMIT:
         return WatchTimeout(
-            f"--timeout elapsed ({deadline.user_timeout:g} s) while the service was still "
+            f"--timeout elapsed ({user_timeout:g} s) while the service was still "
             "processing the cancel request"
         )
     return ApiError(
@@ -154,46 +151,6 @@ def _timed_out(deadline: _Deadline) -> AzJobsError:
         f"{OPERATION_WAIT_LIMIT / 60:g} minutes",
         hint="the job may still be cancelling; check it with `azjobs get JOB`",
     )
-
-
-@dataclass(frozen=True)
-class _Poll:
-    """The pacing of one operation's polls: how to wait, and until when."""
-
-    sleep: Callable[[float], None]
-    clock: Callable[[], float]
-    deadline: _Deadline
-
-    def wait(self, delay: float | None) -> None:
-        """Sleep before the next poll, or give up if the deadline has come."""
-        if self.deadline.remaining(self.clock()) <= 0:
-            raise _timed_out(self.deadline)
-        self.sleep(_pause(delay, self.deadline, self.clock()))
-
-
-def _follow_location(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
-    while True:
-        poll.wait(parse_retry_after(resp.headers))
-        resp = client.get_operation_result(url)
-        if resp.status != 202:
-            return  # 200, 201 or 204: done
-        url = resp.header("location") or url
-
-
-def _follow_status(client: BackupJobsClient, url: str, resp: Response, poll: _Poll) -> None:
-    """Only when the 202 has no Location: poll the Azure-AsyncOperation status instead."""
-    delay = parse_retry_after(resp.headers)
-    while True:
-        poll.wait(delay)
-        status = OperationStatus.from_dict(client.get_operation_status(url))
-        if status.is_done:
-            if not status.succeeded:
-                detail = ": ".join(x for x in (status.error_code, status.error_message) if x)
-                raise OperationFailedError(
-                    f"the cancel operation ended {sanitize(status.status, 30)}"
-                    + (f" ({sanitize(detail, 300)})" if detail else "")
-                )
-            return
 
 
 def run_cancel(
@@ -216,33 +173,32 @@ def run_cancel(
             hint="pass --yes to cancel from a script",
         )
     session = open_session(opts, env, ref, out=out)
-    client = session.client
+    source = session.source
+    if not source.can_cancel:
+        session.client.close()
+        raise UsageError(f"the service behind {source.name} cannot cancel a job; nothing sent")
     try:
         # URLs are built from the id the user gave (validated), never from the service's name.
-        model = replace(Job.from_dict(client.get_job(ref.job_id)), job_id=ref.job_id)
+        model = replace(source.parse(source.get_job(ref.job_id)), job_id=ref.job_id)
         check_cancellable(model)
         name = f"{job_title(model)} (job {model.job_id})"
         if not copts.yes and not confirm(out, f"Cancel {name}?", read_answer):
             out.note("Not cancelled.")
             return ExitCode.ERROR
         started = clock()
-        limit = (
-            OPERATION_WAIT_LIMIT
-            if user_timeout is None
-            else min(OPERATION_WAIT_LIMIT, user_timeout)
+        request_cancel(
+            source, model, sleep=sleep, clock=clock, user_timeout=user_timeout, notify=out.note
         )
-        deadline = _Deadline(started + limit, user_timeout)
-        request_cancel(client, model, sleep=sleep, clock=clock, deadline=deadline, notify=out.note)
         out.note(f"The service accepted the cancellation of {name}.")
         if copts.wait:
             remaining = (
                 None if user_timeout is None else max(user_timeout - (clock() - started), 0.0)
             )
             return _wait(session, model.job_id, interval, remaining, sleep=sleep, clock=clock)
-        raw = client.get_job(model.job_id)
+        raw = source.get_job(model.job_id)
     finally:
-        client.close()
-    _print_job(out, raw)
+        session.client.close()
+    show_job(out, raw, source.parse)
     return ExitCode.OK
 
 
@@ -255,24 +211,9 @@ def _wait(
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> int:
-    """Follow the job to its end with the watch code; it prints the final resource and returns
+    """Follow the job to its end as ``watch`` does; it prints the final resource and returns
     the exit code (7 when the job ended cancelled, in either of the service's forms)."""
-    from azbackupjobs.commands.watch import WatchOptions, watch_jobs
-
     opts = WatchOptions() if interval is None else WatchOptions(interval=interval)
     if timeout is not None:
         opts = replace(opts, timeout=max(timeout, 0.001))
     return int(watch_jobs(session, [job_id], opts, sleep=sleep, clock=clock))
-
-
-def _print_job(out: Output, raw: dict[str, Any]) -> None:
-    if out.is_table and out.query is None:
-        from azbackupjobs.view import render
-
-        out.render(render.job_view(Job.from_dict(raw), datetime.now(UTC)))
-    elif out.format == "table":
-        out.json(raw)
-    else:
-        from azbackupjobs.view.rows import job_tsv_row
-
-        out.data(raw, tsv_rows=[job_tsv_row(raw)])

@@ -6,6 +6,7 @@ query first, then the job reference and context (names, endpoint security), then
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from azbackupjobs.view.output import Environment, Output, Query, resolve_format
 
 if TYPE_CHECKING:  # requests stays off the paths that only need CommonOptions (config show)
     from azbackupjobs.arm.client import BackupJobsClient, RetryNotice, RetryPolicy
+    from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,13 @@ class Session:
     out: Output
     ctx: settings.Context
     client: BackupJobsClient
+
+    @functools.cached_property
+    def source(self) -> RecoveryServicesSource:
+        """The jobs of the vault of ``ctx``, through ``client``."""
+        from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+
+        return RecoveryServicesSource(self.client)
 
 
 def job_ref(text: str) -> ids.JobRef:

@@ -178,15 +178,12 @@ def _output_row(opts: CommonOptions, env: Environment, active: config.ActiveProf
 def run_config_show(opts: CommonOptions, env: Environment) -> int:
     rows = resolve_rows(opts, env)
     out = _show_output(opts, env)
-    if out.format == "table" and out.query is None:
-        out.render(_table(rows))
-    elif out.format in {"json", "table"}:
-        out.json({row.name: row.as_json() for row in rows})
-    elif out.format == "ndjson":
-        out.ndjson_items([{"setting": row.name, **row.as_json()} for row in rows])
-    else:
-        data = {row.name: row.as_json() for row in rows}
-        out.data(data, tsv_rows=[[r.name, _cell(r.value), r.source] for r in rows])
+    out.show(
+        {row.name: row.as_json() for row in rows},
+        table=lambda: _table(rows),
+        tsv=lambda: [[r.name, _cell(r.value), r.source] for r in rows],
+        lines=lambda: [{"setting": row.name, **row.as_json()} for row in rows],
+    )
     problems = [row for row in rows if row.problem and row.value is not None]
     for row in problems:
         out.warn(f"{row.name}: {row.problem}")

@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, replace
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.commands.watch import (
+from azbackupjobs.commands.shared.operations import resolve_operation
+from azbackupjobs.commands.shared.watching import (
     Clock,
     Sleep,
     Wall,
     WatchOptions,
-    resolve_operation,
     utc_now,
     watch_jobs,
 )
@@ -98,7 +98,7 @@ def run_demo(
                 resource_group=emu.resource_group,
                 vault=emu.vault,
             )
-            resp = session.client.post(trigger)
+            resp = session.source.post(trigger)
             operation = resp.header("azure-asyncoperation")
             if not operation:
                 raise UnexpectedResponseError(

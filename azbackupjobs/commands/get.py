@@ -1,72 +1,45 @@
 """``azjobs get`` and ``azjobs list-tasks``: one job, one GET.
 
-The json, ndjson and tsv paths print the resource as returned and never build the model:
-``models`` is imported only for tables (and for a body that is not a job, to refuse it with the
-model's own message), since scripts run these in loops and every import is paid per call.
+The json, ndjson and tsv paths print the resource as returned and never build the model
+(``view.jobs``): scripts run these in loops and every import is paid per call.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, job_ref, make_output, open_session
 from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.view.jobs import show_job, show_tasks
 from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.model.job import Job
+    from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 
-def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
+def _fetch(
+    job: str, opts: CommonOptions, env: Environment
+) -> tuple[Output, dict[str, Any], RecoveryServicesSource]:
     out = make_output(opts, env)
     ref = job_ref(job)
     session = open_session(opts, env, ref, out=out)
+    source = session.source
     try:
-        raw = session.client.get_job(ref.job_id)
+        raw = source.get_job(ref.job_id)
     finally:
         session.client.close()
     if not isinstance(raw.get("properties"), dict):
-        _model(raw)  # not a job resource: raises the model's UnexpectedResponseError
-    return out, raw
-
-
-def _model(raw: dict[str, Any]) -> Job:
-    from azbackupjobs.model.job import Job
-
-    return Job.from_dict(raw)
+        source.parse(raw)  # not a job resource: raises the model's UnexpectedResponseError
+    return out, raw, source
 
 
 def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw = _fetch(job, opts, env)
-    if out.is_table and out.query is None:
-        from azbackupjobs.view import render
-
-        out.render(render.job_view(_model(raw), datetime.now(UTC)))
-    elif out.format == "table":
-        out.json(raw)
-    else:
-        from azbackupjobs.view.rows import job_tsv_row
-
-        out.data(raw, tsv_rows=[job_tsv_row(raw)])
+    out, raw, source = _fetch(job, opts, env)
+    show_job(out, raw, source.parse)
     return ExitCode.OK
 
 
 def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw = _fetch(job, opts, env)
-    from azbackupjobs.view.rows import raw_tasks
-
-    tasks = raw_tasks(raw)
-    if out.is_table and out.query is None:
-        from azbackupjobs.view import render
-
-        out.render(render.tasks_only(_model(raw)))
-    elif out.format == "ndjson":
-        out.ndjson_items(tasks)
-    elif out.format == "table":
-        out.json(tasks)
-    else:
-        from azbackupjobs.view.rows import task_tsv_row
-
-        out.data(tasks, tsv_rows=[task_tsv_row(t) for t in tasks if isinstance(t, dict)])
+    out, raw, source = _fetch(job, opts, env)
+    show_tasks(out, raw, source.tasks(raw), source.parse)
     return ExitCode.OK

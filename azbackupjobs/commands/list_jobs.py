@@ -1,32 +1,39 @@
-"""``azjobs list``: the vault's jobs in a time window, newest first, streamed as pages arrive.
+"""``azjobs list``: jobs in a time window, newest first, streamed as pages arrive.
 
-The service filters by one status at a time and by windows of at most 30 days. So one request
-stream runs per (window, status); the streams of a window are merged newest first by start time
-(a k-way merge that pulls one page at a time from each), and windows run newest first. Nothing
-is fetched ahead of what the output needs: ``--limit`` stops the requests, ``-o ndjson`` prints
-each job as soon as its page arrives, and ``-o json`` writes the array item by item.
+The jobs come from the vault (``sources.recovery_services``) or, with ``--fleet``, from every
+vault in scope at once (``sources.fleet``, through Resource Graph); either way the same filters
+apply and the same list path prints them (``view.listing``). ``--fleet --by vault|status|
+operation`` counts instead, and prints a summary with a sentence for people ("3 failed backups
+in 2 vaults in the last 24 h").
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.model.errors import ExitCode, UnexpectedResponseError, UsageError
-from azbackupjobs.model.job import parse_timestamp
-from azbackupjobs.sources import filters
+from azbackupjobs.commands.shared.fleet import (
+    FleetOptions,
+    fleet_scope,
+    open_fleet,
+    refuse_vault_flags,
+)
+from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.sources import filters, kql
+from azbackupjobs.sources import recovery_services as vault
+from azbackupjobs.sources.base import JobQuery, JobSource
+from azbackupjobs.view.listing import Heading, print_jobs, wanted
 from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.model.job import Job
+    from azbackupjobs.sources.fleet import ResourceGraphSource
 
-# The table is for people: without --limit it shows the newest jobs only, and says so.
-TABLE_DEFAULT_LIMIT = 100
-_NO_START = datetime.min.replace(tzinfo=UTC)
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
 
 
 @dataclass(frozen=True)
@@ -39,19 +46,6 @@ class ListOptions:
     until: str | None = None
     limit: int | None = None  # None: every job (the table: the newest 100); 0: every job
     entity: str | None = None
-
-
-@dataclass(frozen=True)
-class ListPlan:
-    """What will be asked, validated before any request: one filter per (window, status)."""
-
-    window: filters.Window
-    requests: tuple[tuple[str, ...], ...]  # per window, newest first: its filters
-    entity: str | None
-
-
-# 13 requests per status at the service's 30-day limit; beyond a year, --fleet is the tool.
-MAX_LIST_SPAN = timedelta(days=366)
 
 
 def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, str | None]:
@@ -67,92 +61,17 @@ def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, st
     return statuses, operation, mtype
 
 
-def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> ListPlan:
-    """Validate the flags and build the filters (usage errors here, before any request)."""
+def vault_query(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> JobQuery:
+    """The flags as a query of the vault (usage errors here, before any request)."""
     statuses, operation, mtype = checked_choices(lopts)
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
-    if window.span > MAX_LIST_SPAN:
-        days = window.span.days
-        raise UsageError(
-            f"--since/--until: a {days}-day window would take "
-            f"{len(filters.split_window(window))} requests per status; the vault API is asked "
-            f"for at most {MAX_LIST_SPAN.days} days at a time",
-            hint="narrow the window, or use --fleet (one Resource Graph query)",
-        )
-    groups: list[tuple[str, ...]] = []
-    for part in filters.split_window(window):
-        groups.append(
-            tuple(
-                filters.build_filter(
-                    part,
-                    status=status,
-                    operation=operation,
-                    management_type=mtype,
-                    job_id=lopts.job_id,
-                )
-                for status in (statuses or (None,))
-            )
-        )
     entity = lopts.entity.strip() if lopts.entity and lopts.entity.strip() else None
-    return ListPlan(window=window, requests=tuple(groups), entity=entity)
+    return JobQuery(window, statuses, operation, mtype, lopts.job_id, entity)
 
 
-def start_key(raw: dict[str, Any]) -> datetime:
-    """The merge key: the job's start time (jobs without one sort last)."""
-    props = raw.get("properties")
-    moment = parse_timestamp(props.get("startTime")) if isinstance(props, dict) else None
-    return moment or _NO_START
-
-
-def _items(pages: Iterable[list[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    for page in pages:
-        yield from page
-
-
-def merge_newest_first(streams: list[Iterator[dict[str, Any]]]) -> Iterator[dict[str, Any]]:
-    """Merge streams that each run newest first into one that does; lazy, page by page."""
-    if len(streams) == 1:
-        return streams[0]
-    return heapq.merge(*streams, key=start_key, reverse=True)
-
-
-def _entity_matches(raw: dict[str, Any], needle: str) -> bool:
-    props = raw.get("properties")
-    name = props.get("entityFriendlyName") if isinstance(props, dict) else None
-    return isinstance(name, str) and needle.casefold() in name.casefold()
-
-
-def iter_jobs(
-    fetch: Callable[[str], Iterable[list[dict[str, Any]]]], plan: ListPlan
-) -> Iterator[dict[str, Any]]:
-    """Every job of the plan once, newest first; ``fetch(filter)`` yields pages lazily.
-
-    A job can show up twice: in two windows that share their boundary second, or under two
-    statuses when it changed between requests. The first (newest) sighting wins.
-    """
-    seen: set[str] = set()
-    for group in plan.requests:
-        streams = [_items(fetch(odata_filter)) for odata_filter in group]
-        for raw in merge_newest_first(streams):
-            key = raw.get("name") or raw.get("id")
-            if isinstance(key, str):
-                if key.lower() in seen:
-                    continue
-                seen.add(key.lower())
-            if plan.entity is not None and not _entity_matches(raw, plan.entity):
-                continue
-            yield raw
-
-
-def limited(items: Iterator[dict[str, Any]], limit: int) -> Iterator[dict[str, Any]]:
-    """At most ``limit`` items (0: all); stops pulling, and so requesting, at the limit."""
-    if limit <= 0:
-        yield from items
-        return
-    for count, item in enumerate(items, start=1):
-        yield item
-        if count >= limit:
-            return
+def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> vault.ListPlan:
+    """Validate the flags and build the vault's filters, before any request."""
+    return vault.plan(vault_query(lopts, now=now, tz=tz))
 
 
 def run_list(
@@ -164,12 +83,13 @@ def run_list(
     tz: tzinfo | None = None,
 ) -> int:
     out = make_output(opts, env)
-    plan = plan_list(lopts, now=now or datetime.now(UTC), tz=tz)
+    query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
+    vault.plan(query)  # a window the vault API cannot be asked for fails before anything else
     session = open_session(opts, env, out=out)
     newest: list[dict[str, Any]] = []
     try:
-        jobs = _tap(iter_jobs(session.client.iter_job_pages, plan), newest)
-        _print(out, jobs, plan, lopts.limit)
+        jobs = _tap(session.source.jobs(query), newest)
+        _print(out, session.source, jobs, lopts.limit, lambda: _vault_heading(query.window))
     finally:
         session.client.close()
     from azbackupjobs.arm import job_cache as completion
@@ -177,10 +97,30 @@ def run_list(
     # The newest jobs shown feed shell completion of JOB arguments; an unfiltered listing also
     # tells it that the vault's recent jobs are known.
     unfiltered = not (
-        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or plan.entity
+        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or query.entity
     )
     completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
     return ExitCode.OK
+
+
+def _print(
+    out: Output,
+    source: JobSource,
+    jobs: Iterator[dict[str, Any]],
+    limit: int | None,
+    heading: Callable[[], Heading],
+) -> None:
+    """The one list path, whatever the source."""
+    print_jobs(
+        out, jobs, limit=limit, parse=source.parse, heading=heading, vaults=source.spans_vaults
+    )
+
+
+def _vault_heading(window: filters.Window) -> Heading:
+    from azbackupjobs.view.render import fmt_time
+
+    span = f"{fmt_time(window.start)} to {fmt_time(window.end)}"
+    return Heading(title=f"Jobs from {span}", empty=f"No jobs from {span}.")
 
 
 def _tap(
@@ -193,91 +133,122 @@ def _tap(
         yield item
 
 
-def _print(
-    out: Output,
-    jobs: Iterator[dict[str, Any]],
-    plan: ListPlan,
-    limit: int | None,
-) -> None:
-    if out.is_table and out.query is None:
-        _print_table(out, jobs, plan, limit)
-        return
-    print_job_stream(out, jobs, limit)
+# ----- --fleet ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class FleetPlan:
+    """Everything validated before any request."""
+
+    filters: JobQuery
+    scope: kql.Scope
+    by: str | None
+    limit: int | None
+    window_phrase: str
 
 
-def print_job_stream(out: Output, jobs: Iterator[dict[str, Any]], limit: int | None) -> None:
-    """Jobs as data (every format but the plain table), each printed as it arrives.
-
-    Shared by ``azjobs list`` and ``azjobs list --fleet``: the same jobs print the same way.
-    """
-    selected = limited(jobs, limit or 0)
-    if out.query is not None:
-        # A JMESPath expression applies to the whole array, as with the az CLI: no streaming.
-        everything = list(selected)
-        if out.format == "ndjson":
-            out.ndjson_items(everything)
-        elif out.format == "tsv":
-            out.tsv(everything)
-        else:
-            out.json(everything)
-    elif out.format == "ndjson":
-        for raw in selected:
-            out.ndjson(raw)
-    elif out.format == "tsv":
-        from azbackupjobs.view.rows import job_tsv_row
-
-        for raw in selected:
-            out.tsv([job_tsv_row(raw)])
-    else:
-        out.json_array(selected)
-
-
-def table_jobs(
-    out: Output, jobs: Iterator[dict[str, Any]], limit: int | None, *, source: str = "list"
-) -> tuple[list[Job], bool]:
-    """The jobs a table shows, and whether older ones were left out.
-
-    Without ``--limit`` the table stops at ``TABLE_DEFAULT_LIMIT`` jobs (people read it; the
-    other formats are for scripts). A job that does not parse is named on stderr and skipped:
-    one odd item must not hide the others.
-    """
-    from azbackupjobs.model.job import Job
-
-    if limit is None:
-        # The default cap: one more than shown, to know whether to say that there are more.
-        rows = list(limited(jobs, TABLE_DEFAULT_LIMIT + 1))
-        more = len(rows) > TABLE_DEFAULT_LIMIT
-        rows = rows[:TABLE_DEFAULT_LIMIT]
-    else:
-        rows, more = list(limited(jobs, limit)), False
-    shown: list[Job] = []
-    for raw in rows:
-        try:
-            shown.append(Job.from_dict(raw))
-        except UnexpectedResponseError as exc:
-            out.warn(f"a job in the {source} is not readable ({exc.message}); not shown")
-    return shown, more
-
-
-def _print_table(
-    out: Output, jobs: Iterator[dict[str, Any]], plan: ListPlan, limit: int | None
-) -> None:
-    from azbackupjobs.view.list_view import jobs_table
-    from azbackupjobs.view.render import fmt_time
-
-    shown, more = table_jobs(out, jobs, limit)
-    span = f"{fmt_time(plan.window.start)} to {fmt_time(plan.window.end)}"
-    if not shown:
-        out.note(f"No jobs from {span}.")
-        return
-    caption = f"{len(shown)} job{'s' if len(shown) != 1 else ''}, newest first"
-    if more:
-        caption += "; older ones not shown (--limit 0 shows all)"
-    out.render(
-        jobs_table(shown, width=out.console.width, title=f"Jobs from {span}", caption=caption)
+def plan_fleet(
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    *,
+    now: datetime,
+    tz: tzinfo | None = None,
+) -> FleetPlan:
+    refuse_vault_flags(opts)
+    statuses, operation, mtype = checked_choices(lopts)
+    by = kql.normalize_by(fopts.by) if fopts.by is not None else None
+    if by is not None and lopts.limit is not None:
+        raise UsageError("--limit does not apply to --by (a summary counts every job)")
+    window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
+    job_id = lopts.job_id.strip() if lopts.job_id else None
+    query = JobQuery(window, statuses, operation, mtype, job_id, kql.validate_entity(lopts.entity))
+    kql.jobs_query(query)  # refuses a malformed --job-id before anything is sent
+    until_now = lopts.until is None or lopts.until.strip().lower() == "now"
+    return FleetPlan(
+        query,
+        fleet_scope(opts, fopts),
+        by,
+        lopts.limit,
+        kql.window_phrase(window, until_now=until_now),
     )
 
 
+def run_fleet_command(
+    opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, env: Environment, *, fleet: bool
+) -> int:
+    """``azjobs list`` given a fleet flag: ``--fleet`` itself is required with the others."""
+    if not fleet:
+        named = [
+            flag
+            for flag, given in (
+                ("--subscriptions", bool(fopts.subscriptions)),
+                ("--management-group", fopts.management_group is not None),
+                ("--by", fopts.by is not None),
+            )
+            if given
+        ]
+        raise UsageError(
+            f"{' and '.join(named)} {'needs' if len(named) == 1 else 'need'} "
+            "--fleet "
+            f"(azjobs list --fleet {' '.join(named)} ...)"
+        )
+    return run_fleet_list(opts, lopts, fopts, env)
+
+
+def run_fleet_list(
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    env: Environment,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    sleep: Sleep = time.sleep,
+    clock: Clock = time.monotonic,
+) -> int:
+    out = make_output(opts, env)
+    plan = plan_fleet(opts, lopts, fopts, now=now or datetime.now(UTC), tz=tz)
+    session, source = open_fleet(opts, env, out, plan.scope, sleep=sleep, clock=clock)
+    try:
+        if plan.by is not None:
+            _print_summary(out, source, plan, plan.by)
+        else:
+            where = f"{plan.window_phrase} in {source.name}"
+            jobs = source.jobs(plan.filters, limit=wanted(out, plan.limit))
+            heading = Heading(f"Jobs {where}", f"No jobs {where}.", noun="result")
+            _print(out, source, jobs, plan.limit, lambda: heading)
+    finally:
+        session.client.close()
+    return ExitCode.OK
+
+
+def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan, by: str) -> None:
+    counts = source.counts(plan.filters, by)
+    rows = kql.summarize(counts, by)
+    line = kql.sentence(
+        counts,
+        window=plan.window_phrase,
+        statuses=plan.filters.statuses,
+        operation=plan.filters.operation,
+    )
+
+    def table() -> Any:
+        from azbackupjobs.view.fleet_view import summary_view
+
+        sentence = line[:1].upper() + line[1:]
+        if not rows:
+            out.note(f"{sentence} in {source.name}.")
+            return None
+        return summary_view(rows, by, where=source.name, sentence=sentence, width=out.console.width)
+
+    def tsv() -> list[list[Any]]:
+        from azbackupjobs.view.fleet_view import summary_tsv_rows
+
+        return summary_tsv_rows(rows, by)
+
+    out.show(rows, table=table, tsv=tsv, lines=lambda: rows)
+
+
+# ----- the command --------------------------------------------------------------------------------
 def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
     """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
     command and the start-up fast path so that the two cannot differ: the vault list, or the
@@ -299,8 +270,6 @@ def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Enviro
         or values.get("management_group") is not None
         or values.get("by") is not None
     ):
-        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
-
         fopts = FleetOptions(
             tuple(values.get("subscriptions") or ()),
             values.get("management_group"),

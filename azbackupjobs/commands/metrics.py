@@ -40,6 +40,7 @@ from azbackupjobs.model.errors import ApiError, AzJobsError, ExitCode, UsageErro
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources import filters
 from azbackupjobs.sources import kql as fleet
+from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.resource_graph import ResourceGraphClient, graph_api_version
 from azbackupjobs.view.metrics import (
     PROMETHEUS_ACCEPT,
@@ -200,10 +201,7 @@ class Exporter:
     def jobs(self, window: filters.Window) -> Iterator[object]:
         """The job resources of the window, lazily, page by page."""
         if self.graph is None or self.plan.scope is None:
-            client = self.session.client
-            for part in filters.split_window(window):
-                for page in client.iter_job_pages(filters.build_filter(part)):
-                    yield from page
+            yield from self.session.source.jobs(JobQuery(window=window))
             return
         query = fleet.jobs_query(fleet.FleetFilters(window=window))
         for stream in self.graph.streams(query, self.plan.scope):

@@ -1,15 +1,13 @@
-"""The poll loop: follow jobs until they all end, as a generator of snapshots.
+"""The poll loop: follow jobs until they end, as a generator of snapshots, whatever the source.
 
-The loop owns the timing rules and nothing else (no printing): poll at once, then every
+The loop owns the timing rules and nothing else (no printing, no HTTP): poll at once, then every
 ``interval`` seconds with a little jitter; after 429, 5xx, dropped connections or unreadable
 bodies back off exponentially up to two minutes and keep going, never sending a request before a
-``Retry-After`` has elapsed; stop when every job has ended, at the first failure with
-``fail_fast``, or at the deadline. Sleep, clock and randomness are injected, so tests run a
-whole watch in no time and every view (live, plain lines, NDJSON, JSON) shares this one loop.
-
-A 404 during the first ``grace`` seconds means "not visible yet" (the service lags right after a
-trigger); 401/403 that survive the client's one token renewal, and a 404 after the grace
-period, are real errors and are raised.
+``Retry-After`` has elapsed; stop when the reader says the watch is over (every job ended, the
+first failure with ``fail_fast``, nothing runs any more) or at the deadline. What one tick reads
+is the reader's business: named jobs (``follow.jobs``) or whatever runs in a fleet
+(``follow.fleet``). Sleep, clock and randomness are injected, so tests run a whole watch in no
+time and every view (live, plain lines, NDJSON, JSON) shares this one loop.
 """
 
 from __future__ import annotations
@@ -19,74 +17,52 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
-from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient, parse_retry_after
-from azbackupjobs.model.errors import (
-    ApiError,
-    AuthError,
-    AzJobsError,
-    ExitCode,
-    NetworkError,
-    NotFoundError,
-    UnexpectedResponseError,
-    UsageError,
+from azbackupjobs.follow.pacing import DEFAULT_INTERVAL, MAX_BACKOFF, MAX_RETRY_AFTER
+from azbackupjobs.follow.state import (
+    Snapshot,
+    TickReport,
+    Tracked,
+    Trouble,
+    detailed,
+    outcome,
+    worst,
 )
-from azbackupjobs.model.job import Job, JobStatus, change_key, parse_duration
+from azbackupjobs.model.errors import UsageError
 from azbackupjobs.model.text import sanitize
 
-DEFAULT_INTERVAL = 10.0
+# With what it yields (``follow.state``), which views and tests know from here.
+__all__ = [
+    "DEFAULT_GRACE",
+    "DEFAULT_INTERVAL",
+    "MAX_INTERVAL",
+    "MIN_INTERVAL",
+    "PollPolicy",
+    "Poller",
+    "Reader",
+    "Snapshot",
+    "Tracked",
+    "Trouble",
+    "Verdict",
+    "detailed",
+    "outcome",
+    "parse_duration_arg",
+    "parse_interval",
+    "parse_timeout",
+    "startup_interval",
+    "worst",
+]
+
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 60.0
-MAX_BACKOFF = 120.0
-# A Retry-After is honoured as given, up to this much (a broken value must not stall forever).
-MAX_RETRY_AFTER = 3600.0
 # After a 429 the interval grows (x1.5 each time) up to this, or the asked interval if larger;
 # after THROTTLE_RECOVERY_POLLS good polls in a row it shrinks again towards the asked one.
 THROTTLED_INTERVAL_CEILING = 60.0
 THROTTLE_FACTOR = 1.5
 THROTTLE_RECOVERY_POLLS = 5
-# The service accepts a job-list time window of at most 30 days.
-_MAX_LIST_WINDOW = timedelta(days=29)
-_LIST_MARGIN = timedelta(days=1)
-# 404 codes that no amount of waiting fixes.
-_PERMANENT_404 = frozenset({"ResourceGroupNotFound", "SubscriptionNotFound"})
-
-# Worst first: with several jobs the most severe outcome sets the exit code.
-SEVERITY: tuple[ExitCode, ...] = (
-    ExitCode.JOB_FAILED,
-    ExitCode.JOB_CANCELLED,
-    ExitCode.JOB_WARNINGS,
-    ExitCode.OK,
-)
-
-
-# ----- outcomes ----------------------------------------------------------------------------------
-def outcome(job: Job, strict: bool = False) -> ExitCode:
-    """The exit code one ended job stands for (a running job counts as OK here).
-
-    A VM backup that was cancelled ends CompletedWithWarnings with error 400158: that is a
-    cancellation (7), not a success with warnings.
-    """
-    if job.status is JobStatus.FAILED:
-        return ExitCode.JOB_FAILED
-    if job.was_cancelled:
-        return ExitCode.JOB_CANCELLED
-    if job.status is JobStatus.COMPLETED_WITH_WARNINGS:
-        return ExitCode.JOB_WARNINGS if strict else ExitCode.OK
-    return ExitCode.OK
-
-
-def worst(codes: list[ExitCode]) -> ExitCode:
-    """6 over 7 over 8 over 0."""
-    for code in SEVERITY:
-        if code in codes:
-            return code
-    return ExitCode.OK
-
 
 # ----- durations on the command line -------------------------------------------------------------
 _NUMBER_RE = re.compile(r"^\d+(?:\.\d+)?$")
@@ -174,122 +150,42 @@ class PollPolicy:
     refresh_rows: bool = False
 
 
-@dataclass
-class Tracked:
-    """One watched job as last seen; ``job`` stays None until the service shows it."""
+# ----- the loop ----------------------------------------------------------------------------------
+Verdict = Literal["ended", "stopped"] | None
 
-    job_id: str
-    job: Job | None = None
-    last_update: float | None = None  # clock() of the last successful read (detail or list)
-    detail_at: float | None = None  # clock() of the last read of the job's details
-    # The newest duration the service reported (a list item carries it too), and when.
-    duration: timedelta | None = None
-    duration_at: float | None = None
-    missing_since: float | None = None
-    key: Any = None
-    list_key: Any = None
+
+class Reader(Protocol):
+    """What one tick reads, and whether the watch is over."""
 
     @property
-    def ended(self) -> bool:
-        return self.job is not None and self.job.is_terminal
+    def jobs(self) -> list[Tracked]:
+        """The followed jobs, in the order views show them."""
 
-    @property
-    def running(self) -> bool:
-        return self.job is not None and not self.job.is_terminal
+    def read(self) -> TickReport:
+        """One tick's requests; passing trouble is reported, real errors are raised."""
 
-
-@dataclass(frozen=True)
-class Trouble:
-    """Trouble that will pass: shown in a status line, never an error."""
-
-    reason: str  # "throttled", "connection lost", "service error (HTTP 503)", ...
-    detail: str
-    since: float
-    failures: int
-    retry_after: float | None = None
+    def verdict(self, policy: PollPolicy) -> Verdict:
+        """None while the watch goes on; "ended" when it is over; "stopped" at a failure
+        before the others ended (``fail_fast``)."""
 
 
-@dataclass
-class Snapshot:
-    """What the loop knows after one poll; ``changed`` holds the jobs that changed in it."""
-
-    jobs: list[Tracked]
-    started: float
-    polled_at: float
-    changed: list[Job] = field(default_factory=list)
-    trouble: Trouble | None = None
-    next_poll_at: float | None = None
-    finished: bool = False
-    timed_out: bool = False
-    stopped_early: bool = False
-    requests: int = 0
-    interval: float = DEFAULT_INTERVAL
-
-    @property
-    def done(self) -> bool:
-        return self.finished or self.timed_out
-
-
-def detailed(jobs: list[Tracked], limit: int) -> list[Tracked]:
-    """The running jobs a view shows in detail: the first ``limit`` in the order given."""
-    return [t for t in jobs if t.running][: max(limit, 0)]
-
-
-class _Unreadable(Exception):
-    """A 2xx whose body is not a job (truncated, HTML, not an object): transient."""
-
-
-def transient_reason(exc: BaseException) -> str | None:
-    """Why a failure is worth waiting out, or None when it is a real error."""
-    if isinstance(exc, _Unreadable):
-        return "unreadable response"
-    if isinstance(exc, NetworkError):
-        return "response cut short" if exc.status is not None else "connection lost"
-    if isinstance(exc, (AuthError, NotFoundError)):
-        return None
-    if isinstance(exc, UnexpectedResponseError):
-        if exc.status is not None and 200 <= exc.status < 300:
-            return "unreadable response"
-        return None
-    if isinstance(exc, ApiError) and exc.status is not None:
-        if exc.status == 429:
-            return "throttled"
-        if exc.status in (408, 425) or exc.status >= 500:
-            return f"service error (HTTP {exc.status})"
-    return None
-
-
-def failure_delay(interval: float, failures: int, exc: BaseException, rng: random.Random) -> float:
-    """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
-    (an operation, a Resource Graph query): exponential backoff from ``interval`` up to
-    ``MAX_BACKOFF`` with a little jitter, and never shorter than the failure's Retry-After
-    (the jitter applies before that floor, so it cannot cut a Retry-After short)."""
-    delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
-    return float(delay)
-
-
-class JobPoller:
-    """The loop behind :func:`poll_jobs`; one instance per watch."""
+class Poller:
+    """The timing of one watch; ``reader`` does the reading."""
 
     def __init__(
         self,
-        client: BackupJobsClient,
-        job_ids: list[str],
+        reader: Reader,
         policy: PollPolicy,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self.client = client
+        self.reader = reader
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
-        self.jobs = [Tracked(j) for j in dict.fromkeys(job_ids)]
         self.interval = policy.interval
         self.started = clock()
         self.deadline = None if policy.timeout is None else self.started + policy.timeout
@@ -297,18 +193,20 @@ class JobPoller:
         self.trouble: Trouble | None = None
         self.failures = 0
         self.good_ticks = 0
-        self._answers = 0
         self.requests = 0
-        self.use_list = policy.use_list
-        self._changed: list[Job] = []
+        self.ticks = 0
+        self._report = TickReport()
 
-    # ----- the loop ---------------------------------------------------------------------------
-    def run(self) -> Iterator[Snapshot]:
+    def run(self, sleep: Callable[[float], None] | None = None) -> Iterator[Snapshot]:
+        """Tick by tick until the reader says the watch is over, or the deadline; ``sleep``
+        (default: the injected one) waits between ticks, so a live view can redraw meanwhile."""
+        wait = sleep or self.sleep
         while True:
             self._tick()
             now = self.clock()
-            if self._finished():
-                yield self._snapshot(now, finished=True, stopped_early=not self._all_ended())
+            verdict = self.reader.verdict(self.policy)
+            if verdict is not None:
+                yield self._snapshot(now, finished=True, stopped_early=verdict == "stopped")
                 return
             if self.deadline is not None and now >= self.deadline:
                 yield self._snapshot(now, timed_out=True)
@@ -321,37 +219,28 @@ class JobPoller:
             yield self._snapshot(now, next_poll_at=wake)
             remaining = wake - self.clock()
             if remaining > 0:
-                self.sleep(remaining)
+                wait(remaining)
             if last_chance and self.blocked_until > self.clock():
                 # A Retry-After runs past the deadline: no last look is allowed.
-                self._changed = []
+                self._report = TickReport(polled_wall=self._report.polled_wall)
                 yield self._snapshot(self.clock(), timed_out=True)
                 return
 
-    def _all_ended(self) -> bool:
-        return all(t.ended for t in self.jobs)
-
-    def _finished(self) -> bool:
-        if self._all_ended():
-            return True
-        if self.policy.fail_fast:
-            return any(
-                t.job is not None
-                and t.ended
-                and outcome(t.job, self.policy.strict) is not ExitCode.OK
-                for t in self.jobs
-            )
-        return False
-
     def _snapshot(self, now: float, **flags: Any) -> Snapshot:
+        report = self._report
         return Snapshot(
-            jobs=self.jobs,
+            jobs=self.reader.jobs,
             started=self.started,
             polled_at=now,
-            changed=list(self._changed),
+            changed=list(report.changed),
             trouble=self.trouble,
             requests=self.requests,
             interval=self.interval,
+            ticks=self.ticks,
+            polled_wall=report.polled_wall,
+            newly_started=list(report.newly_started),
+            newly_ended=list(report.newly_ended),
+            unknown=list(report.unknown),
             **flags,
         )
 
@@ -364,27 +253,15 @@ class JobPoller:
             delay = self.interval * (1 - jitter + 2 * jitter * self.rng.random())
         return float(max(delay, self.blocked_until - now, 0.0))
 
-    # ----- one tick ---------------------------------------------------------------------------
     def _tick(self) -> None:
-        """Read what needs reading. A 5xx or an unreadable body on one job does not stop the
-        others; throttling and a lost connection end the tick. The backoff grows only while
-        ticks get no answer at all."""
-        self._changed = []
-        self._answers = 0
-        problem: tuple[str, BaseException] | None = None
-        pending = [t for t in self.jobs if not t.ended]
-        try:
-            to_fetch = self._to_fetch(pending)
-        except AzJobsError as exc:
-            problem, to_fetch = (self._transient_or_raise(exc), exc), []
-        for tracked in to_fetch:
-            try:
-                self._fetch(tracked)
-            except (AzJobsError, _Unreadable) as exc:
-                problem = (self._transient_or_raise(exc), exc)
-                if problem[0] in ("throttled", "connection lost"):
-                    break
-        if problem is None:
+        """One read, and what it means for the pace: the backoff grows only while ticks get
+        no answer at all; throttling slows the interval down until polls go well again."""
+        self.ticks += 1
+        report = self._report = self.reader.read()
+        self.requests += report.requests
+        if report.blocked_until is not None:
+            self.blocked_until = max(self.blocked_until, report.blocked_until)
+        if report.problem is None:
             self.trouble = None
             self.failures = 0
             self.good_ticks += 1
@@ -392,14 +269,7 @@ class JobPoller:
                 self.interval = max(self.policy.interval, self.interval / THROTTLE_FACTOR)
                 self.good_ticks = 0
         else:
-            self._trouble(*problem, progress=self._answers > 0)
-
-    @staticmethod
-    def _transient_or_raise(exc: BaseException) -> str:
-        reason = transient_reason(exc)
-        if reason is None:
-            raise exc
-        return reason
+            self._trouble(*report.problem, progress=report.progress)
 
     def _trouble(self, reason: str, exc: BaseException, *, progress: bool) -> None:
         now = self.clock()
@@ -421,128 +291,3 @@ class JobPoller:
             failures=self.failures,
             retry_after=retry_after,
         )
-
-    def _to_fetch(self, pending: list[Tracked]) -> list[Tracked]:
-        """Jobs to GET this tick. With several running jobs that no view shows in detail, one
-        list request tells which of them changed; only those are fetched."""
-        shown = {t.job_id for t in detailed(pending, self.policy.detail_limit)}
-        checkable = [t for t in pending if t.running and t.job_id not in shown]
-        if not self.use_list or len(checkable) < 2:
-            return pending
-        listed = self._list_in_progress(checkable)
-        if listed is None:
-            return pending
-        now = self.clock()
-        fetch: list[Tracked] = []
-        for tracked in pending:
-            if tracked not in checkable:
-                fetch.append(tracked)
-                continue
-            item = listed.get(tracked.job_id)
-            if item is None:  # no longer InProgress: it changed
-                fetch.append(tracked)
-                continue
-            key = change_key(item)
-            props = item.get("properties")
-            status = props.get("status") if isinstance(props, dict) else None
-            assert tracked.job is not None
-            if (tracked.list_key is not None and key != tracked.list_key) or (
-                status != tracked.job.status_raw
-            ):
-                fetch.append(tracked)
-            else:
-                tracked.last_update = now
-                if isinstance(props, dict):
-                    tracked.duration = parse_duration(props.get("duration"))
-                    tracked.duration_at = now
-            tracked.list_key = key
-        if self.policy.refresh_rows:
-            quiet = [t for t in checkable if t not in fetch]
-            if quiet:
-                fetch.append(min(quiet, key=lambda t: t.detail_at or 0.0))
-        return fetch
-
-    def _list_in_progress(self, jobs: list[Tracked]) -> dict[str, dict[str, Any]] | None:
-        """The vault's InProgress jobs around the watched jobs' start times, by job name."""
-        from azbackupjobs.sources.filters import Window, build_filter
-
-        starts = [t.job.start_time for t in jobs if t.job is not None and t.job.start_time]
-        if len(starts) < len(jobs):
-            return None
-        low, high = min(starts) - _LIST_MARGIN, max(starts) + _LIST_MARGIN
-        if high - low > _MAX_LIST_WINDOW:
-            return None
-        odata = build_filter(
-            Window(low.replace(microsecond=0), high.replace(microsecond=0)), status="InProgress"
-        )
-        found: dict[str, dict[str, Any]] = {}
-        try:
-            for page in self.client.iter_job_pages(odata, retry=NO_RETRY):
-                self.requests += 1
-                self._answers += 1
-                for item in page:
-                    name = item.get("name")
-                    if isinstance(name, str):
-                        found[name.lower()] = item
-        except ApiError as exc:
-            if transient_reason(exc) is None and exc.status == 400:
-                self.use_list = False  # a service that refuses the filter: GET each job instead
-                return None
-            raise
-        return found
-
-    def _fetch(self, tracked: Tracked) -> None:
-        client = self.client
-        self.requests += 1
-        try:
-            resp = client.request("GET", client.job_url(tracked.job_id), retry=NO_RETRY)
-        except NotFoundError as exc:
-            self._answers += 1
-            self._not_found(tracked, exc)
-            return
-        self._answers += 1
-        now = self.clock()
-        try:
-            job = Job.from_dict(resp.body)
-        except UnexpectedResponseError as exc:
-            raise _Unreadable(f"{exc.message} (request id {resp.request_id})") from None
-        after = parse_retry_after(resp.headers)
-        if after:
-            self.blocked_until = max(
-                self.blocked_until, now + min(after, self.policy.max_retry_after)
-            )
-        key = change_key(resp.body)
-        if key != tracked.key:
-            self._changed.append(job)
-            tracked.key = key
-        tracked.job = job
-        tracked.last_update = tracked.detail_at = tracked.duration_at = now
-        tracked.duration = job.duration
-        tracked.missing_since = None
-
-    def _not_found(self, tracked: Tracked, exc: NotFoundError) -> None:
-        now = self.clock()
-        if exc.code in _PERMANENT_404:
-            raise exc
-        if tracked.missing_since is None:
-            tracked.missing_since = self.started if tracked.job is None else now
-        if now - tracked.missing_since >= self.policy.grace:
-            if tracked.job is None and self.policy.grace > 0:
-                exc.hint = exc.hint or (
-                    f"job {tracked.job_id} did not appear within the --grace period "
-                    f"({self.policy.grace:g} s)"
-                )
-            raise exc
-
-
-def poll_jobs(
-    client: BackupJobsClient,
-    job_ids: list[str],
-    policy: PollPolicy,
-    *,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    rng: random.Random | None = None,
-) -> Iterator[Snapshot]:
-    """Poll until every job ended (or fail-fast, or the deadline); one snapshot per poll."""
-    return JobPoller(client, job_ids, policy, clock=clock, sleep=sleep, rng=rng).run()

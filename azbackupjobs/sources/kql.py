@@ -20,6 +20,7 @@ from typing import Any
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
 from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import STATUSES, Window
 
 TABLE = "RecoveryServicesResources"
@@ -70,16 +71,8 @@ def _enum_literal(value: str, choices: Sequence[str]) -> str:
 
 
 # ----- what to ask ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class FleetFilters:
-    """The filters of ``azjobs list``, already validated and in the service's spelling."""
-
-    window: Window
-    statuses: tuple[str, ...] = ()
-    operation: str | None = None
-    management_type: str | None = None
-    job_id: str | None = None
-    entity: str | None = None
+# The filters of ``azjobs list``, as every source takes them.
+FleetFilters = JobQuery
 
 
 def validate_entity(value: str | None) -> str | None:

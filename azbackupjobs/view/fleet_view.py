@@ -1,83 +1,24 @@
-"""Tables of ``--fleet``: jobs of many vaults, and the ``--by`` summaries. Pure; no I/O.
+"""The ``--by`` summaries of ``list --fleet``: tables and tsv rows. Pure; no I/O.
 
-A fleet table names each job's vault: a GUID alone does not say where a job runs. Below
-``list_view.WIDE`` columns the vault, operation and entity go under the job id, so that 80
-columns suffice, as in ``azjobs list``.
+(The fleet's job tables are ``list_view.jobs_table(vaults=True)``, as for one vault.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from rich.console import Group, RenderableType
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from azbackupjobs.model import ids
-from azbackupjobs.model.job import Job, JobStatus
-from azbackupjobs.model.text import clean, sanitize
+from azbackupjobs.model.job import JobStatus
+from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.filters import STATUSES
-from azbackupjobs.view.list_view import (
-    GUID_WIDTH,
-    WIDE,
-    job_duration,
-    local_start,
-    stacked_jobs_table,
-    table_frame,
-)
+from azbackupjobs.view.list_view import WIDE, table_frame
 from azbackupjobs.view.render import DASH, STATUS_STYLES, status_text
 
-if TYPE_CHECKING:
-    from azbackupjobs.follow.fleet import FleetTick
 
-
-def vault_label(job: Job) -> str:
-    """``group/vault`` of the job's id (the subscription is in the JSON output)."""
-    found = ids.vault_of_id(job.id)
-    return f"{found[1]}/{found[2]}" if found else DASH
-
-
-def _what(job: Job) -> str:
-    return (
-        f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
-        f" · {sanitize(vault_label(job), 80)}"
-    )
-
-
-def fleet_jobs_table(
-    jobs: Sequence[Job],
-    *,
-    width: int | None = None,
-    title: str | None = None,
-    caption: str | None = None,
-) -> Table:
-    """One row per job: vault, id, operation, status, entity, start (local time), duration."""
-    table = table_frame(title, caption)
-    if width is not None and width < WIDE:
-        return stacked_jobs_table(table, jobs, width, _what)
-    table.add_column("Vault", overflow="fold")
-    table.add_column("Job id", no_wrap=True, min_width=GUID_WIDTH)
-    table.add_column("Operation", overflow="fold")
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Entity", overflow="fold")
-    table.add_column("Start", no_wrap=True)
-    table.add_column("Duration", justify="right", no_wrap=True)
-    for job in jobs:
-        table.add_row(
-            Text(sanitize(vault_label(job), 120)),
-            Text(clean(job.job_id) or DASH),
-            Text(clean(job.operation) or DASH),
-            status_text(job.status, job.status_raw, symbol=True),
-            Text(clean(job.entity) or DASH),
-            Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
-            Text(job_duration(job)),
-        )
-    return table
-
-
-# ----- summaries --------------------------------------------------------------------------------
 def status_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     """The statuses that occur in the rows, in the usual order (unknown ones last)."""
     seen: dict[str, None] = {}
@@ -195,85 +136,13 @@ def summary_tsv_rows(rows: Sequence[Mapping[str, Any]], by: str) -> list[list[An
     return out
 
 
-# ----- watch --fleet ------------------------------------------------------------------------------
-ENDED_SHOWN = 5
-
-
-def _count_phrase(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
-
-
-def watch_header(tick: FleetTick, *, next_in: int | None, spin: str = "") -> Text:
-    """``⠋ 7 jobs running in 3 vaults · 2 ended: 1 Failed, 1 Completed · next in 9 s``."""
-    vaults = {ids.vault_of_id(j.id) for j in tick.running}
-    line = Text()
-    if spin:
-        line.append(spin + " ", style="cyan")
-    line.append(
-        f"{_count_phrase(len(tick.running), 'job')} running in "
-        f"{_count_phrase(len(vaults), 'vault')}",
-        style="bold",
-    )
-    if tick.ended:
-        counts: dict[str, int] = {}
-        for job in tick.ended:
-            label = sanitize(job.status_raw or job.status.value, 30)
-            counts[label] = counts.get(label, 0) + 1
-        line.append(
-            f" · {len(tick.ended)} ended: "
-            + ", ".join(f"{n} {label}" for label, n in counts.items())
-        )
-    if tick.polled_at is not None:
-        line.append(f" · updated {tick.polled_at.astimezone():%H:%M:%S}", style="dim")
-    if next_in is not None:
-        line.append(f" · next in {next_in} s", style="dim")
-    if tick.trouble:
-        line.append(f" · {sanitize(tick.trouble, 80)}; retrying", style="yellow")
-    return line
-
-
-def watch_frame(
-    tick: FleetTick, *, width: int | None, height: int | None, next_in: int | None, spin: str = ""
-) -> RenderableType:
-    """The live view: the header, the running jobs, the last ended ones, and the details read
-    through the vault API (``--details``)."""
-    from azbackupjobs.view.render import title_of
-    from azbackupjobs.view.watch_view import live_task_table
-
-    parts: list[RenderableType] = [watch_header(tick, next_in=next_in, spin=spin)]
-    running = [tick.details.get((j.id or j.job_id).lower(), j) for j in tick.running]
-    room = max(5, (height or 40) - 14 - (6 * len(tick.details)))
-    if running:
-        shown = running[:room]
-        caption = f"and {len(running) - len(shown)} more" if len(running) > len(shown) else None
-        parts.append(fleet_jobs_table(shown, width=width, caption=caption))
-    if tick.ended:
-        recent = list(reversed(tick.ended))[:ENDED_SHOWN]
-        more = len(tick.ended) - len(recent)
-        parts.append(
-            fleet_jobs_table(
-                recent,
-                width=width,
-                title="Ended while watching",
-                caption=f"and {more} earlier" if more > 0 else None,
-            )
-        )
-    for job in running:
-        detailed = tick.details.get((job.id or job.job_id).lower())
-        if detailed is None:
-            continue
-        title = Text(f"{title_of(detailed)} · {sanitize(vault_label(detailed), 80)}", style="bold")
-        parts.append(Group(title, live_task_table(detailed)) if detailed.tasks else title)
-    return Group(*parts)
-
-
-def watch_event_line(event: str, job: Job, at: datetime) -> str:
-    """A plain line for pipes: ``20:51:03  ended    ✖ Failed  Backup of vm1  rg/vault  GUID``."""
-    from azbackupjobs.view.render import STATUS_SYMBOLS, title_of
-
-    stamp = at.astimezone().strftime("%H:%M:%S")
-    status = f"{STATUS_SYMBOLS[job.status]} {sanitize(job.status_raw or job.status.value, 30)}"
-    return (
-        f"{stamp}  {event:<8} {status:<24} {title_of(job)}  "
-        f"{sanitize(vault_label(job), 80)}  {clean(job.job_id)}"
+def summary_view(
+    rows: Sequence[Mapping[str, Any]], by: str, *, where: str, sentence: str, width: int | None
+) -> Group:
+    """The table of ``--by`` with its title and sentence as lines of their own (a narrow table
+    would wrap them)."""
+    return Group(
+        Text(f"Jobs by {by} in {where}", style="bold"),
+        summary_table(rows, by, width=width),
+        Text(sentence),
     )

@@ -1,8 +1,9 @@
-"""The table of ``azjobs list``: a pure function from parsed jobs to a rich ``Table``. No I/O.
+"""The table of listed jobs: a pure function from parsed jobs to a rich ``Table``. No I/O.
 
 The full job GUID is what every other command takes, so it is never shortened; the other
 columns make room for it on narrower terminals instead: operation, entity and its type
-go under the id, and the duration under the start.
+go under the id, and the duration under the start. Jobs of many vaults (``--fleet``) name each
+job's vault: a GUID alone does not say where a job runs.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from azbackupjobs.model import ids
 from azbackupjobs.model.job import Job
 from azbackupjobs.model.text import clean, sanitize
 from azbackupjobs.view.render import DASH, fmt_duration, status_text
 
 JOB_COLUMNS = ("Job id", "Operation", "Status", "Entity", "Type", "Start", "Duration")
+VAULT_JOB_COLUMNS = ("Vault", "Job id", "Operation", "Status", "Entity", "Start", "Duration")
 WIDE = 150  # every column side by side from here; below, stacked (fits 80 columns)
 GUID_WIDTH = 36
 START_WIDTH = len("2024-05-01 12:00")
@@ -57,11 +60,24 @@ def table_frame(title: str | None, caption: str | None) -> Table:
     )
 
 
+def vault_label(job: Job) -> str:
+    """``group/vault`` of the job's id (the subscription is in the JSON output)."""
+    found = ids.vault_of_id(job.id)
+    return f"{found[1]}/{found[2]}" if found else DASH
+
+
 def _what(job: Job) -> str:
     what = f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 60)}"
     if job.entity_type:
         what += f" · {sanitize(job.entity_type, 30)}"
     return what
+
+
+def _what_where(job: Job) -> str:
+    return (
+        f"{sanitize(job.operation or 'Job', 40)} of {sanitize(job.entity or DASH, 50)}"
+        f" · {sanitize(vault_label(job), 80)}"
+    )
 
 
 def stacked_jobs_table(
@@ -96,14 +112,16 @@ def jobs_table(
     width: int | None = None,
     title: str | None = None,
     caption: str | None = None,
+    vaults: bool = False,
 ) -> Table:
     """One row per job: id, operation, status, entity, management type, start (local time),
-    duration. ``width`` is the terminal's: below ``WIDE`` columns, the operation, entity and
-    type go under the id, and the duration under the start, so that 80 columns suffice."""
+    duration; with ``vaults`` the vault first instead of the type. ``width`` is the terminal's:
+    below ``WIDE`` columns, the operation, entity and type (or vault) go under the id, and the
+    duration under the start, so that 80 columns suffice."""
     table = table_frame(title, caption)
     if width is not None and width < WIDE:
-        return stacked_jobs_table(table, jobs, width, _what)
-    for name in JOB_COLUMNS:
+        return stacked_jobs_table(table, jobs, width, _what_where if vaults else _what)
+    for name in VAULT_JOB_COLUMNS if vaults else JOB_COLUMNS:
         if name == "Job id":
             table.add_column(name, no_wrap=True, min_width=GUID_WIDTH)
         elif name in {"Status", "Start"}:
@@ -113,12 +131,18 @@ def jobs_table(
         else:
             table.add_column(name, overflow="fold")
     for job in jobs:
-        table.add_row(
+        row = [
             _cell(job.job_id),
             _cell(job.operation),
             status_text(job.status, job.status_raw, symbol=True),
             _cell(job.entity),
-            _cell(job.entity_type),
+        ]
+        if vaults:
+            row.insert(0, Text(sanitize(vault_label(job), 120)))
+        else:
+            row.append(_cell(job.entity_type))
+        table.add_row(
+            *row,
             Text(local_start(job, "%Y-%m-%d %H:%M:%S")),
             Text(job_duration(job)),
         )

@@ -1,8 +1,11 @@
 """Output formats, ``--query``, and the streams of one run.
 
-Data goes to stdout only; progress, warnings and errors go to stderr. The ``Environment`` holds
-the streams and whether they are terminals, so tests can fake a pipe or a TTY through it.
-rich and jmespath are imported only when a run needs them (start-up time matters to scripts).
+``Output`` is the one place that knows the formats: commands hand it their data with the ways to
+draw it (a table renderer, the documented tsv rows) and never ask which format was chosen. A new
+format is a change here only. Data goes to stdout only; progress, warnings and errors go to
+stderr. The ``Environment`` holds the streams and whether they are terminals, so tests can fake a
+pipe or a TTY through it. rich and jmespath are imported only when a run needs them (start-up
+time matters to scripts).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -21,6 +24,9 @@ from azbackupjobs.model.formats import FORMATS
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
+
+Drawing = Callable[[], "RenderableType | None"]
+Rows = Callable[[], list[list[Any]]]
 
 # json.dumps(ensure_ascii=False) escapes C0 controls (ESC among them) but lets DEL and the C1
 # controls through (U+009B is a one-character CSI to some terminals), and bidirectional
@@ -165,7 +171,12 @@ def tsv_lines(data: Any) -> list[str]:
 
 
 class Output:
-    """One object for every mode: prints data to stdout, notes to stderr."""
+    """One object for every mode: prints data to stdout, notes to stderr.
+
+    Commands use ``show`` (one result), ``stream`` (a list printed as it arrives), and for what
+    they follow ``change``, ``line``, ``final`` and ``conclusion``; the primitives below them
+    (``json``, ``ndjson``, ``tsv``, ``render``) write one form each.
+    """
 
     def __init__(self, env: Environment, fmt: str, query: Query | None = None) -> None:
         self.env = env
@@ -175,13 +186,14 @@ class Output:
         self._err_console: Console | None = None
 
     @property
-    def is_table(self) -> bool:
-        return self.format == "table"
+    def drawn(self) -> bool:
+        """Data is drawn for people (a table); ``--query`` asks for JSON instead."""
+        return self.format == "table" and self.query is None
 
     @property
     def live(self) -> bool:
         """A live, redrawn view only makes sense for a table on a terminal."""
-        return self.format == "table" and self.env.stdout_isatty
+        return self.drawn and self.env.stdout_isatty
 
     @property
     def console(self) -> Console:
@@ -233,6 +245,100 @@ class Output:
         if lines:
             self._write("\n".join(lines) + "\n")
 
+    # ----- results --------------------------------------------------------------------------
+    def show(
+        self,
+        data: Any,
+        *,
+        table: Drawing | None = None,
+        tsv: Rows | None = None,
+        lines: Callable[[], list[Any]] | None = None,
+    ) -> None:
+        """One result, in the chosen format. ``table`` draws it for people (it may print
+        notes itself and return None); ``tsv`` gives its documented rows, used unless a query
+        reshaped the data; ``lines`` the items ``-o ndjson`` prints one per line (by default
+        ``data`` is one line). ``--query`` applies to ``data`` (or to ``lines``)."""
+        if self.drawn and table is not None:
+            drawing = table()
+            if drawing is not None:
+                self.render(drawing)
+        elif self.format == "ndjson":
+            if lines is not None:
+                self.ndjson_items(lines())
+            else:
+                self.ndjson(data)
+        elif self.format == "tsv":
+            self.tsv(data if self.query is not None or tsv is None else tsv())
+        else:
+            self.json(data)
+
+    def stream(
+        self,
+        items: Iterable[Any],
+        *,
+        table: Drawing | None = None,
+        tsv_row: Callable[[Any], list[Any]] | None = None,
+    ) -> None:
+        """A list printed as it arrives, so that a long one never sits in memory: ndjson and
+        tsv a line per item, json an array written item by item. ``table`` draws the list for
+        people (it reads the items itself). ``--query`` needs the whole list: it is read
+        first, then printed as ``show`` would."""
+        if self.drawn and table is not None:
+            drawing = table()
+            if drawing is not None:
+                self.render(drawing)
+        elif self.query is not None:
+            everything = list(items)
+            self.show(everything, lines=lambda: everything)
+        elif self.format == "ndjson":
+            for item in items:
+                self.ndjson(item)
+        elif self.format == "tsv":
+            for item in items:
+                self.tsv([tsv_row(item)] if tsv_row is not None else item)
+        else:
+            self.json_array(items)
+
+    # ----- what a watch prints ----------------------------------------------------------------
+    @property
+    def in_lines(self) -> bool:
+        """Progress is told in plain lines on stdout (a table that is not redrawn live)."""
+        return self.drawn
+
+    def change(self, data: Any) -> None:
+        """Something followed changed: ``-o ndjson`` prints it at once; the other formats
+        print at the end (``final``) or draw the progress."""
+        if self.format == "ndjson":
+            self.ndjson(data)
+
+    def line(self, text: str) -> None:
+        """A plain progress line for people (logs): printed when progress is told in lines."""
+        if self.in_lines:
+            from rich.text import Text
+
+            self.render(Text(text, no_wrap=True, overflow="ignore"))
+
+    def final(self, data: Any, *, tsv: Rows | None = None) -> None:
+        """The end result of something followed: ``-o json`` (or a table with ``--query``)
+        prints ``data``, ``-o tsv`` its rows; the other formats told it as it went. None:
+        nothing to print."""
+        if data is None:
+            return
+        if self.format == "json" or (self.format == "table" and self.query is not None):
+            self.json(data)
+        elif self.format == "tsv":
+            self.tsv(data if self.query is not None or tsv is None else tsv())
+
+    def conclusion(self, text: str, *, told: bool = False, note: str | None = None) -> None:
+        """The last word of something followed: a line among the progress lines (unless they
+        ``told`` it already), else a note on stderr (``note``, by default ``text``)."""
+        if self.in_lines:
+            if not told:
+                self.line(text)
+        else:
+            self.note(note if note is not None else text)
+
+    # ----- primitives -------------------------------------------------------------------------
     def data(self, data: Any, tsv_rows: Any | None = None) -> None:
         """Print in json/ndjson/tsv; tsv uses ``tsv_rows`` (documented columns) unless queried."""
         if self.format == "json":
@@ -243,10 +349,6 @@ class Output:
             self.tsv(data if self.query is not None or tsv_rows is None else tsv_rows)
         else:  # pragma: no cover - callers render tables themselves
             self.json(data)
-
-    def stream(self, items: Iterable[Any]) -> None:
-        for item in items:
-            self.ndjson(item)
 
     def json_array(self, items: Iterable[Any]) -> int:
         """A JSON array written item by item (``[]`` when empty), so that a long list never sits

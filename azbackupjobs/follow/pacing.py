@@ -1,0 +1,75 @@
+"""How every loop that polls decides what a failure means and how long to wait.
+
+One place for the rules that the job poll loop and the long-running-operation loop share:
+which failures pass (throttling, 5xx, dropped connections, unreadable bodies), the backoff after
+them, and the wait a ``Retry-After`` asks for.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+from azbackupjobs.arm.client import parse_retry_after
+from azbackupjobs.model.errors import (
+    ApiError,
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    UnexpectedResponseError,
+)
+
+DEFAULT_INTERVAL = 10.0
+MAX_BACKOFF = 120.0
+# A Retry-After is honoured as given, up to this much (a broken value must not stall forever).
+MAX_RETRY_AFTER = 3600.0
+
+
+class Unreadable(Exception):
+    """A 2xx whose body is not what was asked for (truncated, HTML, not an object): transient."""
+
+
+def transient_reason(exc: BaseException) -> str | None:
+    """Why a failure is worth waiting out, or None when it is a real error."""
+    if isinstance(exc, Unreadable):
+        return "unreadable response"
+    if isinstance(exc, NetworkError):
+        return "response cut short" if exc.status is not None else "connection lost"
+    if isinstance(exc, (AuthError, NotFoundError)):
+        return None
+    if isinstance(exc, UnexpectedResponseError):
+        if exc.status is not None and 200 <= exc.status < 300:
+            return "unreadable response"
+        return None
+    if isinstance(exc, ApiError) and exc.status is not None:
+        if exc.status == 429:
+            return "throttled"
+        if exc.status in (408, 425) or exc.status >= 500:
+            return f"service error (HTTP {exc.status})"
+    return None
+
+
+def transient_or_raise(exc: BaseException) -> str:
+    """The reason to wait ``exc`` out; a real error is raised again."""
+    reason = transient_reason(exc)
+    if reason is None:
+        raise exc
+    return reason
+
+
+def failure_delay(interval: float, failures: int, exc: BaseException, rng: random.Random) -> float:
+    """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
+    (an operation): exponential backoff from ``interval`` up to ``MAX_BACKOFF`` with a little
+    jitter, and never shorter than the failure's Retry-After (the jitter applies before that
+    floor, so it cannot cut a Retry-After short)."""
+    delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        delay = max(delay, float(retry_after))
+    return float(delay)
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait a good answer asks for before the next poll (its ``Retry-After``), as the
+    transport reads it; None when it asks for none. Every loop reads it through here."""
+    return parse_retry_after(headers)
