@@ -304,29 +304,28 @@ def parse(argv: Sequence[str], spec: Mapping[str, Any]) -> Call | None:
 
 
 # ----- running ------------------------------------------------------------------------------
-def _common_options(values: Mapping[str, Any]) -> Any:
-    from azbackupjobs.commands.common import CommonOptions
-
-    return CommonOptions(**{k: v for k, v in values.items() if k in COMMON_PARAMS})
-
-
 def _route(call: Call) -> int:
     """What the command function in cli.py does with the same parameters."""
     from azbackupjobs.view.output import Environment
 
-    opts = _common_options(call.values)
     values = call.values
-    if call.command == "get":
-        from azbackupjobs.commands.get import run_get
+    if call.command in {"get", "list-tasks"}:
+        from azbackupjobs.commands import get
 
-        return run_get(values["job"], opts, Environment.from_system())
-    if call.command == "list-tasks":
-        from azbackupjobs.commands.get import run_list_tasks
+        run = get.run if call.command == "get" else get.run_list_tasks
+        return run(get.GetOptions(**values), Environment.from_system())
+    from azbackupjobs.commands.options import ListCommandOptions
 
-        return run_list_tasks(values["job"], opts, Environment.from_system())
-    from azbackupjobs.commands.list_jobs import run_list_command
+    multiple = {"status", "subscriptions"}
+    fields: dict[str, Any] = {k: tuple(v or ()) if k in multiple else v for k, v in values.items()}
+    options = ListCommandOptions(**fields)
+    if options.fleet_requested:
+        from azbackupjobs.commands import fleet_cmd
 
-    return run_list_command(opts, values, Environment.from_system())
+        return fleet_cmd.run(options, Environment.from_system())
+    from azbackupjobs.commands import list_jobs
+
+    return list_jobs.run(options, Environment.from_system())
 
 
 def run_call(call: Call) -> NoReturn:

@@ -699,7 +699,7 @@ def test_no_credential_exit_4(
 
 
 def test_unexpected_exception_is_one_line_exit_1(rsps: responses.RequestsMock) -> None:
-    with mock.patch("azbackupjobs.commands.get.run_get", side_effect=RuntimeError("boom\nx")):
+    with mock.patch("azbackupjobs.commands.get.run", side_effect=RuntimeError("boom\nx")):
         run = azjobs("get", JOB)
     assert run.code == 1
     run.assert_one_error_line("unexpected RuntimeError: boom x")

@@ -9,18 +9,14 @@ without importing Typer, from an option table derived from this app: keep comman
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import typer
 
 from azbackupjobs import __version__
 from azbackupjobs.cli import completion as _completion
 from azbackupjobs.view.output import Environment
-
-if TYPE_CHECKING:  # imported when a command runs: shell completion must start fast
-    from azbackupjobs.commands.common import CommonOptions
 
 HELP_EXIT_CODES = """Exit codes: 0 success; 1 API, network or unexpected-response error; 2 usage
 error; 3 not found; 4 authentication or authorisation failed; 5 watch timed out; 6 a job
@@ -202,12 +198,10 @@ def _common(
     debug: bool,
     profile: str | None = None,
     auth: str | None = None,
-) -> CommonOptions:
-    from azbackupjobs.commands.common import CommonOptions
-
+) -> dict[str, Any]:
     global _DEBUG
     _DEBUG = _DEBUG or debug
-    return CommonOptions(
+    return dict(
         subscription=subscription,
         resource_group=resource_group,
         vault=vault,
@@ -282,7 +276,7 @@ def get_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """Show one job: status, tasks with progress, propertyBag and errors."""
-    from azbackupjobs.commands.get import run_get
+    from azbackupjobs.commands.get import GetOptions, run
 
     opts = _common(
         subscription,
@@ -297,7 +291,7 @@ def get_cmd(
         profile,
         auth,
     )
-    _run(lambda: run_get(job, opts, Environment.from_system()))
+    _run(lambda: run(GetOptions(job=job, **opts), Environment.from_system()))
 
 
 @app.command(
@@ -324,7 +318,7 @@ def list_tasks_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """Show a job's tasks (json: the tasksList array as returned, [] when none)."""
-    from azbackupjobs.commands.get import run_list_tasks
+    from azbackupjobs.commands.get import GetOptions, run_list_tasks
 
     opts = _common(
         subscription,
@@ -339,7 +333,7 @@ def list_tasks_cmd(
         profile,
         auth,
     )
-    _run(lambda: run_list_tasks(job, opts, Environment.from_system()))
+    _run(lambda: run_list_tasks(GetOptions(job=job, **opts), Environment.from_system()))
 
 
 _WATCH_PANEL = "Watching"
@@ -513,13 +507,9 @@ def watch_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """Follow jobs until they end: a live view, a stream for scripts, a meaningful exit code."""
-    from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-    from azbackupjobs.follow.poll import (
-        parse_duration_arg,
-        parse_interval,
-        parse_timeout,
-        startup_interval,
-    )
+    from azbackupjobs.commands.options import WatchCommandOptions
+    from azbackupjobs.commands.watch import parse_grace
+    from azbackupjobs.follow.poll import parse_interval, parse_timeout
 
     opts = _common(
         subscription,
@@ -534,46 +524,33 @@ def watch_cmd(
         profile,
         auth,
     )
-    wopts = WatchOptions(
-        interval=parse_interval(interval) if interval is not None else startup_interval(profile),
+    options = WatchCommandOptions(
+        jobs=tuple(jobs or ()),
+        operation=operation,
+        all_jobs=all_jobs,
+        interval=parse_interval(interval) if interval is not None else None,
         timeout=parse_timeout(timeout) if timeout is not None else None,
-        grace=parse_duration_arg(grace, "--grace"),
+        grace=parse_grace(grace),
         strict=strict,
         fail_fast=fail_fast,
         compact=compact,
         bell=bell,
+        fleet=fleet,
+        subscriptions=tuple(subscriptions or ()),
+        management_group=management_group,
+        fleet_status=tuple(fleet_status or ()),
+        since=since,
+        details=details,
+        **opts,
     )
-    if (
-        fleet
-        or subscriptions
-        or management_group is not None
-        or fleet_status
-        or details
-        or since is not None
-    ):
-        from azbackupjobs.commands.fleet_watch_cmd import run_fleet_watch_command
+    if options.fleet_requested:
+        from azbackupjobs.commands.fleet_watch_cmd import run as run_fleet_watch
 
-        _run(
-            lambda: run_fleet_watch_command(
-                opts,
-                wopts,
-                Environment.from_system(),
-                fleet=fleet,
-                subscriptions=tuple(subscriptions or ()),
-                management_group=management_group,
-                statuses=tuple(fleet_status or ()),
-                since=since,
-                details=details,
-                jobs=tuple(jobs or ()),
-                operation=operation,
-                all_jobs=all_jobs,
-            )
-        )
+        _run(lambda: run_fleet_watch(options, Environment.from_system()))
         return
-    request = WatchRequest(
-        common=opts, options=wopts, jobs=tuple(jobs or ()), operation=operation, all_jobs=all_jobs
-    )
-    _run(lambda: run_watch(request, Environment.from_system()))
+    from azbackupjobs.commands.watch import run
+
+    _run(lambda: run(options, Environment.from_system()))
 
 
 @app.command(
@@ -607,7 +584,7 @@ def demo_cmd(
     debug: DebugOpt = False,
 ) -> None:
     """Run a simulated backup on the built-in emulator and watch it, end to end."""
-    from azbackupjobs.commands.demo import DemoOptions, parse_speed, run_demo
+    from azbackupjobs.commands.demo import DemoOptions, parse_speed, run
     from azbackupjobs.follow.poll import parse_interval
 
     global _DEBUG
@@ -619,7 +596,7 @@ def demo_cmd(
         query=query,
         debug=debug,
     )
-    _run(lambda: run_demo(dopts, Environment.from_system()))
+    _run(lambda: run(dopts, Environment.from_system()))
 
 
 @app.command(
@@ -686,7 +663,7 @@ def emulator_cmd(
     log: Annotated[bool, typer.Option("--log", help="One line per request on stderr.")] = False,
 ) -> None:
     """Serve a local emulator of the Backup jobs API and print the environment to use it."""
-    from azbackupjobs.commands.emulator_cmd import EmulatorOptions, run_emulator
+    from azbackupjobs.commands.emulator_cmd import EmulatorOptions, run
 
     opts = EmulatorOptions(
         host=host,
@@ -703,7 +680,7 @@ def emulator_cmd(
         empty=empty,
         log=log,
     )
-    _run(lambda: run_emulator(opts, Environment.from_system()))
+    _run(lambda: run(opts, Environment.from_system()))
 
 
 _FILTER_PANEL = "Filters"
@@ -893,7 +870,7 @@ def list_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """List the vault's jobs in a time window (default: the last 24 hours), newest first."""
-    from azbackupjobs.commands.list_jobs import run_list_command
+    from azbackupjobs.commands.options import ListCommandOptions
 
     opts = _common(
         subscription,
@@ -908,21 +885,29 @@ def list_cmd(
         profile,
         auth,
     )
-    values = {
-        "status": status,
-        "operation": operation,
-        "backup_type": backup_type,
-        "job_id": job_id,
-        "since": since,
-        "until": until,
-        "limit": limit,
-        "entity": entity,
-        "fleet": fleet,
-        "subscriptions": subscriptions,
-        "management_group": management_group,
-        "by": by,
-    }
-    _run(lambda: run_list_command(opts, values, Environment.from_system()))
+    options = ListCommandOptions(
+        status=tuple(status or ()),
+        operation=operation,
+        backup_type=backup_type,
+        job_id=job_id,
+        since=since,
+        until=until,
+        limit=limit,
+        entity=entity,
+        fleet=fleet,
+        subscriptions=tuple(subscriptions or ()),
+        management_group=management_group,
+        by=by,
+        **opts,
+    )
+    if options.fleet_requested:
+        from azbackupjobs.commands.fleet_cmd import run as run_fleet
+
+        _run(lambda: run_fleet(options, Environment.from_system()))
+        return
+    from azbackupjobs.commands.list_jobs import run
+
+    _run(lambda: run(options, Environment.from_system()))
 
 
 @app.command(
@@ -986,7 +971,7 @@ def cancel_cmd(
     auth: AuthOpt = None,
 ) -> None:
     """Ask the service to cancel a running job; --wait follows it to its end."""
-    from azbackupjobs.commands.cancel import CancelOptions, run_cancel
+    from azbackupjobs.commands.cancel import CancelCommandOptions, run
 
     opts = _common(
         subscription,
@@ -1001,8 +986,10 @@ def cancel_cmd(
         profile,
         auth,
     )
-    copts = CancelOptions(wait=wait, yes=yes, interval=interval, timeout=timeout)
-    _run(lambda: run_cancel(job, opts, copts, Environment.from_system()))
+    copts = CancelCommandOptions(
+        job=job, wait=wait, yes=yes, interval=interval, timeout=timeout, **opts
+    )
+    _run(lambda: run(copts, Environment.from_system()))
 
 
 _config_app = typer.Typer(
@@ -1049,7 +1036,8 @@ def config_show_cmd(
 ) -> None:
     """Print each resolved setting and where it came from (flag, environment, profile, az CLI
     default, default)."""
-    from azbackupjobs.commands.config_cmd import run_config_show
+    from azbackupjobs.commands.common import CommonOptions
+    from azbackupjobs.commands.config_cmd import run_show
 
     opts = _common(
         subscription,
@@ -1064,7 +1052,7 @@ def config_show_cmd(
         profile,
         auth,
     )
-    _run(lambda: run_config_show(opts, Environment.from_system()))
+    _run(lambda: run_show(CommonOptions(**opts), Environment.from_system()))
 
 
 @_config_app.command(
@@ -1078,9 +1066,9 @@ def config_show_cmd(
 )
 def config_path_cmd() -> None:
     """Print the path of the config file (also when it does not exist yet)."""
-    from azbackupjobs.commands.config_cmd import run_config_path
+    from azbackupjobs.commands.config_cmd import PathOptions, run_path
 
-    _run(lambda: run_config_path(Environment.from_system()))
+    _run(lambda: run_path(PathOptions(), Environment.from_system()))
 
 
 _cache_app = typer.Typer(
@@ -1111,17 +1099,17 @@ app.add_typer(_cache_app)
 )
 def cache_show_cmd(output: OutputOpt = None) -> None:
     """List the cached tokens' scope, tenant and expiry (never the tokens)."""
-    from azbackupjobs.commands.cache_cmd import run_cache_show
+    from azbackupjobs.commands.cache_cmd import CacheOptions, run_show
 
-    _run(lambda: run_cache_show(output, Environment.from_system()))
+    _run(lambda: run_show(CacheOptions(output=output), Environment.from_system()))
 
 
 @_cache_app.command("clear", epilog=_examples("azjobs cache clear"))
 def cache_clear_cmd() -> None:
     """Remove the cached tokens and other cached files."""
-    from azbackupjobs.commands.cache_cmd import run_cache_clear
+    from azbackupjobs.commands.cache_cmd import CacheOptions, run_clear
 
-    _run(lambda: run_cache_clear(Environment.from_system()))
+    _run(lambda: run_clear(CacheOptions(), Environment.from_system()))
 
 
 @app.command(
@@ -1147,9 +1135,9 @@ def help_cmd(
     ] = None,
 ) -> None:
     """Help topics: exit codes, environment variables, the config file; and each command."""
-    from azbackupjobs.commands.help_cmd import run_help
+    from azbackupjobs.commands.help_cmd import HelpOptions, run
 
-    _run(lambda: run_help(topic, ctx, sys.stdout))
+    _run(lambda: run(HelpOptions(topic=topic, context=ctx), Environment.from_system()))
 
 
 def main(argv: list[str] | None = None) -> None:

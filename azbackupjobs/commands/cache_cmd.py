@@ -7,6 +7,7 @@ shell completion, and the fast-path option table; the next run fetches a fresh t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,8 +44,15 @@ def show_rows(env: Environment) -> list[dict[str, Any]]:
     ]
 
 
-def run_cache_show(output: str | None, env: Environment) -> int:
-    out = Output(env, resolve_format(output, env))
+@dataclass(frozen=True)
+class CacheOptions:
+    """``cache show`` takes ``--output``; ``cache clear`` nothing."""
+
+    output: str | None = None
+
+
+def run_show(opts: CacheOptions, env: Environment) -> int:
+    out = Output(env, resolve_format(opts.output, env))
     rows = show_rows(env)
     where = token_cache.token_dir(env.env)
     if not token_cache.enabled(env.env):
@@ -79,7 +87,7 @@ def run_cache_show(output: str | None, env: Environment) -> int:
     return ExitCode.OK
 
 
-def run_cache_clear(env: Environment) -> int:
+def run_clear(opts: CacheOptions, env: Environment) -> int:
     removed = token_cache.TokenCache(token_cache.token_dir(env.env)).clear()
     others = 0
     root = token_cache.cache_root(env.env)

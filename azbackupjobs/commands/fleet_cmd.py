@@ -22,10 +22,12 @@ from azbackupjobs.commands.list_jobs import (
     TABLE_DEFAULT_LIMIT,
     ListOptions,
     checked_choices,
+    list_filters,
     merge_newest_first,
     print_job_stream,
     table_jobs,
 )
+from azbackupjobs.commands.options import ListCommandOptions
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.sources import kql as fleet
 from azbackupjobs.sources.filters import resolve_window
@@ -166,6 +168,12 @@ def iter_fleet_jobs(
 
 
 # ----- the command --------------------------------------------------------------------------------
+def run(opts: ListCommandOptions, env: Environment) -> int:
+    """``azjobs list`` given any fleet flag."""
+    fopts = FleetOptions(opts.subscriptions, opts.management_group, opts.by)
+    return run_fleet_command(opts, list_filters(opts), fopts, env, fleet=opts.fleet)
+
+
 def run_fleet_command(
     opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, env: Environment, *, fleet: bool
 ) -> int:

@@ -24,6 +24,7 @@ from azbackupjobs.commands.fleet_cmd import (
     open_fleet_session,
     refuse_vault_flags,
 )
+from azbackupjobs.commands.options import WatchCommandOptions
 from azbackupjobs.commands.watch import (
     LIVE_REFRESH_SECONDS,
     Clock,
@@ -34,6 +35,7 @@ from azbackupjobs.commands.watch import (
     print_final,
     ring_bell,
     utc_now,
+    watch_options,
 )
 from azbackupjobs.follow.fleet import (
     RUNNING_STATUSES,
@@ -103,6 +105,24 @@ def watch_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
             f"azjobs list --fleet --status {ended[0]}"
         )
     return statuses
+
+
+def run(opts: WatchCommandOptions, env: Environment) -> int:
+    """``azjobs watch`` given any fleet flag."""
+    return run_fleet_watch_command(
+        opts,
+        watch_options(opts),
+        env,
+        fleet=opts.fleet,
+        subscriptions=opts.subscriptions,
+        management_group=opts.management_group,
+        statuses=opts.fleet_status,
+        since=opts.since,
+        details=opts.details,
+        jobs=opts.jobs,
+        operation=opts.operation,
+        all_jobs=opts.all_jobs,
+    )
 
 
 def run_fleet_watch_command(

@@ -7,6 +7,7 @@ model's own message), since scripts run these in loops and every import is paid 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +20,16 @@ if TYPE_CHECKING:
     from azbackupjobs.model.job import Job
 
 
-def _fetch(job: str, opts: CommonOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
+@dataclass(frozen=True, kw_only=True)
+class GetOptions(CommonOptions):
+    """``azjobs get`` and ``azjobs list-tasks``: the vault flags and one JOB."""
+
+    job: str
+
+
+def _fetch(opts: GetOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
     out = make_output(opts, env)
-    ref = ids.parse_job_ref(job)
+    ref = ids.parse_job_ref(opts.job)
     session = open_session(opts, env, ref, out=out)
     try:
         raw = session.client.get_job(ref.job_id)
@@ -46,8 +54,8 @@ def raw_tasks(raw: dict[str, Any]) -> list[Any]:
     return tasks if isinstance(tasks, list) else []
 
 
-def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw = _fetch(job, opts, env)
+def run(opts: GetOptions, env: Environment) -> int:
+    out, raw = _fetch(opts, env)
     if out.is_table and out.query is None:
         from azbackupjobs.view import render
 
@@ -61,8 +69,8 @@ def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
     return ExitCode.OK
 
 
-def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw = _fetch(job, opts, env)
+def run_list_tasks(opts: GetOptions, env: Environment) -> int:
+    out, raw = _fetch(opts, env)
     tasks = raw_tasks(raw)
     if out.is_table and out.query is None:
         from azbackupjobs.view import render

@@ -10,12 +10,13 @@ each job as soon as its page arrives, and ``-o json`` writes the array item by i
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, make_output, open_session
+from azbackupjobs.commands.options import ListCommandOptions
 from azbackupjobs.model.errors import ExitCode, UnexpectedResponseError, UsageError
 from azbackupjobs.model.job import parse_timestamp
 from azbackupjobs.sources import filters
@@ -278,33 +279,20 @@ def _print_table(
     )
 
 
-def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
-    """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
-    command and the start-up fast path so that the two cannot differ: the vault list, or the
-    Resource Graph form when any fleet flag is given."""
-    lopts = ListOptions(
-        statuses=tuple(values.get("status") or ()),
-        operation=values.get("operation"),
-        management_type=values.get("backup_type"),
-        job_id=values.get("job_id"),
-        since=values.get("since"),
-        until=values.get("until"),
-        limit=values.get("limit"),
-        entity=values.get("entity"),
+def list_filters(opts: ListCommandOptions) -> ListOptions:
+    """The filters of ``azjobs list``, which the vault list and ``--fleet`` read alike."""
+    return ListOptions(
+        statuses=opts.status,
+        operation=opts.operation,
+        management_type=opts.backup_type,
+        job_id=opts.job_id,
+        since=opts.since,
+        until=opts.until,
+        limit=opts.limit,
+        entity=opts.entity,
     )
-    fleet = bool(values.get("fleet"))
-    if (
-        fleet
-        or values.get("subscriptions")
-        or values.get("management_group") is not None
-        or values.get("by") is not None
-    ):
-        from azbackupjobs.commands.fleet_cmd import FleetOptions, run_fleet_command
 
-        fopts = FleetOptions(
-            tuple(values.get("subscriptions") or ()),
-            values.get("management_group"),
-            values.get("by"),
-        )
-        return run_fleet_command(opts, lopts, fopts, env, fleet=fleet)
-    return run_list(opts, lopts, env)
+
+def run(opts: ListCommandOptions, env: Environment) -> int:
+    """``azjobs list`` without fleet flags (with them, ``fleet_cmd.run`` runs instead)."""
+    return run_list(opts, list_filters(opts), env)

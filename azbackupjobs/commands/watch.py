@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
+from azbackupjobs.commands.options import WatchCommandOptions
 from azbackupjobs.follow.poll import (
     DEFAULT_GRACE,
     DEFAULT_INTERVAL,
@@ -27,6 +28,7 @@ from azbackupjobs.follow.poll import (
     Tracked,
     failure_delay,
     outcome,
+    parse_duration_arg,
     poll_jobs,
     transient_reason,
     worst,
@@ -88,6 +90,35 @@ class WatchRequest:
 
 
 # ----- the entry point of the command ------------------------------------------------------------
+def parse_grace(value: str) -> float:
+    return parse_duration_arg(value, "--grace")
+
+
+def watch_options(opts: WatchCommandOptions) -> WatchOptions:
+    """How to watch, from the command line (``watch --fleet`` reads the same flags)."""
+    return WatchOptions(
+        interval=opts.poll_interval,
+        timeout=opts.timeout,
+        grace=opts.grace,
+        strict=opts.strict,
+        fail_fast=opts.fail_fast,
+        compact=opts.compact,
+        bell=opts.bell,
+    )
+
+
+def run(opts: WatchCommandOptions, env: Environment) -> int:
+    """``azjobs watch`` without fleet flags (with them, ``fleet_watch_cmd.run`` runs instead)."""
+    request = WatchRequest(
+        common=opts,
+        options=watch_options(opts),
+        jobs=opts.jobs,
+        operation=opts.operation,
+        all_jobs=opts.all_jobs,
+    )
+    return run_watch(request, env)
+
+
 def run_watch(
     request: WatchRequest,
     env: Environment,

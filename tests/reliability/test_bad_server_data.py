@@ -39,7 +39,8 @@ from reliability_harness import (
 
 from azbackupjobs.cli.guard import report
 from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.commands.get import run_get, run_list_tasks
+from azbackupjobs.commands.get import GetOptions, run_list_tasks
+from azbackupjobs.commands.get import run as run_get
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.model.errors import AzJobsError
@@ -244,7 +245,9 @@ def test_get_and_list_tasks(
         # a table on a terminal: rich's colours, and nothing of the service's own
         run = run_get if command == "get" else run_list_tasks
         env = tty_env(tty=True)
-        result = guarded(env, lambda run=run, env=env: run(JOB, CommonOptions(output="table"), env))
+        result = guarded(
+            env, lambda run=run, env=env: run(GetOptions(job=JOB, output="table"), env)
+        )
         check(result, expected)
         if (
             command == "get"
