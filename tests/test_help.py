@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import typer
 
-from azbackupjobs.cli.app import app, main
+from azbackupjobs.cli.app import build_app, main
 from azbackupjobs.commands import help_cmd
 from azbackupjobs.model.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOT_COMMAND = typer.main.get_command(app)
+ROOT_COMMAND = typer.main.get_command(build_app())
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,13 @@ CLOUD_HELP: dict[str, str] = {
     "AzureChinaCloud": "Azure China (21Vianet), management.chinacloudapi.cn",
     "AzureUSGovernment": "Azure US Government, management.usgovcloudapi.net",
 }
+AUTH_HELP: dict[str, str] = {
+    "default": "AZJOBS_ACCESS_TOKEN, else the DefaultAzureCredential chain",
+    "cli": "the az CLI's login (AzureCliCredential)",
+    "managed-identity": "the managed identity of this machine",
+    "env": "a service principal from AZURE_CLIENT_ID/SECRET/TENANT_ID",
+    "token": "AZJOBS_ACCESS_TOKEN only",
+}
 # Used when the list filters module is not importable (it is the source of truth).
 _FALLBACK_STATUSES = (
     "InProgress",
@@ -90,28 +98,35 @@ Fetcher = Callable[["Context", Mapping[str, str], float], list[dict[str, Any]]]
 
 
 # ----- option values ----------------------------------------------------------------------------
-def _plain_help() -> None:
-    """Make Typer print descriptions as they are.
+@contextlib.contextmanager
+def plain_descriptions() -> Iterator[None]:
+    """Make Typer print completion descriptions as they are, while a TAB press is answered.
 
-    Typer passes each description through rich to strip markup, which imports rich on every
-    TAB press (~100 ms) and would eat brackets in entity names such as ``msdb [sql-0]``.
-    Descriptions made here are plain text already.
+    With rich installed, Typer renders every description through rich to strip markup: that
+    imports rich on each TAB press (~100 ms) and eats bracketed text such as ``[sql-0]``. It
+    leaves text alone when rich cannot be imported, so rich is made unimportable for the
+    moment (a ``None`` entry in ``sys.modules``); the descriptions made here are plain text.
     """
-    with contextlib.suppress(Exception):  # a Typer without that hook: keep its behaviour
-        import typer._completion_classes as classes
+    saved = {name: sys.modules[name] for name in list(sys.modules) if _is_rich(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if _is_rich(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
-        classes._sanitize_help_text = _identity
 
-
-def _identity(text: str) -> str:
-    return text
+def _is_rich(name: str) -> bool:
+    return name == "rich" or name.startswith("rich.")
 
 
 def _choices(
     values: Iterable[str], incomplete: str, helps: Mapping[str, str] | None = None
 ) -> Items:
     """Values starting with ``incomplete`` (any casing), completing the last of a comma list."""
-    _plain_help()
     head, _, tail = incomplete.rpartition(",")
     prefix = head + "," if head else ""
     wanted = tail.lower()
@@ -176,6 +191,14 @@ def complete_profile(incomplete: str) -> Items:
         return []
 
 
+def complete_auth(incomplete: str) -> Items:
+    return [(k, v) for k, v in AUTH_HELP.items() if k.startswith(incomplete.lower())]
+
+
+def complete_by(incomplete: str) -> list[str]:
+    return [c for c in ("vault", "status", "operation") if c.startswith(incomplete.lower())]
+
+
 def complete_help_topic(ctx: Any, incomplete: str) -> Items:
     """The topics of ``azjobs help``, then the commands (``azjobs help watch``)."""
     try:
@@ -193,10 +216,6 @@ def complete_help_topic(ctx: Any, incomplete: str) -> Items:
                 names.append(name)
                 helps[name] = command.get_short_help_str(limit=60)
     return _choices(names, incomplete, helps)
-
-
-if os.environ.get(COMPLETE_VAR):  # a TAB press: command names have descriptions too
-    _plain_help()
 
 
 # ----- completing a JOB argument ----------------------------------------------------------------
@@ -231,7 +250,6 @@ def process_start() -> float:
 
 def _silence_stderr() -> None:
     """In a completion process, stderr is the user's prompt: nothing may appear there."""
-    _plain_help()
     if os.environ.get(COMPLETE_VAR):
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -1,8 +1,8 @@
 """``azjobs cache show`` and ``azjobs cache clear``: the files azjobs keeps between runs.
 
 ``show`` lists the cached access tokens by identity mode, scope, tenant and expiry, never the
-tokens themselves. ``clear`` removes everything azjobs caches: the tokens, the job ids offered by
-shell completion, and the fast-path option table; the next run fetches a fresh token.
+tokens themselves. ``clear`` removes everything azjobs caches: the tokens and the job ids offered
+by shell completion; the next run fetches a fresh token.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from azbackupjobs.arm import token_cache
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.output import Environment, Output, resolve_format
 
-# Other files azjobs keeps in the same directory (shell completion's job list, the fast path's
-# option table); ``clear`` removes them with the tokens.
+# Other files azjobs keeps in the same directory (shell completion's job list, and the option
+# table that versions before the command registry kept); ``clear`` removes them with the tokens.
 OTHER_CACHE_FILES = ("jobs.json", "cli-spec.json")
 
 
