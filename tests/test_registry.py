@@ -194,3 +194,61 @@ def test_typer_sees_the_generated_signature() -> None:
     assert list(parameters) == [p.name for p in registry.GET.params]
     assert parameters["job"].default is inspect.Parameter.empty
     assert isinstance(typer.Context, type)
+
+
+# ----- --timeout: the run's overall deadline ------------------------------------------------------
+class Stop(UsageError):
+    """Raised by the recording open_session: the run has shown what it passes on."""
+
+
+@pytest.mark.parametrize("entry", ["console", "typer"])
+@pytest.mark.parametrize(
+    ("argv", "module"),
+    [
+        (["get", "3b6a1d2c-0000-4000-8000-000000000001"], "get"),
+        (["list-tasks", "3b6a1d2c-0000-4000-8000-000000000001"], "get"),
+        (["list"], "list_jobs"),
+        (["list", "--fleet"], "fleet_cmd"),
+    ],
+)
+def test_timeout_reaches_the_session(
+    argv: list[str],
+    module: str,
+    entry: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import importlib
+
+    from azbackupjobs import main as console
+
+    monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "t")
+    monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
+    monkeypatch.setenv("AZJOBS_RESOURCE_GROUP", "rg")
+    monkeypatch.setenv("AZJOBS_VAULT", "v")
+    seen: list[Any] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("timeout"))
+        raise Stop("stopped")
+
+    monkeypatch.setattr(
+        importlib.import_module(f"azbackupjobs.commands.{module}"), "open_session", recording
+    )
+    run = console.main if entry == "console" else cli.main
+    for extra, expected in ((["--timeout", "1m30s"], 90.0), ([], None)):
+        with pytest.raises(SystemExit) as info:
+            run([*argv, *extra, "-o", "json"])
+        assert info.value.code == 2 and "stopped" in capsys.readouterr().err
+        assert seen.pop() == expected
+
+
+def test_timeout_is_in_the_help_of_get_list_tasks_and_list(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command in ("get", "list-tasks", "list"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        wanted = "--timeout DURATION Give up after this long (90, 30m, 2h, 1h30m), the requests"
+        assert wanted in text

@@ -170,6 +170,11 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
         (["list", "--status", "Sleeping", "-o", "json"], True),
         (["list", "--limit", "0", "--until", "2001-01-01", "-o", "json"], True),
         (["get", "", "-o", "json"], True),
+        (["get", job, "-o", "json", "--timeout", "30"], True),
+        (["list-tasks", job, "--timeout=1m30s", "-o", "tsv"], True),
+        (["list", "--timeout", "2h", "-o", "json", "--since", "7d"], True),
+        (["get", job, "--timeout", "soon", "-o", "json"], True),
+        (["list", "--timeout", "0", "-o", "json"], True),
         # anything unusual goes to Typer
         (["get"], False),
         (["get", job, job], False),

@@ -15,13 +15,12 @@ from azbackupjobs.cli.spec import Command, Param, resolve
 
 
 def _value(param: Param, raw: Any) -> Any:
-    convert = resolve(param.convert) if param.convert is not None else None
-    if param.multiple:
-        items = tuple(raw or ())
-        return tuple(convert(item) for item in items) if convert is not None else items
-    if raw is None or convert is None:
-        return raw
-    return convert(raw)
+    """The field's value; the converter is imported only when there is a value to convert."""
+    items = tuple(raw or ()) if param.multiple else (raw,)
+    if param.convert is not None and any(item is not None for item in items):
+        convert = resolve(param.convert)
+        items = tuple(convert(item) for item in items)
+    return items if param.multiple else items[0]
 
 
 def build_options(command: Command, values: Mapping[str, Any], *, context: Any = None) -> Any:

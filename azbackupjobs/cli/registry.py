@@ -178,11 +178,21 @@ MANAGEMENT_GROUP = Param(
     show_default=False,
 )
 
+DEADLINE = Param(
+    "timeout",
+    "Give up after this long (90, 30m, 2h, 1h30m), the requests in flight included. "
+    "Default: no limit.",
+    ("--timeout",),
+    metavar="DURATION",
+    show_default=False,
+    convert=f"{POLL}:parse_timeout",
+)
+
 # ----- the commands -------------------------------------------------------------------------------
 GET = Command(
     "get",
     "Show one job: status, tasks with progress, propertyBag and errors.",
-    (JOB, *COMMON),
+    (JOB, DEADLINE, *COMMON),
     options=f"{COMMANDS}.get:GetOptions",
     run=f"{COMMANDS}.get:run",
     notes=TSV_JOB_COLUMNS,
@@ -199,7 +209,7 @@ GET = Command(
 LIST_TASKS = Command(
     "list-tasks",
     "Show a job's tasks (json: the tasksList array as returned, [] when none).",
-    (JOB, *COMMON),
+    (JOB, DEADLINE, *COMMON),
     options=f"{COMMANDS}.get:GetOptions",
     run=f"{COMMANDS}.get:run_list_tasks",
     notes="tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
@@ -570,6 +580,7 @@ LIST = Command(
             show_default=False,
             complete=f"{COMPLETION}:complete_by",
         ),
+        DEADLINE,
         *COMMON,
     ),
     options=f"{COMMANDS}.options:ListCommandOptions",

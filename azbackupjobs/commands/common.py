@@ -52,6 +52,7 @@ class Session:
     out: Output
     ctx: settings.Context
     client: BackupJobsClient
+    timeout: float | None = None  # --timeout: the run's overall deadline in seconds, if any
 
 
 def make_output(opts: CommonOptions, env: Environment) -> Output:
@@ -69,8 +70,11 @@ def open_session(
     retry: RetryPolicy | None = None,
     announce_retries: bool = True,
     context: settings.Context | None = None,
+    timeout: float | None = None,
 ) -> Session:
-    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
+    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's.
+    ``timeout``: the run's overall deadline (``--timeout``), kept on the session for the
+    transport."""
     from azbackupjobs.arm.client import BackupJobsClient, Hooks, RetryPolicy
 
     out = out or make_output(opts, env)
@@ -86,4 +90,4 @@ def open_session(
 
         hooks.on_retry = announce
     client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
-    return Session(env=env, out=out, ctx=ctx, client=client)
+    return Session(env=env, out=out, ctx=ctx, client=client, timeout=timeout)

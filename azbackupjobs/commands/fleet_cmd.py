@@ -119,10 +119,12 @@ def plan_fleet(
     )
 
 
-def open_fleet_session(opts: CommonOptions, env: Environment, out: Output) -> Session:
+def open_fleet_session(
+    opts: CommonOptions, env: Environment, out: Output, *, timeout: float | None = None
+) -> Session:
     """A session on the endpoint alone: no resource group or vault is resolved or needed."""
     ctx = settings.resolve_service_context(opts.flags, env.env)
-    return open_session(opts, env, out=out, context=ctx)
+    return open_session(opts, env, out=out, context=ctx, timeout=timeout)
 
 
 def graph_client(
@@ -171,11 +173,19 @@ def iter_fleet_jobs(
 def run(opts: ListCommandOptions, env: Environment) -> int:
     """``azjobs list`` given any fleet flag."""
     fopts = FleetOptions(opts.subscriptions, opts.management_group, opts.by)
-    return run_fleet_command(opts, list_filters(opts), fopts, env, fleet=opts.fleet)
+    return run_fleet_command(
+        opts, list_filters(opts), fopts, env, fleet=opts.fleet, timeout=opts.timeout
+    )
 
 
 def run_fleet_command(
-    opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, env: Environment, *, fleet: bool
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    env: Environment,
+    *,
+    fleet: bool,
+    timeout: float | None = None,
 ) -> int:
     """``azjobs list`` given a fleet flag: ``--fleet`` itself is required with the others."""
     if not fleet:
@@ -193,7 +203,7 @@ def run_fleet_command(
             "--fleet "
             f"(azjobs list --fleet {' '.join(named)} ...)"
         )
-    return run_fleet_list(opts, lopts, fopts, env)
+    return run_fleet_list(opts, lopts, fopts, env, timeout=timeout)
 
 
 def run_fleet_list(
@@ -206,10 +216,11 @@ def run_fleet_list(
     tz: tzinfo | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    timeout: float | None = None,
 ) -> int:
     out = make_output(opts, env)
     plan = plan_fleet(opts, lopts, fopts, now=now or datetime.now(UTC), tz=tz)
-    session = open_fleet_session(opts, env, out)
+    session = open_fleet_session(opts, env, out, timeout=timeout)
     try:
         graph = graph_client(session, env, sleep=sleep, clock=clock)
         if plan.by is not None:

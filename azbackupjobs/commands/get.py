@@ -22,15 +22,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, kw_only=True)
 class GetOptions(CommonOptions):
-    """``azjobs get`` and ``azjobs list-tasks``: the vault flags and one JOB."""
+    """``azjobs get`` and ``azjobs list-tasks``: the vault flags, one JOB, and the run's
+    overall deadline in seconds (``--timeout``)."""
 
     job: str
+    timeout: float | None = None
 
 
 def _fetch(opts: GetOptions, env: Environment) -> tuple[Output, dict[str, Any]]:
     out = make_output(opts, env)
     ref = ids.parse_job_ref(opts.job)
-    session = open_session(opts, env, ref, out=out)
+    session = open_session(opts, env, ref, out=out, timeout=opts.timeout)
     try:
         raw = session.client.get_job(ref.job_id)
     finally:

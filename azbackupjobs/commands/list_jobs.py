@@ -163,10 +163,11 @@ def run_list(
     *,
     now: datetime | None = None,
     tz: tzinfo | None = None,
+    timeout: float | None = None,
 ) -> int:
     out = make_output(opts, env)
     plan = plan_list(lopts, now=now or datetime.now(UTC), tz=tz)
-    session = open_session(opts, env, out=out)
+    session = open_session(opts, env, out=out, timeout=timeout)
     newest: list[dict[str, Any]] = []
     try:
         jobs = _tap(iter_jobs(session.client.iter_job_pages, plan), newest)
@@ -295,4 +296,4 @@ def list_filters(opts: ListCommandOptions) -> ListOptions:
 
 def run(opts: ListCommandOptions, env: Environment) -> int:
     """``azjobs list`` without fleet flags (with them, ``fleet_cmd.run`` runs instead)."""
-    return run_list(opts, list_filters(opts), env)
+    return run_list(opts, list_filters(opts), env, timeout=opts.timeout)

@@ -15,7 +15,8 @@ from azbackupjobs.commands.common import CommonOptions
 
 @dataclass(frozen=True, kw_only=True)
 class ListCommandOptions(CommonOptions):
-    """``azjobs list``: the filters, the fleet flags and the vault flags."""
+    """``azjobs list``: the filters, the fleet flags, the vault flags, and the run's overall
+    deadline in seconds (``--timeout``)."""
 
     status: tuple[str, ...] = ()
     operation: str | None = None
@@ -29,6 +30,7 @@ class ListCommandOptions(CommonOptions):
     subscriptions: tuple[str, ...] = ()
     management_group: str | None = None
     by: str | None = None
+    timeout: float | None = None
 
     @property
     def fleet_requested(self) -> bool:
