@@ -8,7 +8,7 @@ press would cost; so only the commands a run names are built in full, and the ot
 listed by entries without parameters that show the same name and help.
 
 ``main()`` runs the app through ``guard.guarded``, the one place that turns failures into one
-stderr line and an exit code.
+stderr line and an exit code; click's usage errors become such a line too (``cli.usage``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import inspect
 import os
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -88,10 +88,7 @@ def command_function(command: Command) -> Callable[..., int]:
 
     def run_command(**values: Any) -> int:
         context = values.pop(CONTEXT_PARAMETER, None)
-        code = invoke.run(command, values, context=context)
-        if code:
-            raise typer.Exit(code)
-        return code
+        return invoke.run(command, values, context=context)
 
     signature = _signature(command)
     run_command.__signature__ = signature  # type: ignore[attr-defined]
@@ -200,16 +197,40 @@ def wants_debug(args: Sequence[str]) -> bool:
     return False
 
 
-def run_app(args: Sequence[str]) -> None:
-    """Parse ``args`` with the app and run the command (click exits with its code)."""
-    app = build_app(needed_commands(args, os.environ))
-    if COMPLETE_VARIABLE in os.environ:
-        from azbackupjobs.cli.completion import plain_descriptions
+def run_app(args: Sequence[str]) -> NoReturn:
+    """Parse ``args`` with the app and run the command; exit with its code.
 
-        with plain_descriptions():
-            app(args=list(args), prog_name=PROGRAM.name)
-    else:
-        app(args=list(args), prog_name=PROGRAM.name)
+    click runs outside its standalone mode, so that its errors reach ``cli.usage`` (one line)
+    instead of being printed as a usage block, and the command's exit code comes back.
+    """
+    from azbackupjobs.cli import usage
+
+    app = build_app(needed_commands(args, os.environ))
+    try:
+        if COMPLETE_VARIABLE in os.environ:
+            from azbackupjobs.cli.completion import plain_descriptions
+
+            with plain_descriptions():
+                code = app(args=list(args), prog_name=PROGRAM.name, standalone_mode=False)
+        else:
+            code = app(args=list(args), prog_name=PROGRAM.name, standalone_mode=False)
+    except typer.Abort:  # end of input at a prompt, as click's standalone mode reports it
+        print("Aborted!", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as exc:
+        usage.fail(exc, command_path(args))
+    sys.exit(int(code or 0))
+
+
+def command_path(args: Sequence[str]) -> str:
+    """``azjobs``, then the command (and subcommand) that ``args`` start with."""
+    words = [PROGRAM.name]
+    entry = PROGRAM.find(args[0]) if args else None
+    if entry is not None:
+        words.append(entry.name)
+        if isinstance(entry, Group) and len(args) > 1 and entry.find(args[1]) is not None:
+            words.append(args[1])
+    return " ".join(words)
 
 
 def main(argv: list[str] | None = None) -> None:
