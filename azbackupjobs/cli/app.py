@@ -205,6 +205,11 @@ def run_app(args: Sequence[str]) -> NoReturn:
     """
     from azbackupjobs.cli import usage
 
+    option, _, shell = args[0].partition("=") if args else ("", "", "")
+    if option == "--install-completion":  # where the README says, not where Typer would
+        from azbackupjobs.cli import shell_scripts
+
+        sys.exit(shell_scripts.main([shell] if shell else list(args[1:]), os.environ))
     app = build_app(needed_commands(args, os.environ))
     try:
         if COMPLETE_VARIABLE in os.environ:

@@ -37,15 +37,7 @@ from azbackupjobs.arm.job_cache import (
 if TYPE_CHECKING:
     from azbackupjobs.arm.settings import Context
 
-PROG_NAME = "azjobs"
 COMPLETE_VAR = "_AZJOBS_COMPLETE"
-# The files in completions/, by the shell names Typer uses.
-SCRIPT_FILES: dict[str, str] = {
-    "bash": "azjobs.bash",
-    "zsh": "azjobs.zsh",
-    "fish": "azjobs.fish",
-    "powershell": "azjobs.ps1",
-}
 
 _LOADED_AT = time.monotonic()
 BUDGET_SECONDS = 1.0  # the most a TAB press may take, start-up included
@@ -221,11 +213,22 @@ def complete_help_topic(ctx: Any, incomplete: str) -> Items:
 # ----- completing a JOB argument ----------------------------------------------------------------
 def complete_job(ctx: Any, incomplete: str) -> Items:
     """Typer's callback for JOB arguments: ``(guid, "entity, operation, status, age")``."""
+    return _complete_job(ctx, incomplete, running_first=False)
+
+
+def complete_watch_job(ctx: Any, incomplete: str) -> Items:
+    """JOB arguments of ``watch``: the running jobs first, the ones worth watching."""
+    return _complete_job(ctx, incomplete, running_first=True)
+
+
+def _complete_job(ctx: Any, incomplete: str, *, running_first: bool) -> Items:
     try:
         _silence_stderr()
         params = getattr(ctx, "params", None) or {}
         deadline = process_start() + BUDGET_SECONDS - EXIT_MARGIN
-        return job_items(params, incomplete, os.environ, deadline=deadline)
+        return job_items(
+            params, incomplete, os.environ, deadline=deadline, running_first=running_first
+        )
     except Exception:
         return []
 
@@ -270,8 +273,10 @@ def job_items(
     fetch: Fetcher | None = None,
     now: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    running_first: bool = False,
 ) -> Items:
-    """Completions for a JOB argument from the cache, refreshed first when stale and possible."""
+    """Completions for a JOB argument from the cache, refreshed first when stale and possible;
+    newest first, or with ``running_first`` the running jobs before the ended ones."""
     wanted = incomplete.strip().lower()
     if wanted.startswith("/"):
         return []  # a full ARM id is typed by hand or pasted
@@ -300,15 +305,25 @@ def job_items(
     if not isinstance(entry, dict) or wall - number(entry, "updated_at") > KEEP_SECONDS:
         return []
     typed = _typed_values(params)
-    items: Items = []
     jobs_cached = entry.get("jobs")
-    for job in jobs_cached if isinstance(jobs_cached, list) else []:
-        if not isinstance(job, dict):
-            continue
-        job_id = str(job.get("id", ""))
-        if _GUID.match(job_id) and job_id.startswith(wanted) and job_id not in typed:
-            items.append((job_id, describe(job, wall)))
-    return items
+    offered = [
+        job
+        for job in (jobs_cached if isinstance(jobs_cached, list) else [])
+        if isinstance(job, dict)
+        and _GUID.match(str(job.get("id", "")))
+        and str(job.get("id")).startswith(wanted)
+        and str(job.get("id")) not in typed
+    ]
+    if running_first:
+        offered.sort(key=lambda job: not is_running(job))  # stable: newest first within each
+    return [(str(job["id"]), describe(job, wall)) for job in offered]
+
+
+def is_running(job: Mapping[str, Any]) -> bool:
+    """Whether a cached job was running when it was listed (what ``watch`` is for)."""
+    from azbackupjobs.model.job import JobStatus
+
+    return JobStatus.parse(job.get("status")) in {JobStatus.IN_PROGRESS, JobStatus.CANCELLING}
 
 
 def describe(job: Mapping[str, Any], now: float) -> str:
@@ -404,19 +419,6 @@ def list_first_page(
         client.close()
 
 
-# ----- the scripts in completions/ --------------------------------------------------------------
-def completion_script(shell: str) -> str:
-    """The script ``azjobs --show-completion`` prints for ``shell`` (and the installer writes)."""
-    from typer._completion_shared import get_completion_script
-
-    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell) + "\n"
-
-
-def completion_scripts() -> dict[str, str]:
-    """File name in completions/ -> content."""
-    return {name: completion_script(shell) for shell, name in SCRIPT_FILES.items()}
-
-
 __all__: Sequence[str] = (
     "complete_cloud",
     "complete_help_topic",
@@ -426,6 +428,6 @@ __all__: Sequence[str] = (
     "complete_output",
     "complete_profile",
     "complete_status",
-    "completion_scripts",
+    "complete_watch_job",
     "record_jobs",
 )

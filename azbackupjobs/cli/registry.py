@@ -231,7 +231,7 @@ WATCH = Command(
             multiple=True,
             metavar="[JOB]...",
             show_default=False,
-            complete=f"{COMPLETION}:complete_job",
+            complete=f"{COMPLETION}:complete_watch_job",
         ),
         Param(
             "operation",
