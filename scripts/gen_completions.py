@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Write completions/azjobs.{bash,zsh,fish,ps1}: what `azjobs --show-completion` prints.
 
-The scripts come from Typer's own templates (prog name ``azjobs``, variable
-``_AZJOBS_COMPLETE``); they call back into azjobs on every TAB, so they do not change when
-commands change, only when Typer's templates do. ``--check`` writes nothing and exits 1 when a
-committed file differs (the test suite runs the same comparison).
+The scripts come from the app, through the completion protocol they speak
+(``_AZJOBS_COMPLETE=source_bash azjobs``); they call back into azjobs on every TAB, so they do
+not change when commands change, only when Typer's templates do. ``--check`` writes nothing and
+exits 1 when a committed file differs (the test suite runs the same comparison).
 
     python scripts/gen_completions.py            # regenerate
     python scripts/gen_completions.py --check    # exit 1 if completions/ is stale
@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from azbackupjobs.cli.completion import completion_scripts  # noqa: E402
+from azbackupjobs.cli.shell_scripts import completion_scripts  # noqa: E402
 
 
 def stale_files(directory: Path) -> list[str]:

@@ -7,7 +7,6 @@ codes) inside typer's ``CliRunner`` isolation, with HTTP mocked by ``responses``
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import re
@@ -83,12 +82,6 @@ class Run:
         return line
 
 
-@functools.cache
-def _fast_spec() -> dict[str, Any]:
-    """The fast path's option table, derived once from the app (normally cached on disk)."""
-    return fastpath.spec_from_app(cli.app)
-
-
 _VIA = ["console"]  # set by the ``via`` fixture for the tests that run both ways
 
 
@@ -97,9 +90,9 @@ def azjobs(
 ) -> Run:
     """Run ``azjobs ARGS`` in-process; ``tty`` makes stdout look like a terminal.
 
-    ``via="console"`` enters where the console script does (``fastpath.main``, with its option
-    table in place so that plain ``get``/``list-tasks`` take the fast path); ``via="typer"``
-    runs the Typer app (``cli.main``), where everything else goes.
+    ``via="console"`` enters where the console script does (``fastpath.main``: plain
+    ``get``/``list-tasks`` take the fast path); ``via="typer"`` runs the Typer app
+    (``cli.main``), where everything else goes.
     """
     via = via or _VIA[0]
     runner = CliRunner()
@@ -129,7 +122,6 @@ def azjobs(
             code = 0
             try:
                 if via == "console":
-                    fastpath.save_spec(os.environ, _fast_spec())
                     fastpath.main(list(args))
                 else:
                     cli.main(list(args))
@@ -141,7 +133,6 @@ def azjobs(
             stdout, stderr = out.getvalue().decode(), err.getvalue().decode()
     finally:
         signal.signal(signal.SIGTERM, old_sigterm)
-        cli._DEBUG = False
     return Run(code, stdout, stderr)
 
 
@@ -699,7 +690,7 @@ def test_no_credential_exit_4(
 
 
 def test_unexpected_exception_is_one_line_exit_1(rsps: responses.RequestsMock) -> None:
-    with mock.patch("azbackupjobs.commands.get.run_get", side_effect=RuntimeError("boom\nx")):
+    with mock.patch("azbackupjobs.commands.get.run", side_effect=RuntimeError("boom\nx")):
         run = azjobs("get", JOB)
     assert run.code == 1
     run.assert_one_error_line("unexpected RuntimeError: boom x")

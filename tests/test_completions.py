@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from azbackupjobs.arm import job_cache, settings
-from azbackupjobs.cli import completion
+from azbackupjobs.cli import completion, shell_scripts
 from azbackupjobs.cli.completion import COMPLETE_VAR, job_items, record_jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,7 +61,7 @@ def never(*_: Any) -> list[dict[str, Any]]:
 # ----- the committed scripts --------------------------------------------------------------------
 def test_committed_scripts_are_current() -> None:
     """Fails when completions/ is stale: run python scripts/gen_completions.py."""
-    for name, content in completion.completion_scripts().items():
+    for name, content in shell_scripts.completion_scripts().items():
         committed = (ROOT / "completions" / name).read_text(encoding="utf-8")
         assert committed == content, f"completions/{name} is stale"
 
@@ -95,7 +95,7 @@ def test_generator_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
     assert stale.returncode == 1 and "azjobs.zsh" in stale.stderr
 
 
-@pytest.mark.parametrize(("shell", "name"), sorted(completion.SCRIPT_FILES.items()))
+@pytest.mark.parametrize(("shell", "name"), sorted(shell_scripts.SCRIPT_FILES.items()))
 def test_scripts_match_show_completion(
     shell: str, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -110,15 +110,136 @@ def test_scripts_match_show_completion(
 
 
 def test_scripts_call_azjobs_with_its_variable() -> None:
-    for name in completion.SCRIPT_FILES.values():
+    for name in shell_scripts.SCRIPT_FILES.values():
         text = (ROOT / "completions" / name).read_text(encoding="utf-8")
         assert COMPLETE_VAR in text and "azjobs" in text
 
 
-def test_install_completion_still_works(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+def install(
+    tmp_path: Path, *args: str, **extra: str
+) -> tuple[subprocess.CompletedProcess[str], Path]:
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    env = {**os.environ, "HOME": str(home), **extra}
+    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "ZDOTDIR", "SHELL"):
+        if name not in extra:
+            env.pop(name, None)
     done = subprocess.run(
-        [sys.executable, "-m", "azbackupjobs", "--install-completion", "bash"],
+        [sys.executable, "-m", "azbackupjobs", "--install-completion", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return done, home
+
+
+def committed(name: str) -> str:
+    return (ROOT / "completions" / name).read_text(encoding="utf-8")
+
+
+def test_install_completion_for_bash_writes_where_bash_completion_looks(tmp_path: Path) -> None:
+    done, home = install(tmp_path, "bash")
+    assert done.returncode == 0 and done.stdout == "", done.stderr
+    installed = home / ".local" / "share" / "bash-completion" / "completions" / "azjobs"
+    assert installed.read_text() == committed("azjobs.bash")
+    assert done.stderr == (
+        f"azjobs: bash completion installed in {installed}; it takes effect in new shells\n"
+    )
+    assert not (home / ".bashrc").exists()  # the bash-completion package loads it
+    data = tmp_path / "data"
+    done, _ = install(tmp_path, XDG_DATA_HOME=str(data), SHELL="/bin/bash")
+    assert done.returncode == 0, done.stderr
+    assert (data / "bash-completion" / "completions" / "azjobs").read_text() == committed(
+        "azjobs.bash"
+    )
+
+
+def test_install_completion_for_zsh_sources_the_script_from_zshrc_once(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".zshrc").write_text("autoload -Uz compinit\ncompinit\nexport X=1")
+    for _ in range(2):
+        done, _ = install(tmp_path, "zsh")
+        assert done.returncode == 0, done.stderr
+    assert (home / ".azjobs-completion.zsh").read_text() == committed("azjobs.zsh")
+    assert (home / ".zshrc").read_text() == (
+        "autoload -Uz compinit\ncompinit\nexport X=1\nsource ~/.azjobs-completion.zsh\n"
+    )
+    assert "(loaded by " in done.stderr and ".zshrc" in done.stderr
+
+
+def test_install_completion_for_zsh_without_compinit_and_with_zdotdir(tmp_path: Path) -> None:
+    zdotdir = tmp_path / "zdot"
+    done, home = install(tmp_path, "zsh", ZDOTDIR=str(zdotdir))
+    assert done.returncode == 0, done.stderr
+    assert (zdotdir / ".zshrc").read_text() == (
+        "autoload -Uz compinit && compinit\nsource ~/.azjobs-completion.zsh\n"
+    )
+    assert not (home / ".zshrc").exists()
+
+
+def test_install_completion_for_fish(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    done, _ = install(tmp_path, XDG_CONFIG_HOME=str(config), SHELL="/usr/bin/fish")
+    assert done.returncode == 0, done.stderr
+    assert (config / "fish" / "completions" / "azjobs.fish").read_text() == committed("azjobs.fish")
+
+
+def test_install_completion_for_powershell_appends_to_the_profile_once(tmp_path: Path) -> None:
+    profile = tmp_path / "Documents" / "PowerShell" / "Microsoft.PowerShell_profile.ps1"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "pwsh"
+    fake.write_text(f"#!/bin/sh\necho '{profile}'\n")
+    fake.chmod(0o755)
+    path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    for _ in range(2):
+        done, _ = install(tmp_path, "pwsh", PATH=path)
+        assert done.returncode == 0, done.stderr
+    assert profile.read_text() == committed("azjobs.ps1")
+
+
+@pytest.mark.parametrize(
+    ("args", "extra", "message"),
+    [
+        (["tcsh"], {}, "--install-completion: unknown shell 'tcsh'; use one of: bash"),
+        (["bash", "zsh"], {}, "--install-completion takes one shell name at most"),
+    ],
+)
+def test_install_completion_refuses_in_one_line(
+    tmp_path: Path, args: list[str], extra: dict[str, str], message: str
+) -> None:
+    done, home = install(tmp_path, *args, **extra)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"azjobs: error: {message}") and done.stderr.count("\n") == 1
+    assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("parent", "shell_variable", "expected"),
+    [
+        ("zsh", "/bin/bash", "zsh"),
+        ("-bash", "", "bash"),
+        ("pwsh.exe", "", "pwsh"),
+        ("python3", "/usr/local/bin/fish", "fish"),
+        ("python3", "", None),
+        ("", "/bin/zsh", "zsh"),
+    ],
+)
+def test_the_shell_is_the_parent_process_else_shell(
+    parent: str, shell_variable: str, expected: str | None
+) -> None:
+    found = shell_scripts.detect_shell({"SHELL": shell_variable}, parent=parent)
+    assert found == (expected if expected or sys.platform != "win32" else "powershell")
+
+
+def test_install_completion_equals_form(tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    env.pop("XDG_DATA_HOME", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "azbackupjobs", "--install-completion=bash"],
         capture_output=True,
         text=True,
         env=env,
@@ -126,9 +247,7 @@ def test_install_completion_still_works(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    installed = (tmp_path / ".bash_completions" / "azjobs.sh").read_text()
-    assert installed + "\n" == (ROOT / "completions" / "azjobs.bash").read_text()
-    assert "azjobs.sh" in (tmp_path / ".bashrc").read_text()
+    assert (tmp_path / ".local/share/bash-completion/completions/azjobs").is_file()
 
 
 # ----- option values ----------------------------------------------------------------------------
@@ -498,3 +617,63 @@ def test_job_completion_lists_the_emulator_vault(tmp_path: Path) -> None:
         assert second.stdout.splitlines()[0].startswith(offered[0] + "\t")
         assert len(emu.request_log) == 1  # served from the cache
         assert stat.S_IMODE((tmp_path / "azjobs" / "jobs.json").stat().st_mode) == 0o600
+
+
+# ----- watch: the running jobs first --------------------------------------------------------------
+def _mixed_jobs() -> list[dict[str, Any]]:
+    return [
+        job(GUIDS[0], entity="vm-done", status="Completed", start="2027-01-15T09:00:00Z"),
+        job(GUIDS[1], entity="vm-run", status="InProgress", start="2027-01-15T08:00:00Z"),
+        job(GUIDS[2], entity="vm-bad", status="Failed", start="2027-01-15T07:00:00Z"),
+        job(GUIDS[3], entity="vm-stop", status="Cancelling", start="2027-01-15T06:00:00Z"),
+    ]
+
+
+def test_watch_offers_the_running_jobs_first() -> None:
+    record_jobs(context(), _mixed_jobs(), now=NOW)
+    deadline = time.monotonic() + 5
+    newest = job_items(CONTEXT_PARAMS, "", {}, deadline=deadline, fetch=never, now=NOW + 10)
+    assert [v for v, _ in newest] == GUIDS[:4]
+    running = job_items(
+        CONTEXT_PARAMS, "", {}, deadline=deadline, fetch=never, now=NOW + 10, running_first=True
+    )
+    assert [v for v, _ in running] == [GUIDS[1], GUIDS[3], GUIDS[0], GUIDS[2]]
+    assert running[0][1].startswith("vm-run, Backup, InProgress")
+    assert running[1][1].startswith("vm-stop, Backup, Cancelling")
+
+
+def test_watch_tab_in_a_shell_that_keeps_the_order(tmp_path: Path) -> None:
+    record_jobs(context(), _mixed_jobs(), now=time.time())
+    vault = {
+        "AZURE_SUBSCRIPTION_ID": SUB,
+        "AZJOBS_RESOURCE_GROUP": "rg-one",
+        "AZJOBS_VAULT": "vault-one",
+        "_TYPER_COMPLETE_WORD_TO_COMPLETE": "",
+    }
+    lines = run_completion(
+        {COMPLETE_VAR: "complete_powershell", "_TYPER_COMPLETE_ARGS": "azjobs watch ", **vault}
+    ).stdout.splitlines()
+    assert [line.split(":::")[0] for line in lines] == [GUIDS[1], GUIDS[3], GUIDS[0], GUIDS[2]]
+    assert lines[0].split(":::")[1].startswith("vm-run, Backup, InProgress")
+    get = run_completion(
+        {COMPLETE_VAR: "complete_powershell", "_TYPER_COMPLETE_ARGS": "azjobs get ", **vault}
+    ).stdout.splitlines()
+    assert [line.split(":::")[0] for line in get] == GUIDS[:4]
+    fish_lines = fish("azjobs watch ", **vault).stdout.splitlines()
+    assert fish_lines[0].startswith(f"{GUIDS[1]}\tvm-run, Backup, InProgress")
+
+
+def test_descriptions_stay_plain_and_rich_comes_back() -> None:
+    """Typer renders descriptions through rich when it can import it: not while completing."""
+    import importlib
+    import importlib.util
+
+    import rich
+    import rich.text
+
+    with completion.plain_descriptions():
+        assert importlib.util.find_spec("rich") is None
+        with pytest.raises(ImportError):
+            importlib.import_module("rich.table")
+    assert sys.modules["rich"] is rich and sys.modules["rich.text"] is rich.text
+    assert "rich.table" not in sys.modules or sys.modules["rich.table"] is not None

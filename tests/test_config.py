@@ -422,11 +422,11 @@ def test_config_show_table_on_a_terminal(
     config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from azbackupjobs.commands.common import CommonOptions
-    from azbackupjobs.commands.config_cmd import run_config_show
+    from azbackupjobs.commands.config_cmd import run_show
 
     config_file.write_text(GOOD)
     env = fake_env(config_file, tty=True, AZJOBS_OUTPUT="table")
-    assert run_config_show(CommonOptions(profile="gov"), env) == 0
+    assert run_show(CommonOptions(profile="gov"), env) == 0
     text = env.stdout.getvalue()  # type: ignore[attr-defined]
     assert "AzureUSGovernment" in text and "profile gov" in text and "setting" in text
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 import typer
 
-from azbackupjobs.cli.app import app, main
+from azbackupjobs.cli.app import build_app, main
 from azbackupjobs.commands import help_cmd
 from azbackupjobs.model.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
-ROOT_COMMAND = typer.main.get_command(app)
+ROOT_COMMAND = typer.main.get_command(build_app())
 
 
 def walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
@@ -201,3 +201,13 @@ def test_unknown_topic_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and out == ""
     assert err.startswith("azjobs: error: no help topic") and err.count("\n") == 1
     assert "\x1b" not in err and "exit-codes" in err
+
+
+def test_watch_help_lists_every_exit_code(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """watch can end with any of the codes: its help says what each one means there."""
+    text = " ".join(rendered_help(("watch",), monkeypatch, capsys).split())
+    paragraph = text.split("Exit: ", 1)[1].split(" --fleet:", 1)[0]
+    listed = {int(n) for n in re.findall(r"(?<![\w-])(\d{1,3})(?![\w-])", paragraph)}
+    assert listed == {int(c) for c in ExitCode}, paragraph

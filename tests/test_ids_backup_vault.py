@@ -198,7 +198,7 @@ def test_commands_refuse_jobs_they_cannot_read_before_any_request(value: str, ne
         env={"AZJOBS_ACCESS_TOKEN": "t", "AZURE_SUBSCRIPTION_ID": SUB},
     )
     with responses.RequestsMock() as mocked, pytest.raises(UsageError):
-        get.run_get(value, common.CommonOptions(output="json"), env)
+        get.run(get.GetOptions(job=value, output="json"), env)
     assert len(mocked.calls) == 0
 
 

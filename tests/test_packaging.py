@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import azbackupjobs
-from azbackupjobs.cli.completion import SCRIPT_FILES
+from azbackupjobs.cli.shell_scripts import SCRIPT_FILES
 
 ROOT = Path(__file__).resolve().parent.parent
 _SKIP = shutil.ignore_patterns(

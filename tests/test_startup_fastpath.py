@@ -1,15 +1,15 @@
 """The fast path and the Typer app give the same stdout, stderr and exit code.
 
 Every invocation of the matrix runs twice against the same (time-frozen) emulator: once through
-``cli.main`` (Typer) and once through the console script's dispatch with an option table derived
-from the same app. Each case also says whether the fast path must take it, so the matrix cannot
-pass by falling back to Typer everywhere.
+``cli.main`` (Typer) and once through the console script's dispatch, whose parser reads the
+same command registry. Each case also says whether the fast path must take it, so the matrix
+cannot pass by falling back to Typer everywhere.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +19,9 @@ import pytest
 
 from azbackupjobs import main as fastpath
 from azbackupjobs.cli import app as cli
+from azbackupjobs.cli import registry
+from azbackupjobs.cli.fastparse import parse
+from azbackupjobs.cli.spec import Command, Param, Program
 
 DURATION = re.compile(r'"duration": ?"[^"]*"|\bP[T0-9.DHMS]+S\b')
 
@@ -54,11 +57,9 @@ def env(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     return emulator
 
 
-@pytest.fixture(scope="module")
-def spec() -> dict[str, Any]:
-    table = fastpath.spec_from_app(cli.app)
-    assert set(table["commands"]) == {"get", "list-tasks", "list"}
-    return table
+def test_the_fast_commands() -> None:
+    fast = {e.name for e in registry.PROGRAM.entries if isinstance(e, Command) and e.fast}
+    assert fast == {"get", "list-tasks", "list"}
 
 
 def _run(capsys: pytest.CaptureFixture[str], call: Any) -> tuple[int, str, str]:
@@ -75,10 +76,10 @@ def _run(capsys: pytest.CaptureFixture[str], call: Any) -> tuple[int, str, str]:
 
 
 def both(
-    capsys: pytest.CaptureFixture[str], spec: dict[str, Any], argv: list[str]
+    capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> tuple[tuple[int, str, str], tuple[int, str, str], bool]:
     typer_result = _run(capsys, lambda: cli.main(list(argv)))
-    parsed = fastpath.parse(argv, spec)
+    parsed = parse(argv)
 
     def dispatch() -> None:
         if parsed is not None:
@@ -169,6 +170,11 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
         (["list", "--status", "Sleeping", "-o", "json"], True),
         (["list", "--limit", "0", "--until", "2001-01-01", "-o", "json"], True),
         (["get", "", "-o", "json"], True),
+        (["get", job, "-o", "json", "--timeout", "30"], True),
+        (["list-tasks", job, "--timeout=1m30s", "-o", "tsv"], True),
+        (["list", "--timeout", "2h", "-o", "json", "--since", "7d"], True),
+        (["get", job, "--timeout", "soon", "-o", "json"], True),
+        (["list", "--timeout", "0", "-o", "json"], True),
         # anything unusual goes to Typer
         (["get"], False),
         (["get", job, job], False),
@@ -189,10 +195,7 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
 
 
 def test_matrix(
-    capsys: pytest.CaptureFixture[str],
-    env: Any,
-    spec: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     failures = []
     all_cases = [*cases(env), *[([*argv, "--bad-token"], True) for argv in with_bad_token(env)]]
@@ -200,7 +203,7 @@ def test_matrix(
         bad_token = bool(case) and case[-1] == "--bad-token"
         argv = case[:-1] if bad_token else case
         monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token" if bad_token else env.token)
-        typer_result, fast_result, took_fast = both(capsys, spec, argv)
+        typer_result, fast_result, took_fast = both(capsys, argv)
         if took_fast != expect_fast:
             failures.append(f"{argv}: fast path {'taken' if took_fast else 'declined'}")
         if typer_result != fast_result:
@@ -214,10 +217,7 @@ def with_bad_token(emu: Any) -> list[list[str]]:
 
 
 def test_matrix_covers_success_and_each_error_kind(
-    capsys: pytest.CaptureFixture[str],
-    env: Any,
-    spec: dict[str, Any],
-    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], env: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     codes = set()
     for argv, expect_fast in cases(env):
@@ -231,26 +231,7 @@ def test_matrix_covers_success_and_each_error_kind(
     } == {4}
 
 
-def test_stale_or_foreign_tables_are_not_used(
-    tmp_path: Path, spec: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert fastpath.load_spec(os.environ) is None
-    assert fastpath.save_spec(os.environ, spec)
-    path = Path(fastpath.spec_path(os.environ))
-    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
-    assert fastpath.load_spec(os.environ) == spec
-    path.chmod(0o666)
-    assert fastpath.load_spec(os.environ) is None  # writable by others: not trusted
-    path.chmod(0o600)
-    stale = {**spec, "stamp": "0.0.0:" + "0" * 64}
-    path.write_text(json.dumps(stale))
-    assert fastpath.load_spec(os.environ) is None
-    path.write_text("{not json")
-    assert fastpath.load_spec(os.environ) is None
-
-
-def test_the_console_script_writes_the_table_then_uses_it(
+def test_the_console_script_takes_the_fast_path_at_once_and_writes_nothing(
     tmp_path: Path,
     env: Any,
     monkeypatch: pytest.MonkeyPatch,
@@ -261,29 +242,21 @@ def test_the_console_script_writes_the_table_then_uses_it(
     taken: list[str] = []
     real = fastpath.run_call
 
-    def spy(call: fastpath.Call) -> None:
-        taken.append(call.command)
+    def spy(call: Any) -> None:
+        taken.append(call.command.name)
         real(call)
 
     monkeypatch.setattr(fastpath, "run_call", spy)
     first = _run(capsys, lambda: fastpath.main(list(argv)))
-    assert taken == []  # no table yet: Typer ran, and wrote one
-    assert fastpath.load_spec(os.environ) is not None
-    second = _run(capsys, lambda: fastpath.main(list(argv)))
-    assert taken == ["get"]
-    assert first == second and first[0] == 0
+    assert taken == ["get"] and first[0] == 0
+    assert json.loads(first[1])["name"] == env.completed
+    assert list(tmp_path.rglob("*.json")) == []  # no option table or other file to keep
 
 
 @pytest.mark.parametrize("value", ["0", "off"])
 def test_the_fast_path_can_be_turned_off(
-    tmp_path: Path,
-    env: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    value: str,
-    capsys: pytest.CaptureFixture[str],
+    env: Any, monkeypatch: pytest.MonkeyPatch, value: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    fastpath.save_spec(os.environ, fastpath.spec_from_app(cli.app))
     monkeypatch.setenv("AZJOBS_FASTPATH", value)
     monkeypatch.setattr(fastpath, "run_call", _fail)
     code, out, _ = _run(capsys, lambda: fastpath.main(["get", env.completed, "-o", "json"]))
@@ -294,24 +267,73 @@ def _fail(call: Any) -> None:
     raise AssertionError("the fast path ran")
 
 
-def test_a_command_with_an_unknown_parameter_is_left_to_typer(spec: dict[str, Any]) -> None:
-    """A parameter the router does not know (added to cli.py later) disables that command."""
-    from azbackupjobs.cli.lazy import build_command
+# ----- the parser on its own ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("argv", "values"),
+    [
+        (["get", "J"], {"job": "J"}),
+        (["get", "J", "-o", "json", "--output=tsv"], {"job": "J", "output": "tsv"}),
+        (["get", "-g", "rg", "J", "--debug"], {"job": "J", "resource_group": "rg", "debug": True}),
+        (["get", "", "--query", ""], {"job": "", "query": ""}),
+        (["list-tasks", "J", "--vault", "v", "-v", "w"], {"job": "J", "vault": "w"}),
+        (
+            ["list", "--status", "a", "--status=b,c", "--limit", " 3", "--fleet"],
+            {"status": ["a", "b,c"], "limit": 3, "fleet": True},
+        ),
+        (["list", "--type", "MAB", "--backup-management-type", "DPM"], {"backup_type": "DPM"}),
+    ],
+)
+def test_what_the_fast_parser_reads(argv: list[str], values: dict[str, Any]) -> None:
+    call = parse(argv)
+    assert call is not None and call.command.name == argv[0]
+    assert call.values == values
 
-    command = build_command(cli.app, "get")
-    assert command is not None
-    table = fastpath.spec_from_command(command)
-    assert table is not None
-    table["params"].append(
-        {
-            "name": "brand_new",
-            "kind": "option",
-            "flag": True,
-            "default": False,
-            "opts": ["--brand-new"],
-        }
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["get"],
+        ["get", "J", "J"],
+        ["get", "J", "--outp", "json"],
+        ["get", "J", "-ojson"],
+        ["get", "J", "-o=json"],
+        ["get", "J", "-o", "-x"],
+        ["get", "J", "--debug=yes"],
+        ["get", "--", "J"],
+        ["get", "-", "-o", "json"],
+        ["get", "J", "--help"],
+        ["list", "--limit", "many"],
+        ["list", "--limit", "1.5"],
+        ["list", "--limit", "-1"],
+        ["watch", "J"],
+        ["config", "show"],
+        ["GET", "J"],
+    ],
+)
+def test_what_the_fast_parser_leaves_to_typer(argv: list[str]) -> None:
+    assert parse(argv) is None
+
+
+def _program_with(command: Command) -> Program:
+    entries = tuple(command if e.name == command.name else e for e in registry.PROGRAM.entries)
+    return dataclasses.replace(registry.PROGRAM, entries=entries)
+
+
+def test_an_option_added_to_the_registry_is_read_with_no_other_change() -> None:
+    extra = Param("brand_new", "A new option.", ("--brand-new",), kind="float")
+    program = _program_with(dataclasses.replace(registry.GET, params=(*registry.GET.params, extra)))
+    call = parse(["get", "J", "--brand-new", "2.5"], program)
+    assert call is not None and call.values == {"job": "J", "brand_new": 2.5}
+    assert parse(["get", "J", "--brand-new", "x"], program) is None
+
+
+def test_a_parameter_beyond_the_reader_leaves_the_command_to_typer() -> None:
+    optional = Param("extra", "An optional positional.", metavar="[EXTRA]")
+    program = _program_with(
+        dataclasses.replace(registry.GET, params=(*registry.GET.params, optional))
     )
-    assert fastpath.parse(["get", "x"], {"commands": {"get": table}}) is None
+    assert parse(["get", "J"], program) is None
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ import pytest
 HEAVY = ("rich", "typer", "jmespath", "azure", "requests", "msal", "prometheus_client")
 # Modules that exist to draw tables (render, *_view) or to be the Typer app.
 RICH_MODULES = {"azbackupjobs.view.render"}
-TYPER_MODULES = {"azbackupjobs.cli.app", "azbackupjobs.cli.lazy"}
+TYPER_MODULES = {"azbackupjobs.cli.app"}
 # Modules of `azjobs metrics`, the only ones that may import prometheus-client.
 METRICS_MODULES = {
     "azbackupjobs.view.metrics",
@@ -41,7 +41,10 @@ NO_REQUESTS = {
     "azbackupjobs.main",
     "azbackupjobs.sources.filters",
     "azbackupjobs.model.ids",
-    "azbackupjobs.cli.lazy",
+    "azbackupjobs.cli.fastparse",
+    "azbackupjobs.cli.invoke",
+    "azbackupjobs.cli.registry",
+    "azbackupjobs.cli.spec",
     "azbackupjobs.model.job",
     "azbackupjobs.view.output",
     "azbackupjobs.view.rows",
@@ -107,22 +110,11 @@ def emulator() -> Iterator[Any]:
         yield emu
 
 
-@pytest.fixture(scope="module")
-def option_table() -> dict[str, Any]:
-    from azbackupjobs import main as fastpath
-    from azbackupjobs.cli import app as cli
-
-    return fastpath.spec_from_app(cli.app)
-
-
 @pytest.fixture
-def child_env(emulator: Any, tmp_path: Path, option_table: dict[str, Any]) -> dict[str, str]:
-    """The emulator's environment, with the fast path's option table already in the cache."""
-    from azbackupjobs import main as fastpath
-
+def child_env(emulator: Any, tmp_path: Path) -> dict[str, str]:
+    """The emulator's environment, with caches of its own."""
     env = {**os.environ, **emulator.env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
     env.pop("_AZJOBS_COMPLETE", None)
-    assert fastpath.save_spec(env, option_table)
     return env
 
 

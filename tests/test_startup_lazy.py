@@ -1,12 +1,13 @@
-"""The lazily built command tree behaves as the one Typer builds: same help, completions, errors.
+"""The partly built app behaves as the fully built one: same help, completions, errors.
 
-``cli.main`` builds only the command that runs (``lazy_typer``); this compares it with
-``typer.main.get_command(app)`` on every help text, a set of completion requests in each shell,
-and the usage errors, so that a Typer upgrade that changes the internals it relies on fails here.
+``cli.main`` builds in full only the commands a run names (``needed_commands``) and lists the
+others by entries without parameters; this compares it with the app that has every command
+built, on every help text, a set of completion requests in each shell, and the usage errors.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -14,14 +15,15 @@ import pytest
 import typer
 
 from azbackupjobs.cli import app as cli
-from azbackupjobs.cli.lazy import LazyTyperGroup, build_command, lazy_command
+from azbackupjobs.cli.registry import PROGRAM
+from azbackupjobs.cli.spec import Group
 
 
 def _invoke(
-    capsys: pytest.CaptureFixture[str], make: Callable[[], Any], args: list[str]
+    capsys: pytest.CaptureFixture[str], make: Callable[[list[str]], typer.Typer], args: list[str]
 ) -> tuple[int, str, str]:
     try:
-        make().main(args=list(args), prog_name="azjobs")
+        make(args)(args=list(args), prog_name="azjobs")
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
@@ -29,31 +31,40 @@ def _invoke(
     return code, captured.out, captured.err
 
 
-def _eager() -> Any:
-    return typer.main.get_command(cli.app)
+def _eager(args: list[str]) -> typer.Typer:
+    return cli.build_app()
 
 
-def _lazy() -> Any:
-    return lazy_command(cli.app)
+def _lazy(args: list[str]) -> typer.Typer:
+    return cli.build_app(cli.needed_commands(args, os.environ))
 
 
 def _all_help_invocations() -> list[list[str]]:
-    root = _eager()
     cases: list[list[str]] = [[], ["--help"], ["-h"]]
-    for name, command in root.commands.items():
-        cases.append([name, "--help"])
-        for sub in getattr(command, "commands", {}):
-            cases.append([name, sub, "--help"])
-        if getattr(command, "commands", None):
-            cases.append([name])
+    for entry in PROGRAM.entries:
+        cases.append([entry.name, "--help"])
+        if isinstance(entry, Group):
+            cases.append([entry.name])
+            cases.extend([entry.name, sub.name, "--help"] for sub in entry.commands)
+    cases.extend(["help", entry.name] for entry in PROGRAM.entries)
+    cases.append(["help"])
     return cases
 
 
-def test_the_root_is_lazy() -> None:
-    root = _lazy()
-    assert isinstance(root, LazyTyperGroup)
-    assert list(root.commands) == list(_eager().commands)
-    assert root.commands._built == {}  # type: ignore[attr-defined]
+def _callbacks(app: typer.Typer) -> dict[str, Any]:
+    found: dict[str, Any] = {info.name or "": info.callback for info in app.registered_commands}
+    for group in app.registered_groups:
+        sub = group.typer_instance
+        found[str(sub.info.name)] = [info.callback for info in sub.registered_commands]
+    return found
+
+
+def test_the_root_lists_every_command_without_building_them() -> None:
+    app = cli.build_app(set())
+    callbacks = _callbacks(app)
+    assert set(callbacks) == {entry.name for entry in PROGRAM.entries}
+    assert all(c is cli._not_built for n, c in callbacks.items() if n not in {"config", "cache"})
+    assert callbacks["config"] == [] and callbacks["cache"] == []
 
 
 @pytest.mark.parametrize("args", _all_help_invocations(), ids=" ".join)
@@ -91,11 +102,14 @@ def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: lis
         ("bash", "azjobs get -o "),
         ("bash", "azjobs list --status "),
         ("bash", "azjobs --"),
+        ("bash", "azjobs help "),
         ("zsh", "azjobs "),
         ("zsh", "azjobs wa"),
         ("zsh", "azjobs get --au"),
+        ("zsh", "azjobs help "),
         ("fish", "azjobs "),
         ("fish", "azjobs get --auth "),
+        ("fish", "azjobs config show --"),
     ],
 )
 def test_completions_are_the_same(
@@ -113,23 +127,23 @@ def test_completions_are_the_same(
     assert lazy[1].strip() or words.endswith("--")
 
 
-def test_listing_builds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
-    root = _lazy()
-    _invoke(capsys, lambda: root, ["--help"])
-    assert root.commands._built == {}  # type: ignore[attr-defined]
+@pytest.mark.parametrize(
+    ("args", "built"),
+    [
+        (["--help"], set()),
+        ([], set()),
+        (["get", "--help"], {"get"}),
+        (["help", "watch"], {"help", "watch"}),
+        (["config", "show", "-o", "json"], {"config"}),
+        (["--show-completion", "bash"], set()),
+    ],
+)
+def test_a_run_builds_the_commands_it_names(args: list[str], built: set[str]) -> None:
+    assert cli.needed_commands(args, {}) == built
 
 
-def test_running_builds_one_command(capsys: pytest.CaptureFixture[str]) -> None:
-    root = _lazy()
-    _invoke(capsys, lambda: root, ["get", "--help"])
-    assert list(root.commands._built) == ["get"]  # type: ignore[attr-defined]
-
-
-def test_build_command_matches_typer() -> None:
-    eager = _eager()
-    for name in eager.commands:
-        built = build_command(cli.app, name)
-        if built is None:  # a group: built by Typer's group builder
-            continue
-        assert [p.opts for p in built.params] == [p.opts for p in eager.commands[name].params]
-    assert build_command(cli.app, "no-such-command") is None
+def test_a_tab_press_builds_the_command_being_completed() -> None:
+    env = {"_AZJOBS_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "azjobs list --status "}
+    assert cli.needed_commands([], env) == {"list"}
+    bash = {"_AZJOBS_COMPLETE": "complete_bash", "COMP_WORDS": "azjobs watch 3b"}
+    assert cli.needed_commands([], bash) == {"watch"}

@@ -1,243 +1,138 @@
-"""The command line: flags -> an options object -> ``run_*()`` in ``azbackupjobs.commands``.
+"""The Typer app, built from the command registry through Typer's public API.
 
-No HTTP and no table building here. ``main()`` runs the app through ``fastpath.guarded``, the
-one place that turns an ``AzJobsError`` into one stderr line and its exit code, and signals into
-130/143. The console script (``fastpath.main``) runs plain ``get``/``list-tasks``/``list`` calls
-without importing Typer, from an option table derived from this app: keep command bodies to
-"build options, call run_*" so that both paths stay the same (tests/test_startup_fastpath.py).
+Each command of ``cli.registry`` becomes a Typer command whose parameters are generated from its
+``Param`` entries (a signature of ``Annotated[..., typer.Option(...)]`` parameters); the command
+function hands the parsed values to ``cli.invoke``, as the start-up parser does. Typer inspects
+every parameter of every command it registers, which is most of what ``azjobs --help`` or a TAB
+press would cost; so only the commands a run names are built in full, and the others are
+listed by entries without parameters that show the same name and help.
+
+``main()`` runs the app through ``guard.guarded``, the one place that turns failures into one
+stderr line and an exit code; click's usage errors become such a line too (``cli.usage``).
 """
 
 from __future__ import annotations
 
+import inspect
+import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from azbackupjobs import __version__
-from azbackupjobs.cli import completion as _completion
-from azbackupjobs.view.output import Environment
+from azbackupjobs.cli import invoke
+from azbackupjobs.cli.registry import PROGRAM
+from azbackupjobs.cli.spec import Command, Group, Param, epilog, resolve
 
-if TYPE_CHECKING:  # imported when a command runs: shell completion must start fast
-    from azbackupjobs.commands.common import CommonOptions
+COMPLETE_VARIABLE = "_AZJOBS_COMPLETE"
+# The words of the command line being completed, as Typer's shell scripts pass them.
+COMPLETION_WORDS = ("COMP_WORDS", "_TYPER_COMPLETE_ARGS")
+CONTEXT_PARAMETER = "ctx"
 
-HELP_EXIT_CODES = """Exit codes: 0 success; 1 API, network or unexpected-response error; 2 usage
-error; 3 not found; 4 authentication or authorisation failed; 5 watch timed out; 6 a job
-Failed; 7 a job was Cancelled; 8 CompletedWithWarnings under --strict; 130 interrupted;
-143 terminated."""
-
-
-def _examples(*lines: str) -> str:
-    """The end of a command's help: example lines kept as written (click's \\b marker)."""
-    return "Examples:\n\n\b\n" + "\n".join(f"  {line}" for line in lines)
+_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool}
+_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-app = typer.Typer(
-    name="azjobs",
-    help="Track Azure Backup jobs of Recovery Services vaults: get, watch, list, cancel.",
-    epilog=HELP_EXIT_CODES
-    + " Details: azjobs help exit-codes.\n\n"
-    + _examples(
-        "azjobs demo                        # a simulated backup on the built-in emulator",
-        "azjobs list --status InProgress    # the vault's running jobs",
-        "azjobs watch $JOB                  # follow a job until it ends",
-        "azjobs help environment            # the variables azjobs reads",
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-)
-
-_VAULT_PANEL = "Vault and connection"
-_OUTPUT_PANEL = "Output"
-
-SubscriptionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--subscription",
-        help="Subscription id. Env: AZURE_SUBSCRIPTION_ID.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-    ),
-]
-ResourceGroupOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--resource-group",
-        "-g",
-        help="Resource group of the vault. Env: AZJOBS_RESOURCE_GROUP.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-    ),
-]
-VaultOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--vault-name",
-        "--vault",
-        "-v",
-        help="Recovery Services vault name. Env: AZJOBS_VAULT.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-    ),
-]
-CloudOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--cloud",
-        help="AzureCloud, AzureChinaCloud or AzureUSGovernment "
-        "(selects the ARM endpoint and token scope). Env: AZJOBS_CLOUD.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-        autocompletion=_completion.complete_cloud,
-    ),
-]
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint",
-        help="ARM endpoint URL (https; http only to loopback). Env: AZJOBS_ENDPOINT.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-    ),
-]
-ApiVersionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--api-version",
-        help="REST api-version (default 2026-10-01). Env: AZJOBS_API_VERSION.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-    ),
-]
-OutputOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--output",
-        "-o",
-        help="table, json, ndjson or tsv (default: table on a "
-        "terminal, json when piped). Env: AZJOBS_OUTPUT.",
-        rich_help_panel=_OUTPUT_PANEL,
-        show_default=False,
-        autocompletion=_completion.complete_output,
-    ),
-]
-QueryOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--query",
-        help="JMESPath expression applied to the JSON before printing.",
-        rich_help_panel=_OUTPUT_PANEL,
-        show_default=False,
-    ),
-]
-DebugOpt = Annotated[
-    bool,
-    typer.Option(
-        "--debug",
-        help="Trace requests to stderr (Authorization redacted).",
-        rich_help_panel=_OUTPUT_PANEL,
-    ),
-]
-JobArg = Annotated[
-    str,
-    typer.Argument(
-        help="Job GUID, or the job's full ARM id (which also names subscription, group and vault).",
-        show_default=False,
-        metavar="JOB",
-        autocompletion=_completion.complete_job,
-    ),
-]
-ProfileOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        help="Named profile of the config file (see `azjobs help config`). Env: AZJOBS_PROFILE.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-        autocompletion=_completion.complete_profile,
-    ),
-]
-
-_AUTH_MODES_HELP = {
-    "default": "AZJOBS_ACCESS_TOKEN, else the DefaultAzureCredential chain",
-    "cli": "the az CLI's login (AzureCliCredential)",
-    "managed-identity": "the managed identity of this machine",
-    "env": "a service principal from AZURE_CLIENT_ID/SECRET/TENANT_ID",
-    "token": "AZJOBS_ACCESS_TOKEN only",
-}
+# ----- one command --------------------------------------------------------------------------------
+def _annotation(param: Param) -> Any:
+    base: Any = _TYPES[param.kind]
+    if param.multiple:
+        base = list[base] | None
+    elif param.default is None and param.kind != "bool" and not param.required:
+        base = base | None
+    complete = resolve(param.complete) if param.complete is not None else None
+    if param.is_argument:
+        info: Any = typer.Argument(
+            help=param.help,
+            metavar=param.metavar,
+            show_default=param.show_default,
+            autocompletion=complete,
+        )
+    else:
+        info = typer.Option(
+            *param.flags,
+            help=param.help,
+            metavar=param.metavar,
+            rich_help_panel=param.panel,
+            show_default=param.show_default,
+            autocompletion=complete,
+        )
+    return Annotated[base, info]
 
 
-def _complete_auth(incomplete: str) -> list[tuple[str, str]]:
-    return [(k, v) for k, v in _AUTH_MODES_HELP.items() if k.startswith(incomplete.lower())]
+def _signature(command: Command) -> inspect.Signature:
+    parameters = [
+        inspect.Parameter(
+            p.name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=inspect.Parameter.empty if p.required else p.default,
+            annotation=_annotation(p),
+        )
+        for p in command.params
+    ]
+    if command.with_context:
+        parameters.insert(
+            0,
+            inspect.Parameter(
+                CONTEXT_PARAMETER, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context
+            ),
+        )
+    return inspect.Signature(parameters, return_annotation=int)
 
 
-AuthOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--auth",
-        metavar="MODE",
-        help="Credential: default (AZJOBS_ACCESS_TOKEN, "
-        "else the azure-identity chain), cli, managed-identity, env or token. "
-        "Env: AZJOBS_AUTH.",
-        rich_help_panel=_VAULT_PANEL,
-        show_default=False,
-        autocompletion=_complete_auth,
-    ),
-]
+def command_function(command: Command) -> Callable[..., int]:
+    """A function that Typer reads as the command (its signature is generated from the
+    registry) and that runs it through ``cli.invoke``."""
+
+    def run_command(**values: Any) -> int:
+        context = values.pop(CONTEXT_PARAMETER, None)
+        return invoke.run(command, values, context=context)
+
+    signature = _signature(command)
+    run_command.__signature__ = signature  # type: ignore[attr-defined]
+    run_command.__annotations__ = {
+        **{name: p.annotation for name, p in signature.parameters.items()},
+        "return": int,
+    }
+    run_command.__name__ = run_command.__qualname__ = command.name.replace("-", "_")
+    return run_command
 
 
-def _common(
-    subscription: str | None,
-    resource_group: str | None,
-    vault: str | None,
-    cloud: str | None,
-    endpoint: str | None,
-    api_version: str | None,
-    output: str | None,
-    query: str | None,
-    debug: bool,
-    profile: str | None = None,
-    auth: str | None = None,
-) -> CommonOptions:
-    from azbackupjobs.commands.common import CommonOptions
+def _not_built() -> None:
+    """What a listed-only entry would run: never, since every command a run names is built."""
+    raise RuntimeError("azjobs: a command was run without being built")
 
-    global _DEBUG
-    _DEBUG = _DEBUG or debug
-    return CommonOptions(
-        subscription=subscription,
-        resource_group=resource_group,
-        vault=vault,
-        cloud=cloud,
-        endpoint=endpoint,
-        api_version=api_version,
-        output=output,
-        query=query,
-        debug=debug,
-        profile=profile,
-        auth=auth,
+
+def _add_command(app: typer.Typer, command: Command, *, full: bool) -> None:
+    function: Callable[..., Any] = command_function(command) if full else _not_built
+    app.command(command.name, help=command.help, epilog=epilog(command.notes, command.examples))(
+        function
     )
 
 
-_DEBUG = False
+def _add_group(app: typer.Typer, group: Group, *, full: bool) -> None:
+    sub = typer.Typer(
+        name=group.name,
+        help=group.help,
+        epilog=epilog(group.notes, group.examples),
+        no_args_is_help=True,
+        rich_markup_mode=None,
+    )
+    if full:
+        for command in group.commands:
+            _add_command(sub, command, full=True)
+    app.add_typer(sub)
 
 
-def _run(func: Callable[[], int]) -> None:
-    code = func()
-    if code:
-        raise typer.Exit(int(code))
-
-
+# ----- the app ------------------------------------------------------------------------------------
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"azjobs {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: Annotated[
         bool,
@@ -249,1049 +144,103 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    """Track Azure Backup jobs of Recovery Services vaults: get, watch, list, cancel.
+    """The program's own options; the commands do the work."""
 
-    Quick start: `azjobs demo` runs a simulated backup on the built-in emulator.
+
+def build_app(needed: Collection[str] | None = None) -> typer.Typer:
+    """The app; ``needed``: the top-level commands to build in full (None: every one)."""
+    app = typer.Typer(
+        name=PROGRAM.name,
+        help=PROGRAM.help,
+        epilog=epilog(PROGRAM.notes, PROGRAM.examples),
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        rich_markup_mode=None,
+        context_settings=_SETTINGS,
+    )
+    app.callback()(_root)
+    # Typer lists commands before groups, whatever the order of registration.
+    for entry in PROGRAM.entries:
+        full = needed is None or entry.name in needed
+        if isinstance(entry, Group):
+            _add_group(app, entry, full=full)
+        else:
+            _add_command(app, entry, full=full)
+    return app
+
+
+def named_commands(words: Iterable[str]) -> set[str]:
+    """The top-level commands that ``words`` name. The program's own options take no values
+    that could be command names, so the command that runs is always among these; a word that
+    is an argument and happens to be a command name only costs building one more command."""
+    return {w for w in words if PROGRAM.find(w) is not None}
+
+
+def needed_commands(args: Sequence[str], env: Mapping[str, str]) -> set[str]:
+    """What a run must build: the commands its argv names, or, for a TAB press, the words of
+    the command line being completed."""
+    words = list(args)
+    if COMPLETE_VARIABLE in env:
+        for name in COMPLETION_WORDS:
+            words.extend(env.get(name, "").split())
+    return named_commands(words)
+
+
+def wants_debug(args: Sequence[str]) -> bool:
+    """``--debug`` among the options: an unexpected error then prints its traceback."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--debug":
+            return True
+    return False
+
+
+def run_app(args: Sequence[str]) -> NoReturn:
+    """Parse ``args`` with the app and run the command; exit with its code.
+
+    click runs outside its standalone mode, so that its errors reach ``cli.usage`` (one line)
+    instead of being printed as a usage block, and the command's exit code comes back.
     """
+    from azbackupjobs.cli import usage
+
+    option, _, shell = args[0].partition("=") if args else ("", "", "")
+    if option == "--install-completion":  # where the README says, not where Typer would
+        from azbackupjobs.cli import shell_scripts
+
+        sys.exit(shell_scripts.main([shell] if shell else list(args[1:]), os.environ))
+    app = build_app(needed_commands(args, os.environ))
+    try:
+        if COMPLETE_VARIABLE in os.environ:
+            from azbackupjobs.cli.completion import plain_descriptions
+
+            with plain_descriptions():
+                code = app(args=list(args), prog_name=PROGRAM.name, standalone_mode=False)
+        else:
+            code = app(args=list(args), prog_name=PROGRAM.name, standalone_mode=False)
+    except typer.Abort:  # end of input at a prompt, as click's standalone mode reports it
+        print("Aborted!", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as exc:
+        usage.fail(exc, command_path(args))
+    sys.exit(int(code or 0))
 
 
-@app.command(
-    "get",
-    epilog="tsv columns: name, status, operation, entityFriendlyName, jobType, "
-    "backupManagementType, startTime, endTime, duration.\n\n"
-    + _examples(
-        "azjobs get 3b6a1d2c-0000-4000-8000-000000000001 -g my-rg -v my-vault",
-        "azjobs get /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices/"
-        "vaults/VAULT/backupJobs/GUID",
-        "azjobs get $JOB -o json | jq -r .properties.status",
-        "azjobs get $JOB --query properties.status -o tsv",
-    ),
-)
-def get_cmd(
-    job: JobArg,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Show one job: status, tasks with progress, propertyBag and errors."""
-    from azbackupjobs.commands.get import run_get
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        debug,
-        profile,
-        auth,
-    )
-    _run(lambda: run_get(job, opts, Environment.from_system()))
-
-
-@app.command(
-    "list-tasks",
-    epilog="tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
-    "taskExecutionDetails.\n\n"
-    + _examples(
-        "azjobs list-tasks $JOB",
-        "azjobs list-tasks $JOB -o json | jq -r '.[] | \"\\(.taskId): \\(.status)\"'",
-    ),
-)
-def list_tasks_cmd(
-    job: JobArg,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Show a job's tasks (json: the tasksList array as returned, [] when none)."""
-    from azbackupjobs.commands.get import run_list_tasks
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        debug,
-        profile,
-        auth,
-    )
-    _run(lambda: run_list_tasks(job, opts, Environment.from_system()))
-
-
-_WATCH_PANEL = "Watching"
-
-
-@app.command(
-    "watch",
-    epilog="Output: on a terminal a live view; piped -o table plain lines, one per change; "
-    "ndjson the job resource each time it changes (the first poll included); json (the default "
-    "when piped) the final resource, an array with several jobs or --all.\n\n"
-    "Exit: 0 every job Completed (CompletedWithWarnings too, with a warning, unless --strict: "
-    "8); 6 Failed; 7 Cancelled (also a VM backup cancelled into CompletedWithWarnings, error "
-    "400158); with several jobs 6 over 7 over 8 over 0; 5 when --timeout elapsed first; "
-    "3 a job not found after --grace; 130 Ctrl-C.\n\n"
-    "--fleet: the running jobs of every vault in scope (default: every subscription the "
-    "credential can read), one Azure Resource Graph query per --interval, until none is "
-    "running; the exit code is the worst outcome of the jobs seen to end. Piped -o table: a "
-    "line per job that starts or ends; json and tsv: the watched jobs at the end.\n\n"
-    "tsv columns: name, status, operation, entityFriendlyName, jobType, backupManagementType, "
-    "startTime, endTime, duration.\n\n"
-    + _examples(
-        "azjobs watch $JOB                   # live; exit 0, 6 or 7 at the end",
-        "azjobs watch $JOB1 $JOB2 --fail-fast --timeout 2h",
-        'azjobs watch --operation "$AZURE_ASYNCOPERATION_URL"',
-        "azjobs watch --all --compact",
-        "azjobs watch $JOB -o ndjson | jq -r '.properties.status'",
-        "azjobs watch $JOB --query properties.status -o tsv",
-        "azjobs watch --fleet --status InProgress   # running jobs of every vault you can read",
-        "azjobs watch --fleet --details --subscriptions $SUB",
-    ),
-)
-def watch_cmd(
-    jobs: Annotated[
-        list[str] | None,
-        typer.Argument(
-            help="Job GUIDs or full ARM ids (all in one vault).",
-            metavar="[JOB]...",
-            show_default=False,
-            autocompletion=_completion.complete_job,
-        ),
-    ] = None,
-    operation: Annotated[
-        str | None,
-        typer.Option(
-            "--operation",
-            metavar="URL_OR_ID",
-            help="An Azure-AsyncOperation / "
-            "operationsStatus URL, or a backupOperations id of the vault: wait for the "
-            "operation, then watch the job(s) it started. A failed operation: exit 1.",
-            rich_help_panel=_WATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    all_jobs: Annotated[
-        bool,
-        typer.Option(
-            "--all",
-            help="Watch every InProgress or Cancelling job of the vault "
-            "(started in the last 7 days).",
-            rich_help_panel=_WATCH_PANEL,
-        ),
-    ] = False,
-    interval: Annotated[
-        str | None,
-        typer.Option(
-            "--interval",
-            metavar="SECONDS",
-            help="Seconds between polls, at least 1 "
-            "(default 10, or the config file's interval); a little jitter is added, and "
-            "polling slows down after throttling.",
-            rich_help_panel=_WATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            metavar="DURATION",
-            help="Give up after this long (90, 30m, "
-            "2h, 1h30m): exit 5, the last state shown. Default: never.",
-            rich_help_panel=_WATCH_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    grace: Annotated[
-        str,
-        typer.Option(
-            "--grace",
-            metavar="DURATION",
-            help="How long a job that is not found "
-            "counts as 'not visible yet' (the service lags after a trigger).",
-            rich_help_panel=_WATCH_PANEL,
-        ),
-    ] = "60",
-    strict: Annotated[
-        bool,
-        typer.Option(
-            "--strict", help="CompletedWithWarnings fails (exit 8).", rich_help_panel=_WATCH_PANEL
-        ),
-    ] = False,
-    fail_fast: Annotated[
-        bool,
-        typer.Option(
-            "--fail-fast",
-            help="Several jobs: stop at the first one that fails or is "
-            "cancelled (the others keep running).",
-            rich_help_panel=_WATCH_PANEL,
-        ),
-    ] = False,
-    compact: Annotated[
-        bool,
-        typer.Option(
-            "--compact",
-            help="Several jobs: one row per job, no details.",
-            rich_help_panel=_WATCH_PANEL,
-        ),
-    ] = False,
-    bell: Annotated[
-        bool,
-        typer.Option(
-            "--bell",
-            help="Ring the terminal bell when the watch ends.",
-            rich_help_panel=_WATCH_PANEL,
-        ),
-    ] = False,
-    fleet: FleetOpt = False,
-    subscriptions: SubscriptionsOpt = None,
-    management_group: ManagementGroupOpt = None,
-    fleet_status: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--status",
-            metavar="STATUS",
-            help="With --fleet: the running states to "
-            "follow, InProgress and/or Cancelling (default both).",
-            rich_help_panel=_FLEET_PANEL,
-            show_default=False,
-            autocompletion=_completion.complete_status,
-        ),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="TIME",
-            help="With --fleet: jobs that started since then (default 7d).",
-            rich_help_panel=_FLEET_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    details: Annotated[
-        bool,
-        typer.Option(
-            "--details",
-            help="With --fleet: also read the newest running jobs' "
-            "tasks and progress through the vault API (more requests).",
-            rich_help_panel=_FLEET_PANEL,
-        ),
-    ] = False,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Follow jobs until they end: a live view, a stream for scripts, a meaningful exit code."""
-    from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-    from azbackupjobs.follow.poll import (
-        parse_duration_arg,
-        parse_interval,
-        parse_timeout,
-        startup_interval,
-    )
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        debug,
-        profile,
-        auth,
-    )
-    wopts = WatchOptions(
-        interval=parse_interval(interval) if interval is not None else startup_interval(profile),
-        timeout=parse_timeout(timeout) if timeout is not None else None,
-        grace=parse_duration_arg(grace, "--grace"),
-        strict=strict,
-        fail_fast=fail_fast,
-        compact=compact,
-        bell=bell,
-    )
-    if (
-        fleet
-        or subscriptions
-        or management_group is not None
-        or fleet_status
-        or details
-        or since is not None
-    ):
-        from azbackupjobs.commands.watch import run_fleet_watch_command
-
-        _run(
-            lambda: run_fleet_watch_command(
-                opts,
-                wopts,
-                Environment.from_system(),
-                fleet=fleet,
-                subscriptions=tuple(subscriptions or ()),
-                management_group=management_group,
-                statuses=tuple(fleet_status or ()),
-                since=since,
-                details=details,
-                jobs=tuple(jobs or ()),
-                operation=operation,
-                all_jobs=all_jobs,
-            )
-        )
-        return
-    request = WatchRequest(
-        common=opts, options=wopts, jobs=tuple(jobs or ()), operation=operation, all_jobs=all_jobs
-    )
-    _run(lambda: run_watch(request, Environment.from_system()))
-
-
-@app.command(
-    "demo",
-    epilog="No Azure account and no network needed: the emulator runs inside azjobs on a free "
-    "loopback port and stops with the demo. The exit code is the watched job's, as for "
-    "watch.\n\n"
-    + _examples(
-        "azjobs demo                                # the live view, about 25 seconds",
-        "azjobs demo -o ndjson | jq -r .properties.status",
-        "azjobs demo --speed 600                    # faster",
-    ),
-)
-def demo_cmd(
-    speed: Annotated[
-        str | None,
-        typer.Option(
-            "--speed",
-            metavar="FACTOR",
-            help="Emulated seconds per real second "
-            "(default 60: the 23-minute backup takes about 25 seconds).",
-            show_default=False,
-        ),
-    ] = None,
-    interval: Annotated[
-        str,
-        typer.Option("--interval", metavar="SECONDS", help="Seconds between polls."),
-    ] = "1",
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-) -> None:
-    """Run a simulated backup on the built-in emulator and watch it, end to end."""
-    from azbackupjobs.commands.demo import DemoOptions, parse_speed, run_demo
-    from azbackupjobs.follow.poll import parse_interval
-
-    global _DEBUG
-    _DEBUG = _DEBUG or debug
-    dopts = DemoOptions(
-        speed=parse_speed(speed) if speed is not None else None,
-        interval=parse_interval(interval),
-        output=output,
-        query=query,
-        debug=debug,
-    )
-    _run(lambda: run_demo(dopts, Environment.from_system()))
-
-
-@app.command(
-    "emulator",
-    epilog="\b\nExamples:\n"
-    "  azjobs emulator                            # prints the exports; Ctrl-C to stop\n"
-    "  azjobs emulator > emu.env & sleep 1; . ./emu.env   # in the background\n"
-    "  azjobs emulator --speed 60 --faults 0.2 --seed 7\n"
-    "  azjobs emulator --tls                      # https with a generated CA\n",
-)
-def emulator_cmd(
-    host: Annotated[
-        str, typer.Option("--host", help="Address to listen on (loopback unless --allow-remote).")
-    ] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="TCP port; 0 picks a free one.")] = 8765,
-    speed: Annotated[
-        float, typer.Option("--speed", metavar="FACTOR", help="Emulated seconds per real second.")
-    ] = 1.0,
-    seed: Annotated[
-        int | None,
-        typer.Option(
-            "--seed", help="Seed for job ids and faults (deterministic runs).", show_default=False
-        ),
-    ] = None,
-    faults: Annotated[
-        float,
-        typer.Option(
-            "--faults", metavar="RATE", help="Share of API requests that get a fault (0-1)."
-        ),
-    ] = 0.0,
-    fault_kinds: Annotated[
-        str | None,
-        typer.Option(
-            "--fault-kinds",
-            help="Comma-separated: 429,500,503,reset,slow,truncated (default all).",
-            show_default=False,
-        ),
-    ] = None,
-    page_size: Annotated[int, typer.Option("--page-size", help="Jobs per list page.")] = 20,
-    tls: Annotated[
-        bool,
-        typer.Option(
-            "--tls", help="Serve https with a generated self-signed CA (prints REQUESTS_CA_BUNDLE)."
-        ),
-    ] = False,
-    state: Annotated[
-        str | None,
-        typer.Option(
-            "--state", metavar="FILE", help="Persist jobs across restarts.", show_default=False
-        ),
-    ] = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            help="Bearer token to accept (default azjobs-emulator-token).",
-            show_default=False,
-        ),
-    ] = None,
-    allow_remote: Annotated[
-        bool, typer.Option("--allow-remote", help="Allow a non-loopback --host.")
-    ] = False,
-    empty: Annotated[bool, typer.Option("--empty", help="Start with no seeded jobs.")] = False,
-    log: Annotated[bool, typer.Option("--log", help="One line per request on stderr.")] = False,
-) -> None:
-    """Serve a local emulator of the Backup jobs API and print the environment to use it."""
-    from azbackupjobs.commands.emulator_cmd import EmulatorOptions, run_emulator
-
-    opts = EmulatorOptions(
-        host=host,
-        port=port,
-        speed=speed,
-        seed=seed,
-        faults=faults,
-        fault_kinds=fault_kinds,
-        page_size=page_size,
-        tls=tls,
-        state=state,
-        token=token,
-        allow_remote=allow_remote,
-        empty=empty,
-        log=log,
-    )
-    _run(lambda: run_emulator(opts, Environment.from_system()))
-
-
-_FILTER_PANEL = "Filters"
-_FLEET_PANEL = "Fleet (Azure Resource Graph)"
-FleetOpt = Annotated[
-    bool,
-    typer.Option(
-        "--fleet",
-        help="Every vault in scope at once, through one Azure Resource "
-        "Graph query (needs Reader on the subscriptions; no group or vault). Resource "
-        "Graph lags the vault API a little.",
-        rich_help_panel=_FLEET_PANEL,
-    ),
-]
-SubscriptionsOpt = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--subscriptions",
-        metavar="S1,S2",
-        help="With --fleet: only these "
-        "subscriptions (repeat it or separate with commas). Default: every "
-        "subscription the credential can read.",
-        rich_help_panel=_FLEET_PANEL,
-        show_default=False,
-    ),
-]
-
-
-def _complete_by(incomplete: str) -> list[str]:
-    return [c for c in ("vault", "status", "operation") if c.startswith(incomplete.lower())]
-
-
-ManagementGroupOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--management-group",
-        metavar="MG",
-        help="With --fleet: the subscriptions under this management group.",
-        rich_help_panel=_FLEET_PANEL,
-        show_default=False,
-    ),
-]
-
-
-@app.command(
-    "list",
-    epilog="Times: 90m, 24h, 7d, 2w (ago), now, a date (2024-05-01: local midnight; with "
-    "--until the whole day), or a date and time (2024-05-01T14:30 local, 2024-05-01T12:30Z). "
-    "Windows longer than 30 days are fetched as 30-day windows, newest first.\n\n"
-    "Output: jobs newest first; json is one array ([] when none, exit 0), ndjson one job per "
-    "line as pages arrive. --query applies to the whole array (and so waits for it).\n\n"
-    "tsv columns: name, status, operation, entityFriendlyName, jobType, backupManagementType, "
-    "startTime, endTime, duration.\n\n"
-    "--fleet: the same filters, compiled into one Azure Resource Graph query over every vault "
-    "of the scope (default: every subscription the credential can read); the output has the "
-    "same shape. --by counts instead: json an array of {subscriptionId, resourceGroup, vault, "
-    "jobs, statuses} (vault), {status, jobs, vaults} (status) or {operation, jobs, vaults, "
-    "statuses} (operation); tsv columns: the keys, then with vault and operation one count "
-    "per status (InProgress, Completed, CompletedWithWarnings, Failed, Cancelling, "
-    "Cancelled).\n\n"
-    + _examples(
-        "azjobs list                                   # the last 24 hours",
-        "azjobs list --status Failed --since 7d --type AzureIaasVM",
-        "azjobs list --since 30d --status Failed -o json | jq length",
-        "azjobs list --status InProgress -o ndjson | jq -r .name",
-        "azjobs list --fleet --status Failed          # every vault you can read",
-        "azjobs list --fleet --by vault --since 7d     # counts per vault and status",
-        "azjobs list --fleet --subscriptions $SUB1,$SUB2 -o ndjson | jq -r .id",
-    ),
-)
-def list_cmd(
-    status: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--status",
-            metavar="STATUS",
-            help="InProgress, Completed, CompletedWithWarnings, Failed, Cancelling or "
-            "Cancelled, any casing; repeat it or separate with commas.",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-            autocompletion=_completion.complete_status,
-        ),
-    ] = None,
-    operation: Annotated[
-        str | None,
-        typer.Option(
-            "--operation",
-            metavar="OPERATION",
-            help="Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, "
-            "CrossRegionRestore, Undelete, UpdateCustomerManagedKey, Register or "
-            "UnRegister.",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-            autocompletion=_completion.complete_operation,
-        ),
-    ] = None,
-    backup_type: Annotated[
-        str | None,
-        typer.Option(
-            "--type",
-            "--backup-management-type",
-            metavar="TYPE",
-            help="AzureIaasVM, AzureStorage, AzureWorkload, MAB, DPM, "
-            "AzureBackupServer, AzureSql or DefaultBackup.",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-            autocompletion=_completion.complete_management_type,
-        ),
-    ] = None,
-    job_id: Annotated[
-        str | None,
-        typer.Option(
-            "--job-id",
-            metavar="GUID",
-            help="Only the job with this GUID (within the window).",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="TIME",
-            help="Start of the window (default: 24 hours before --until).",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    until: Annotated[
-        str | None,
-        typer.Option(
-            "--until",
-            metavar="TIME",
-            help="End of the window (default: now).",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    entity: Annotated[
-        str | None,
-        typer.Option(
-            "--entity",
-            metavar="TEXT",
-            help="Only jobs whose entity name (VM, database, share) contains this "
-            "text, any casing.",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit",
-            help="At most N jobs, newest first; stops fetching there. "
-            "0: all. Default: all (the table: the newest 100).",
-            metavar="N",
-            rich_help_panel=_FILTER_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    fleet: FleetOpt = False,
-    subscriptions: SubscriptionsOpt = None,
-    management_group: ManagementGroupOpt = None,
-    by: Annotated[
-        str | None,
-        typer.Option(
-            "--by",
-            metavar="vault|status|operation",
-            help="With --fleet: count the "
-            "jobs per vault, status or operation instead of listing them.",
-            rich_help_panel=_FLEET_PANEL,
-            show_default=False,
-            autocompletion=_complete_by,
-        ),
-    ] = None,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """List the vault's jobs in a time window (default: the last 24 hours), newest first."""
-    from azbackupjobs.commands.list_jobs import run_list_command
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        debug,
-        profile,
-        auth,
-    )
-    values = {
-        "status": status,
-        "operation": operation,
-        "backup_type": backup_type,
-        "job_id": job_id,
-        "since": since,
-        "until": until,
-        "limit": limit,
-        "entity": entity,
-        "fleet": fleet,
-        "subscriptions": subscriptions,
-        "management_group": management_group,
-        "by": by,
-    }
-    _run(lambda: run_list_command(opts, values, Environment.from_system()))
-
-
-@app.command(
-    "cancel",
-    epilog="Without a terminal, --yes is required (exit 2 otherwise). A job that is not "
-    "running, or that the service does not offer to cancel, is refused before anything is sent "
-    "(exit 1). With --wait the exit code is the job's: 7 when cancelled (also when the service "
-    "ends a cancelled VM backup as CompletedWithWarnings, error 400158), 0 when it completed "
-    "first, 6 when it failed, 5 when --timeout elapsed.\n\n"
-    "json: the job resource after the request (after the end with --wait). tsv columns: name, "
-    "status, operation, entityFriendlyName, jobType, backupManagementType, startTime, endTime, "
-    "duration.\n\n"
-    + _examples(
-        "azjobs cancel $JOB                      # asks first on a terminal",
-        "azjobs cancel $JOB --yes --wait         # exit 7 once the job is cancelled",
-        "azjobs cancel $JOB --yes -o json | jq -r .properties.status",
-    ),
-)
-def cancel_cmd(
-    job: JobArg,
-    wait: Annotated[
-        bool,
-        typer.Option("--wait", help="After the request, follow the job until it ends."),
-    ] = False,
-    yes: Annotated[
-        bool,
-        typer.Option(
-            "--yes", "-y", help="Do not ask for confirmation (required without a terminal)."
-        ),
-    ] = False,
-    interval: Annotated[
-        str | None,
-        typer.Option(
-            "--interval",
-            help="With --wait: seconds between polls of the job (default 10, at least 1).",
-            metavar="SECONDS",
-            show_default=False,
-        ),
-    ] = None,
-    timeout: Annotated[
-        str | None,
-        typer.Option(
-            "--timeout",
-            help="Give up after this long (90, 30m, 2h, 1h30m): the "
-            "cancel operation and, with --wait, the job; exit 5. Default: the cancel "
-            "operation 10 minutes, the job never.",
-            metavar="DURATION",
-            show_default=False,
-        ),
-    ] = None,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Ask the service to cancel a running job; --wait follows it to its end."""
-    from azbackupjobs.commands.cancel import CancelOptions, run_cancel
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        debug,
-        profile,
-        auth,
-    )
-    copts = CancelOptions(wait=wait, yes=yes, interval=interval, timeout=timeout)
-    _run(lambda: run_cancel(job, opts, copts, Environment.from_system()))
-
-
-# ----- metrics ---------------------------------------------------------------------------------
-_METRICS_PANEL = "Metrics"
-
-
-def _complete_metrics_format(incomplete: str) -> list[str]:
-    return [f for f in ("prometheus", "openmetrics") if f.startswith(incomplete.lower())]
-
-
-@app.command(
-    "metrics",
-    epilog="Families: azjobs_jobs (jobs that started in the window, by vault, vault_type, "
-    "operation and status), azjobs_jobs_running, azjobs_last_job_end_timestamp_seconds; per "
-    "protected item or backup instance (item, item_type) of its backups: "
-    "azjobs_item_last_success_timestamp_seconds (Completed or CompletedWithWarnings; 0 when "
-    "none in the window), azjobs_item_last_backup_status, "
-    "azjobs_item_last_backup_duration_seconds, azjobs_item_backup_progress_ratio; and the "
-    "exporter's own azjobs_exporter_* (last refresh time and success, data age, Azure requests "
-    "and throttles).\n\n"
-    "Once: one exposition on stdout, or --write FILE (replaced atomically, mode 0644, for "
-    "node_exporter's textfile collector). --serve HOST:PORT serves /metrics and /healthz "
-    "(loopback unless an address is named: :9464 is 127.0.0.1:9464), refreshed from Azure in "
-    "the background every --refresh, so a scrape never waits; a failed refresh keeps the last "
-    "data (azjobs_exporter_last_refresh_success 0, its age growing); /healthz is 503 after two "
-    "intervals without a successful refresh. SIGTERM stops it: exit 143 (systemd: "
-    "SuccessExitStatus=143).\n\n"
-    + _examples(
-        "azjobs metrics                            # the vault's last 24 hours, once",
-        "azjobs metrics -o openmetrics | grep azjobs_item_last_backup_status",
-        "azjobs metrics --fleet --since 2d --write /var/lib/node_exporter/textfile/azjobs.prom",
-        "azjobs metrics --fleet --since 2d --serve :9464",
-        "azjobs metrics --serve 0.0.0.0:9464 --refresh 10m   # every interface: a warning",
-    ),
-)
-def metrics_cmd(
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            metavar="TIME",
-            help="Start of the window (default 24h); cover your alert's threshold: --since 2d "
-            "for 'no successful backup in 26 hours'. With --serve, a duration.",
-            rich_help_panel=_METRICS_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    fmt: Annotated[
-        str | None,
-        typer.Option(
-            "--format",
-            "--output",
-            "-o",
-            metavar="FORMAT",
-            help="prometheus (text 0.0.4, the default) or openmetrics; "
-            "with --serve each scrape's Accept header picks.",
-            rich_help_panel=_METRICS_PANEL,
-            show_default=False,
-            autocompletion=_complete_metrics_format,
-        ),
-    ] = None,
-    write: Annotated[
-        str | None,
-        typer.Option(
-            "--write",
-            metavar="FILE",
-            help="Write the exposition to FILE (atomically, mode 0644) instead of stdout.",
-            rich_help_panel=_METRICS_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    serve: Annotated[
-        str | None,
-        typer.Option(
-            "--serve",
-            metavar="HOST:PORT",
-            help="Serve /metrics and /healthz until stopped (:PORT is loopback; 0.0.0.0:PORT "
-            "every interface, with a warning).",
-            rich_help_panel=_METRICS_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    refresh: Annotated[
-        str | None,
-        typer.Option(
-            "--refresh",
-            metavar="DURATION",
-            help="With --serve: read Azure again this often (default 5m, at least 1m).",
-            rich_help_panel=_METRICS_PANEL,
-            show_default=False,
-        ),
-    ] = None,
-    fleet: FleetOpt = False,
-    subscriptions: SubscriptionsOpt = None,
-    management_group: ManagementGroupOpt = None,
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    debug: DebugOpt = False,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Backup jobs as Prometheus metrics: printed once, or served for scraping."""
-    from azbackupjobs.commands.metrics import MetricsOptions, run_metrics
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        None,
-        None,
-        debug,
-        profile,
-        auth,
-    )
-    mopts = MetricsOptions(
-        common=opts,
-        fleet=fleet,
-        subscriptions=tuple(subscriptions or ()),
-        management_group=management_group,
-        since=since,
-        format=fmt,
-        write=write,
-        serve=serve,
-        refresh=refresh,
-    )
-    _run(lambda: run_metrics(mopts, Environment.from_system()))
-
-
-_config_app = typer.Typer(
-    name="config",
-    help="The config file and where each setting comes from.",
-    epilog="Settings: flag > environment > config file (profile, then defaults) > az CLI "
-    "defaults > built-in default. The file's format: azjobs help config.\n\n"
-    + _examples(
-        "azjobs config show",
-        "azjobs config show --profile prod -o json | jq -r .vault.value",
-        "azjobs config path",
-    ),
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(_config_app)
-
-
-@_config_app.command(
-    "show",
-    epilog="Nothing is sent and no credential is needed. A value a command would refuse is "
-    "shown, warned about on stderr, and exits 2; a malformed config file is an error (exit 2) "
-    "naming the file and line.\n\n"
-    "json: {setting: {value, source}}; ndjson: one {setting, value, source} per line; "
-    "tsv columns: setting, value, source.\n\n"
-    + _examples(
-        "azjobs config show",
-        "azjobs config show --profile prod",
-        "azjobs config show -g other-rg -o json | jq -r .resource_group.source",
-        "AZJOBS_PROFILE=gov azjobs config show -o tsv",
-    ),
-)
-def config_show_cmd(
-    subscription: SubscriptionOpt = None,
-    resource_group: ResourceGroupOpt = None,
-    vault: VaultOpt = None,
-    cloud: CloudOpt = None,
-    endpoint: EndpointOpt = None,
-    api_version: ApiVersionOpt = None,
-    output: OutputOpt = None,
-    query: QueryOpt = None,
-    profile: ProfileOpt = None,
-    auth: AuthOpt = None,
-) -> None:
-    """Print each resolved setting and where it came from (flag, environment, profile, az CLI
-    default, default)."""
-    from azbackupjobs.commands.config_cmd import run_config_show
-
-    opts = _common(
-        subscription,
-        resource_group,
-        vault,
-        cloud,
-        endpoint,
-        api_version,
-        output,
-        query,
-        False,
-        profile,
-        auth,
-    )
-    _run(lambda: run_config_show(opts, Environment.from_system()))
-
-
-@_config_app.command(
-    "path",
-    epilog="AZJOBS_CONFIG names another file; otherwise $XDG_CONFIG_HOME/azjobs/config.toml "
-    "(~/.config/azjobs/config.toml).\n\n"
-    + _examples(
-        "azjobs config path",
-        'mkdir -p "$(dirname "$(azjobs config path)")" && azjobs help config',
-    ),
-)
-def config_path_cmd() -> None:
-    """Print the path of the config file (also when it does not exist yet)."""
-    from azbackupjobs.commands.config_cmd import run_config_path
-
-    _run(lambda: run_config_path(Environment.from_system()))
-
-
-_cache_app = typer.Typer(
-    name="cache",
-    help="The access tokens and other files azjobs keeps between runs.",
-    epilog="Tokens are cached per identity and scope in $XDG_CACHE_HOME/azjobs/tokens "
-    "(~/.cache/azjobs/tokens), readable by you only, and never used within 5 minutes of "
-    "their expiry. AZJOBS_TOKEN_CACHE=0 turns the cache off.\n\n"
-    + _examples(
-        "azjobs cache show",
-        "azjobs cache show -o json | jq -r '.[].expiresOn'",
-        "azjobs cache clear",
-    ),
-    no_args_is_help=True,
-    rich_markup_mode=None,
-)
-app.add_typer(_cache_app)
-
-
-@_cache_app.command(
-    "show",
-    epilog="json: an array of {mode, scope, tenant, expiresOn, usable, file}; tsv columns: "
-    "mode, scope, tenant, expiresOn, usable. The tokens themselves are never printed.\n\n"
-    + _examples(
-        "azjobs cache show",
-        "azjobs cache show -o json | jq -r '.[] | \"\\(.mode) \\(.expiresOn)\"'",
-    ),
-)
-def cache_show_cmd(output: OutputOpt = None) -> None:
-    """List the cached tokens' scope, tenant and expiry (never the tokens)."""
-    from azbackupjobs.commands.cache_cmd import run_cache_show
-
-    _run(lambda: run_cache_show(output, Environment.from_system()))
-
-
-@_cache_app.command("clear", epilog=_examples("azjobs cache clear"))
-def cache_clear_cmd() -> None:
-    """Remove the cached tokens and other cached files."""
-    from azbackupjobs.commands.cache_cmd import run_cache_clear
-
-    _run(lambda: run_cache_clear(Environment.from_system()))
-
-
-@app.command(
-    "help",
-    epilog=_examples(
-        "azjobs help exit-codes",
-        "azjobs help environment",
-        "azjobs help config",
-        "azjobs help watch                  # the same as azjobs watch --help",
-    ),
-)
-def help_cmd(
-    ctx: typer.Context,
-    topic: Annotated[
-        str | None,
-        typer.Argument(
-            help="exit-codes, environment, config, or a command; without it, the "
-            "list of topics and commands.",
-            metavar="[TOPIC]",
-            show_default=False,
-            autocompletion=_completion.complete_help_topic,
-        ),
-    ] = None,
-) -> None:
-    """Help topics: exit codes, environment variables, the config file; and each command."""
-    from azbackupjobs.commands.help_cmd import run_help
-
-    _run(lambda: run_help(topic, ctx, sys.stdout))
+def command_path(args: Sequence[str]) -> str:
+    """``azjobs``, then the command (and subcommand) that ``args`` start with."""
+    words = [PROGRAM.name]
+    entry = PROGRAM.find(args[0]) if args else None
+    if entry is not None:
+        words.append(entry.name)
+        if isinstance(entry, Group) and len(args) > 1 and entry.find(args[1]) is not None:
+            words.append(args[1])
+    return " ".join(words)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run the Typer app (``fastpath.main``, the console script, tries a faster path first).
-
-    Only the command that runs is built (``lazy_typer``); ``fastpath.guarded`` maps failures to
-    one stderr line and an exit code, for both paths.
-    """
+    """Run the Typer app (``main.console``, the console script, tries a faster path first)."""
     from azbackupjobs.cli.guard import guarded
-    from azbackupjobs.cli.lazy import lazy_command
 
-    guarded(lambda: lazy_command(app)(args=argv, prog_name="azjobs"), lambda: _DEBUG)
+    args = sys.argv[1:] if argv is None else list(argv)
+    guarded(lambda: run_app(args), lambda: wants_debug(args))

@@ -16,9 +16,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,15 +37,7 @@ from azbackupjobs.arm.job_cache import (
 if TYPE_CHECKING:
     from azbackupjobs.arm.settings import Context
 
-PROG_NAME = "azjobs"
 COMPLETE_VAR = "_AZJOBS_COMPLETE"
-# The files in completions/, by the shell names Typer uses.
-SCRIPT_FILES: dict[str, str] = {
-    "bash": "azjobs.bash",
-    "zsh": "azjobs.zsh",
-    "fish": "azjobs.fish",
-    "powershell": "azjobs.ps1",
-}
 
 _LOADED_AT = time.monotonic()
 BUDGET_SECONDS = 1.0  # the most a TAB press may take, start-up included
@@ -63,6 +56,13 @@ CLOUD_HELP: dict[str, str] = {
     "AzureCloud": "Azure public cloud, management.azure.com",
     "AzureChinaCloud": "Azure China (21Vianet), management.chinacloudapi.cn",
     "AzureUSGovernment": "Azure US Government, management.usgovcloudapi.net",
+}
+AUTH_HELP: dict[str, str] = {
+    "default": "AZJOBS_ACCESS_TOKEN, else the DefaultAzureCredential chain",
+    "cli": "the az CLI's login (AzureCliCredential)",
+    "managed-identity": "the managed identity of this machine",
+    "env": "a service principal from AZURE_CLIENT_ID/SECRET/TENANT_ID",
+    "token": "AZJOBS_ACCESS_TOKEN only",
 }
 # Used when the list filters module is not importable (it is the source of truth).
 _FALLBACK_STATUSES = (
@@ -90,28 +90,35 @@ Fetcher = Callable[["Context", Mapping[str, str], float], list[dict[str, Any]]]
 
 
 # ----- option values ----------------------------------------------------------------------------
-def _plain_help() -> None:
-    """Make Typer print descriptions as they are.
+@contextlib.contextmanager
+def plain_descriptions() -> Iterator[None]:
+    """Make Typer print completion descriptions as they are, while a TAB press is answered.
 
-    Typer passes each description through rich to strip markup, which imports rich on every
-    TAB press (~100 ms) and would eat brackets in entity names such as ``msdb [sql-0]``.
-    Descriptions made here are plain text already.
+    With rich installed, Typer renders every description through rich to strip markup: that
+    imports rich on each TAB press (~100 ms) and eats bracketed text such as ``[sql-0]``. It
+    leaves text alone when rich cannot be imported, so rich is made unimportable for the
+    moment (a ``None`` entry in ``sys.modules``); the descriptions made here are plain text.
     """
-    with contextlib.suppress(Exception):  # a Typer without that hook: keep its behaviour
-        import typer._completion_classes as classes
+    saved = {name: sys.modules[name] for name in list(sys.modules) if _is_rich(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.modules["rich"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in [n for n in sys.modules if _is_rich(n)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
-        classes._sanitize_help_text = _identity
 
-
-def _identity(text: str) -> str:
-    return text
+def _is_rich(name: str) -> bool:
+    return name == "rich" or name.startswith("rich.")
 
 
 def _choices(
     values: Iterable[str], incomplete: str, helps: Mapping[str, str] | None = None
 ) -> Items:
     """Values starting with ``incomplete`` (any casing), completing the last of a comma list."""
-    _plain_help()
     head, _, tail = incomplete.rpartition(",")
     prefix = head + "," if head else ""
     wanted = tail.lower()
@@ -154,6 +161,10 @@ def management_type_values() -> tuple[str, ...]:
     return tuple(MANAGEMENT_TYPES)
 
 
+def complete_metrics_format(incomplete: str) -> Items:
+    return [(f, "") for f in ("prometheus", "openmetrics") if f.startswith(incomplete.lower())]
+
+
 def complete_status(incomplete: str) -> Items:
     """Statuses; ``Failed,In`` completes to ``Failed,InProgress`` (the flag takes a list)."""
     return _choices(status_values(), incomplete)
@@ -176,6 +187,14 @@ def complete_profile(incomplete: str) -> Items:
         return []
 
 
+def complete_auth(incomplete: str) -> Items:
+    return [(k, v) for k, v in AUTH_HELP.items() if k.startswith(incomplete.lower())]
+
+
+def complete_by(incomplete: str) -> list[str]:
+    return [c for c in ("vault", "status", "operation") if c.startswith(incomplete.lower())]
+
+
 def complete_help_topic(ctx: Any, incomplete: str) -> Items:
     """The topics of ``azjobs help``, then the commands (``azjobs help watch``)."""
     try:
@@ -195,18 +214,25 @@ def complete_help_topic(ctx: Any, incomplete: str) -> Items:
     return _choices(names, incomplete, helps)
 
 
-if os.environ.get(COMPLETE_VAR):  # a TAB press: command names have descriptions too
-    _plain_help()
-
-
 # ----- completing a JOB argument ----------------------------------------------------------------
 def complete_job(ctx: Any, incomplete: str) -> Items:
     """Typer's callback for JOB arguments: ``(guid, "entity, operation, status, age")``."""
+    return _complete_job(ctx, incomplete, running_first=False)
+
+
+def complete_watch_job(ctx: Any, incomplete: str) -> Items:
+    """JOB arguments of ``watch``: the running jobs first, the ones worth watching."""
+    return _complete_job(ctx, incomplete, running_first=True)
+
+
+def _complete_job(ctx: Any, incomplete: str, *, running_first: bool) -> Items:
     try:
         _silence_stderr()
         params = getattr(ctx, "params", None) or {}
         deadline = process_start() + BUDGET_SECONDS - EXIT_MARGIN
-        return job_items(params, incomplete, os.environ, deadline=deadline)
+        return job_items(
+            params, incomplete, os.environ, deadline=deadline, running_first=running_first
+        )
     except Exception:
         return []
 
@@ -231,7 +257,6 @@ def process_start() -> float:
 
 def _silence_stderr() -> None:
     """In a completion process, stderr is the user's prompt: nothing may appear there."""
-    _plain_help()
     if os.environ.get(COMPLETE_VAR):
         try:
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -252,8 +277,10 @@ def job_items(
     fetch: Fetcher | None = None,
     now: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    running_first: bool = False,
 ) -> Items:
-    """Completions for a JOB argument from the cache, refreshed first when stale and possible."""
+    """Completions for a JOB argument from the cache, refreshed first when stale and possible;
+    newest first, or with ``running_first`` the running jobs before the ended ones."""
     wanted = incomplete.strip().lower()
     if wanted.startswith("/"):
         return []  # a full ARM id is typed by hand or pasted
@@ -282,15 +309,25 @@ def job_items(
     if not isinstance(entry, dict) or wall - number(entry, "updated_at") > KEEP_SECONDS:
         return []
     typed = _typed_values(params)
-    items: Items = []
     jobs_cached = entry.get("jobs")
-    for job in jobs_cached if isinstance(jobs_cached, list) else []:
-        if not isinstance(job, dict):
-            continue
-        job_id = str(job.get("id", ""))
-        if _GUID.match(job_id) and job_id.startswith(wanted) and job_id not in typed:
-            items.append((job_id, describe(job, wall)))
-    return items
+    offered = [
+        job
+        for job in (jobs_cached if isinstance(jobs_cached, list) else [])
+        if isinstance(job, dict)
+        and _GUID.match(str(job.get("id", "")))
+        and str(job.get("id")).startswith(wanted)
+        and str(job.get("id")) not in typed
+    ]
+    if running_first:
+        offered.sort(key=lambda job: not is_running(job))  # stable: newest first within each
+    return [(str(job["id"]), describe(job, wall)) for job in offered]
+
+
+def is_running(job: Mapping[str, Any]) -> bool:
+    """Whether a cached job was running when it was listed (what ``watch`` is for)."""
+    from azbackupjobs.model.job import JobStatus
+
+    return JobStatus.parse(job.get("status")) in {JobStatus.IN_PROGRESS, JobStatus.CANCELLING}
 
 
 def describe(job: Mapping[str, Any], now: float) -> str:
@@ -389,19 +426,6 @@ def list_first_page(
         client.close()
 
 
-# ----- the scripts in completions/ --------------------------------------------------------------
-def completion_script(shell: str) -> str:
-    """The script ``azjobs --show-completion`` prints for ``shell`` (and the installer writes)."""
-    from typer._completion_shared import get_completion_script
-
-    return get_completion_script(prog_name=PROG_NAME, complete_var=COMPLETE_VAR, shell=shell) + "\n"
-
-
-def completion_scripts() -> dict[str, str]:
-    """File name in completions/ -> content."""
-    return {name: completion_script(shell) for shell, name in SCRIPT_FILES.items()}
-
-
 __all__: Sequence[str] = (
     "complete_cloud",
     "complete_help_topic",
@@ -411,6 +435,6 @@ __all__: Sequence[str] = (
     "complete_output",
     "complete_profile",
     "complete_status",
-    "completion_scripts",
+    "complete_watch_job",
     "record_jobs",
 )

@@ -1,12 +1,13 @@
 """``azjobs cache show`` and ``azjobs cache clear``: the files azjobs keeps between runs.
 
 ``show`` lists the cached access tokens by identity mode, scope, tenant and expiry, never the
-tokens themselves. ``clear`` removes everything azjobs caches: the tokens, the job ids offered by
-shell completion, and the fast-path option table; the next run fetches a fresh token.
+tokens themselves. ``clear`` removes everything azjobs caches: the tokens and the job ids offered
+by shell completion; the next run fetches a fresh token.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,8 +15,8 @@ from azbackupjobs.arm import token_cache
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.output import Environment, Output, resolve_format
 
-# Other files azjobs keeps in the same directory (shell completion's job list, the fast path's
-# option table); ``clear`` removes them with the tokens.
+# Other files azjobs keeps in the same directory (shell completion's job list, and the option
+# table that versions before the command registry kept); ``clear`` removes them with the tokens.
 OTHER_CACHE_FILES = ("jobs.json", "cli-spec.json")
 
 
@@ -43,8 +44,15 @@ def show_rows(env: Environment) -> list[dict[str, Any]]:
     ]
 
 
-def run_cache_show(output: str | None, env: Environment) -> int:
-    out = Output(env, resolve_format(output, env))
+@dataclass(frozen=True)
+class CacheOptions:
+    """``cache show`` takes ``--output``; ``cache clear`` nothing."""
+
+    output: str | None = None
+
+
+def run_show(opts: CacheOptions, env: Environment) -> int:
+    out = Output(env, resolve_format(opts.output, env))
     rows = show_rows(env)
     where = token_cache.token_dir(env.env)
     if not token_cache.enabled(env.env):
@@ -84,7 +92,7 @@ def run_cache_show(output: str | None, env: Environment) -> int:
     return ExitCode.OK
 
 
-def run_cache_clear(env: Environment) -> int:
+def run_clear(opts: CacheOptions, env: Environment) -> int:
     removed = token_cache.TokenCache(token_cache.token_dir(env.env)).clear()
     others = 0
     root = token_cache.cache_root(env.env)

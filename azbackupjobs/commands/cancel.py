@@ -52,6 +52,17 @@ class CancelOptions:
     timeout: str | None = None  # give up after this long: the operation, and the job with --wait
 
 
+@dataclass(frozen=True, kw_only=True)
+class CancelCommandOptions(CommonOptions):
+    """``azjobs cancel``: the JOB, how to cancel it, and the vault flags."""
+
+    job: str
+    wait: bool = False
+    yes: bool = False
+    interval: str | None = None
+    timeout: str | None = None
+
+
 def job_title(job: Job) -> str:
     """``Backup of vm1``: how people name a job (kept free of rich to start fast)."""
     return f"{sanitize(job.operation or 'Job', 60)} of {sanitize(job.entity or job.job_id, 80)}"
@@ -151,6 +162,13 @@ def _timed_out(user_timeout: float | None) -> AzJobsError:
         f"{OPERATION_WAIT_LIMIT / 60:g} minutes",
         hint="the job may still be cancelling; check it with `azjobs get JOB`",
     )
+
+
+def run(opts: CancelCommandOptions, env: Environment) -> int:
+    copts = CancelOptions(
+        wait=opts.wait, yes=opts.yes, interval=opts.interval, timeout=opts.timeout
+    )
+    return run_cancel(opts.job, opts, copts, env)
 
 
 def run_cancel(

@@ -56,6 +56,7 @@ class Session:
     out: Output
     ctx: settings.Context
     client: BackupJobsClient
+    timeout: float | None = None  # --timeout: the run's overall deadline in seconds, if any
 
     @functools.cached_property
     def source(self) -> RecoveryServicesSource:
@@ -98,8 +99,11 @@ def open_session(
     retry: RetryPolicy | None = None,
     announce_retries: bool = True,
     context: settings.Context | None = None,
+    timeout: float | None = None,
 ) -> Session:
-    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
+    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's.
+    ``timeout``: the run's overall deadline (``--timeout``), kept on the session for the
+    transport."""
     from azbackupjobs.arm.client import BackupJobsClient, Hooks, RetryPolicy
 
     out = out or make_output(opts, env)
@@ -115,7 +119,7 @@ def open_session(
 
         hooks.on_retry = announce
     client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
-    return Session(env=env, out=out, ctx=ctx, client=client)
+    return Session(env=env, out=out, ctx=ctx, client=client, timeout=timeout)
 
 
 def refuse_vault_flags(opts: CommonOptions) -> None:

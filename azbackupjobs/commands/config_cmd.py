@@ -175,7 +175,7 @@ def _output_row(opts: CommonOptions, env: Environment, active: config.ActiveProf
     return Row("output", value.strip().lower() if problem is None else value, source, problem)
 
 
-def run_config_show(opts: CommonOptions, env: Environment) -> int:
+def run_show(opts: CommonOptions, env: Environment) -> int:
     rows = resolve_rows(opts, env)
     out = _show_output(opts, env)
     out.show(
@@ -225,7 +225,12 @@ def _table(rows: list[Row]) -> Any:
     return table
 
 
-def run_config_path(env: Environment) -> int:
+@dataclass(frozen=True)
+class PathOptions:
+    """``config path`` takes no options."""
+
+
+def run_path(opts: PathOptions, env: Environment) -> int:
     path = config.config_path(env.env)
     env.stdout.write(f"{path}\n")
     env.stdout.flush()

@@ -52,7 +52,7 @@ def parse_speed(value: str) -> float:
     return speed
 
 
-def run_demo(
+def run(
     opts: DemoOptions,
     env: Environment,
     *,

@@ -29,7 +29,7 @@ class EmulatorOptions:
     log: bool = False
 
 
-def run_emulator(opts: EmulatorOptions, env: Environment) -> int:
+def run(opts: EmulatorOptions, env: Environment) -> int:
     from azbackupjobs import emulator
 
     if not 0 <= opts.port <= 65535:

@@ -6,6 +6,7 @@ The json, ndjson and tsv paths print the resource as returned and never build th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import CommonOptions, job_ref, make_output, open_session
@@ -17,12 +18,21 @@ if TYPE_CHECKING:
     from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 
+@dataclass(frozen=True, kw_only=True)
+class GetOptions(CommonOptions):
+    """``azjobs get`` and ``azjobs list-tasks``: the vault flags, one JOB, and the run's
+    overall deadline in seconds (``--timeout``)."""
+
+    job: str
+    timeout: float | None = None
+
+
 def _fetch(
-    job: str, opts: CommonOptions, env: Environment
+    opts: GetOptions, env: Environment
 ) -> tuple[Output, dict[str, Any], RecoveryServicesSource]:
     out = make_output(opts, env)
-    ref = job_ref(job)
-    session = open_session(opts, env, ref, out=out)
+    ref = job_ref(opts.job)
+    session = open_session(opts, env, ref, out=out, timeout=opts.timeout)
     source = session.source
     try:
         raw = source.get_job(ref.job_id)
@@ -33,13 +43,13 @@ def _fetch(
     return out, raw, source
 
 
-def run_get(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw, source = _fetch(job, opts, env)
+def run(opts: GetOptions, env: Environment) -> int:
+    out, raw, source = _fetch(opts, env)
     show_job(out, raw, source.parse)
     return ExitCode.OK
 
 
-def run_list_tasks(job: str, opts: CommonOptions, env: Environment) -> int:
-    out, raw, source = _fetch(job, opts, env)
+def run_list_tasks(opts: GetOptions, env: Environment) -> int:
+    out, raw, source = _fetch(opts, env)
     show_tasks(out, raw, source.tasks(raw), source.parse)
     return ExitCode.OK

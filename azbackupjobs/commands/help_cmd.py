@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING
+from typing import IO, Any
 
 from azbackupjobs.model.errors import ExitCode, UsageError
-
-if TYPE_CHECKING:
-    from typer._click import Context
-
+from azbackupjobs.view.output import Environment
 
 EXIT_CODES: dict[ExitCode, str] = {
     ExitCode.OK: "success; for watch, every job ended Completed (or CompletedWithWarnings "
@@ -182,7 +179,19 @@ def index_text(commands: dict[str, str]) -> str:
     )
 
 
-def run_help(topic: str | None, ctx: Context, out: IO[str]) -> int:
+@dataclass(frozen=True)
+class HelpOptions:
+    """``context``: the Typer context of the run, which knows every command and its help."""
+
+    topic: str | None = None
+    context: Any = None
+
+
+def run(opts: HelpOptions, env: Environment) -> int:
+    return run_help(opts.topic, opts.context, env.stdout)
+
+
+def run_help(topic: str | None, ctx: Any, out: IO[str]) -> int:
     """Print a topic, a command's help (``azjobs help get``), or the index."""
     root = ctx.find_root()
     group = root.command
@@ -190,7 +199,7 @@ def run_help(topic: str | None, ctx: Context, out: IO[str]) -> int:
     if topic is None or not topic.strip():
         commands = {}
         for name in names:
-            command = group.get_command(root, name)  # type: ignore[attr-defined]
+            command = group.get_command(root, name)
             if command is not None and not command.hidden:
                 commands[name] = command.get_short_help_str(limit=70)
         out.write(index_text(commands))
@@ -200,7 +209,7 @@ def run_help(topic: str | None, ctx: Context, out: IO[str]) -> int:
         out.write(TOPICS[wanted].text())
         return ExitCode.OK
     if wanted in names:
-        command = group.get_command(root, wanted)  # type: ignore[attr-defined]
+        command = group.get_command(root, wanted)
         with command.make_context(wanted, [], parent=root, resilient_parsing=True) as sub:
             out.write(command.get_help(sub) + "\n")
         return ExitCode.OK

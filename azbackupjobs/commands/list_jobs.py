@@ -10,18 +10,19 @@ in 2 vaults in the last 24 h").
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs.commands.common import CommonOptions, make_output, open_session
-from azbackupjobs.commands.shared.fleet import (
-    FleetOptions,
-    fleet_scope,
-    open_fleet,
+from azbackupjobs.commands.common import (
+    CommonOptions,
+    make_output,
+    open_session,
     refuse_vault_flags,
 )
+from azbackupjobs.commands.options import ListCommandOptions
+from azbackupjobs.commands.shared.fleet import FleetOptions, fleet_scope, open_fleet
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.sources import filters, kql
 from azbackupjobs.sources import recovery_services as vault
@@ -81,11 +82,12 @@ def run_list(
     *,
     now: datetime | None = None,
     tz: tzinfo | None = None,
+    timeout: float | None = None,
 ) -> int:
     out = make_output(opts, env)
     query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
     vault.plan(query)  # a window the vault API cannot be asked for fails before anything else
-    session = open_session(opts, env, out=out)
+    session = open_session(opts, env, out=out, timeout=timeout)
     newest: list[dict[str, Any]] = []
     try:
         jobs = _tap(session.source.jobs(query), newest)
@@ -173,7 +175,13 @@ def plan_fleet(
 
 
 def run_fleet_command(
-    opts: CommonOptions, lopts: ListOptions, fopts: FleetOptions, env: Environment, *, fleet: bool
+    opts: CommonOptions,
+    lopts: ListOptions,
+    fopts: FleetOptions,
+    env: Environment,
+    *,
+    fleet: bool,
+    timeout: float | None = None,
 ) -> int:
     """``azjobs list`` given a fleet flag: ``--fleet`` itself is required with the others."""
     if not fleet:
@@ -191,7 +199,7 @@ def run_fleet_command(
             "--fleet "
             f"(azjobs list --fleet {' '.join(named)} ...)"
         )
-    return run_fleet_list(opts, lopts, fopts, env)
+    return run_fleet_list(opts, lopts, fopts, env, timeout=timeout)
 
 
 def run_fleet_list(
@@ -204,10 +212,13 @@ def run_fleet_list(
     tz: tzinfo | None = None,
     sleep: Sleep = time.sleep,
     clock: Clock = time.monotonic,
+    timeout: float | None = None,
 ) -> int:
     out = make_output(opts, env)
     plan = plan_fleet(opts, lopts, fopts, now=now or datetime.now(UTC), tz=tz)
-    session, source = open_fleet(opts, env, out, plan.scope, sleep=sleep, clock=clock)
+    session, source = open_fleet(
+        opts, env, out, plan.scope, sleep=sleep, clock=clock, timeout=timeout
+    )
     try:
         if plan.by is not None:
             _print_summary(out, source, plan, plan.by)
@@ -249,31 +260,28 @@ def _print_summary(out: Output, source: ResourceGraphSource, plan: FleetPlan, by
 
 
 # ----- the command --------------------------------------------------------------------------------
-def run_list_command(opts: CommonOptions, values: Mapping[str, Any], env: Environment) -> int:
-    """What ``azjobs list`` does with its parsed flags (named as in cli.py), shared by the Typer
-    command and the start-up fast path so that the two cannot differ: the vault list, or the
-    Resource Graph form when any fleet flag is given."""
-    lopts = ListOptions(
-        statuses=tuple(values.get("status") or ()),
-        operation=values.get("operation"),
-        management_type=values.get("backup_type"),
-        job_id=values.get("job_id"),
-        since=values.get("since"),
-        until=values.get("until"),
-        limit=values.get("limit"),
-        entity=values.get("entity"),
+def list_filters(opts: ListCommandOptions) -> ListOptions:
+    """The filters of ``azjobs list``, which the vault list and ``--fleet`` read alike."""
+    return ListOptions(
+        statuses=opts.status,
+        operation=opts.operation,
+        management_type=opts.backup_type,
+        job_id=opts.job_id,
+        since=opts.since,
+        until=opts.until,
+        limit=opts.limit,
+        entity=opts.entity,
     )
-    fleet = bool(values.get("fleet"))
-    if (
-        fleet
-        or values.get("subscriptions")
-        or values.get("management_group") is not None
-        or values.get("by") is not None
-    ):
-        fopts = FleetOptions(
-            tuple(values.get("subscriptions") or ()),
-            values.get("management_group"),
-            values.get("by"),
-        )
-        return run_fleet_command(opts, lopts, fopts, env, fleet=fleet)
-    return run_list(opts, lopts, env)
+
+
+def run(opts: ListCommandOptions, env: Environment) -> int:
+    """``azjobs list`` without fleet flags (with them, ``run_fleet`` runs instead)."""
+    return run_list(opts, list_filters(opts), env, timeout=opts.timeout)
+
+
+def run_fleet(opts: ListCommandOptions, env: Environment) -> int:
+    """``azjobs list`` given any fleet flag."""
+    fopts = FleetOptions(opts.subscriptions, opts.management_group, opts.by)
+    return run_fleet_command(
+        opts, list_filters(opts), fopts, env, fleet=opts.fleet, timeout=opts.timeout
+    )

@@ -74,6 +74,48 @@ class MetricsOptions:
     refresh: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class MetricsCommandOptions(CommonOptions):
+    """``azjobs metrics`` as the command line gives it (no --query: the output is metrics)."""
+
+    fleet: bool = False
+    subscriptions: tuple[str, ...] = ()
+    management_group: str | None = None
+    since: str | None = None
+    format: str | None = None
+    write: str | None = None
+    serve: str | None = None
+    refresh: str | None = None
+
+
+def run(opts: MetricsCommandOptions, env: Environment) -> int:
+    common = CommonOptions(
+        subscription=opts.subscription,
+        resource_group=opts.resource_group,
+        vault=opts.vault,
+        cloud=opts.cloud,
+        endpoint=opts.endpoint,
+        api_version=opts.api_version,
+        debug=opts.debug,
+        profile=opts.profile,
+        auth=opts.auth,
+    )
+    return run_metrics(
+        MetricsOptions(
+            common=common,
+            fleet=opts.fleet,
+            subscriptions=opts.subscriptions,
+            management_group=opts.management_group,
+            since=opts.since,
+            format=opts.format,
+            write=opts.write,
+            serve=opts.serve,
+            refresh=opts.refresh,
+        ),
+        env,
+    )
+
+
 @dataclass(frozen=True)
 class MetricsPlan:
     """Everything validated before any request."""

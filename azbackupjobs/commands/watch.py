@@ -14,13 +14,16 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from azbackupjobs.arm.client import NO_RETRY
-from azbackupjobs.commands.common import CommonOptions, Session, job_ref, make_output, open_session
-from azbackupjobs.commands.shared.fleet import (
-    FleetOptions,
-    fleet_scope,
-    open_fleet,
+from azbackupjobs.commands.common import (
+    CommonOptions,
+    Session,
+    job_ref,
+    make_output,
+    open_session,
     refuse_vault_flags,
 )
+from azbackupjobs.commands.options import WatchCommandOptions
+from azbackupjobs.commands.shared.fleet import FleetOptions, fleet_scope, open_fleet
 from azbackupjobs.commands.shared.operations import resolve_operation
 from azbackupjobs.commands.shared.watching import (
     Clock,
@@ -31,6 +34,7 @@ from azbackupjobs.commands.shared.watching import (
     watch_jobs,
 )
 from azbackupjobs.follow.fleet import RUNNING_STATUSES, FleetWatchOptions, fleet_poller
+from azbackupjobs.follow.poll import parse_duration_arg
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import UsageError
 from azbackupjobs.model.text import sanitize
@@ -71,6 +75,35 @@ class WatchRequest:
 
 
 # ----- the entry point of the command ------------------------------------------------------------
+def parse_grace(value: str) -> float:
+    return parse_duration_arg(value, "--grace")
+
+
+def watch_options(opts: WatchCommandOptions) -> WatchOptions:
+    """How to watch, from the command line (``watch --fleet`` reads the same flags)."""
+    return WatchOptions(
+        interval=opts.poll_interval,
+        timeout=opts.timeout,
+        grace=opts.grace,
+        strict=opts.strict,
+        fail_fast=opts.fail_fast,
+        compact=opts.compact,
+        bell=opts.bell,
+    )
+
+
+def run(opts: WatchCommandOptions, env: Environment) -> int:
+    """``azjobs watch`` without fleet flags (with them, ``run_fleet`` runs instead)."""
+    request = WatchRequest(
+        common=opts,
+        options=watch_options(opts),
+        jobs=opts.jobs,
+        operation=opts.operation,
+        all_jobs=opts.all_jobs,
+    )
+    return run_watch(request, env)
+
+
 def run_watch(
     request: WatchRequest,
     env: Environment,
@@ -215,6 +248,24 @@ def watch_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
             f"azjobs list --fleet --status {ended[0]}"
         )
     return statuses
+
+
+def run_fleet(opts: WatchCommandOptions, env: Environment) -> int:
+    """``azjobs watch`` given any fleet flag."""
+    return run_fleet_watch_command(
+        opts,
+        watch_options(opts),
+        env,
+        fleet=opts.fleet,
+        subscriptions=opts.subscriptions,
+        management_group=opts.management_group,
+        statuses=opts.fleet_status,
+        since=opts.since,
+        details=opts.details,
+        jobs=opts.jobs,
+        operation=opts.operation,
+        all_jobs=opts.all_jobs,
+    )
 
 
 def run_fleet_watch_command(

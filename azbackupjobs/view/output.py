@@ -128,8 +128,12 @@ class Query:
         try:
             self._compiled = jmespath.compile(expression)
         except JMESPathError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
-            raise UsageError(f"--query: malformed JMESPath expression: {first}") from None
+            from azbackupjobs.model.text import sanitize
+
+            raise UsageError(
+                f"--query: malformed JMESPath expression {sanitize(expression, 120)!r}: "
+                f"{query_problem(exc)}"
+            ) from None
         self.expression = expression
 
     def apply(self, data: Any) -> Any:
@@ -139,6 +143,25 @@ class Query:
             return self._compiled.search(data)
         except JMESPathError as exc:
             raise UsageError(f"--query: {exc}") from None
+
+
+def query_problem(exc: Exception) -> str:
+    """What is wrong with a JMESPath expression, in a few words: jmespath's own messages end
+    with a colon and put the expression and a caret on the lines after it."""
+    from jmespath import exceptions
+
+    if isinstance(exc, exceptions.IncompleteExpressionError) or (
+        isinstance(exc, exceptions.ParseError) and getattr(exc, "token_type", None) == "EOF"
+    ):
+        return "it ends too early"
+    if isinstance(exc, exceptions.LexerError):
+        return f"{str(exc.message).rstrip('.').lower()} at column {exc.lexer_position}"
+    if isinstance(exc, exceptions.ArityError):
+        return str(exc)
+    if isinstance(exc, exceptions.ParseError):
+        return f"unexpected {exc.token_value!r} at column {exc.lex_position}"
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(":") if lines else "syntax error"
 
 
 def tsv_cell(value: Any) -> str:

@@ -86,8 +86,6 @@ def run_cli(args: list[str]) -> Result:
             cli.main(args)
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        finally:
-            cli._DEBUG = False  # a --debug run must not change the runs after it
     return Result(code, out.getvalue(), err.getvalue())
 
 

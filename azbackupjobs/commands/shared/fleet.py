@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from azbackupjobs.arm import settings
 from azbackupjobs.commands.common import CommonOptions, Session, open_session
-from azbackupjobs.model.errors import UsageError
 from azbackupjobs.sources import kql
 from azbackupjobs.view.output import Environment, Output
 
@@ -30,21 +29,6 @@ class FleetOptions:
     subscriptions: tuple[str, ...] = ()  # --subscriptions values (repeatable, comma-separated)
     management_group: str | None = None
     by: str | None = None
-
-
-def refuse_vault_flags(opts: CommonOptions) -> None:
-    """``--fleet`` spans vaults: a group or vault flag would be silently meaningless."""
-    given = [
-        flag
-        for flag, value in (("--resource-group", opts.resource_group), ("--vault-name", opts.vault))
-        if value
-    ]
-    if given:
-        verb = "does" if len(given) == 1 else "do"
-        raise UsageError(
-            f"--fleet covers every vault in scope; {' and '.join(given)} {verb} "
-            "not apply (narrow with --subscriptions or --management-group)"
-        )
 
 
 def fleet_scope(opts: CommonOptions, fopts: FleetOptions) -> kql.Scope:
@@ -65,16 +49,17 @@ def open_fleet(
     clock: Callable[[], float] = time.monotonic,
     notify: Callable[[str], None] | None = None,
     retry: RetryPolicy | None = None,
+    timeout: float | None = None,
 ) -> tuple[Session, ResourceGraphSource]:
     """A session on the endpoint alone (no resource group or vault is resolved or needed), and
     the fleet's source over it. ``notify`` hears Resource Graph's quota waits (default: a note
     on stderr); ``retry``: the transport's policy for the queries (a watch waits out failures
-    in its loop instead)."""
+    in its loop instead); ``timeout``: the run's overall deadline (``list --timeout``)."""
     from azbackupjobs.sources.fleet import ResourceGraphSource
     from azbackupjobs.sources.resource_graph import ResourceGraphClient, graph_api_version
 
     ctx = settings.resolve_service_context(opts.flags, env.env)
-    session = open_session(opts, env, out=out, context=ctx)
+    session = open_session(opts, env, out=out, context=ctx, timeout=timeout)
     try:
         graph = ResourceGraphClient(
             session.client,

@@ -1,0 +1,88 @@
+"""The options of the commands that two run functions serve.
+
+``azjobs list`` and ``azjobs watch`` run against one vault, or, given a fleet flag, against every
+vault through Resource Graph: the same command line, two implementations. Its options class
+belongs to the command line, so it lives here, below both (a command module never imports
+another), and says which implementation a run asks for (``fleet_requested``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azbackupjobs.commands.common import CommonOptions
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListCommandOptions(CommonOptions):
+    """``azjobs list``: the filters, the fleet flags, the vault flags, and the run's overall
+    deadline in seconds (``--timeout``)."""
+
+    status: tuple[str, ...] = ()
+    operation: str | None = None
+    backup_type: str | None = None
+    job_id: str | None = None
+    since: str | None = None
+    until: str | None = None
+    entity: str | None = None
+    limit: int | None = None
+    fleet: bool = False
+    subscriptions: tuple[str, ...] = ()
+    management_group: str | None = None
+    by: str | None = None
+    timeout: float | None = None
+
+    @property
+    def fleet_requested(self) -> bool:
+        """Any fleet flag: the Resource Graph form runs (and asks for --fleet itself)."""
+        return (
+            self.fleet
+            or bool(self.subscriptions)
+            or self.management_group is not None
+            or self.by is not None
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class WatchCommandOptions(CommonOptions):
+    """``azjobs watch``: what to watch, how, the fleet flags and the vault flags.
+
+    ``interval`` None: the config file's interval or the default (``poll_interval``).
+    """
+
+    jobs: tuple[str, ...] = ()
+    operation: str | None = None
+    all_jobs: bool = False
+    interval: float | None = None
+    timeout: float | None = None
+    grace: float = 60.0  # --grace's default (follow.poll.DEFAULT_GRACE)
+    strict: bool = False
+    fail_fast: bool = False
+    compact: bool = False
+    bell: bool = False
+    fleet: bool = False
+    subscriptions: tuple[str, ...] = ()
+    management_group: str | None = None
+    fleet_status: tuple[str, ...] = ()
+    since: str | None = None
+    details: bool = False
+
+    @property
+    def fleet_requested(self) -> bool:
+        """Any fleet flag: the Resource Graph form runs (and asks for --fleet itself)."""
+        return (
+            self.fleet
+            or bool(self.subscriptions)
+            or self.management_group is not None
+            or bool(self.fleet_status)
+            or self.details
+            or self.since is not None
+        )
+
+    @property
+    def poll_interval(self) -> float:
+        if self.interval is not None:
+            return self.interval
+        from azbackupjobs.follow.poll import startup_interval
+
+        return startup_interval(self.profile)
