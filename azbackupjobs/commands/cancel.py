@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after
+from azbackupjobs.arm.client import BackupJobsClient, Response, parse_retry_after, pause
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.follow.poll import parse_interval, parse_timeout
 from azbackupjobs.model import ids
@@ -37,7 +37,7 @@ from azbackupjobs.view.output import Environment, Output
 OPERATION_WAIT_LIMIT = 600.0
 # Poll interval of the operation when the service gives no Retry-After.
 DEFAULT_OPERATION_POLL = 10.0
-# The emulator scales Retry-After down with its speed; never spin faster than this.
+# The shortest last wait before the deadline (Retry-After itself is floored by ``pause``).
 MIN_OPERATION_POLL = 0.05
 
 
@@ -140,7 +140,7 @@ def request_cancel(
 
 def _pause(delay: float | None, deadline: _Deadline, now: float) -> float:
     """Retry-After (or the default), never past the deadline, never a busy loop."""
-    wait = DEFAULT_OPERATION_POLL if delay is None else delay
+    wait = pause(delay, default=DEFAULT_OPERATION_POLL)
     return max(MIN_OPERATION_POLL, min(wait, max(deadline.remaining(now), 0.0)))
 
 

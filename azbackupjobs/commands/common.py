@@ -69,9 +69,13 @@ def open_session(
     retry: RetryPolicy | None = None,
     announce_retries: bool = True,
     context: settings.Context | None = None,
+    timeout: float | None = None,
 ) -> Session:
-    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's."""
+    """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's.
+    ``timeout``: seconds the whole command may spend on the service, requests and retries
+    included (``--timeout``); running out is ``CommandTimeout`` (exit 1)."""
     from azbackupjobs.arm.client import BackupJobsClient, Hooks, RetryPolicy
+    from azbackupjobs.arm.transport import Deadline
 
     out = out or make_output(opts, env)
     ctx = context if context is not None else settings.resolve_context(opts.flags, env.env, job)
@@ -85,5 +89,11 @@ def open_session(
             out.note(f"azjobs: {notice.reason}; retrying in {notice.delay:.1f} s")
 
         hooks.on_retry = announce
-    client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
+    client = BackupJobsClient(
+        ctx,
+        tokens,
+        hooks=hooks,
+        retry=retry or RetryPolicy(),
+        deadline=None if timeout is None else Deadline.after(timeout),
+    )
     return Session(env=env, out=out, ctx=ctx, client=client)

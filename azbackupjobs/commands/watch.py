@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from azbackupjobs.arm.client import NO_RETRY, parse_retry_after
+from azbackupjobs.arm.client import NO_RETRY, parse_retry_after, pause
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.follow.poll import (
     DEFAULT_GRACE,
     DEFAULT_INTERVAL,
+    LAST_LOOK_SECONDS,
     PollPolicy,
     Snapshot,
     Tracked,
@@ -34,6 +35,7 @@ from azbackupjobs.follow.poll import (
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import (
     AzJobsError,
+    CommandTimeout,
     ExitCode,
     NotFoundError,
     OperationFailedError,
@@ -103,8 +105,11 @@ def run_watch(
         )
     out = make_output(request.common, env)
     ref = _context_ref(request)
-    session = open_session(request.common, env, ref, out=out)
     opts = request.options
+    # Every request of the watch (finding the jobs included) ends by the deadline; the poll
+    # loop gives its own requests what is left of it (``time_left``).
+    timeout = None if opts.timeout is None else opts.timeout + LAST_LOOK_SECONDS
+    session = open_session(request.common, env, ref, out=out, timeout=timeout)
     started = clock()
     try:
         if request.operation is not None:
@@ -127,6 +132,10 @@ def run_watch(
         if opts.timeout is not None:
             opts = replace(opts, timeout=max(opts.timeout - (clock() - started), 0.001))
         return watch_jobs(session, job_ids, opts, sleep=sleep, clock=clock, wall=wall)
+    except CommandTimeout:
+        raise WatchTimeout(
+            f"--timeout elapsed ({request.options.timeout:g} s) before the jobs to watch were known"
+        ) from None
     finally:
         session.client.close()
 
@@ -218,8 +227,7 @@ def resolve_operation(
                 return _operation_jobs(status)
             if status.is_done:
                 raise OperationFailedError(_operation_failure(status, text))
-            after = parse_retry_after(resp.headers)
-            delay = after if after is not None else interval
+            delay = pause(parse_retry_after(resp.headers), default=interval)
             if not announced:
                 session.out.note(
                     f"azjobs: operation {sanitize(status.id or text, 80)} is "

@@ -12,6 +12,7 @@ progress): only then are vault requests sent. Sleep and clocks are injected.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
-from azbackupjobs.follow.poll import failure_delay, outcome, transient_reason, worst
+from azbackupjobs.follow.poll import failure_delay, outcome, time_left, transient_reason, worst
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import AzJobsError, ExitCode, NotFoundError
 from azbackupjobs.model.job import Job, change_key
@@ -199,6 +200,17 @@ class FleetWatcher:
             self._changed(self.details.get(key, job), tick)
 
     # ----- the loop -----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _time_limit(self, seconds: float | None) -> Iterator[None]:
+        """The tick's requests (queries and details) end by the watch's deadline."""
+        with contextlib.ExitStack() as stack:
+            clients = [self.graph.client]
+            if self.vault_client is not None and self.vault_client is not self.graph.client:
+                clients.append(self.vault_client)
+            for client in clients:
+                stack.enter_context(client.time_limit(seconds))
+            yield
+
     def ticks(self, sleep: Sleep | None = None) -> Iterator[FleetTick]:
         """Tick by tick until nothing runs, or the timeout; ``sleep`` (default: the injected
         one) waits between ticks, so that a live view can redraw while it waits."""
@@ -211,23 +223,24 @@ class FleetWatcher:
             count += 1
             tick = FleetTick(ticks=count)
             polled = self.wall()
-            try:
-                jobs = self._fetch()
-            except AzJobsError as exc:
-                reason = transient_reason(exc)
-                if reason is None:
-                    raise
-                failures += 1
-                delay = failure_delay(self.options.interval, failures, exc, self.rng)
-                tick.trouble = reason
-            else:
-                failures = 0
-                delay = self.options.interval * (0.95 + self.rng.random() / 10)
-                self.last_ok = polled
-                tick.polled_at = polled
-                self._apply(jobs, tick)
-                self._read_details(tick)
-                self._note_changes(tick)
+            with self._time_limit(time_left(deadline, self.clock())):
+                try:
+                    jobs = self._fetch()
+                except AzJobsError as exc:
+                    reason = transient_reason(exc)
+                    if reason is None:
+                        raise
+                    failures += 1
+                    delay = failure_delay(self.options.interval, failures, exc, self.rng)
+                    tick.trouble = reason
+                else:
+                    failures = 0
+                    delay = self.options.interval * (0.95 + self.rng.random() / 10)
+                    self.last_ok = polled
+                    tick.polled_at = polled
+                    self._apply(jobs, tick)
+                    self._read_details(tick)
+                    self._note_changes(tick)
             tick.running = sorted(self.running.values(), key=_start_key, reverse=True)
             tick.ended = list(self.ended.values())
             tick.unknown = list(self.unknown)

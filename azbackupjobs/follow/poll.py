@@ -23,7 +23,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient, parse_retry_after
+from azbackupjobs.arm.client import (
+    MAX_RETRY_AFTER,
+    NO_RETRY,
+    BackupJobsClient,
+    parse_retry_after,
+    pause,
+)
 from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
@@ -31,6 +37,7 @@ from azbackupjobs.model.errors import (
     ExitCode,
     NetworkError,
     NotFoundError,
+    RequestTimeout,
     UnexpectedResponseError,
     UsageError,
 )
@@ -42,8 +49,9 @@ MIN_INTERVAL = 1.0
 MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 60.0
 MAX_BACKOFF = 120.0
-# A Retry-After is honoured as given, up to this much (a broken value must not stall forever).
-MAX_RETRY_AFTER = 3600.0
+# What a request at the deadline (the last look) may take: --timeout bounds the whole watch,
+# requests in flight included, give or take this.
+LAST_LOOK_SECONDS = 2.0
 # After a 429 the interval grows (x1.5 each time) up to this, or the asked interval if larger;
 # after THROTTLE_RECOVERY_POLLS good polls in a row it shrinks again towards the asked one.
 THROTTLED_INTERVAL_CEILING = 60.0
@@ -243,6 +251,8 @@ def transient_reason(exc: BaseException) -> str | None:
     """Why a failure is worth waiting out, or None when it is a real error."""
     if isinstance(exc, _Unreadable):
         return "unreadable response"
+    if isinstance(exc, RequestTimeout):
+        return "timed out"
     if isinstance(exc, NetworkError):
         return "response cut short" if exc.status is not None else "connection lost"
     if isinstance(exc, (AuthError, NotFoundError)):
@@ -259,6 +269,14 @@ def transient_reason(exc: BaseException) -> str | None:
     return None
 
 
+def time_left(deadline: float | None, now: float) -> float | None:
+    """What a loop gives the requests of one tick (``BackupJobsClient.time_limit``): the time
+    to its deadline, and at the deadline itself enough for a last look."""
+    if deadline is None:
+        return None
+    return max(deadline - now, LAST_LOOK_SECONDS)
+
+
 def failure_delay(interval: float, failures: int, exc: BaseException, rng: random.Random) -> float:
     """The wait after ``failures`` failed polls in a row, for the loops that poll one thing
     (an operation, a Resource Graph query): exponential backoff from ``interval`` up to
@@ -266,9 +284,7 @@ def failure_delay(interval: float, failures: int, exc: BaseException, rng: rando
     (the jitter applies before that floor, so it cannot cut a Retry-After short)."""
     delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
     retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
-    return float(delay)
+    return pause(retry_after, default=delay, floor=delay, cap=max(MAX_RETRY_AFTER, delay))
 
 
 class JobPoller:
@@ -373,17 +389,18 @@ class JobPoller:
         self._answers = 0
         problem: tuple[str, BaseException] | None = None
         pending = [t for t in self.jobs if not t.ended]
-        try:
-            to_fetch = self._to_fetch(pending)
-        except AzJobsError as exc:
-            problem, to_fetch = (self._transient_or_raise(exc), exc), []
-        for tracked in to_fetch:
+        with self.client.time_limit(time_left(self.deadline, self.clock())):
             try:
-                self._fetch(tracked)
-            except (AzJobsError, _Unreadable) as exc:
-                problem = (self._transient_or_raise(exc), exc)
-                if problem[0] in ("throttled", "connection lost"):
-                    break
+                to_fetch = self._to_fetch(pending)
+            except AzJobsError as exc:
+                problem, to_fetch = (self._transient_or_raise(exc), exc), []
+            for tracked in to_fetch:
+                try:
+                    self._fetch(tracked)
+                except (AzJobsError, _Unreadable) as exc:
+                    problem = (self._transient_or_raise(exc), exc)
+                    if problem[0] in ("throttled", "connection lost", "timed out"):
+                        break
         if problem is None:
             self.trouble = None
             self.failures = 0
