@@ -175,26 +175,16 @@ def spec_path(env: Mapping[str, str]) -> str:
 
 def load_spec(env: Mapping[str, str]) -> dict[str, Any] | None:
     """The cached table when it was derived from this very cli.py; None otherwise."""
-    path = spec_path(env)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    try:
-        info = os.fstat(fd)
+    from azbackupjobs.arm.files import KIB, read_small_file
+
+    try:  # a regular file only: a FIFO or a device there must not hang or fill the memory
+        raw, info = read_small_file(spec_path(env), 256 * KIB, nofollow=True)
         getuid = getattr(os, "getuid", None)
-        if (
-            (getuid is not None and info.st_uid != getuid())
-            or info.st_mode & 0o022
-            or info.st_size > 256 * 1024
-        ):
+        if (getuid is not None and info.st_uid != getuid()) or info.st_mode & 0o022:
             return None  # someone else could have written it
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = json.loads(handle.read())
+        data = json.loads(raw)
     except (OSError, ValueError):
         return None
-    finally:
-        os.close(fd)
     stamp = source_stamp()
     if (
         stamp is None

@@ -321,12 +321,9 @@ def effective_mode(mode: str, env: Mapping[str, str]) -> str:
 
 def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(tenant, user) of the az CLI's current account: the one AzureCliCredential signs in as."""
-    from azbackupjobs.arm.settings import az_config_dir
+    from azbackupjobs.arm.settings import read_az_profile
 
-    try:
-        data = json.loads((az_config_dir(env) / "azureProfile.json").read_text("utf-8-sig"))
-    except (OSError, ValueError):
-        return None, None
+    data = read_az_profile(env)
     subs = data.get("subscriptions") if isinstance(data, dict) else None
     for sub in subs if isinstance(subs, list) else []:
         if isinstance(sub, dict) and sub.get("isDefault"):

@@ -49,6 +49,7 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "a 50 MB job body took 240-310 MB of memory",
     "a token refused mid-watch was 'renewed' into the same token by the credential's own "
     "cache, and the watch ended with exit 4",
+    "AZJOBS_CONFIG=/dev/zero filled the memory; a FIFO there hung the command",
 )
 
 

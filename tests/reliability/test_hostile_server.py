@@ -22,6 +22,7 @@ import base64
 import io
 import json
 import math
+import os
 import re
 import socket
 import time
@@ -589,3 +590,47 @@ def test_a_claims_challenge_goes_with_the_renewal() -> None:
         client.tokens = CredentialTokenProvider(client.ctx.scope, factory)
         assert client.get_job(JOB)["name"] == JOB
     assert [c.claims for c in credentials] == [[None], [claims]]
+
+
+# ----- files that are not files -------------------------------------------------------------------
+@pytest.mark.usefixtures("counted")
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "directory", "too-large"])
+def test_a_config_path_that_is_not_a_small_file_is_exit_2(kind: str, tmp_path: Path) -> None:
+    if kind == "dev-zero":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    elif kind == "directory":
+        path = str(tmp_path)
+    else:
+        path = str(tmp_path / "config.toml")
+        Path(path).write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
+    env = local_env(f"http://127.0.0.1:{closed_port()}", tmp_path, AZJOBS_CONFIG=path)
+    result, wall, peak = run_measured(["get", JOB, "-o", "json"], env, limit=30)
+    assert result.code == ExitCode.USAGE, result.err
+    assert_one_error_line(result)
+    assert "config file" in result.err
+    assert wall < 10 and peak < 120, (wall, peak)  # before: /dev/zero took all memory; FIFO hung
+
+
+@pytest.mark.usefixtures("counted")
+def test_fifos_where_caches_and_az_files_are_read_are_ignored(tmp_path: Path) -> None:
+    with start_emulator(seed=11, seed_data=False) as emu:
+        job = emu.add_job(entity="vm-fifo")
+        env = child_env(
+            {k: v for k, v in emu.env().items() if k != "AZURE_SUBSCRIPTION_ID"}, tmp_path
+        )
+        azure = Path(env["AZURE_CONFIG_DIR"])
+        azure.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(azure / "azureProfile.json")
+        os.mkfifo(azure / "config")
+        cache = Path(env["XDG_CACHE_HOME"]) / "azjobs"
+        cache.mkdir(parents=True, mode=0o700, exist_ok=True)
+        os.mkfifo(cache / "jobs.json")
+        os.mkfifo(cache / "cli-spec.json")
+        env["AZURE_SUBSCRIPTION_ID"] = emu.env()["AZURE_SUBSCRIPTION_ID"]
+        result, wall, _ = run_measured(["get", job, "-o", "json"], env, limit=30)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["name"] == job
+    assert wall < 10
