@@ -125,6 +125,10 @@ class OperationFailedError(ApiError):
     """An asynchronous operation (trigger, cancel) ended Failed or Canceled."""
 
 
+class OutputError(AzJobsError):
+    """stdout cannot take the output (a full disk, an I/O error): the data did not arrive."""
+
+
 class StdoutClosed(BaseException):
     """The reader of stdout went away (``azjobs list | head -1``): stop quietly.
 

@@ -49,6 +49,9 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "a 50 MB job body took 240-310 MB of memory",
     "a token refused mid-watch was 'renewed' into the same token by the credential's own "
     "cache, and the watch ended with exit 4",
+    "get -o json >&- ended in a traceback, list > /dev/full in 'unexpected OSError'",
+    "a SIGTERM while the process unwound could raise into an atexit callback or a finalizer "
+    "(a traceback)",
     "AZJOBS_CONFIG=/dev/zero filled the memory; a FIFO there hung the command",
 )
 

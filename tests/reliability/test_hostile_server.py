@@ -47,6 +47,7 @@ from reliability_harness import (
     json_answer,
     local_server,
     raw_server,
+    run_azjobs,
     run_cli,
     run_measured,
     vault_env,
@@ -590,6 +591,48 @@ def test_a_claims_challenge_goes_with_the_renewal() -> None:
         client.tokens = CredentialTokenProvider(client.ctx.scope, factory)
         assert client.get_job(JOB)["name"] == JOB
     assert [c.claims for c in credentials] == [[None], [claims]]
+
+
+# ----- stdout closed or full ----------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def quiet_vault() -> Iterator[Any]:
+    with start_emulator(seed=10, seed_data=False) as emu:
+        emu.add_jobs(40, outcomes=("Completed", "Failed"))
+        yield emu
+
+
+@pytest.mark.usefixtures("counted")
+@pytest.mark.parametrize("fastpath", ["1", "0"], ids=["fast", "typer"])
+@pytest.mark.parametrize(
+    "argv", [["get", "JOB", "-o", "json"], ["list", "-o", "json"], ["list", "-o", "table"]]
+)
+def test_closed_stdout_is_a_quiet_exit_and_full_stdout_one_line(
+    quiet_vault: Any, argv: list[str], fastpath: str, tmp_path: Path
+) -> None:
+    import subprocess
+
+    from reliability_harness import AZJOBS
+
+    job = json.loads(run_azjobs(["list", "-o", "json"], child_env(quiet_vault.env(), tmp_path)).out)
+    argv = [job[0]["name"] if a == "JOB" else a for a in argv]
+    env = child_env(quiet_vault.env(), tmp_path, AZJOBS_FASTPATH=fastpath)
+    run_azjobs(["list", "-o", "json"], env)  # the fast path's option table is written
+    closed = subprocess.run(  # azjobs ... >&-
+        [AZJOBS, *argv],
+        stderr=subprocess.PIPE,
+        env=env,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert (closed.returncode, closed.stderr) == (0, b""), closed.stderr
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [AZJOBS, *argv], stdout=full, stderr=subprocess.PIPE, env=env, timeout=60, check=False
+        )
+    err = done.stderr.decode()
+    assert done.returncode == ExitCode.ERROR, err
+    assert err == "azjobs: error: cannot write output: No space left on device\n"
 
 
 # ----- files that are not files -------------------------------------------------------------------
