@@ -71,10 +71,11 @@ def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) ->
     """Validate the flags and build the filters (usage errors here, before any request)."""
     statuses, operation, mtype = checked_choices(lopts)
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
-    if window.span > MAX_LIST_SPAN:
-        days = window.span.days
+    if window.asked_span > MAX_LIST_SPAN:
+        days = window.asked_span.days
+        length = f"{days}-day" if window.asked_span == timedelta(days=days) else "longer"
         raise UsageError(
-            f"--since/--until: a {days}-day window would take "
+            f"--since/--until: a {length} window would take "
             f"{len(filters.split_window(window))} requests per status; the vault API is asked "
             f"for at most {MAX_LIST_SPAN.days} days at a time",
             hint="narrow the window, or use --fleet (one Resource Graph query)",

@@ -53,6 +53,7 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "a SIGTERM while the process unwound could raise into an atexit callback or a finalizer "
     "(a traceback)",
     "AZJOBS_CONFIG=/dev/zero filled the memory; a FIFO there hung the command",
+    "list --since 366d was refused (the rounding to whole seconds made it 366 days and 1 s)",
 )
 
 
