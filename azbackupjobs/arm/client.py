@@ -1,9 +1,10 @@
 """A thin client of the Backup jobs REST API over one ``requests.Session``.
 
 It owns the transport rules: the security checks on every URL it follows, retries with backoff
-that honour ``Retry-After``, the mapping of HTTP failures to typed errors, and the ``--debug``
-trace with secrets redacted. It returns plain JSON; parsing into models is the caller's business.
-It never prints.
+that honour ``Retry-After`` (read and bounded by ``parse_retry_after`` and ``pause``, the rule
+every loop shares), the bounds of each exchange in time and size (``transport``), the command's
+deadline, the mapping of HTTP failures to typed errors, and the ``--debug`` trace with secrets
+redacted. It returns plain JSON; parsing into models is the caller's business. It never prints.
 """
 
 from __future__ import annotations
