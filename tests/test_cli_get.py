@@ -659,8 +659,10 @@ def test_connection_refused_exit_1(rsps: responses.RequestsMock, sleeps: list[fl
         body=requests.exceptions.ConnectionError("[Errno 111] Connection refused"),
     )
     run = azjobs("get", JOB, "--endpoint", "http://127.0.0.1:9")
-    assert run.code == 1 and len(sleeps) == 3
+    # An endpoint that has never answered is not retried: it is the wrong one, or not running.
+    assert run.code == 1 and sleeps == [] and len(rsps.calls) == 1
     assert "connection refused" in run.err_lines[-1]
+    assert "is the emulator running" in run.err_lines[-1]
     errors = [line for line in run.err_lines if line.startswith("azjobs: error:")]
     assert len(errors) == 1 and "Traceback" not in run.err
 

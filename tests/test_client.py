@@ -34,6 +34,7 @@ from azbackupjobs.arm.client import (
 from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
+    EndpointUnreachable,
     ExitCode,
     NetworkError,
     NotFoundError,
@@ -318,6 +319,8 @@ def test_parse_retry_after(headers: dict[str, str], body: str, expected: float |
 def test_connection_errors_are_retried(
     rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
 ) -> None:
+    """Once the endpoint has answered in this run, a lost connection is a passing fault."""
+    client.answered = True
     rsps.get(JOB_URL, body=requests.exceptions.ConnectionError("Connection refused"))
     rsps.get(JOB_URL, body=requests.exceptions.ReadTimeout("read timed out"))
     rsps.get(JOB_URL, json=recorded("iaasvm_backup_completed_2023.json"))
@@ -329,6 +332,7 @@ def test_connection_errors_are_retried(
 def test_connection_errors_in_the_end_are_network_errors(
     rsps: responses.RequestsMock, client: BackupJobsClient
 ) -> None:
+    client.answered = True
     rsps.get(
         JOB_URL,
         body=requests.exceptions.ConnectionError(
@@ -341,6 +345,57 @@ def test_connection_errors_in_the_end_are_network_errors(
     assert "connection refused" in text and "request id" in text
     assert info.value.exit_code == ExitCode.ERROR
     assert len(rsps.calls) == 4
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (
+            requests.exceptions.ConnectionError(
+                "HTTPSConnectionPool: Max retries exceeded ([Errno 111] Connection refused)"
+            ),
+            "connection refused",
+        ),
+        (
+            requests.exceptions.ConnectionError(
+                "Failed to resolve 'managment.azure.com' ([Errno -2] Name or service not known)"
+            ),
+            "host name not found",
+        ),
+        (requests.exceptions.ConnectTimeout("connect timed out"), "connection timed out"),
+    ],
+)
+def test_an_endpoint_that_never_answered_fails_at_once_with_a_hint(
+    rsps: responses.RequestsMock,
+    rec: Recorder,
+    client: BackupJobsClient,
+    error: Exception,
+    reason: str,
+) -> None:
+    rsps.get(JOB_URL, body=error)
+    with pytest.raises(EndpointUnreachable) as info:
+        jobs(client).get_job(JOB)
+    assert f"cannot reach management.azure.com: {reason}" in one_line(info.value)
+    assert "AZJOBS_ENDPOINT" in (info.value.hint or "")
+    assert info.value.exit_code == ExitCode.ERROR
+    assert len(rsps.calls) == 1 and rec.sleeps == []
+
+
+def test_a_tls_verification_failure_is_not_retried_even_after_answers(
+    rsps: responses.RequestsMock, rec: Recorder, client: BackupJobsClient
+) -> None:
+    client.answered = True
+    rsps.get(
+        JOB_URL,
+        body=requests.exceptions.SSLError(
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate"
+        ),
+    )
+    with pytest.raises(EndpointUnreachable) as info:
+        jobs(client).get_job(JOB)
+    assert "TLS certificate verification failed" in one_line(info.value)
+    assert "REQUESTS_CA_BUNDLE" in (info.value.hint or "")
+    assert len(rsps.calls) == 1 and rec.sleeps == []
 
 
 def test_post_is_not_retried_on_500(

@@ -206,6 +206,25 @@ def test_a_year_long_window_is_thirteen_requests(tmp_path: Any) -> None:
     assert len(plan.requests) == 13
 
 
+@pytest.mark.parametrize("microsecond", [0, 123456])
+def test_366_days_is_the_longest_window_to_the_second(microsecond: int) -> None:
+    """--since 366d is allowed whatever the fraction of the current second (the ends are
+    rounded out to whole seconds); one second more is not."""
+    from azbackupjobs.commands.list_jobs import plan_list
+
+    now = NOW.replace(microsecond=microsecond)
+    assert len(plan_list(ListOptions(since="366d"), now=now).requests) == 13
+    assert len(plan_list(ListOptions(since="8784h"), now=now).requests) == 13
+    exact = ListOptions(since="2023-05-01T12:00:00Z", until="2024-05-01T12:00:00Z")
+    assert plan_list(exact, now=now).window.span == timedelta(days=366)
+    with pytest.raises(UsageError) as caught:
+        plan_list(ListOptions(since="2023-05-01T11:59:59Z", until="2024-05-01T12:00:00Z"), now=now)
+    assert "at most 366 days" in str(caught.value) and "a longer window" in str(caught.value)
+    with pytest.raises(UsageError) as caught:
+        plan_list(ListOptions(since="367d"), now=now)
+    assert "a 367-day window" in str(caught.value)
+
+
 def test_long_window_split_into_30_day_windows_newest_first(tmp_path: Any) -> None:
     recent, older, oldest = job(60), job(60 * 24 * 40), job(60 * 24 * 64)
     served = {

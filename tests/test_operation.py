@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs.arm.client import Response, RetryPolicy
+from azbackupjobs.arm.client import MIN_PAUSE, Response, RetryPolicy
 from azbackupjobs.follow.operation import (
-    MIN_POLL,
     Operation,
     follow_operation,
     operation_of,
@@ -108,7 +107,7 @@ def test_a_retry_after_of_zero_is_no_busy_loop() -> None:
     script = Script(answer(202, retry_after="0"), answer(202, retry_after="0"), answer(204))
     result = script.follow(Operation(LOCATION, "location"))
     assert result is not None and result.succeeded
-    assert script.sleeps == [MIN_POLL, MIN_POLL]
+    assert script.sleeps == [MIN_PAUSE, MIN_PAUSE]  # never sooner than a second
 
 
 def test_a_failed_operation_is_returned_with_its_error() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,8 +37,9 @@ class AccessToken:
 class TokenProvider(Protocol):
     def get(self) -> AccessToken: ...
 
-    def invalidate(self) -> bool:
-        """Forget a cached token; True when a fresh one may differ (worth one retry)."""
+    def invalidate(self, claims: str | None = None) -> bool:
+        """Forget a refused token; True when a fresh one may differ (worth one retry).
+        ``claims``: the claims challenge of the 401 (continuous access evaluation)."""
         ...
 
     @property
@@ -59,6 +61,24 @@ def token_claims(token: str) -> dict[str, object]:
     return claims if isinstance(claims, dict) else {}
 
 
+_CLAIMS_PARAMETER = re.compile(r'\bclaims="([^"]*)"', re.IGNORECASE)
+
+
+def claims_challenge(www_authenticate: str | None) -> str | None:
+    """The claims a 401 asks for (``WWW-Authenticate: Bearer ... claims="<base64 JSON>"``,
+    continuous access evaluation), decoded; None when there is none or it is unreadable."""
+    match = _CLAIMS_PARAMETER.search(www_authenticate or "")
+    if match is None or not match.group(1):
+        return None
+    encoded = match.group(1)
+    try:
+        decoded = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+        json.loads(decoded)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return decoded
+
+
 def jwt_expiry(token: str) -> float | None:
     """The ``exp`` claim of a JWT, read without verifying it (only to plan renewal)."""
     exp = token_claims(token).get("exp")
@@ -74,7 +94,7 @@ class StaticTokenProvider:
     def get(self) -> AccessToken:
         return self._token
 
-    def invalidate(self) -> bool:
+    def invalidate(self, claims: str | None = None) -> bool:
         return False
 
     @property
@@ -83,7 +103,12 @@ class StaticTokenProvider:
 
 
 class CredentialTokenProvider:
-    """Wraps an azure-identity credential; caches the token until near expiry."""
+    """Wraps an azure-identity credential; caches the token until near expiry.
+
+    A refused token (``invalidate``) is really renewed: the credential object is dropped and a
+    new one built for the next token, since a credential keeps its own cache (MSAL's) and would
+    hand back the very token the service refused; a claims challenge goes with that request.
+    """
 
     def __init__(
         self,
@@ -97,6 +122,7 @@ class CredentialTokenProvider:
         self._cached: AccessToken | None = None
         self._clock = clock
         self._seen: list[str] = []
+        self._claims: str | None = None
 
     def get(self) -> AccessToken:
         cached = self._cached
@@ -109,8 +135,10 @@ class CredentialTokenProvider:
         self._seen.append(self._cached.token)
         return self._cached
 
-    def invalidate(self) -> bool:
+    def invalidate(self, claims: str | None = None) -> bool:
         self._cached = None
+        self._credential = None
+        self._claims = claims
         return True
 
     @property
@@ -118,10 +146,12 @@ class CredentialTokenProvider:
         return tuple(self._seen)
 
     def _fetch(self) -> AccessToken:
+        claims, self._claims = self._claims, None
         try:
             if self._credential is None:
                 self._credential = self._factory()
-            result = self._credential.get_token(self._scope)  # type: ignore[attr-defined]
+            get_token = self._credential.get_token  # type: ignore[attr-defined]
+            result = get_token(self._scope, claims=claims) if claims else get_token(self._scope)
         except AuthError:
             raise
         except ImportError as exc:
@@ -291,12 +321,9 @@ def effective_mode(mode: str, env: Mapping[str, str]) -> str:
 
 def az_profile_identity(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(tenant, user) of the az CLI's current account: the one AzureCliCredential signs in as."""
-    from azbackupjobs.arm.settings import az_config_dir
+    from azbackupjobs.arm.settings import read_az_profile
 
-    try:
-        data = json.loads((az_config_dir(env) / "azureProfile.json").read_text("utf-8-sig"))
-    except (OSError, ValueError):
-        return None, None
+    data = read_az_profile(env)
     subs = data.get("subscriptions") if isinstance(data, dict) else None
     for sub in subs if isinstance(subs, list) else []:
         if isinstance(sub, dict) and sub.get("isDefault"):
@@ -362,10 +389,10 @@ class CachedCredentialTokenProvider(CredentialTokenProvider):
             )
         return token
 
-    def invalidate(self) -> bool:
+    def invalidate(self, claims: str | None = None) -> bool:
         self._disk.discard(self._key)
         self._disk_checked = True
-        return super().invalidate()
+        return super().invalidate(claims)
 
 
 def provider_for(

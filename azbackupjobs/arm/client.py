@@ -1,21 +1,24 @@
 """The transport of every ARM request, over one ``requests.Session``.
 
 It owns the transport rules: the security checks on every URL it follows, retries with backoff
-that honour ``Retry-After``, the mapping of HTTP failures to typed errors, and the ``--debug``
-trace with secrets redacted. It returns plain JSON; what the URLs and bodies mean is the sources'
-business (``azbackupjobs.sources``).
-It never prints.
+that honour ``Retry-After`` (read and bounded by ``parse_retry_after`` and ``pause``, the rule
+every loop shares), the bounds of each exchange in time and size (``transport``), the command's
+deadline, the mapping of HTTP failures to typed errors, and the ``--debug`` trace with secrets
+redacted. It returns plain JSON; what the URLs and bodies mean is the sources' business
+(``azbackupjobs.sources``). It never prints.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
+import math
 import os
 import random
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -23,13 +26,29 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import requests
 
 from azbackupjobs import __version__
-from azbackupjobs.arm.auth import TokenProvider
+from azbackupjobs.arm.auth import TokenProvider, claims_challenge
 from azbackupjobs.arm.settings import Context, is_loopback_host
+from azbackupjobs.arm.transport import (
+    MAX_BODY_BYTES,
+    REQUEST_TIME_LIMIT,
+    BodyTooLarge,
+    Deadline,
+    OutOfTime,
+    Watchdog,
+    connect_failure,
+    new_session,
+    read_body,
+    tls_failure,
+)
 from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
+    CommandTimeout,
+    EndpointUnreachable,
     NetworkError,
     NotFoundError,
+    RequestTimeout,
+    ResponseTooLarge,
     SecurityError,
     UnexpectedResponseError,
 )
@@ -48,6 +67,11 @@ MAX_ERROR_EXCERPT = 160
 # ARM payloads nest a few levels deep; a body nested deeper than this is refused as unreadable,
 # so that no renderer or encoder downstream ever meets Python's recursion limit.
 MAX_JSON_DEPTH = 100
+# No poll, retry or quota wait comes sooner than this after the answer that asked for it: a
+# ``Retry-After: 0`` (or a reset time already past) must not turn a loop into a busy one.
+MIN_PAUSE = 1.0
+# Nor later than this: a Retry-After of a year is a broken value, not a plan.
+MAX_RETRY_AFTER = 3600.0
 
 
 @dataclass(frozen=True)
@@ -119,34 +143,70 @@ def new_request_id() -> str:
 def parse_retry_after(
     headers: Mapping[str, str], body_text: str = "", now: float | None = None
 ) -> float | None:
-    """Seconds to wait: Retry-After (seconds or HTTP date), -ms variants, or the 429 message."""
+    """Seconds to wait: Retry-After (seconds or HTTP date), -ms variants, or the 429 message.
+
+    A value that is not a finite number (``nan``, ``inf``) is unreadable (None); a negative one
+    or a date in the past is 0; more than ``MAX_RETRY_AFTER`` is cut to it. So every caller gets
+    a number it can sleep on.
+    """
     for name in ("retry-after-ms", "x-ms-retry-after-ms"):
         value = headers.get(name)
         if value:
-            try:
-                return max(float(value) / 1000.0, 0.0)
-            except ValueError:
-                pass
+            seconds = _finite(value)
+            if seconds is not None:
+                return _bounded(seconds / 1000.0)
     value = headers.get("retry-after")
     if value:
         value = value.strip()
+        seconds = _finite(value)
+        if seconds is not None:
+            return _bounded(seconds)
         try:
-            return max(float(value), 0.0)
-        except ValueError:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, OverflowError):
+            when = None
+        if when is not None:
+            current = time.time() if now is None else now
             try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                when = None
-            if when is not None:
-                current = time.time() if now is None else now
-                return max(when.timestamp() - current, 0.0)
+                return _bounded(when.timestamp() - current)
+            except (OverflowError, ValueError, OSError):
+                return None
     quota_reset = parse_timespan(headers.get("x-ms-user-quota-resets-after"))
     if quota_reset is not None:  # Resource Graph's throttling answers carry this instead
-        return quota_reset
+        return _bounded(quota_reset)
     match = _RETRY_AFTER_IN_MESSAGE.search(body_text or "")
     if match:
-        return float(match.group(1))
+        return _bounded(float(match.group(1)))
     return None
+
+
+def _finite(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _bounded(seconds: float) -> float:
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def pause(
+    retry_after: float | None,
+    *,
+    default: float,
+    floor: float = MIN_PAUSE,
+    cap: float = MAX_RETRY_AFTER,
+) -> float:
+    """How long a loop waits before asking again: the service's Retry-After when it gave one,
+    else ``default``; never less than ``floor`` (the loop's own pace), never more than ``cap``.
+
+    The one rule every loop shares (retries, operation polls, watch, Resource Graph), so that no
+    answer can make one of them spin or stall.
+    """
+    wanted = default if retry_after is None or not math.isfinite(retry_after) else retry_after
+    return float(min(max(wanted, floor, 0.0), cap))
 
 
 def parse_timespan(value: str | None) -> float | None:
@@ -235,17 +295,30 @@ class BackupJobsClient:
         sleep: Callable[[float], None] = time.sleep,
         timeout: tuple[float, float] = (10.0, 60.0),
         rng: random.Random | None = None,
+        deadline: Deadline | None = None,
+        request_time_limit: float = REQUEST_TIME_LIMIT,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
+        """``timeout``: (connect, read) of each socket operation; ``request_time_limit``: all of
+        one request, body included; ``deadline``: all of the command's requests and retries
+        (``--timeout``); ``max_body``: the largest body read."""
         self.ctx = ctx
         self.tokens = tokens
-        self.session = session or requests.Session()
+        self.session = session or new_session()
         self.session.trust_env = True
         self.retry = retry
         self.hooks = hooks or Hooks()
         self.sleep = sleep
         self.timeout = timeout
         self.rng = rng or random.Random()
+        self.deadline = deadline
+        self.request_time_limit = request_time_limit
+        self.max_body = max_body
         self.stats = Stats()
+        # Whether the endpoint has answered in this run: until it has, a failure to connect
+        # is a wrong endpoint or a server that is not running, not a passing fault.
+        self.answered = False
+        self._until: float | None = None  # the time_limit() in force
         base = urlsplit(ctx.endpoint)
         self._origin = _origin(base.scheme, base.hostname, base.port)
         self._netloc = base.netloc
@@ -295,6 +368,39 @@ class BackupJobsClient:
         if self.hooks.debug is not None:
             self.hooks.debug(self._redact(text))
 
+    def check_deadline(self) -> None:
+        """Between pages: raise when the time of the loop (``time_limit``) or of the command has
+        run out, before asking for another page."""
+        if self._until is not None:
+            if time.monotonic() >= self._until:
+                raise RequestTimeout("the time given to this poll ran out between pages")
+        elif self.deadline is not None and self.deadline.remaining() <= 0:
+            raise self._command_timeout()
+
+    def _command_timeout(self, last: str | None = None) -> CommandTimeout:
+        assert self.deadline is not None
+        text = f"timed out after {self.deadline.seconds:g} s"
+        if last:
+            text += f"; the last try: {last}"
+        return CommandTimeout(text, hint="--timeout sets how long the command may take")
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float | None) -> Iterator[None]:
+        """Every request in the block (retries, pages) is over within ``seconds`` from now.
+
+        For a loop that keeps its own deadline (``watch --timeout``): inside the block the
+        loop's limit stands in for the command's, and running out is a ``RequestTimeout`` the
+        loop may wait out and then end on its own terms. None: no limit of the loop's.
+        """
+        previous = self._until
+        if seconds is not None:
+            until = time.monotonic() + max(seconds, 0.0)
+            self._until = until if previous is None else min(previous, until)
+        try:
+            yield
+        finally:
+            self._until = previous
+
     def request(
         self,
         method: str,
@@ -312,27 +418,33 @@ class BackupJobsClient:
         reads, such as Resource Graph's); other POSTs are retried on 429 and 503 only.
         """
         policy = retry or self.retry
+        until = self._until
         attempt = 0
         refreshed = False
         while True:
             attempt += 1
             try:
-                return self._send_once(method, url, expect_json=expect_json, ok=ok, payload=body)
+                return self._send_once(
+                    method, url, expect_json=expect_json, ok=ok, payload=body, until=until
+                )
             except AuthError as exc:
-                if exc.status == 401 and not refreshed and self.tokens.invalidate():
-                    refreshed = True  # a token that expired mid-watch: renew once
+                if exc.status == 401 and not refreshed and self.tokens.invalidate(exc.claims):
+                    refreshed = True  # a token expired or revoked mid-watch: renew once
                     continue
                 raise
             except (NetworkError, ApiError) as exc:
                 transient = isinstance(exc, NetworkError) or exc.status in RETRYABLE_STATUS
                 if method != "GET" and not idempotent and exc.status not in {429, 503}:
                     transient = False
+                if isinstance(exc, RequestTimeout):
+                    transient = False  # it took all of its time: the next try would as well
                 if not transient or attempt >= policy.attempts:
                     raise
-                delay = exc.retry_after
-                if delay is None:
-                    delay = policy.backoff(attempt, self.rng)
-                delay = min(delay, policy.max_retry_after)
+                backoff = policy.backoff(attempt, self.rng)
+                delay = pause(
+                    exc.retry_after, default=backoff, floor=backoff, cap=policy.max_retry_after
+                )
+                self._check_wait(delay, until, exc)
                 reason = (
                     "throttled"
                     if exc.status == 429
@@ -347,6 +459,77 @@ class BackupJobsClient:
                 self.stats.slept += delay
                 self.sleep(delay)
 
+    def _check_wait(self, delay: float, until: float | None, exc: ApiError) -> None:
+        """A retry that could only start after the command's deadline (or the call's limit) is
+        not waited for: the failure is reported now."""
+        now = time.monotonic()
+        if until is not None:
+            if now + delay >= until:
+                raise exc
+        elif self.deadline is not None and now + delay >= self.deadline.at:
+            raise self._command_timeout(exc.message) from None
+
+    def _request_end(self, until: float | None) -> tuple[float, str]:
+        """When the next request must be over, and which limit that is: a loop's own limit
+        (``time_limit``) stands in for the command's deadline."""
+        ends = [(time.monotonic() + self.request_time_limit, "request")]
+        if until is not None:
+            ends.append((until, "call"))
+        elif self.deadline is not None:
+            ends.append((self.deadline.at, "command"))
+        return min(ends)
+
+    def _out_of_time(
+        self, method: str, binding: str, request_id: str, limit: float
+    ) -> ApiError | CommandTimeout:
+        """The error of a request that ran out of time, by the limit that ended it: the
+        command's (``CommandTimeout``), a loop's or the request's own (``RequestTimeout``), or
+        the request's own on an endpoint that never answered (``EndpointUnreachable``)."""
+        if binding == "command":
+            return self._command_timeout(f"{method} still had no complete answer")
+        limit = self.request_time_limit if binding == "request" else round(limit, 1)
+        if binding == "request" and not self.answered:
+            return EndpointUnreachable(
+                f"no answer from {self._host_label()} within {limit:g} s (request id {request_id})",
+                request_id=request_id,
+                hint=self._reach_hint(),
+            )
+        return RequestTimeout(
+            f"{method} timed out after {limit:g} s (request id {request_id})",
+            request_id=request_id,
+        )
+
+    def _host_label(self) -> str:
+        return sanitize(self._netloc, 80) or "the endpoint"
+
+    def _reach_hint(self) -> str:
+        if is_loopback_host(self._origin[1]):
+            return (
+                "is the emulator running (`azjobs emulator`)? is AZJOBS_ENDPOINT (or --endpoint) "
+                "its address?"
+            )
+        return "is AZJOBS_ENDPOINT (or --endpoint) right? check the network and any proxy"
+
+    def _unreachable(self, exc: BaseException, request_id: str) -> EndpointUnreachable | None:
+        """A failure that no retry fixes: TLS verification, or no connection at all to an
+        endpoint that has not answered in this run."""
+        if tls_failure(exc):
+            return EndpointUnreachable(
+                f"TLS certificate verification failed for {self._host_label()} "
+                f"(request id {request_id})",
+                request_id=request_id,
+                hint="set REQUESTS_CA_BUNDLE to the CA bundle of a private CA or proxy, "
+                "or check --endpoint",
+            )
+        reason = connect_failure(exc)
+        if reason is None or self.answered:
+            return None
+        return EndpointUnreachable(
+            f"cannot reach {self._host_label()}: {reason} (request id {request_id})",
+            request_id=request_id,
+            hint=self._reach_hint(),
+        )
+
     def _send_once(
         self,
         method: str,
@@ -355,8 +538,13 @@ class BackupJobsClient:
         expect_json: bool,
         ok: frozenset[int],
         payload: Any | None = None,
+        until: float | None = None,
     ) -> Response:
         request_id = new_request_id()
+        end, binding = self._request_end(until)
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            raise self._out_of_time(method, binding, request_id, 0.0)
         token = self.tokens.get()
         headers = {
             "Authorization": f"Bearer {token.token}",
@@ -378,37 +566,7 @@ class BackupJobsClient:
                 self._trace(">   body: " + sanitize(extra["data"].decode("utf-8"), 4000))
         self.stats.requests += 1
         started = time.monotonic()
-        try:
-            resp = self.session.request(
-                method,
-                url,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-                proxies=self._proxies,
-                **extra,
-            )
-            raw = resp.content  # read the whole body here: truncation surfaces now
-        except requests.exceptions.Timeout:
-            raise NetworkError(
-                f"{method} timed out (request id {request_id})", request_id=request_id
-            ) from None
-        except (
-            requests.exceptions.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as exc:
-            raise NetworkError(
-                f"connection failed: {sanitize(self._redact(_root_cause(exc)), 140)} "
-                f"(request id {request_id})",
-                request_id=request_id,
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            raise NetworkError(
-                f"request failed: {sanitize(self._redact(str(exc)), 140)} "
-                f"(request id {request_id})",
-                request_id=request_id,
-            ) from None
+        resp, raw = self._exchange(method, url, headers, extra, request_id, end, binding)
         elapsed_ms = (time.monotonic() - started) * 1000
         status = resp.status_code
         self.stats.by_status[status] = self.stats.by_status.get(status, 0) + 1
@@ -417,7 +575,6 @@ class BackupJobsClient:
             f"< {status} {resp.reason or ''} ({elapsed_ms:.0f} ms, {len(raw)} bytes, "
             f"x-ms-request-id: {lowered.get('x-ms-request-id', '-')})"
         )
-        text = raw.decode("utf-8", errors="replace")
         declared = lowered.get("content-length")
         if declared and declared.isdigit() and int(declared) != len(raw):
             raise NetworkError(
@@ -426,32 +583,121 @@ class BackupJobsClient:
                 status=status,
                 request_id=request_id,
             )
+        text = raw.decode("utf-8", errors="replace")
+        del raw  # the text is all that is kept: a large body is not held twice
         if status in ok:
-            body: Any = None
-            if expect_json and text.strip():
-                try:
-                    body = parse_json(text)
-                except JsonTooDeep as exc:
-                    raise UnexpectedResponseError(
-                        f"HTTP {status} with a JSON body {exc} (request id {request_id})",
-                        status=status,
-                        request_id=request_id,
-                    ) from None
-                except ValueError:
-                    raise UnexpectedResponseError(
-                        f"HTTP {status} with a body that is not valid JSON: "
-                        f"{_excerpt(text, self._redact)!r} (request id {request_id})",
-                        status=status,
-                        request_id=request_id,
-                    ) from None
-            elif expect_json and status == 200:
+            return Response(
+                status, lowered, self._json_body(status, text, request_id, expect_json), request_id
+            )
+        raise self._error(status, lowered, text, request_id)
+
+    def _exchange(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        extra: dict[str, Any],
+        request_id: str,
+        end: float,
+        binding: str,
+    ) -> tuple[requests.Response, bytearray]:
+        """One request and its whole body, over by ``end`` (monotonic) whatever the server does
+        (the ``Watchdog``), the body no larger than ``max_body``; failures as typed errors."""
+        remaining = end - time.monotonic()
+        resp: requests.Response | None = None
+        with Watchdog(remaining) as watchdog:
+            try:
+                resp = self.session.request(
+                    method,
+                    url,
+                    headers=headers,
+                    timeout=(min(self.timeout[0], remaining), min(self.timeout[1], remaining)),
+                    allow_redirects=False,
+                    proxies=self._proxies,
+                    stream=True,
+                    **extra,
+                )
+                self.answered = True
+                raw = read_body(resp, until=end, limit=self.max_body)
+            except BodyTooLarge as exc:
+                assert resp is not None
+                resp.close()  # not worth reading the rest to keep the connection
+                raise self._too_large(exc, resp.status_code, request_id) from None
+            except OutOfTime:
+                if resp is not None:
+                    resp.close()
+                raise self._out_of_time(method, binding, request_id, remaining) from None
+            except requests.exceptions.RequestException as exc:
+                if resp is not None:
+                    resp.close()
+                if watchdog.fired or time.monotonic() >= end:
+                    raise self._out_of_time(method, binding, request_id, remaining) from None
+                unreachable = self._unreachable(exc, request_id)
+                if unreachable is not None:
+                    raise unreachable from None
+                raise self._network_error(exc, method, request_id) from None
+            if watchdog.fired:  # it fired as the last byte came: the connection is unusable
+                resp.close()
+        return resp, raw
+
+    def _json_body(self, status: int, text: str, request_id: str, expect_json: bool) -> Any:
+        if expect_json and text.strip():
+            try:
+                return parse_json(text)
+            except JsonTooDeep as exc:
                 raise UnexpectedResponseError(
-                    f"HTTP {status} with an empty body (request id {request_id})",
+                    f"HTTP {status} with a JSON body {exc} (request id {request_id})",
                     status=status,
                     request_id=request_id,
-                )
-            return Response(status, lowered, body, request_id)
-        raise self._error(status, lowered, text, request_id)
+                ) from None
+            except ValueError:
+                raise UnexpectedResponseError(
+                    f"HTTP {status} with a body that is not valid JSON: "
+                    f"{_excerpt(text, self._redact)!r} (request id {request_id})",
+                    status=status,
+                    request_id=request_id,
+                ) from None
+        if expect_json and status == 200:
+            raise UnexpectedResponseError(
+                f"HTTP {status} with an empty body (request id {request_id})",
+                status=status,
+                request_id=request_id,
+            )
+        return None
+
+    def _too_large(self, exc: BodyTooLarge, status: int, request_id: str) -> ResponseTooLarge:
+        """Not transient (no status on purpose): the same request would get the same body."""
+        size = f" ({exc.size / 1048576:.1f} MiB)" if exc.size is not None else ""
+        return ResponseTooLarge(
+            f"HTTP {status} with a body larger than {self.max_body / 1048576:g} MiB{size}, "
+            f"the most azjobs reads (request id {request_id})",
+            request_id=request_id,
+        )
+
+    def _network_error(
+        self, exc: requests.exceptions.RequestException, method: str, request_id: str
+    ) -> NetworkError:
+        if isinstance(exc, requests.exceptions.Timeout):
+            return NetworkError(
+                f"{method} timed out (request id {request_id})", request_id=request_id
+            )
+        if isinstance(
+            exc,
+            (
+                requests.exceptions.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+            ),
+        ):
+            return NetworkError(
+                f"connection failed: {sanitize(self._redact(_root_cause(exc)), 140)} "
+                f"(request id {request_id})",
+                request_id=request_id,
+            )
+        return NetworkError(
+            f"request failed: {sanitize(self._redact(str(exc)), 140)} (request id {request_id})",
+            request_id=request_id,
+        )
 
     def _error(
         self, status: int, headers: Mapping[str, str], text: str, request_id: str
@@ -480,11 +726,13 @@ class BackupJobsClient:
         if status == 404:
             return NotFoundError(text_line, **kwargs)
         if status == 401:
-            return AuthError(
+            refused = AuthError(
                 text_line,
                 hint="the token was refused; run `az login` or renew AZJOBS_ACCESS_TOKEN",
                 **kwargs,
             )
+            refused.claims = claims_challenge(headers.get("www-authenticate"))
+            return refused
         if status == 403:
             return AuthError(
                 text_line,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from azbackupjobs.arm.files import MIB, read_small_file
 from azbackupjobs.model.errors import UsageError
 
 CONFIG_ENV = "AZJOBS_CONFIG"
@@ -48,6 +49,8 @@ _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 ConfigValue = str | float
+# A configuration file is a few lines; anything larger is not one (or is /dev/zero).
+MAX_CONFIG_BYTES = 1 * MIB
 
 
 class ConfigError(UsageError):
@@ -142,7 +145,7 @@ def load(path: Path, *, required: bool = False) -> ConfigFile | None:
     if cached is not None and cached[0] == stamp:
         return cached[1]
     try:
-        raw = path.read_bytes()
+        raw, _ = read_small_file(path, MAX_CONFIG_BYTES)
     except OSError as exc:
         raise ConfigError(
             f"cannot read config file {display_path(path)}: {exc.strerror or exc}"

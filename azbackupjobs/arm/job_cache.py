@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.arm import token_cache
+from azbackupjobs.arm.files import MIB, read_small_file
 
 if TYPE_CHECKING:
     from azbackupjobs.arm.settings import Context
@@ -24,6 +25,7 @@ MAX_JOBS = 50
 MAX_CONTEXTS = 8
 CACHE_VERSION = 1
 CACHE_NAME = "jobs.json"
+MAX_CACHE_BYTES = 1 * MIB  # 8 contexts of 50 jobs are a few dozen kilobytes
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SPACES = re.compile(r"\s+")
 
@@ -44,7 +46,7 @@ def context_key(ctx: Context) -> str:
 def read_cache(path: Path) -> dict[str, Any]:
     """The cache, or an empty one when it is missing, unreadable, foreign or corrupt."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(read_small_file(path, MAX_CACHE_BYTES, nofollow=True)[0].decode("utf-8"))
     except (OSError, ValueError):
         return {"version": CACHE_VERSION, "contexts": {}}
     if (

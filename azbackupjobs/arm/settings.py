@@ -14,9 +14,10 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from azbackupjobs.arm.files import MIB, read_small_file
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import SecurityError, UsageError
 
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
     import configparser
 
 DEFAULT_API_VERSION = "2026-10-01"
+# The az CLI's files, as large as they get: a profile with thousands of subscriptions is a few
+# megabytes; its config file a few lines.
+AZ_PROFILE_LIMIT = 16 * MIB
+AZ_CONFIG_LIMIT = 1 * MIB
 DEFAULT_CLOUD = "AzureCloud"
 API_VERSION_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
 
@@ -119,13 +124,19 @@ def az_config_dir(env: Mapping[str, str]) -> Path:
     return Path(configured) if configured else Path.home() / ".azure"
 
 
-def az_default_subscription(env: Mapping[str, str]) -> str | None:
-    """The subscription ``az account set`` chose, from the az CLI's profile; None when absent."""
+def read_az_profile(env: Mapping[str, str]) -> Any:
+    """The az CLI's ``azureProfile.json`` (its accounts), parsed; None when absent or unreadable
+    (not a regular file, larger than any real profile, not JSON)."""
     path = az_config_dir(env) / "azureProfile.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(read_small_file(path, AZ_PROFILE_LIMIT)[0].decode("utf-8-sig"))
     except (OSError, ValueError):
         return None
+
+
+def az_default_subscription(env: Mapping[str, str]) -> str | None:
+    """The subscription ``az account set`` chose, from the az CLI's profile; None when absent."""
+    data = read_az_profile(env)
     subs = data.get("subscriptions") if isinstance(data, dict) else None
     for sub in subs if isinstance(subs, list) else []:
         if isinstance(sub, dict) and sub.get("isDefault") and isinstance(sub.get("id"), str):
@@ -135,14 +146,16 @@ def az_default_subscription(env: Mapping[str, str]) -> str | None:
 
 def _az_config(env: Mapping[str, str]) -> configparser.ConfigParser | None:
     path = az_config_dir(env) / "config"
-    if not path.is_file():  # the usual case in scripts: spare the configparser import
+    try:
+        raw = read_small_file(path, AZ_CONFIG_LIMIT)[0]
+    except OSError:  # the usual case in scripts (no file): spare the configparser import
         return None
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(path, encoding="utf-8-sig")
-    except (OSError, configparser.Error):
+        parser.read_string(raw.decode("utf-8-sig"), source=str(path))
+    except (UnicodeDecodeError, configparser.Error):
         return None
     return parser
 

@@ -22,6 +22,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from azbackupjobs.arm.files import KIB, read_small_file
+
 CACHE_VERSION = 1
 REFRESH_MARGIN_SECONDS = 300.0
 DISABLE_VARIABLE = "AZJOBS_TOKEN_CACHE"
@@ -125,19 +127,12 @@ class TokenCache:
         if not self._directory_is_private():
             return None
         try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        try:
-            info = os.fstat(fd)
-            if not _private(info, want_dir=False) or info.st_size > 64 * 1024:
+            raw, info = read_small_file(path, 64 * KIB, nofollow=True)
+            if not _private(info, want_dir=False):
                 return None
-            with os.fdopen(fd, "rb", closefd=False) as handle:
-                data = json.loads(handle.read().decode("utf-8"))
+            data = json.loads(raw.decode("utf-8"))
         except (OSError, ValueError):
             return None
-        finally:
-            os.close(fd)
         if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
             return None
         return data

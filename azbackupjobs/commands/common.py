@@ -102,9 +102,10 @@ def open_session(
     timeout: float | None = None,
 ) -> Session:
     """``context``: an already resolved one (``--fleet`` resolves no vault), else the vault's.
-    ``timeout``: the run's overall deadline (``--timeout``), kept on the session for the
-    transport."""
+    ``timeout``: seconds the whole command may spend on the service, requests and retries
+    included (``--timeout``); running out is ``CommandTimeout`` (exit 1)."""
     from azbackupjobs.arm.client import BackupJobsClient, Hooks, RetryPolicy
+    from azbackupjobs.arm.transport import Deadline
 
     out = out or make_output(opts, env)
     ctx = context if context is not None else settings.resolve_context(opts.flags, env.env, job)
@@ -118,7 +119,13 @@ def open_session(
             out.note(f"azjobs: {notice.reason}; retrying in {notice.delay:.1f} s")
 
         hooks.on_retry = announce
-    client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
+    client = BackupJobsClient(
+        ctx,
+        tokens,
+        hooks=hooks,
+        retry=retry or RetryPolicy(),
+        deadline=None if timeout is None else Deadline.after(timeout),
+    )
     return Session(env=env, out=out, ctx=ctx, client=client, timeout=timeout)
 
 

@@ -34,9 +34,9 @@ from azbackupjobs.commands.shared.watching import (
     watch_jobs,
 )
 from azbackupjobs.follow.fleet import RUNNING_STATUSES, FleetWatchOptions, fleet_poller
-from azbackupjobs.follow.poll import parse_duration_arg
+from azbackupjobs.follow.poll import LAST_LOOK_SECONDS, parse_duration_arg
 from azbackupjobs.model import ids
-from azbackupjobs.model.errors import UsageError
+from azbackupjobs.model.errors import CommandTimeout, UsageError, WatchTimeout
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import Window, normalize_statuses, parse_when
@@ -119,8 +119,11 @@ def run_watch(
         )
     out = make_output(request.common, env)
     ref = _context_ref(request)
-    session = open_session(request.common, env, ref, out=out)
     opts = request.options
+    # Every request of the watch (finding the jobs included) ends by the deadline; the poll
+    # loop gives its own requests what is left of it (``time_left``).
+    timeout = None if opts.timeout is None else opts.timeout + LAST_LOOK_SECONDS
+    session = open_session(request.common, env, ref, out=out, timeout=timeout)
     started = clock()
     try:
         if request.operation is not None:
@@ -143,6 +146,10 @@ def run_watch(
         if opts.timeout is not None:
             opts = replace(opts, timeout=max(opts.timeout - (clock() - started), 0.001))
         return watch_jobs(session, job_ids, opts, sleep=sleep, clock=clock, wall=wall)
+    except CommandTimeout:
+        raise WatchTimeout(
+            f"--timeout elapsed ({request.options.timeout:g} s) before the jobs to watch were known"
+        ) from None
     finally:
         session.client.close()
 

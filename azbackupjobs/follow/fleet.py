@@ -201,4 +201,4 @@ def fleet_poller(
     """The poll loop of ``watch --fleet``: one query per tick, until nothing runs any more."""
     policy = PollPolicy(interval=options.interval, timeout=options.timeout, strict=options.strict)
     reader = FleetReader(source, query, options, clock=clock, wall=wall)
-    return Poller(reader, policy, clock=clock, sleep=sleep, rng=rng)
+    return Poller(reader, policy, clock=clock, sleep=sleep, rng=rng, time_limit=source.time_limit)

@@ -44,7 +44,7 @@ _LIST_MARGIN = timedelta(days=1)
 # 404 codes that no amount of waiting fixes.
 _PERMANENT_404 = frozenset({"ResourceGroupNotFound", "SubscriptionNotFound"})
 # Passing trouble that ends a tick: the next request would meet it too.
-_END_TICK = ("throttled", "connection lost")
+_END_TICK = ("throttled", "connection lost", "timed out")
 
 
 class JobReader:
@@ -214,4 +214,5 @@ def poll_jobs(
 ) -> Iterator[Snapshot]:
     """Poll until every job ended (or fail-fast, or the deadline); one snapshot per poll."""
     reader = JobReader(source, refs, policy, clock=clock)
-    return Poller(reader, policy, clock=clock, sleep=sleep, rng=rng).run()
+    poller = Poller(reader, policy, clock=clock, sleep=sleep, rng=rng, time_limit=source.time_limit)
+    return poller.run()

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from azbackupjobs.arm.client import NO_RETRY, Response, RetryPolicy
+from azbackupjobs.arm.client import NO_RETRY, Response, RetryPolicy, pause
 from azbackupjobs.follow.pacing import failure_delay, retry_after, transient_or_raise
 from azbackupjobs.model.errors import AzJobsError, NotFoundError
 from azbackupjobs.model.job import OperationStatus
@@ -29,8 +29,6 @@ DEFAULT_OPERATION_INTERVAL = 10.0
 # How long an operation may take before azjobs gives up waiting for it.
 OPERATION_WAIT_LIMIT = 600.0
 DEFAULT_OPERATION_GRACE = 60.0
-# Whatever the service asks for, never poll faster than this (no busy loop on "Retry-After: 0").
-MIN_POLL = 0.05
 
 Kind = Literal["location", "status"]
 
@@ -110,7 +108,7 @@ def follow_operation(
     deadline = started + limit
     url = operation.url
     asked = retry_after(accepted.headers) if accepted is not None else None
-    delay = (interval if asked is None else asked) if accepted is not None else 0.0
+    delay = pause(asked, default=interval) if accepted is not None else 0.0
     failures = 0
     announced = False
     while True:
@@ -147,4 +145,4 @@ def follow_operation(
         named = retry_after(resp.headers)
         if named is not None:  # it stays in force until the service names another
             asked = named
-        delay = max(interval if asked is None else asked, MIN_POLL)
+        delay = pause(asked, default=interval)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from azbackupjobs.arm.client import parse_retry_after
+from azbackupjobs.arm.client import MAX_RETRY_AFTER, parse_retry_after, pause
 from azbackupjobs.model.errors import (
     ApiError,
     AuthError,
     NetworkError,
     NotFoundError,
+    RequestTimeout,
     UnexpectedResponseError,
 )
 
 DEFAULT_INTERVAL = 10.0
 MAX_BACKOFF = 120.0
-# A Retry-After is honoured as given, up to this much (a broken value must not stall forever).
-MAX_RETRY_AFTER = 3600.0
 
 
 class Unreadable(Exception):
@@ -33,6 +32,8 @@ def transient_reason(exc: BaseException) -> str | None:
     """Why a failure is worth waiting out, or None when it is a real error."""
     if isinstance(exc, Unreadable):
         return "unreadable response"
+    if isinstance(exc, RequestTimeout):
+        return "timed out"
     if isinstance(exc, NetworkError):
         return "response cut short" if exc.status is not None else "connection lost"
     if isinstance(exc, (AuthError, NotFoundError)):
@@ -64,9 +65,7 @@ def failure_delay(interval: float, failures: int, exc: BaseException, rng: rando
     floor, so it cannot cut a Retry-After short)."""
     delay = min(MAX_BACKOFF, interval * 2 ** (failures - 1)) * (0.95 + rng.random() / 10)
     retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        delay = max(delay, float(retry_after))
-    return float(delay)
+    return pause(retry_after, default=delay, floor=delay, cap=max(MAX_RETRY_AFTER, delay))
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -17,10 +17,12 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from azbackupjobs.follow.pacing import DEFAULT_INTERVAL, MAX_BACKOFF, MAX_RETRY_AFTER
+from azbackupjobs.arm.client import MAX_RETRY_AFTER
+from azbackupjobs.follow.pacing import DEFAULT_INTERVAL, MAX_BACKOFF
 from azbackupjobs.follow.state import (
     Snapshot,
     TickReport,
@@ -37,6 +39,7 @@ from azbackupjobs.model.text import sanitize
 __all__ = [
     "DEFAULT_GRACE",
     "DEFAULT_INTERVAL",
+    "LAST_LOOK_SECONDS",
     "MAX_INTERVAL",
     "MIN_INTERVAL",
     "PollPolicy",
@@ -58,6 +61,9 @@ __all__ = [
 MIN_INTERVAL = 1.0
 MAX_INTERVAL = 3600.0
 DEFAULT_GRACE = 60.0
+# What a request at the deadline (the last look) may take: --timeout bounds the whole watch,
+# requests in flight included, give or take this.
+LAST_LOOK_SECONDS = 2.0
 # After a 429 the interval grows (x1.5 each time) up to this, or the asked interval if larger;
 # after THROTTLE_RECOVERY_POLLS good polls in a row it shrinks again towards the asked one.
 THROTTLED_INTERVAL_CEILING = 60.0
@@ -169,8 +175,21 @@ class Reader(Protocol):
         before the others ended (``fail_fast``)."""
 
 
+# What bounds the requests of one tick (``JobSource.time_limit``): seconds from now, or None.
+TimeLimit = Callable[[float | None], AbstractContextManager[None]]
+
+
+def time_left(deadline: float | None, now: float) -> float | None:
+    """What a tick's requests get: the time to the deadline, and at the deadline itself
+    enough for a last look."""
+    if deadline is None:
+        return None
+    return max(deadline - now, LAST_LOOK_SECONDS)
+
+
 class Poller:
-    """The timing of one watch; ``reader`` does the reading."""
+    """The timing of one watch; ``reader`` does the reading, each tick's requests ending by the
+    deadline (``time_limit``), so that ``--timeout`` holds with requests in flight."""
 
     def __init__(
         self,
@@ -180,8 +199,10 @@ class Poller:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        time_limit: TimeLimit | None = None,
     ) -> None:
         self.reader = reader
+        self.time_limit = time_limit
         self.policy = policy
         self.clock = clock
         self.sleep = sleep
@@ -257,7 +278,11 @@ class Poller:
         """One read, and what it means for the pace: the backoff grows only while ticks get
         no answer at all; throttling slows the interval down until polls go well again."""
         self.ticks += 1
-        report = self._report = self.reader.read()
+        if self.time_limit is None:
+            report = self._report = self.reader.read()
+        else:
+            with self.time_limit(time_left(self.deadline, self.clock())):
+                report = self._report = self.reader.read()
         self.requests += report.requests
         if report.blocked_until is not None:
             self.blocked_until = max(self.blocked_until, report.blocked_until)

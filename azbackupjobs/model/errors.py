@@ -82,6 +82,26 @@ class NetworkError(ApiError):
     """The request never got an HTTP answer (DNS, refused, reset, timeout)."""
 
 
+class RequestTimeout(NetworkError):
+    """One request (or the share of a deadline a loop gave it) ran out of time: a loop may try
+    again, as after a lost connection."""
+
+
+class EndpointUnreachable(ApiError):
+    """No connection could be made to an endpoint that has not answered in this run (refused,
+    unknown host, connect timeout), or its TLS certificate failed verification. Not a passing
+    fault: waiting for it would hide a wrong endpoint or an emulator that is not running."""
+
+
+class ResponseTooLarge(UnexpectedResponseError):
+    """A body larger than the most azjobs reads; it stays as large if asked again."""
+
+
+class CommandTimeout(AzJobsError):
+    """The command's own ``--timeout`` ran out (requests and retries included): an error for
+    ``get`` and ``list`` (exit 1); ``watch`` turns it into its own timeout (exit 5)."""
+
+
 class NotFoundError(ApiError):
     """404: job, vault, resource group or subscription."""
 
@@ -92,6 +112,7 @@ class AuthError(ApiError):
     """No credential, or the service refused it (401/403)."""
 
     exit_code = ExitCode.AUTH
+    claims: str | None = None  # a 401's claims challenge, for the token renewal
 
 
 class WatchTimeout(AzJobsError):
@@ -102,6 +123,10 @@ class WatchTimeout(AzJobsError):
 
 class OperationFailedError(ApiError):
     """An asynchronous operation (trigger, cancel) ended Failed or Canceled."""
+
+
+class OutputError(AzJobsError):
+    """stdout cannot take the output (a full disk, an I/O error): the data did not arrive."""
 
 
 class StdoutClosed(BaseException):

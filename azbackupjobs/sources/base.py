@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,6 +79,10 @@ class JobSource(Protocol):
 
     def parse(self, raw: Mapping[str, Any]) -> Job:
         """The job resource as the one model (its ``raw`` is ``raw`` itself)."""
+
+    def time_limit(self, seconds: float | None) -> AbstractContextManager[None]:
+        """Every request the source sends inside the block is over within ``seconds`` (None:
+        no limit of the caller's): a poll loop's deadline holds with requests in flight."""
 
     def tasks(self, raw: Mapping[str, Any]) -> list[Any]:
         """The job's tasks exactly as returned (``[]`` when it has none)."""

@@ -155,14 +155,21 @@ def parse_when(
 
 @dataclass(frozen=True)
 class Window:
-    """A time window ``[start, end]``, both aware datetimes in UTC."""
+    """A time window ``[start, end]``, both aware datetimes in UTC. ``asked``: its span as
+    asked for, before the ends were rounded out to whole seconds (``--since 366d`` is 366 days,
+    not 366 days and the second the rounding adds)."""
 
     start: datetime
     end: datetime
+    asked: timedelta | None = None
 
     @property
     def span(self) -> timedelta:
         return self.end - self.start
+
+    @property
+    def asked_span(self) -> timedelta:
+        return self.span if self.asked is None else self.asked
 
 
 def resolve_window(
@@ -185,9 +192,11 @@ def resolve_window(
             if until
             else (now.astimezone(UTC))
         )
+        asked_end = end
         if end.microsecond:
             end = end.replace(microsecond=0) + timedelta(seconds=1)
         start = parse_when(since, "--since", now=now, tz=tz) if since else end - DEFAULT_WINDOW
+        asked = asked_end - start if since else None
     except (OverflowError, ValueError):  # ValueError: year 1 in a zone east of UTC, etc.
         raise UsageError(
             "--since/--until: the time is outside the calendar azjobs can handle"
@@ -200,7 +209,7 @@ def resolve_window(
             f"--since ({start:%Y-%m-%d %H:%M:%S} UTC) must be before --until "
             f"({end:%Y-%m-%d %H:%M:%S} UTC)"
         )
-    return Window(start, end)
+    return Window(start, end, asked)
 
 
 def split_window(window: Window, max_span: timedelta = MAX_WINDOW) -> list[Window]:

@@ -40,6 +40,8 @@ class ResourceGraphSource:
         self.graph = graph
         self.scope = scope
         self.vault = vault
+        # The queries and the details reads share one transport, and so one limit.
+        self.time_limit = graph.client.time_limit
 
     @property
     def name(self) -> str:

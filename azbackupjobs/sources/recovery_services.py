@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
+from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
 from azbackupjobs.sources import filters
@@ -50,10 +51,11 @@ def plan(query: JobQuery) -> ListPlan:
     """The requests of ``query``; a window the vault API would need too many requests for is a
     usage error (before anything is sent)."""
     window = query.window
-    if window.span > MAX_LIST_SPAN:
-        days = window.span.days
+    if window.asked_span > MAX_LIST_SPAN:
+        days = window.asked_span.days
+        length = f"{days}-day" if window.asked_span == timedelta(days=days) else "longer"
         raise UsageError(
-            f"--since/--until: a {days}-day window would take "
+            f"--since/--until: a {length} window would take "
             f"{len(filters.split_window(window))} requests per status; the vault API is asked "
             f"for at most {MAX_LIST_SPAN.days} days at a time",
             hint="narrow the window, or use --fleet (one Resource Graph query)",
@@ -94,6 +96,7 @@ class RecoveryServicesSource:
         # The endpoints below send through the transport exactly as they did inside it.
         self.request = client.request
         self.checked_url = client.checked_url
+        self.time_limit = client.time_limit
 
     @property
     def name(self) -> str:
@@ -182,28 +185,31 @@ class RecoveryServicesSource:
         url = self.vault_url("backupJobs")
         if odata_filter:
             url += "&" + urlencode({"$filter": odata_filter}, quote_via=quote)
-        seen: set[str] = {url}
-        while url:
-            resp = self.request("GET", url, retry=retry)
-            body = expect_object(resp.body, "job list", resp.request_id)
-            value = body.get("value")
-            if not isinstance(value, list):
-                raise UnexpectedResponseError(
-                    f"the job list has no 'value' array (request id {resp.request_id})",
-                    request_id=resp.request_id,
-                )
-            yield [item for item in value if isinstance(item, dict)]
-            next_link = body.get("nextLink")
-            if next_link is None or next_link == "":
-                return
-            if not isinstance(next_link, str):
-                raise UnexpectedResponseError("the job list's nextLink is not a string")
-            url = self.checked_url(next_link, "nextLink")
-            if url in seen:
-                raise UnexpectedResponseError(
-                    "the job list's nextLink points back to a page already read"
-                )
-            seen.add(url)
+        return follow_pages(
+            url,
+            lambda page_url: self._job_page(page_url, retry),
+            self._next_link,
+            what="the job list",
+            check=self.client.check_deadline,
+        )
+
+    def _job_page(self, url: str, retry: RetryPolicy | None) -> Page[dict[str, Any]]:
+        resp = self.request("GET", url, retry=retry)
+        body = expect_object(resp.body, "job list", resp.request_id)
+        value = body.get("value")
+        if not isinstance(value, list):
+            raise UnexpectedResponseError(
+                f"the job list has no 'value' array (request id {resp.request_id})",
+                request_id=resp.request_id,
+            )
+        return Page([item for item in value if isinstance(item, dict)], body.get("nextLink"))
+
+    def _next_link(self, next_link: object) -> str | None:
+        if next_link is None or next_link == "":
+            return None
+        if not isinstance(next_link, str):
+            raise UnexpectedResponseError("the job list's nextLink is not a string")
+        return self.checked_url(next_link, "nextLink")
 
     # ----- cancel and operations --------------------------------------------------------------
     def cancel(self, ref: str) -> Response:

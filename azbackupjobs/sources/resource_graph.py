@@ -17,7 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy, parse_timespan
+from azbackupjobs.arm.client import (
+    MIN_PAUSE,
+    BackupJobsClient,
+    Response,
+    RetryPolicy,
+    parse_retry_after,
+    pause,
+)
+from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.arm.settings import validate_api_version
 from azbackupjobs.model.errors import ApiError, AuthError, UnexpectedResponseError
 from azbackupjobs.sources.kql import Scope
@@ -50,6 +58,7 @@ class Quota:
 
     remaining: int | None = None
     reset_at: float | None = None  # clock() when it resets
+    answered_at: float = 0.0  # clock() of the answer that said so
 
 
 class ResourceGraphClient:
@@ -112,22 +121,21 @@ class ResourceGraphClient:
         elif scope.management_groups:
             body["managementGroups"] = list(scope.management_groups)
         body["query"] = query
-        token: str | None = None
-        seen: set[str] = set()
-        while True:
+
+        def read(token: str | None) -> Page[dict[str, Any]]:
             options: dict[str, Any] = {"$top": size, "resultFormat": "objectArray"}
             if token is not None:
                 options["$skipToken"] = token
-            resp = self._post({**body, "options": options})
-            data, token = _read_page(resp)
-            yield data
-            if token is None:
-                return
-            if token in seen:
-                raise UnexpectedResponseError(
-                    "Resource Graph returned a $skipToken it had already returned"
-                )
-            seen.add(token)
+            data, following = _read_page(self._post({**body, "options": options}))
+            return Page(data, following)
+
+        return follow_pages(
+            None,
+            read,
+            _skip_token,
+            what="the Resource Graph result",
+            check=self.client.check_deadline,
+        )
 
     # ----- one request --------------------------------------------------------------------------
     def _post(self, body: dict[str, Any]) -> Response:
@@ -160,11 +168,15 @@ class ResourceGraphClient:
         return resp
 
     def _wait_for_quota(self) -> None:
+        """With the quota used up, wait for its reset: at least ``MIN_PAUSE`` after the answer
+        that said so (a reset time of zero must not make a busy loop), at most the longest
+        Retry-After honoured anywhere."""
         quota = self.quota
         if quota.remaining is None or quota.remaining > 0 or quota.reset_at is None:
             return
-        delay = quota.reset_at - self.clock()
         quota.remaining = None
+        ready_at = max(quota.reset_at, quota.answered_at + MIN_PAUSE)
+        delay = pause(ready_at - self.clock(), default=0.0, floor=0.0)
         if delay <= 0:
             return
         if self.notify is not None:
@@ -174,12 +186,15 @@ class ResourceGraphClient:
 
     def _note_quota(self, resp: Response) -> None:
         remaining = resp.header("x-ms-user-quota-remaining")
-        resets = parse_timespan(resp.header("x-ms-user-quota-resets-after"))
+        reset_header = resp.header("x-ms-user-quota-resets-after")
+        # read as a Retry-After: a reset days away is cut to the longest wait honoured
+        resets = parse_retry_after({"x-ms-user-quota-resets-after": reset_header or ""})
         try:
             self.quota.remaining = int(remaining) if remaining is not None else None
         except ValueError:
             self.quota.remaining = None
-        self.quota.reset_at = self.clock() + resets if resets is not None else None
+        self.quota.answered_at = self.clock()
+        self.quota.reset_at = self.quota.answered_at + resets if resets is not None else None
         limit_hit = (resp.header("x-ms-tenant-subscription-limit-hit") or "").lower() == "true"
         if limit_hit and not self._limit_warned and self.notify is not None:
             self._limit_warned = True
@@ -223,6 +238,11 @@ def _read_page(resp: Response) -> tuple[list[dict[str, Any]], str | None]:
         )
     rows = [row for row in data if isinstance(row, dict)]
     return rows, token
+
+
+def _skip_token(token: object) -> str | None:
+    """The cursor of the next page: ``_read_page`` checked it is a string or None."""
+    return token if isinstance(token, str) else None
 
 
 def page_size_for(limit: int | None) -> int | None:

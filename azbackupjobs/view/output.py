@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from azbackupjobs.model.errors import StdoutClosed, UsageError
+from azbackupjobs.model.errors import OutputError, StdoutClosed, UsageError
 from azbackupjobs.model.formats import FORMATS
 
 if TYPE_CHECKING:
@@ -77,6 +77,39 @@ class Environment:
     @property
     def no_color(self) -> bool:
         return bool(self.env.get("NO_COLOR"))
+
+
+def output_error(exc: OSError) -> OutputError:
+    """stdout refused the data (``> /dev/full``, an I/O error): one line, exit 1."""
+    return OutputError(f"cannot write output: {exc.strerror or exc}")
+
+
+class _CheckedStream:
+    """stdout as the rich console writes to it: a failed write other than a closed pipe (which
+    rich and ``StdoutClosed`` handle) becomes an ``OutputError`` wherever it happens, a live
+    view's redraw included."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise output_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise output_error(exc) from None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 @functools.cache
@@ -222,7 +255,7 @@ class Output:
     def console(self) -> Console:
         if self._console is None:
             self._console = _data_console_class()(
-                file=self.env.stdout,
+                file=_CheckedStream(self.env.stdout),  # type: ignore[arg-type]
                 force_terminal=self.env.stdout_isatty,
                 no_color=self.env.no_color,
                 highlight=False,
@@ -391,6 +424,8 @@ class Output:
             self.env.stdout.flush()
         except BrokenPipeError:
             raise StdoutClosed() from None
+        except OSError as exc:
+            raise output_error(exc) from None
 
     def _write(self, text: str) -> None:
         try:
@@ -398,6 +433,8 @@ class Output:
             self.env.stdout.flush()
         except BrokenPipeError:
             raise StdoutClosed() from None
+        except OSError as exc:
+            raise output_error(exc) from None
 
     # ----- stderr -------------------------------------------------------------------------------
     def note(self, message: str) -> None:

@@ -82,8 +82,9 @@ def test_tampered_and_foreign_tokens_are_refused(emu: EmulatorHandle) -> None:
     head, _claims, signature = issued(emu).split(".")
     other = issue(emu.token, audience="https://vault.azure.net", issuer="x", now=time.time())
     swapped = f"{head}.{other.token.split('.')[1]}.{signature}"
-    foreign = issue("another-key", audience="https://management.azure.com/", issuer="x",
-                    now=time.time()).token
+    foreign = issue(
+        "another-key", audience="https://management.azure.com/", issuer="x", now=time.time()
+    ).token
     for token in (swapped, foreign, f"{head}..{signature}", "a.b.c", "..", emu.token + "x"):
         response = list_with(emu, token)
         assert response.status_code == 401, token

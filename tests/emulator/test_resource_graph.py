@@ -20,33 +20,77 @@ PATH = "/providers/Microsoft.ResourceGraph/resources"
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
 SHORT = [("Take Snapshot", 30.0)]
-JOBS = ("RecoveryServicesResources | where type =~ 'microsoft.recoveryservices/vaults/backupjobs'"
-        " | order by tostring(properties.startTime) desc, id asc")
+JOBS = (
+    "RecoveryServicesResources | where type =~ 'microsoft.recoveryservices/vaults/backupjobs'"
+    " | order by tostring(properties.startTime) desc, id asc"
+)
 
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[EmulatorHandle]:
     with start_emulator(seed=21, seed_data=False) as emu:
-        emu.add_job(entity="a1", outcome="Failed", start_offset=-3600, tasks=SHORT,
-                    subscription=SUB_A, resource_group="RG-A", vault="vault-a")
-        emu.add_job(entity="a2", start_offset=-1800, tasks=SHORT,
-                    subscription=SUB_A, resource_group="RG-A", vault="vault-a")
-        emu.add_job(entity="a3", start_offset=-900, tasks=SHORT,
-                    subscription=SUB_A, resource_group="rg-a2", vault="vault-a2")
-        emu.add_job(entity="b1", tasks=[("Take Snapshot", 7200)], start_offset=-600,
-                    subscription=SUB_B, resource_group="rg-b", vault="vault-b")
-        emu.add_job(entity="b2", job_type="AzureWorkloadJob", operation="Backup",
-                    start_offset=-300, tasks=SHORT, subscription=SUB_B,
-                    resource_group="rg-b", vault="vault-b")
-        emu.add_job(entity="later", start_offset=3600, subscription=SUB_B,
-                    resource_group="rg-b", vault="vault-b")
+        emu.add_job(
+            entity="a1",
+            outcome="Failed",
+            start_offset=-3600,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="RG-A",
+            vault="vault-a",
+        )
+        emu.add_job(
+            entity="a2",
+            start_offset=-1800,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="RG-A",
+            vault="vault-a",
+        )
+        emu.add_job(
+            entity="a3",
+            start_offset=-900,
+            tasks=SHORT,
+            subscription=SUB_A,
+            resource_group="rg-a2",
+            vault="vault-a2",
+        )
+        emu.add_job(
+            entity="b1",
+            tasks=[("Take Snapshot", 7200)],
+            start_offset=-600,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
+        emu.add_job(
+            entity="b2",
+            job_type="AzureWorkloadJob",
+            operation="Backup",
+            start_offset=-300,
+            tasks=SHORT,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
+        emu.add_job(
+            entity="later",
+            start_offset=3600,
+            subscription=SUB_B,
+            resource_group="rg-b",
+            vault="vault-b",
+        )
         emu.resource_graph.management_groups["MG-A"] = [SUB_A]
         emu.resource_graph.quota = 1000
         yield emu
 
 
-def post(emu: EmulatorHandle, body: Any, *, api_version: str | None = "2021-03-01",
-         token: str | None = None) -> requests.Response:
+def post(
+    emu: EmulatorHandle,
+    body: Any,
+    *,
+    api_version: str | None = "2021-03-01",
+    token: str | None = None,
+) -> requests.Response:
     params = {"api-version": api_version} if api_version else {}
     headers = {"Authorization": f"Bearer {token or emu.token}"}
     return requests.post(emu.url + PATH, params=params, json=body, headers=headers, timeout=10)
@@ -60,7 +104,8 @@ def rows(emu: EmulatorHandle, query: str = JOBS, **extra: Any) -> list[dict[str,
 
 
 def test_rows_span_subscriptions_and_vaults_and_carry_the_job_properties(
-        fleet: EmulatorHandle) -> None:
+    fleet: EmulatorHandle,
+) -> None:
     found = rows(fleet)
     assert [r["properties"]["entityFriendlyName"] for r in found] == ["b2", "b1", "a3", "a2", "a1"]
     row = found[-1]
@@ -68,8 +113,9 @@ def test_rows_span_subscriptions_and_vaults_and_carry_the_job_properties(
     assert row["type"] == ROW_TYPE and row["subscriptionId"] == SUB_A
     assert row["resourceGroup"] == "rg-a"  # Resource Graph writes groups in lower case
     assert row["id"].endswith(f"/vaults/vault-a/backupJobs/{row['name']}")
-    vault_body = fleet.job_body(row["name"], detail=False, subscription=SUB_A,
-                                resource_group="RG-A", vault="vault-a")
+    vault_body = fleet.job_body(
+        row["name"], detail=False, subscription=SUB_A, resource_group="RG-A", vault="vault-a"
+    )
     assert row["properties"] == vault_body["properties"]  # the list shape: no extendedInfo
     assert "extendedInfo" not in row["properties"]
 
@@ -89,24 +135,28 @@ def test_scope_subscriptions_management_groups_and_unknown_ones(fleet: EmulatorH
 
 
 def test_filters_extend_summarize_and_order(fleet: EmulatorHandle) -> None:
-    query = ("RecoveryServicesResources\n"
-             "| where type =~ 'microsoft.recoveryservices/vaults/backupjobs'\n"
-             "| extend status = tostring(properties.status), vault = tostring(split(id, '/')[8])"
-             "\n| where status in~ ('completed', 'FAILED')\n"
-             "| summarize jobs = count() by subscriptionId, vault, status\n"
-             "| order by vault asc, status asc")
+    query = (
+        "RecoveryServicesResources\n"
+        "| where type =~ 'microsoft.recoveryservices/vaults/backupjobs'\n"
+        "| extend status = tostring(properties.status), vault = tostring(split(id, '/')[8])"
+        "\n| where status in~ ('completed', 'FAILED')\n"
+        "| summarize jobs = count() by subscriptionId, vault, status\n"
+        "| order by vault asc, status asc"
+    )
     assert rows(fleet, query) == [
         {"subscriptionId": SUB_A, "vault": "vault-a", "status": "Completed", "jobs": 1},
         {"subscriptionId": SUB_A, "vault": "vault-a", "status": "Failed", "jobs": 1},
         {"subscriptionId": SUB_A, "vault": "vault-a2", "status": "Completed", "jobs": 1},
         {"subscriptionId": SUB_B, "vault": "vault-b", "status": "Completed", "jobs": 1},
     ]
-    query = (JOBS.split(" | order", maxsplit=1)[0]
-             + " | where tostring(properties.entityFriendlyName) contains 'B'"
-             + " and (tostring(properties.operation) =~ 'backup'"
-             + " or tostring(properties.operation) startswith 'Backup (')"
-             + " | project name, entity = tostring(properties.entityFriendlyName)"
-             + " | order by entity asc")
+    query = (
+        JOBS.split(" | order", maxsplit=1)[0]
+        + " | where tostring(properties.entityFriendlyName) contains 'B'"
+        + " and (tostring(properties.operation) =~ 'backup'"
+        + " or tostring(properties.operation) startswith 'Backup (')"
+        + " | project name, entity = tostring(properties.entityFriendlyName)"
+        + " | order by entity asc"
+    )
     assert [r["entity"] for r in rows(fleet, query)] == ["b1", "b2"]
 
 
@@ -114,10 +164,12 @@ def test_time_window_and_datetime_values(fleet: EmulatorHandle) -> None:
     now = fleet.now()
     since = now.timestamp() - 1000
     stamp = kql.Moment(since).iso()
-    query = (JOBS.split(" | order", maxsplit=1)[0]
-             + " | extend startTime = todatetime(properties.startTime)"
-             + f" | where startTime >= datetime({stamp})"
-             + " | order by startTime asc | project name, startTime")
+    query = (
+        JOBS.split(" | order", maxsplit=1)[0]
+        + " | extend startTime = todatetime(properties.startTime)"
+        + f" | where startTime >= datetime({stamp})"
+        + " | order by startTime asc | project name, startTime"
+    )
     found = rows(fleet, query)
     assert len(found) == 3  # a3, b1, b2; the job that starts later is not there yet
     assert all(isinstance(r["startTime"], str) and r["startTime"].endswith("Z") for r in found)
@@ -167,20 +219,24 @@ def test_table_result_format(fleet: EmulatorHandle) -> None:
     assert len(data["rows"]) == 5 and len(data["rows"][0]) == 2
 
 
-@pytest.mark.parametrize(("query", "token"), [
-    ("RecoveryServicesResources | where foo == 'x'", "foo"),
-    ("Resources | where type =~ 'x'", "Resources"),
-    ("RecoveryServicesResources | where name matches regex 'x'", "matches"),
-    ("RecoveryServicesResources | mv-expand properties", "-"),
-    ("RecoveryServicesResources | where name =~ 'unterminated", "'unterminated"),
-    ("RecoveryServicesResources | where name =~ 'a\\qb'", "'a\\q"),
-    ("RecoveryServicesResources | where parse_json(name) == 1", "parse_json"),
-    ("RecoveryServicesResources | where name == 'a'; Resources", ";"),
-    ("RecoveryServicesResources // a comment", "/"),
-    ("RecoveryServicesResources | summarize n = dcount(id) by name", "dcount"),
-])
+@pytest.mark.parametrize(
+    ("query", "token"),
+    [
+        ("RecoveryServicesResources | where foo == 'x'", "foo"),
+        ("Resources | where type =~ 'x'", "Resources"),
+        ("RecoveryServicesResources | where name matches regex 'x'", "matches"),
+        ("RecoveryServicesResources | mv-expand properties", "-"),
+        ("RecoveryServicesResources | where name =~ 'unterminated", "'unterminated"),
+        ("RecoveryServicesResources | where name =~ 'a\\qb'", "'a\\q"),
+        ("RecoveryServicesResources | where parse_json(name) == 1", "parse_json"),
+        ("RecoveryServicesResources | where name == 'a'; Resources", ";"),
+        ("RecoveryServicesResources // a comment", "/"),
+        ("RecoveryServicesResources | summarize n = dcount(id) by name", "dcount"),
+    ],
+)
 def test_queries_outside_the_subset_are_bad_requests(
-        fleet: EmulatorHandle, query: str, token: str) -> None:
+    fleet: EmulatorHandle, query: str, token: str
+) -> None:
     resp = post(fleet, {"query": query})
     assert resp.status_code == 400, resp.text
     error = resp.json()["error"]
@@ -193,20 +249,37 @@ def test_queries_outside_the_subset_are_bad_requests(
     assert "x-ms-user-quota-remaining" in resp.headers
 
 
-@pytest.mark.parametrize("body", [
-    None, [], {"query": ""}, {"query": 5}, {"query": JOBS, "options": {"$top": 0}},
-    {"query": JOBS, "options": {"$top": 1001}}, {"query": JOBS, "options": {"$top": "5"}},
-    {"query": JOBS, "options": {"resultFormat": "csv"}}, {"query": JOBS, "options": {"x": 1}},
-    {"query": JOBS, "subscriptions": "all"}, {"query": JOBS, "options": []},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        None,
+        [],
+        {"query": ""},
+        {"query": 5},
+        {"query": JOBS, "options": {"$top": 0}},
+        {"query": JOBS, "options": {"$top": 1001}},
+        {"query": JOBS, "options": {"$top": "5"}},
+        {"query": JOBS, "options": {"resultFormat": "csv"}},
+        {"query": JOBS, "options": {"x": 1}},
+        {"query": JOBS, "subscriptions": "all"},
+        {"query": JOBS, "options": []},
+    ],
+)
 def test_malformed_requests_are_bad_requests(fleet: EmulatorHandle, body: Any) -> None:
     assert post(fleet, body).status_code == 400
 
 
 def test_auth_method_and_api_version(fleet: EmulatorHandle) -> None:
     assert post(fleet, {"query": JOBS}, token="wrong").status_code == 401
-    assert requests.get(fleet.url + PATH, params={"api-version": "2021-03-01"}, timeout=10,
-                        headers={"Authorization": f"Bearer {fleet.token}"}).status_code == 405
+    assert (
+        requests.get(
+            fleet.url + PATH,
+            params={"api-version": "2021-03-01"},
+            timeout=10,
+            headers={"Authorization": f"Bearer {fleet.token}"},
+        ).status_code
+        == 405
+    )
     missing = post(fleet, {"query": JOBS}, api_version=None)
     assert missing.status_code == 400
     assert missing.json()["error"]["code"] == "MissingApiVersionParameter"
@@ -247,10 +320,16 @@ def test_quota_windows_follow_the_real_clock() -> None:
     assert quota.take("me", 2, 5.0) == (True, 1, 5.0)
 
 
-@pytest.mark.parametrize(("seconds", "window", "text"), [
-    (5.0, 5.0, "00:00:05"), (4.2, 5.0, "00:00:05"), (0.0, 5.0, "00:00:00"),
-    (3725.0, 7200.0, "01:02:05"), (0.25, 0.5, "00:00:00.2500000"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "window", "text"),
+    [
+        (5.0, 5.0, "00:00:05"),
+        (4.2, 5.0, "00:00:05"),
+        (0.0, 5.0, "00:00:00"),
+        (3725.0, 7200.0, "01:02:05"),
+        (0.25, 0.5, "00:00:00.2500000"),
+    ],
+)
 def test_resets_after_format(seconds: float, window: float, text: str) -> None:
     assert format_resets_after(seconds, window) == text
 
@@ -274,8 +353,10 @@ def test_client_windows_follow_an_emulated_clock_that_runs_ahead() -> None:
         import time
 
         wall = kql.Moment(time.time() + 1).iso()
-        query = (JOBS.split(" | order", maxsplit=1)[0]
-                 + f" | where todatetime(properties.startTime) <= datetime({wall})")
+        query = (
+            JOBS.split(" | order", maxsplit=1)[0]
+            + f" | where todatetime(properties.startTime) <= datetime({wall})"
+        )
         assert len(rows(emu, query)) == 1  # "until now" means the emulated now
 
 
@@ -285,9 +366,11 @@ def test_the_pages_of_a_query_come_from_one_evaluation() -> None:
             emu.add_job(entity=f"vm{n}", tasks=SHORT, start_offset=-600 - n)
         first = post(emu, {"query": JOBS, "options": {"$top": 2}}).json()
         emu.add_job(entity="newest", tasks=SHORT, start_offset=-1)  # would shift every page
-        second = post(emu, {"query": JOBS, "options": {"$top": 2,
-                                                       "$skipToken": first["$skipToken"]}})
-        names = [r["properties"]["entityFriendlyName"]
-                 for r in first["data"] + second.json()["data"]]
+        second = post(
+            emu, {"query": JOBS, "options": {"$top": 2, "$skipToken": first["$skipToken"]}}
+        )
+        names = [
+            r["properties"]["entityFriendlyName"] for r in first["data"] + second.json()["data"]
+        ]
         assert names == ["vm0", "vm1", "vm2", "vm3"]
         assert rows(emu)[0]["properties"]["entityFriendlyName"] == "newest"

@@ -38,6 +38,22 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "--since/--until in year 1 failed with an unexpected ValueError or OverflowError (exit 1) "
     "instead of a usage error (exit 2)",
     "--interval '1 2' (and --timeout, --grace) was read as 12 seconds",
+    "a list of empty pages, each with a new nextLink or $skipToken, was followed forever "
+    "(680 requests in 30 s, nothing printed; watch --all --timeout 10 still paging at 25 s)",
+    "Retry-After: 0 made cancel and watch --operation poll in a tight loop (96 and 115 GETs "
+    "in 5 s); nan and inf ended in an unexpected ValueError or OverflowError",
+    "a server that trickled one byte every 2 s held get forever (the timeout was per socket "
+    "read); one that never answered held watch --timeout 10 for 60 s",
+    "an endpoint that refused the first connection was retried forever by watch, as "
+    "'connection lost'; a TLS verification failure was retried three times",
+    "a 50 MB job body took 240-310 MB of memory",
+    "a token refused mid-watch was 'renewed' into the same token by the credential's own "
+    "cache, and the watch ended with exit 4",
+    "get -o json >&- ended in a traceback, list > /dev/full in 'unexpected OSError'",
+    "a SIGTERM while the process unwound could raise into an atexit callback or a finalizer "
+    "(a traceback)",
+    "AZJOBS_CONFIG=/dev/zero filled the memory; a FIFO there hung the command",
+    "list --since 366d was refused (the rounding to whole seconds made it 366 days and 1 s)",
 )
 
 
@@ -58,6 +74,7 @@ class Figures:
     security_checks: int = 0
     hypothesis_examples: int = 0
     signal_runs: int = 0
+    hostile_cases: int = 0
     failed: int = 0
     passed: int = 0
 
@@ -90,6 +107,11 @@ class Figures:
             lines.append(
                 f"property-based: {self.hypothesis_examples} generated jobs and "
                 "operation statuses parsed and rendered"
+            )
+        if self.hostile_cases:
+            lines.append(
+                f"hostile server and first-run mistakes: {self.hostile_cases} cases, each ended "
+                "in bounded time, requests and memory"
             )
         if self.signal_runs:
             lines.append(

@@ -226,3 +226,123 @@ def json_answer(text: str, status: int = 200, **headers: str) -> Answer:
 
 
 SGR_OR_CURSOR = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\]8;[^\x1b]*\x1b\\")
+
+
+# ----- a raw server, for answers no HTTP library would send ---------------------------------------
+@dataclass
+class RawServer:
+    """A loopback TCP server that reads each request's head and hands the socket to ``reply``,
+    which writes whatever bytes it likes (slowly, cut short, chunked without end) until
+    ``stopping`` is set. ``requests`` counts the requests read."""
+
+    reply: Callable[[Any, RawServer], None]
+    requests: int = 0
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        import socket
+
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: Any) -> None:
+        conn.settimeout(30)
+        try:
+            while not self.stopping.is_set():
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    data = conn.recv(4096)
+                    if not data:
+                        return
+                    head += data
+                self.requests += 1
+                self.reply(conn, self)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def pause(self, seconds: float) -> bool:
+        """Wait, unless the server is stopping (then False: the reply should end)."""
+        return not self.stopping.wait(seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.sock.close()
+
+
+@contextlib.contextmanager
+def raw_server(reply: Callable[[Any, RawServer], None]) -> Iterator[RawServer]:
+    server = RawServer(reply)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's resident high-water mark in KiB (``VmHWM``: since its exec, unlike
+    ``ru_maxrss``, which keeps the peak of the parent it was forked from); 0 once it exited."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def run_measured(
+    args: list[str], env: dict[str, str], limit: float = 60.0, stdout: Any = subprocess.PIPE
+) -> tuple[Result, float, int]:
+    """The installed azjobs, killed after ``limit`` seconds: its result, the wall time it took,
+    and its peak memory (resident set, in MiB), read from /proc while it runs."""
+    import time
+
+    started = time.monotonic()
+    proc = subprocess.Popen([AZJOBS, *args], stdout=stdout, stderr=subprocess.PIPE, env=env)
+    streams: dict[str, bytes] = {}
+
+    def drain(name: str, stream: Any) -> None:
+        streams[name] = stream.read() if stream is not None else b""
+
+    readers = [
+        threading.Thread(target=drain, args=(name, stream), daemon=True)
+        for name, stream in (("out", proc.stdout), ("err", proc.stderr))
+    ]
+    for reader in readers:
+        reader.start()
+    peak = 0
+    while True:
+        peak = max(peak, _peak_rss(proc.pid))  # before the wait: a zombie has no memory left
+        pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - started > limit:
+            proc.kill()
+        time.sleep(0.005)
+    wall = time.monotonic() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join(10)
+    result = Result(
+        proc.returncode,
+        streams.get("out", b"").decode("utf-8", "replace"),
+        streams.get("err", b"").decode("utf-8", "replace"),
+    )
+    return result, wall, peak // 1024

@@ -344,6 +344,20 @@ def test_entity_text_never_reaches_the_filter(
     figures.security_checks += 1
 
 
+@pytest.mark.parametrize("since", ["366d", "8784h", "52w"])
+def test_a_window_of_366_days_is_accepted(
+    since: str, monkeypatch: pytest.MonkeyPatch, figures: Any
+) -> None:
+    """The longest window the README allows, whatever the fraction of the current second."""
+    vault_env(monkeypatch)
+    with responses.RequestsMock() as rsps:
+        rsps.get(re.compile(re.escape(LIST_URL) + r"\?.*"), json={"value": []})
+        result = run_cli(["list", "--since", since, "-o", "json"])
+        assert result.code == 0, result.err
+        assert len(rsps.calls) == 13  # thirteen 30-day windows at most
+    figures.bad_inputs += 1
+
+
 def test_ipv6_loopback_endpoint_is_allowed(monkeypatch: pytest.MonkeyPatch) -> None:
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:

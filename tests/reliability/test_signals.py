@@ -311,3 +311,52 @@ def test_nothing_is_left_running(tmp_path: Path) -> None:
         emu.advance(120)  # the next change is written into the closed pipe
         _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and err == b"", err
+
+
+# ----- SIGTERM while the process unwinds ---------------------------------------------------------
+def test_repeated_sigterm_never_raises_into_the_unwinding(tmp_path: Path, figures: Any) -> None:
+    """A burst of SIGTERMs (a supervisor that insists): the first ends the watch (143); the
+    others find the default handler back in place while the process unwinds, never a handler
+    that raises into an atexit callback or the final flush (a traceback)."""
+    with start_emulator(seed=12, seed_data=False, speed=1.0) as emu:
+        job = emu.add_job(entity="vm-term", tasks=LONG_TASKS)
+        env = child_env(emu.env(), tmp_path)
+        for _ in range(5):
+            proc = spawn(["watch", job, "--interval", "1", "-o", "ndjson"], env)
+            readline(proc)
+            while proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                time.sleep(0.001)
+            out, err = proc.communicate(timeout=30)
+            assert proc.returncode in (143, -signal.SIGTERM), err
+            assert_no_traceback(out.decode(), err.decode())
+            assert b"Exception ignored" not in err, err
+            figures.signal_runs += 1
+
+
+def test_the_sigterm_handler_is_put_back_after_the_command() -> None:
+    """In-process too: whatever way the command ends, the handler found before is back."""
+    from azbackupjobs.cli.guard import guarded
+    from azbackupjobs.model.errors import UsageError
+
+    def before(signum: int, frame: Any) -> None:  # pragma: no cover - never called
+        pass
+
+    def fail() -> None:
+        raise UsageError("bad flag")
+
+    previous = signal.signal(signal.SIGTERM, before)
+    try:
+        guarded(lambda: None, lambda: False)
+        assert signal.getsignal(signal.SIGTERM) is before
+        with pytest.raises(SystemExit) as info:
+            guarded(fail, lambda: False)
+        assert info.value.code == 2
+        assert signal.getsignal(signal.SIGTERM) is before
+        # A SIGTERM came: the process unwinds for it, and the ones after it are ignored.
+        with pytest.raises(SystemExit) as info:
+            guarded(lambda: os.kill(os.getpid(), signal.SIGTERM) or time.sleep(5), lambda: False)
+        assert info.value.code == 143
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, previous)
