@@ -26,6 +26,7 @@ from typing import Any
 from azbackupjobs.model.datasources import friendly_datasource_type
 from azbackupjobs.model.errors import UnexpectedResponseError
 from azbackupjobs.model.kinds import VaultKind, is_backup_vault_job
+from azbackupjobs.model.text import sanitize
 
 
 class JobStatus(StrEnum):
@@ -518,6 +519,22 @@ class Job:
             or (e.title or "").lower() == "usererrorjobsuccessfullycancelled"
             for e in self.errors
         )
+
+    @property
+    def shown_status(self) -> JobStatus:
+        """The status people should read: Cancelled for the VM-backup form of a cancellation,
+        so that symbols and colours agree with the exit code (7)."""
+        return JobStatus.CANCELLED if self.was_cancelled else self.status
+
+    def status_words(self, limit: int = 30) -> str:
+        """The status as every row, line and message shows it: the word as sent (cleaned, at
+        most ``limit`` characters), and for a VM backup cancelled into CompletedWithWarnings
+        ``Cancelled (CompletedWithWarnings, 400158)``, which says both what happened and what
+        the service sent."""
+        word = sanitize(self.status_raw or self.status.value, limit)
+        if self.was_cancelled and self.status is not JobStatus.CANCELLED:
+            return f"Cancelled ({word}, {JOB_CANCELLED_ERROR_CODE})"
+        return word
 
     @property
     def operation_kind(self) -> str:

@@ -147,12 +147,12 @@ class JobsPresenter:
             label = (
                 "not visible"
                 if job is None
-                else job.status_raw or job.status.value
+                else job.status_words()
                 if job.is_terminal
                 else "still running"
             )
             counts[label] = counts.get(label, 0) + 1
-        text = ", ".join(f"{n} {sanitize(label, 30)}" for label, n in counts.items())
+        text = ", ".join(f"{n} {sanitize(label, 60)}" for label, n in counts.items())
         return f"{len(jobs)} jobs: {text}" + (" (timed out)" if timed_out else "")
 
     def warnings(self, last: Snapshot | None) -> list[tuple[bool, str]]:

@@ -56,6 +56,10 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "list --since 366d was refused (the rounding to whole seconds made it 366 days and 1 s)",
     "watch -o ndjson wrote a line on every poll of a running VM backup: its tasks' durations "
     "and estimatedRemainingDuration counted as changes (100 lines for 3 changes)",
+    "a VM backup cancelled into CompletedWithWarnings (400158) read CompletedWithWarnings in "
+    "list and several-jobs rows, piped lines and cancel's messages, while watch exited 7",
+    "cancel --wait repeated after a timed-out request stopped with exit 1 ('not running') on "
+    "a job already Cancelling or Cancelled instead of following it",
 )
 
 

@@ -30,21 +30,23 @@ from typing import Any
 import pytest
 import requests
 import responses
-from reliability_harness import BASE, JOB, SUB
+from reliability_harness import BASE, JOB, SUB, TOKEN
 
 from azbackupjobs.arm.auth import StaticTokenProvider
 from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
 from azbackupjobs.arm.settings import ContextFlags, resolve_context
-from azbackupjobs.commands.common import Session
+from azbackupjobs.commands.cancel import CancelOptions, CancelRefused, run_cancel
+from azbackupjobs.commands.common import CommonOptions, Session
 from azbackupjobs.commands.watch import WatchOptions, watch_jobs
 from azbackupjobs.follow.fleet import FleetReader, FleetWatchOptions
 from azbackupjobs.follow.poll import PollPolicy
-from azbackupjobs.model.job import change_key
+from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.model.job import Job, change_key
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import Window
 from azbackupjobs.view.output import Environment, Output, Query
 
-JOB_B = "00000000-0000-4000-8000-000000000002"
+JOB_B = "11111111-0000-4000-8000-000000000002"
 DPP_BASE = (
     f"/subscriptions/{SUB}/resourceGroups/rg1/providers/Microsoft.DataProtection"
     "/backupVaults/bvault1"
@@ -94,6 +96,12 @@ def serve(rsps: responses.RequestsMock, steps: list[Step], job_id: str = JOB) ->
     script = Script(steps)
     rsps.add_callback(responses.GET, re.compile(rf".*/backupJobs/{job_id}(\?.*)?$"), script)
     return script
+
+
+def refuse_list(rsps: responses.RequestsMock) -> None:
+    """A list filter the service refuses: the watch reads each job instead."""
+    body = json.dumps({"error": {"code": "BadRequest", "message": "no filter here"}})
+    rsps.add(responses.GET, re.compile(r".*/backupJobs\?.*"), body=body, status=400)
 
 
 @pytest.fixture
@@ -314,3 +322,148 @@ def test_the_fleet_reader_uses_the_same_rule() -> None:
     assert changed[0] == 2  # the first tick shows both
     assert sum(changed[1:]) == 1, changed  # the task that started, nothing else
     assert reader.verdict(PollPolicy()) is None
+
+
+# ----- 8. error 400158 reads Cancelled everywhere ------------------------------------------------
+CANCELLED_AS_WARNINGS = [
+    {
+        "errorCode": 400158,
+        "errorTitle": "UserErrorJobSuccessfullyCancelled",
+        "errorString": "Job is cancelled.",
+        "recommendations": [],
+    }
+]
+SHOWN = "Cancelled (CompletedWithWarnings, 400158)"
+
+
+def cancelled_vm(job_id: str = JOB) -> dict[str, Any]:
+    return vm_job(
+        "CompletedWithWarnings",
+        job_id=job_id,
+        transfer="Cancelled",
+        errors=CANCELLED_AS_WARNINGS,
+    )
+
+
+@pytest.mark.usefixtures("counted")
+def test_several_jobs_piped_lines_and_summary_say_cancelled(
+    rsps: responses.RequestsMock,
+) -> None:
+    fake = FakeTime()
+    serve(rsps, [ok(vm_job()), ok(cancelled_vm())])
+    serve(rsps, [ok(vm_job(job_id=JOB_B)), ok(vm_job("Completed", job_id=JOB_B))], JOB_B)
+    refuse_list(rsps)
+    session, out, err = session_for(fake, "table")
+    assert watch(fake, session, [JOB, JOB_B]) == ExitCode.JOB_CANCELLED
+    ended = [line for line in out.getvalue().splitlines() if JOB[:8] in line][-1]
+    assert SHOWN in ended, out.getvalue()
+    assert f"1 {SHOWN}" in out.getvalue() + err.getvalue()
+
+
+@pytest.mark.usefixtures("counted")
+def test_rows_of_lists_and_live_views_say_cancelled() -> None:
+    from rich.console import Console
+
+    from azbackupjobs.view.list_view import jobs_table
+    from azbackupjobs.view.render import job_status_text
+
+    job = Job.from_dict(cancelled_vm())
+    assert job_status_text(job).plain == SHOWN
+    assert job.status_words() == SHOWN
+    for width in (200, 80):
+        console = Console(width=width, record=True, color_system=None)
+        console.print(jobs_table([job], width=width))
+        text = " ".join(console.export_text().split())
+        if width >= 120:
+            assert SHOWN in text, text
+        else:  # the status cell's lines, beside the other columns' lines
+            assert all(
+                word in text for word in ("⊘ Cancelled", "(CompletedWithWarnings,", "400158)")
+            )
+            assert "CompletedWithWarnings …" not in text
+    # The JSON stays the resource as returned.
+    assert job.raw["properties"]["status"] == "CompletedWithWarnings"
+
+
+def cancel_env(tmp_path: Any) -> Environment:
+    return Environment(
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdout_isatty=False,
+        stderr_isatty=False,
+        stdin_isatty=False,
+        env={
+            "AZURE_SUBSCRIPTION_ID": SUB,
+            "AZJOBS_RESOURCE_GROUP": "rg1",
+            "AZJOBS_VAULT": "vault1",
+            "AZJOBS_ACCESS_TOKEN": TOKEN,
+            "AZURE_CONFIG_DIR": str(tmp_path),
+            "XDG_CONFIG_HOME": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path),
+        },
+    )
+
+
+def cancel(tmp_path: Any, *, wait: bool, output: str = "json") -> tuple[int, str, str]:
+    env = cancel_env(tmp_path)
+    fake = FakeTime()
+    code = run_cancel(
+        JOB,
+        CommonOptions(output=output),
+        CancelOptions(yes=True, wait=wait),
+        env,
+        sleep=fake.sleep,
+        clock=fake.clock,
+    )
+    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
+    return code, env.stdout.getvalue(), env.stderr.getvalue()
+
+
+@pytest.mark.usefixtures("counted")
+def test_cancel_of_a_job_cancelled_into_warnings_says_cancelled(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    serve(rsps, [ok(cancelled_vm())])
+    with pytest.raises(CancelRefused) as caught:
+        cancel(tmp_path, wait=False)
+    assert f"is not running (it is {SHOWN}); nothing sent" in caught.value.message
+    assert not any(call.request.method == "POST" for call in rsps.calls)
+
+
+# ----- 9. repeating a cancel ---------------------------------------------------------------------
+@pytest.mark.usefixtures("counted")
+def test_cancel_wait_repeated_follows_a_job_already_cancelling(
+    rsps: responses.RequestsMock, tmp_path: Any
+) -> None:
+    script = serve(
+        rsps, [ok(vm_job("Cancelling")), ok(vm_job("Cancelling")), ok(vm_job("Cancelled"))]
+    )
+    code, out, err = cancel(tmp_path, wait=True)
+    assert code == ExitCode.JOB_CANCELLED, err
+    assert "already being cancelled; nothing sent; following it" in err
+    assert json.loads(out)["properties"]["status"] == "Cancelled"
+    assert script.count >= 3
+    assert not any(call.request.method == "POST" for call in rsps.calls)
+
+
+@pytest.mark.usefixtures("counted")
+@pytest.mark.parametrize(
+    ("body", "code", "note"),
+    [
+        (vm_job("Cancelled"), ExitCode.JOB_CANCELLED, "already ended Cancelled"),
+        (cancelled_vm(), ExitCode.JOB_CANCELLED, f"already ended {SHOWN}"),
+        (vm_job("Completed", transfer="Completed"), ExitCode.OK, "already ended Completed"),
+        (vm_job("Failed", transfer="Failed"), ExitCode.JOB_FAILED, "already ended Failed"),
+    ],
+    ids=["cancelled", "cancelled-400158", "completed", "failed"],
+)
+def test_cancel_wait_of_an_ended_job_gives_its_outcome_at_once(
+    rsps: responses.RequestsMock, tmp_path: Any, body: dict[str, Any], code: int, note: str
+) -> None:
+    serve(rsps, [ok(body)])
+    result, out, err = cancel(tmp_path, wait=True)
+    assert result == code, err
+    assert note in err and "nothing sent" in err
+    assert json.loads(out) == body
+    assert not any(call.request.method == "POST" for call in rsps.calls)
+    assert len(rsps.calls) <= 2
