@@ -547,11 +547,31 @@ def frame(
 
 
 # ----- end of the watch --------------------------------------------------------------------------
-def summary_line(tracked: Tracked, now: Now, *, timed_out: bool = False) -> str:
-    """``Backup of vm1 Completed in 20m23s``."""
+def unseen_cause(trouble: Trouble | None, now: Now) -> str:
+    """Why a job was never seen: the trouble every read met, named, or (no trouble) that the
+    service did not show it."""
+    if trouble is None:
+        return "never became visible (the service answered 404 Not Found)"
+    lasted = f"for {fmt_duration(timedelta(seconds=max(now.mono - trouble.since, 0.0)))}"
+    reason = trouble.reason
+    if reason == "throttled":
+        return f"every read was throttled (HTTP 429) {lasted}"
+    if reason == "unreadable response":
+        return f"the service's answers were unreadable {lasted}"
+    if reason.startswith("service error"):
+        return f"every read met a {sanitize(reason, 60)} {lasted}"
+    return f"every read failed ({sanitize(reason, 60)}) {lasted}"
+
+
+def summary_line(
+    tracked: Tracked, now: Now, *, timed_out: bool = False, trouble: Trouble | None = None
+) -> str:
+    """``Backup of vm1 Completed in 20m23s``; for a job never seen, why: ``trouble`` is the
+    watch's last (a job never seen was never read, so it is that job's)."""
     job = tracked.job
     if job is None:
-        return f"Job {tracked.job_id} never became visible"
+        suffix = " (timed out)" if timed_out else ""
+        return f"Job {clean(tracked.job_id)}: {unseen_cause(trouble, now)}{suffix}"
     took = fmt_duration(elapsed_of(tracked, now))
     status = job.status_words(40)
     if job.is_terminal:

@@ -467,3 +467,41 @@ def test_cancel_wait_of_an_ended_job_gives_its_outcome_at_once(
     assert json.loads(out) == body
     assert not any(call.request.method == "POST" for call in rsps.calls)
     assert len(rsps.calls) <= 2
+
+
+# ----- 10a. a job never seen: the real cause -----------------------------------------------------
+THROTTLED = (429, {"Retry-After": "5"}, json.dumps({"error": {"code": "TooManyRequests"}}))
+UNREADABLE = (200, {"Content-Type": "text/html"}, "<html>gateway</html>")
+
+
+@pytest.mark.usefixtures("counted")
+@pytest.mark.parametrize(
+    ("step", "cause"),
+    [
+        (THROTTLED, "every read was throttled (HTTP 429) for 1m"),
+        (UNREADABLE, "the service's answers were unreadable for 1m"),
+        ((503, {}, "{}"), "every read met a service error (HTTP 503) for 1m"),
+    ],
+    ids=["throttled", "unreadable", "503"],
+)
+def test_a_job_never_read_names_the_real_cause(
+    rsps: responses.RequestsMock, step: Step, cause: str
+) -> None:
+    fake = FakeTime()
+    serve(rsps, [step])
+    session, _, err = session_for(fake, "json")
+    assert watch(fake, session, [JOB], timeout=60.0) == ExitCode.TIMEOUT
+    said = err.getvalue()
+    assert "never became visible" not in said
+    assert f"Job {JOB}: {cause}" in said, said
+    assert "Traceback" not in said
+
+
+@pytest.mark.usefixtures("counted")
+def test_several_jobs_never_read_say_why(rsps: responses.RequestsMock) -> None:
+    fake = FakeTime()
+    serve(rsps, [THROTTLED])
+    serve(rsps, [THROTTLED], JOB_B)
+    session, _, err = session_for(fake, "json")
+    assert watch(fake, session, [JOB, JOB_B], timeout=60.0) == ExitCode.TIMEOUT
+    assert "2 jobs: 2 never read (throttled) (timed out)" in err.getvalue(), err.getvalue()
