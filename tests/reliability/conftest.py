@@ -60,8 +60,7 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "list and several-jobs rows, piped lines and cancel's messages, while watch exited 7",
     "cancel --wait repeated after a timed-out request stopped with exit 1 ('not running') on "
     "a job already Cancelling or Cancelled instead of following it",
-    "watch said a job 'never became visible' when every read of it was throttled or "
-    "unreadable",
+    "watch said a job 'never became visible' when every read of it was throttled or unreadable",
 )
 
 
