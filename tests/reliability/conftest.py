@@ -61,6 +61,8 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "cancel --wait repeated after a timed-out request stopped with exit 1 ('not running') on "
     "a job already Cancelling or Cancelled instead of following it",
     "watch said a job 'never became visible' when every read of it was throttled or unreadable",
+    "a --query that failed on the data printed the job's Python repr, and watch found out "
+    "only after the jobs ended",
 )
 
 

@@ -505,3 +505,27 @@ def test_several_jobs_never_read_say_why(rsps: responses.RequestsMock) -> None:
     session, _, err = session_for(fake, "json")
     assert watch(fake, session, [JOB, JOB_B], timeout=60.0) == ExitCode.TIMEOUT
     assert "2 jobs: 2 never read (throttled) (timed out)" in err.getvalue(), err.getvalue()
+
+
+# ----- 11b. a --query that fails on the data -----------------------------------------------------
+@pytest.mark.usefixtures("counted")
+@pytest.mark.parametrize(
+    "expression",
+    ["abs(name)", "length(properties.status) > `100` || sum(properties)", "sum(properties)"],
+)
+def test_a_query_failing_on_the_data_is_one_line_at_the_first_poll(
+    rsps: responses.RequestsMock, expression: str
+) -> None:
+    from azbackupjobs.model.errors import UsageError
+
+    fake = FakeTime()
+    script = serve(rsps, [ok(vm_job())] * 3 + [ok(vm_job("Completed"))])
+    session, out, _ = session_for(fake, "json", query=expression)
+    with pytest.raises(UsageError) as caught:
+        watch(fake, session, [JOB])
+    message = caught.value.message
+    assert script.count == 1  # checked on the first poll, not after the job ended
+    assert message.startswith(f"--query {expression!r} failed on the data: "), message
+    assert "\n" not in message and "{" not in message and "properties" not in message[60:]
+    assert caught.value.exit_code == ExitCode.USAGE
+    assert out.getvalue() == ""
