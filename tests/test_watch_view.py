@@ -225,7 +225,7 @@ def test_summary_lines():
             ],
         )
     )
-    assert summary_line(cancelled, NOW).endswith("(cancelled)")
+    assert "Cancelled (CompletedWithWarnings, 400158) in" in summary_line(cancelled, NOW)
     running = tracked(body())
     assert summary_line(running, NOW, timed_out=True).startswith(
         "Restore of vm1 still InProgress after"

@@ -653,7 +653,9 @@ CANCEL = Command(
     run=f"{COMMANDS}.cancel:run",
     notes="Without a terminal, --yes is required (exit 2 otherwise). A job that is not "
     "running, or that the service does not offer to cancel, is refused before anything is sent "
-    "(exit 1). With --wait the exit code is the job's: 7 when cancelled (also when the service "
+    "(exit 1); with --wait, a job already cancelling is followed to its end and one that already "
+    "ended gives its outcome at once, so that a cancel --wait can be repeated. With --wait the "
+    "exit code is the job's: 7 when cancelled (also when the service "
     "ends a cancelled VM backup as CompletedWithWarnings, error 400158), 0 when it completed "
     "first, 6 when it failed, 5 when --timeout elapsed.\n\n"
     "json: the job resource after the request (after the end with --wait). "

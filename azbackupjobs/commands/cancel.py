@@ -77,14 +77,25 @@ def check_cancellable(job: Job) -> None:
             hint=f"follow it with `azjobs watch {job.job_id}`",
         )
     if job.status is not JobStatus.IN_PROGRESS:
-        state = sanitize(job.status_raw or job.status.value, 40)
-        raise CancelRefused(f"{name} is not running (it is {state}); nothing sent")
+        raise CancelRefused(f"{name} is not running (it is {job.status_words(40)}); nothing sent")
     if not job.is_cancellable:
         raise CancelRefused(
             f"{name} cannot be cancelled now: the service does not offer to cancel it "
             "(actionsInfo has no Cancellable); nothing sent",
             hint="some phases cannot be cancelled, such as a restore's data transfer",
         )
+
+
+def already_past_cancel(job: Job) -> bool:
+    """Cancelling or ended: a cancel now has nothing to do, but ``--wait`` can still give the
+    job's outcome, which is what a script repeating ``cancel --wait`` after a timeout wants."""
+    return job.status is JobStatus.CANCELLING or job.is_terminal
+
+
+def _already_note(name: str, job: Job) -> str:
+    if job.status is JobStatus.CANCELLING:
+        return f"{name} is already being cancelled; nothing sent; following it to its end"
+    return f"{name} already ended {job.status_words(40)}; nothing sent"
 
 
 def confirm(out: Output, question: str, read_answer: Callable[[], str]) -> bool:
@@ -198,8 +209,12 @@ def run_cancel(
     try:
         # URLs are built from the id the user gave (validated), never from the service's name.
         model = replace(source.parse(source.get_job(ref.job_id)), job_id=ref.job_id)
-        check_cancellable(model)
         name = f"{job_title(model)} (job {model.job_id})"
+        if copts.wait and already_past_cancel(model):
+            # A repeated `cancel --wait` (the first POST timed out): follow, do not refuse.
+            out.note(_already_note(name, model))
+            return _wait(session, model.job_id, interval, user_timeout, sleep=sleep, clock=clock)
+        check_cancellable(model)
         if not copts.yes and not confirm(out, f"Cancel {name}?", read_answer):
             out.note("Not cancelled.")
             return ExitCode.ERROR

@@ -26,6 +26,7 @@ from typing import Any
 from azbackupjobs.model.datasources import friendly_datasource_type
 from azbackupjobs.model.errors import UnexpectedResponseError
 from azbackupjobs.model.kinds import VaultKind, is_backup_vault_job
+from azbackupjobs.model.text import sanitize
 
 
 class JobStatus(StrEnum):
@@ -520,6 +521,22 @@ class Job:
         )
 
     @property
+    def shown_status(self) -> JobStatus:
+        """The status people should read: Cancelled for the VM-backup form of a cancellation,
+        so that symbols and colours agree with the exit code (7)."""
+        return JobStatus.CANCELLED if self.was_cancelled else self.status
+
+    def status_words(self, limit: int = 30) -> str:
+        """The status as every row, line and message shows it: the word as sent (cleaned, at
+        most ``limit`` characters), and for a VM backup cancelled into CompletedWithWarnings
+        ``Cancelled (CompletedWithWarnings, 400158)``, which says both what happened and what
+        the service sent."""
+        word = sanitize(self.status_raw or self.status.value, limit)
+        if self.was_cancelled and self.status is not JobStatus.CANCELLED:
+            return f"Cancelled ({word}, {JOB_CANCELLED_ERROR_CODE})"
+        return word
+
+    @property
     def operation_kind(self) -> str:
         """``Backup (Full)`` -> ``Backup``: workload jobs add the backup type in parentheses."""
         op = (self.operation or "").strip()
@@ -670,20 +687,42 @@ def _user_facing_errors(value: object) -> tuple[JobError, ...]:
     return tuple(JobError.from_user_facing_error(e) for e in _list(value))
 
 
-# Values that tick with the clock or with every write of the record, not with what the job does.
-_UNCHANGING_KEYS = frozenset({"duration", "etag"})
+# Values that tick with the clock or with every write of the record, not with what the job does:
+# the job's own, its extendedInfo's, and each task's (``tasksList`` of a Recovery Services job,
+# ``subTasks`` of a Backup vault job). The one rule of what a change is, for every reader.
+_TICKING_PROPERTIES = frozenset({"duration", "etag"})
+_TICKING_EXTENDED = frozenset({"estimatedRemainingDuration"})
+_TICKING_TASK = frozenset({"duration", "estimatedRemainingDuration"})
+_TASK_LISTS = ("tasksList", "subTasks")
+
+
+def _without(data: Mapping[str, Any], keys: frozenset[str]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in keys}
 
 
 def change_key(raw: Mapping[str, Any]) -> Any:
-    """What counts as a change of a job: everything but ``properties.duration`` and (on Backup
-    vault jobs) ``properties.etag``.
+    """What counts as a change of a job: everything but the values that only tick with the
+    clock (durations and the estimated time remaining, the job's and each task's) and a Backup
+    vault job's ``etag``.
 
-    A running job's duration grows on every poll; without this every poll would be a "change".
+    A running job's durations grow on every poll; a line per poll of ``watch -o ndjson`` would
+    bury the three that a person would call changes. Status, progress, end time, errors and
+    property bags stay in the key, as does anything not known to tick.
     """
     props = raw.get("properties")
     if not isinstance(props, dict):
         return raw
-    trimmed = {k: v for k, v in props.items() if k not in _UNCHANGING_KEYS}
+    trimmed = _without(props, _TICKING_PROPERTIES)
+    ext = props.get("extendedInfo")
+    if isinstance(ext, dict):
+        ext_trimmed = _without(ext, _TICKING_EXTENDED)
+        for name in _TASK_LISTS:
+            tasks = ext.get(name)
+            if isinstance(tasks, list):
+                ext_trimmed[name] = [
+                    _without(t, _TICKING_TASK) if isinstance(t, dict) else t for t in tasks
+                ]
+        trimmed["extendedInfo"] = ext_trimmed
     return {**raw, "properties": trimmed}
 
 

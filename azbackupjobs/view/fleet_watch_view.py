@@ -57,7 +57,7 @@ def watch_header(snapshot: Snapshot, *, next_in: int | None, spin: str = "") -> 
     if ended:
         counts: dict[str, int] = {}
         for job in ended:
-            label = sanitize(job.status_raw or job.status.value, 30)
+            label = job.status_words()
             counts[label] = counts.get(label, 0) + 1
         line.append(
             f" · {len(ended)} ended: " + ", ".join(f"{n} {label}" for label, n in counts.items())
@@ -114,7 +114,7 @@ def watch_frame(
 def watch_event_line(event: str, job: Job, at: datetime) -> str:
     """A plain line for pipes: ``20:51:03  ended    ✖ Failed  Backup of vm1  rg/vault  GUID``."""
     stamp = at.astimezone().strftime("%H:%M:%S")
-    status = f"{STATUS_SYMBOLS[job.status]} {sanitize(job.status_raw or job.status.value, 30)}"
+    status = f"{STATUS_SYMBOLS[job.shown_status]} {job.status_words()}"
     return (
         f"{stamp}  {event:<8} {status:<24} {title_of(job)}  "
         f"{sanitize(vault_label(job), 80)}  {clean(job.job_id)}"
@@ -127,7 +127,7 @@ def summary(snapshot: Snapshot | None) -> str:
         return ""
     counts: dict[str, int] = {}
     for job in _ended(snapshot):
-        label = sanitize(job.status_raw or job.status.value, 30)
+        label = job.status_words()
         counts[label] = counts.get(label, 0) + 1
     running = _running(snapshot)
     if running:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs.follow.state import Snapshot, Tracked
+from azbackupjobs.follow.state import Snapshot, Tracked, Trouble
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.model.job import Job, JobStatus
 from azbackupjobs.model.text import sanitize
@@ -127,32 +127,34 @@ class JobsPresenter:
     def conclusion(self, last: Snapshot | None, now: Now, code: ExitCode) -> Conclusion | None:
         jobs: list[Tracked] = last.jobs if last is not None else []
         timed_out = last is not None and last.timed_out
-        text = self._summary(jobs, now, timed_out)
+        text = self._summary(jobs, now, timed_out, last.trouble if last is not None else None)
         if not self.summary or not text:
             return None
         # The plain lines said how one job ended: its last line is the summary.
         told = not (self.multi or timed_out)
         return Conclusion(text, style=_STYLES.get(code, "bold"), told=told)
 
-    def _summary(self, jobs: list[Tracked], now: Now, timed_out: bool) -> str:
+    def _summary(
+        self, jobs: list[Tracked], now: Now, timed_out: bool, trouble: Trouble | None
+    ) -> str:
         from azbackupjobs.view.watch_view import summary_line
 
         if not jobs:
             return ""
         if len(jobs) == 1:
-            return summary_line(jobs[0], now, timed_out=timed_out)
+            return summary_line(jobs[0], now, timed_out=timed_out, trouble=trouble)
         counts: dict[str, int] = {}
         for tracked in jobs:
             job = tracked.job
             label = (
-                "not visible"
+                _never_read(tracked, trouble)
                 if job is None
-                else job.status_raw or job.status.value
+                else job.status_words()
                 if job.is_terminal
                 else "still running"
             )
             counts[label] = counts.get(label, 0) + 1
-        text = ", ".join(f"{n} {sanitize(label, 30)}" for label, n in counts.items())
+        text = ", ".join(f"{n} {sanitize(label, 60)}" for label, n in counts.items())
         return f"{len(jobs)} jobs: {text}" + (" (timed out)" if timed_out else "")
 
     def warnings(self, last: Snapshot | None) -> list[tuple[bool, str]]:
@@ -174,3 +176,11 @@ class JobsPresenter:
                 else:
                     found.append((True, text))
         return found
+
+
+def _never_read(tracked: Tracked, trouble: Trouble | None) -> str:
+    """A job the watch never saw: not visible (404) when the service said so, else what every
+    read of it met."""
+    if tracked.missing_since is not None or trouble is None:
+        return "not visible"
+    return f"never read ({trouble.reason})"

@@ -17,7 +17,7 @@ from rich.text import Text
 from azbackupjobs.model import ids
 from azbackupjobs.model.job import Job
 from azbackupjobs.model.text import clean, sanitize
-from azbackupjobs.view.render import DASH, fmt_duration, status_text
+from azbackupjobs.view.render import DASH, fmt_duration, job_status_text
 
 JOB_COLUMNS = ("Job id", "Operation", "Status", "Entity", "Type", "Start", "Duration")
 VAULT_JOB_COLUMNS = ("Vault", "Job id", "Operation", "Status", "Entity", "Start", "Duration")
@@ -91,9 +91,9 @@ def stacked_jobs_table(
         ident.append("\n" + describe(job), style="dim")
         when = Text(local_start(job, "%Y-%m-%d %H:%M"))
         when.append("\n" + job_duration(job), style="dim")
-        rows.append((ident, status_text(job.status, job.status_raw, symbol=True), when))
+        rows.append((ident, job_status_text(job, symbol=True, narrow=True), when))
     # The first column takes what the status and start columns leave (2 between columns).
-    status_width = max((r[1].cell_len for r in rows), default=6)
+    status_width = max((line.cell_len for r in rows for line in r[1].split()), default=6)
     spare = width - status_width - START_WIDTH - 4
     longest = max((line.cell_len for r in rows for line in r[0].split()), default=0)
     table.add_column(
@@ -134,7 +134,7 @@ def jobs_table(
         row = [
             _cell(job.job_id),
             _cell(job.operation),
-            status_text(job.status, job.status_raw, symbol=True),
+            job_status_text(job, symbol=True),
             _cell(job.entity),
         ]
         if vaults:

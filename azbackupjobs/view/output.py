@@ -175,7 +175,26 @@ class Query:
         try:
             return self._compiled.search(data)
         except JMESPathError as exc:
-            raise UsageError(f"--query: {exc}") from None
+            from azbackupjobs.model.text import sanitize
+
+            raise UsageError(
+                f"--query {sanitize(self.expression, 120)!r} failed on the data: "
+                f"{data_problem(exc)}"
+            ) from None
+
+
+def data_problem(exc: Exception) -> str:
+    """What went wrong applying an expression, without the data: jmespath's type errors quote
+    the whole value it met (a job's Python repr, tokens of text and all)."""
+    from jmespath import exceptions
+
+    if isinstance(exc, exceptions.JMESPathTypeError):
+        expected = " or ".join(str(t) for t in exc.expected_types)
+        return (
+            f"{exc.function_name}() expects {expected}, but got a value of type {exc.actual_type}"
+        )
+    lines = str(exc).strip().splitlines()
+    return lines[0].rstrip(":")[:200] if lines else type(exc).__name__
 
 
 def query_problem(exc: Exception) -> str:

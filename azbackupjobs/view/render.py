@@ -118,6 +118,22 @@ def status_text(status: JobStatus, raw: str | None = None, *, symbol: bool = Fal
     return Text(label, style=STATUS_STYLES[status])
 
 
+def job_status_text(job: Job, *, symbol: bool = False, narrow: bool = False) -> Text:
+    """A job's status cell: :meth:`Job.status_words` (a cancelled VM backup reads Cancelled,
+    whatever word the service ended it with), styled as the status people should read.
+    ``narrow`` breaks what the service sent onto lines of its own, for 80-column tables."""
+    shown = job.shown_status
+    if job.status is JobStatus.UNKNOWN or shown is not job.status:
+        label = job.status_words()
+        if narrow and shown is not job.status:
+            label = label.replace(" (", "\n(", 1).replace(", ", ",\n", 1)
+    else:
+        label = shown.value
+    if symbol:
+        label = f"{STATUS_SYMBOLS[shown]} {label}"
+    return Text(label, style=STATUS_STYLES[shown])
+
+
 def title_of(job: Job) -> str:
     """``Backup of vm1``: how people name a job."""
     op = sanitize(job.operation or "Job", 60)

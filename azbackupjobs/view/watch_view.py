@@ -30,6 +30,7 @@ from azbackupjobs.view.render import (
     error_panel,
     fmt_duration,
     fmt_task_duration,
+    job_status_text,
     more_rows_note,
     progress_bar,
     property_bag_table,
@@ -121,10 +122,10 @@ def countdown(at: float | None, now: Now) -> int:
 def _status_cell(job: Job, now: Now) -> Text:
     text = Text()
     if job.is_terminal:
-        text.append_text(status_text(job.status, job.status_raw, symbol=True))
+        text.append_text(job_status_text(job, symbol=True))
     else:
         text.append(spinner(now.mono) + " ", style="cyan")
-        text.append_text(status_text(job.status, job.status_raw))
+        text.append_text(job_status_text(job))
     return text
 
 
@@ -266,18 +267,21 @@ _ROW_CACHE_MAX = 4096
 
 
 # The status cells drawn so far: a handful of distinct ones.
-_STATUS_CELLS: dict[tuple[JobStatus, str | None, bool], Cell] = {}
+_STATUS_CELLS: dict[tuple[JobStatus, str | None, bool, bool], Cell] = {}
 
 
 def _status_of(job: Job) -> Cell:
-    key = (job.status, job.status_raw if job.status is JobStatus.UNKNOWN else None, job.is_terminal)
+    key = (
+        job.status,
+        job.status_raw if job.status is JobStatus.UNKNOWN else None,
+        job.is_terminal,
+        job.was_cancelled,
+    )
     cell = _STATUS_CELLS.get(key)
     if cell is None:
         if len(_STATUS_CELLS) >= 256:
             _STATUS_CELLS.clear()
-        cell = _STATUS_CELLS[key] = Cell.from_text(
-            status_text(job.status, job.status_raw, symbol=job.is_terminal)
-        )
+        cell = _STATUS_CELLS[key] = Cell.from_text(job_status_text(job, symbol=job.is_terminal))
     return cell
 
 
@@ -453,9 +457,9 @@ def _hidden_label(tracked: Tracked) -> str:
     job = tracked.job
     if job is None:
         return "not visible yet"
-    label = _HIDDEN_LABELS.get(job.status)
+    label = _HIDDEN_LABELS.get(job.shown_status)
     if label is None:
-        label = sanitize(job.status_raw or job.status.value, 30) or "unknown"
+        label = job.status_words() or "unknown"
     return label
 
 
@@ -543,18 +547,35 @@ def frame(
 
 
 # ----- end of the watch --------------------------------------------------------------------------
-def summary_line(tracked: Tracked, now: Now, *, timed_out: bool = False) -> str:
-    """``Backup of vm1 Completed in 20m23s``."""
+def unseen_cause(trouble: Trouble | None, now: Now) -> str:
+    """Why a job was never seen: the trouble every read met, named, or (no trouble) that the
+    service did not show it."""
+    if trouble is None:
+        return "never became visible (the service answered 404 Not Found)"
+    lasted = f"for {fmt_duration(timedelta(seconds=max(now.mono - trouble.since, 0.0)))}"
+    reason = trouble.reason
+    if reason == "throttled":
+        return f"every read was throttled (HTTP 429) {lasted}"
+    if reason == "unreadable response":
+        return f"the service's answers were unreadable {lasted}"
+    if reason.startswith("service error"):
+        return f"every read met a {sanitize(reason, 60)} {lasted}"
+    return f"every read failed ({sanitize(reason, 60)}) {lasted}"
+
+
+def summary_line(
+    tracked: Tracked, now: Now, *, timed_out: bool = False, trouble: Trouble | None = None
+) -> str:
+    """``Backup of vm1 Completed in 20m23s``; for a job never seen, why: ``trouble`` is the
+    watch's last (a job never seen was never read, so it is that job's)."""
     job = tracked.job
     if job is None:
-        return f"Job {tracked.job_id} never became visible"
+        suffix = " (timed out)" if timed_out else ""
+        return f"Job {clean(tracked.job_id)}: {unseen_cause(trouble, now)}{suffix}"
     took = fmt_duration(elapsed_of(tracked, now))
-    status = sanitize(job.status_raw or job.status.value, 40)
+    status = job.status_words(40)
     if job.is_terminal:
-        line = f"{title_of(job)} {status} in {took}"
-        if job.was_cancelled and job.status is not JobStatus.CANCELLED:
-            line += " (cancelled)"
-        return line
+        return f"{title_of(job)} {status} in {took}"
     suffix = " (timed out)" if timed_out else ""
     return f"{title_of(job)} still {status} after {took}{suffix}"
 
@@ -591,7 +612,7 @@ def plain_line(
     """One log line for one change: what differs from ``prev`` (all of it on the first poll)."""
     stamp = now.utc.astimezone().strftime("%H:%M:%S")
     name = title_of(job) + (f" [{clean(job.job_id)[:8]}]" if multi else "")
-    status = sanitize(job.status_raw or job.status.value, 40)
+    status = job.status_words(40)
     facts: list[str] = []
     if prev is None or prev.status is not job.status or job.is_terminal:
         facts.append(status if not job.is_terminal else f"{status} in {fmt_duration(elapsed)}")

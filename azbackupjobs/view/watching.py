@@ -93,10 +93,22 @@ def watch_view(
 
         return Now(clock(), wall())
 
+    def checked(sleep: Sleep) -> Iterator[Snapshot]:
+        """The snapshots, the first one with something to show checked against ``--query``:
+        an expression that fails on the data fails now, not after the jobs ended."""
+        query = out.query
+        for snapshot in start(sleep):
+            if query is not None:
+                data, _ = presenter.final(snapshot)
+                if data is not None and data != []:
+                    query.apply(data)
+                    query = None
+            yield snapshot
+
     if live:
-        last = _live(out, start, presenter, now, sleep=sleep, clock=clock)
+        last = _live(out, checked, presenter, now, sleep=sleep, clock=clock)
     else:
-        last = _stream(out, start(sleep), presenter, now)
+        last = _stream(out, checked(sleep), presenter, now)
     return _finish(out, presenter, last, now(), was_live=live, strict=strict, bell=bell)
 
 

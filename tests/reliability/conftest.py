@@ -54,6 +54,15 @@ FOUND_AND_FIXED: tuple[str, ...] = (
     "(a traceback)",
     "AZJOBS_CONFIG=/dev/zero filled the memory; a FIFO there hung the command",
     "list --since 366d was refused (the rounding to whole seconds made it 366 days and 1 s)",
+    "watch -o ndjson wrote a line on every poll of a running VM backup: its tasks' durations "
+    "and estimatedRemainingDuration counted as changes (100 lines for 3 changes)",
+    "a VM backup cancelled into CompletedWithWarnings (400158) read CompletedWithWarnings in "
+    "list and several-jobs rows, piped lines and cancel's messages, while watch exited 7",
+    "cancel --wait repeated after a timed-out request stopped with exit 1 ('not running') on "
+    "a job already Cancelling or Cancelled instead of following it",
+    "watch said a job 'never became visible' when every read of it was throttled or unreadable",
+    "a --query that failed on the data printed the job's Python repr, and watch found out "
+    "only after the jobs ended",
 )
 
 
@@ -75,6 +84,7 @@ class Figures:
     hypothesis_examples: int = 0
     signal_runs: int = 0
     hostile_cases: int = 0
+    right_answers: int = 0
     failed: int = 0
     passed: int = 0
 
@@ -112,6 +122,11 @@ class Figures:
             lines.append(
                 f"hostile server and first-run mistakes: {self.hostile_cases} cases, each ended "
                 "in bounded time, requests and memory"
+            )
+        if self.right_answers:
+            lines.append(
+                f"right answers: {self.right_answers} cases of noisy, cancelled, repeated or "
+                "unreadable input, each answered with the right data and one clear line"
             )
         if self.signal_runs:
             lines.append(
