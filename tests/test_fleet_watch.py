@@ -199,11 +199,13 @@ def test_plain_lines_when_piped(emu: EmulatorHandle) -> None:
     add_fleet(emu)
     code, out, err, _ = watch(emu, "table")
     lines = out.splitlines()
-    assert code == 6 and err == ""
+    assert code == 6
     assert [line.split()[1] for line in lines[:2]] == ["running", "running"]
     ended = [line for line in lines if line.split()[1:2] == ["ended"]]
     assert len(ended) == 2 and any("Failed" in line for line in ended)
-    assert lines[-1] == "2 jobs watched: 1 Completed, 1 Failed"
+    # the summary is chrome: stderr, so that stdout carries the event lines only
+    assert err == "2 jobs watched: 1 Completed, 1 Failed\n"
+    assert "watched" not in out
 
 
 def test_live_view_on_a_terminal(emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch) -> None:

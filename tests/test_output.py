@@ -407,10 +407,10 @@ def test_what_a_watch_prints_depends_on_the_format_only(
     assert (run("changes"), run("lines"), run("final")) == (changes, lines, final)
 
 
-def test_the_conclusion_is_a_line_among_lines_else_a_note() -> None:
+def test_the_conclusion_is_a_note_never_data() -> None:
     env = make_env()
     Output(env, "table").conclusion("2 jobs: 2 Completed")
-    assert (stdout(env), stderr(env)) == ("2 jobs: 2 Completed\n", "")
+    assert (stdout(env), stderr(env)) == ("", "2 jobs: 2 Completed\n")  # stdout: data only
     env = make_env()
     Output(env, "table").conclusion("said already", told=True)
     assert (stdout(env), stderr(env)) == ("", "")

@@ -197,12 +197,15 @@ def test_plain_lines_say_what_changed():
     first = Job.from_dict(body(tasks=RESTORE_TASKS))
     line = plain_line(None, first, NOW)
     assert line.endswith(
-        "Restore of vm1: InProgress; Transfer data from vault InProgress 42% "
+        "Restore of vm1: InProgress, 42% done; Transfer data from vault InProgress 42% "
         "(53.34 GBs / 127 GBs Transferred)"
     )
     moved = [dict(RESTORE_TASKS[0], progressPercentage=80.0), RESTORE_TASKS[1]]
     later = Job.from_dict(body(tasks=moved))
     assert "Transfer data from vault InProgress 80%" in plain_line(first, later, NOW)
+    # every line has one shape: time, job, status with progress, then what changed
+    same = plain_line(later, later, NOW)
+    assert same.endswith("Restore of vm1: InProgress, 80% done")
     done = Job.from_dict(body(status="Completed", duration="PT20M23S"))
     assert "Completed in 20m23s" in plain_line(
         later, done, NOW, elapsed=timedelta(minutes=20, seconds=23)

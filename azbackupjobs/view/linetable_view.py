@@ -95,12 +95,11 @@ def _fit(cell: Cell, width: int) -> list[tuple[str, str]]:
 
 
 def _used(cell: Cell, width: int) -> int:
-    """How wide the cell is drawn in a column ``width`` wide."""
-    if cell.width <= width:
-        return cell.width
+    """How wide the cell is drawn in a narrowed column ``width`` wide (where every cell that
+    has a short form shows it, so that the rows of one column read alike)."""
     if cell.short is not None:
         return min(cell.short.width, width)
-    return width
+    return min(cell.width, width)
 
 
 class LineTable:
@@ -183,13 +182,18 @@ class LineTable:
         right = [c.justify == "right" for c in self.columns]
         last = len(widths) - 1
         header = [Cell((c.header, self.header_style)) for c in self.columns]
+        natural = self.natural_widths()
+        narrowed = [widths[i] < natural[i] for i in range(len(widths))]
         for n, row in enumerate([header, *self.rows]):
             # Spaces (padding and gaps) join the next unstyled piece: fewer segments to write.
             line: list[Segment] = []
             spaces = 0
             for i, cell in enumerate(row):
                 width = widths[i]
-                if cell.width <= width:
+                if narrowed[i] and cell.short is not None:
+                    cut = _fit(cell, width)
+                    spans, used = tuple(cut), sum(cell_len(text) for text, _ in cut)
+                elif cell.width <= width:
                     spans, used = cell.spans, cell.width
                 else:
                     cut = _fit(cell, width)

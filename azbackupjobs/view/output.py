@@ -405,11 +405,12 @@ class Output:
             self.tsv(data if self.query is not None or tsv is None else tsv())
 
     def conclusion(self, text: str, *, told: bool = False, note: str | None = None) -> None:
-        """The last word of something followed: a line among the progress lines (unless they
-        ``told`` it already), else a note on stderr (``note``, by default ``text``)."""
+        """The last word of something followed: chrome, so a note on stderr (``note``, by
+        default ``text``) and never data on stdout; nothing when the progress lines ``told`` it
+        already."""
         if self.in_lines:
             if not told:
-                self.line(text)
+                self.note(text)
         else:
             self.note(note if note is not None else text)
 

@@ -612,25 +612,25 @@ def plain_line(
     """One log line for one change: what differs from ``prev`` (all of it on the first poll)."""
     stamp = now.utc.astimezone().strftime("%H:%M:%S")
     name = title_of(job) + (f" [{clean(job.job_id)[:8]}]" if multi else "")
-    status = job.status_words(40)
-    facts: list[str] = []
-    if prev is None or prev.status is not job.status or job.is_terminal:
-        facts.append(status if not job.is_terminal else f"{status} in {fmt_duration(elapsed)}")
+    # Every line has one shape: time, job, status (with progress while it runs, with the
+    # duration once it ended), then what changed since the line before.
+    head = job.status_words(40)
+    if job.is_terminal:
+        head += f" in {fmt_duration(elapsed)}"
+    else:
+        percent = job.progress_percentage
+        task = current_task(job)
+        if percent is None and task is not None:
+            percent = task_percent(task)
+        if percent is not None:
+            head += f", {percent:.0f}% done"
+    facts: list[str] = [head]
     before = {t.task_id: _task_key(t) for t in prev.tasks} if prev is not None else {}
     for task in job.tasks:
         if prev is None and task.status is JobStatus.NOT_STARTED:
             continue
         if before.get(task.task_id) != _task_key(task):
             facts.append(_task_fact(task))
-    if (
-        prev is not None
-        and job.progress_percentage is not None
-        and (
-            prev.progress_percentage is None
-            or int(prev.progress_percentage) != int(job.progress_percentage)
-        )
-    ):
-        facts.append(f"{job.progress_percentage:.0f}% done")
     if prev is not None:
         added = [k for k in job.property_bag if k not in prev.property_bag]
         if added:
@@ -641,6 +641,4 @@ def plain_line(
             "error "
             + sanitize(" ".join(x for x in (first.code or "", first.message or "") if x), 160)
         )
-    if not facts:
-        facts.append(status)
     return f"{stamp} {name}: " + "; ".join(facts)

@@ -105,10 +105,28 @@ def watch_view(
                     query = None
             yield snapshot
 
-    if live:
-        last = _live(out, checked, presenter, now, sleep=sleep, clock=clock)
-    else:
-        last = _stream(out, checked(sleep), presenter, now)
+    seen: list[Snapshot] = []
+
+    def kept(sleep: Sleep) -> Iterator[Snapshot]:
+        for snapshot in checked(sleep):
+            seen[:] = [snapshot]
+            yield snapshot
+
+    try:
+        if live:
+            last = _live(out, kept, presenter, now, sleep=sleep, clock=clock)
+        else:
+            last = _stream(out, kept(sleep), presenter, now)
+    except KeyboardInterrupt:
+        running = sum(1 for t in seen[0].jobs if not t.ended) if seen else None
+        if running is None:
+            out.note("azjobs: stopped watching")
+        else:
+            verb = "keeps" if running == 1 else "keep"
+            out.note(
+                f"azjobs: stopped watching; {running} job{'s' * (running != 1)} {verb} running"
+            )
+        raise
     return _finish(out, presenter, last, now(), was_live=live, strict=strict, bell=bell)
 
 

@@ -187,6 +187,8 @@ def test_watch_piped(
     assert proc.returncode == code, err
     assert_no_traceback(out.decode(), err.decode())
     assert b"\x1b" not in first + out + err
+    if signum == signal.SIGINT:  # one line says what happened to the jobs
+        assert err.decode().strip().endswith("azjobs: stopped watching; 1 job keeps running")
     figures.signal_runs += 1
 
 
