@@ -407,22 +407,24 @@ class JobsCollector(Collector):
             "azjobs_item_last_backup_duration_seconds",
             "How long the item's newest backup job ran (so far, while it runs).",
             ITEM_LABELS,
-            (
-                (item.ref.labels, item.last_duration)
-                for item in items
-                if item.last_duration is not None
-            ),
+            _known(items, lambda item: item.last_duration),
         )
         yield _labelled(
             "azjobs_item_backup_progress_ratio",
             "Progress of the item's running backup, 0 to 1, where the service reports it.",
             ITEM_LABELS,
-            (
-                (item.ref.labels, item.last_progress)
-                for item in items
-                if item.last_progress is not None
-            ),
+            _known(items, lambda item: item.last_progress),
         )
+
+
+def _known(
+    items: Iterable[ItemState], value: Callable[[ItemState], float | None]
+) -> Iterator[tuple[Sequence[str], float]]:
+    """One sample per item whose ``value`` is known: an unknown one is no sample, not 0."""
+    for item in items:
+        known = value(item)
+        if known is not None:
+            yield item.ref.labels, known
 
 
 def _labelled(
