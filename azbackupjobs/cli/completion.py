@@ -20,6 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -74,15 +75,6 @@ _FALLBACK_STATUSES = (
     "Cancelled",
 )
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_CONTEXT_PARAMS = (
-    "subscription",
-    "resource_group",
-    "vault",
-    "cloud",
-    "endpoint",
-    "api_version",
-    "profile",
-)
 _AUTH_VARIABLE = "AZJOBS_AUTH"
 
 Items = list[tuple[str, str]]
@@ -137,28 +129,30 @@ def complete_cloud(incomplete: str) -> Items:
     return _choices(CLOUD_HELP, incomplete, CLOUD_HELP)
 
 
-def status_values() -> tuple[str, ...]:
+def _filter_values(name: str, fallback: tuple[str, ...]) -> tuple[str, ...]:
+    """The values list ``name`` of ``sources.filters``, the source of truth; ``fallback``
+    should that module fail to import, since a TAB press never fails."""
     try:
-        from azbackupjobs.sources.filters import STATUSES
+        from azbackupjobs.sources import filters
     except Exception:  # pragma: no cover - see _FALLBACK_STATUSES
-        return _FALLBACK_STATUSES
-    return tuple(STATUSES)
+        return fallback
+    return tuple(getattr(filters, name))
+
+
+def status_values() -> tuple[str, ...]:
+    return _filter_values("STATUSES", _FALLBACK_STATUSES)
 
 
 def operation_values() -> tuple[str, ...]:
-    try:
-        from azbackupjobs.sources.filters import OPERATIONS
-    except Exception:  # pragma: no cover
-        return ("Backup", "Restore", "ConfigureBackup", "DisableBackup", "DeleteBackupData")
-    return tuple(OPERATIONS)
+    return _filter_values(
+        "OPERATIONS", ("Backup", "Restore", "ConfigureBackup", "DisableBackup", "DeleteBackupData")
+    )
 
 
 def management_type_values() -> tuple[str, ...]:
-    try:
-        from azbackupjobs.sources.filters import MANAGEMENT_TYPES
-    except Exception:  # pragma: no cover
-        return ("AzureIaasVM", "AzureStorage", "AzureWorkload", "MAB", "DPM")
-    return tuple(MANAGEMENT_TYPES)
+    return _filter_values(
+        "MANAGEMENT_TYPES", ("AzureIaasVM", "AzureStorage", "AzureWorkload", "MAB", "DPM")
+    )
 
 
 def complete_metrics_format(incomplete: str) -> Items:
@@ -367,7 +361,9 @@ def _context_of(params: Mapping[str, Any], env: Mapping[str, str]) -> Context | 
     """The vault the command line points at (flags, environment, profile, az), else None."""
     from azbackupjobs.arm import settings
 
-    values = {k: params.get(k) if isinstance(params.get(k), str) else None for k in _CONTEXT_PARAMS}
+    # The vault flags are the fields of ContextFlags, under the same names.
+    names = [f.name for f in fields(settings.ContextFlags)]
+    values = {k: params.get(k) if isinstance(params.get(k), str) else None for k in names}
     try:
         return settings.resolve_context(settings.ContextFlags(**values), env)
     except Exception:

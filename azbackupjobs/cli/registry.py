@@ -10,7 +10,7 @@ Plain data, cheap to import, no Typer: the Typer app and the start-up parser bot
 
 from __future__ import annotations
 
-from azbackupjobs.cli.spec import Command, Group, Param, Program, Route
+from azbackupjobs.cli.spec import Command, Group, Param, Program, Route, in_panel, option, switch
 
 COMPLETION = "azbackupjobs.cli.completion"
 POLL = "azbackupjobs.follow.poll"
@@ -33,90 +33,79 @@ TSV_JOB_COLUMNS = (
 )
 
 # ----- the options every vault command takes ----------------------------------------------------
-SUBSCRIPTION = Param(
+SUBSCRIPTION = option(
     "subscription",
     "Subscription id. Env: AZURE_SUBSCRIPTION_ID.",
-    ("--subscription",),
+    "--subscription",
     panel=VAULT_PANEL,
-    show_default=False,
 )
-RESOURCE_GROUP = Param(
+RESOURCE_GROUP = option(
     "resource_group",
     "Resource group of the vault. Env: AZJOBS_RESOURCE_GROUP.",
-    ("--resource-group", "-g"),
+    "--resource-group",
+    "-g",
     panel=VAULT_PANEL,
-    show_default=False,
 )
-VAULT = Param(
+VAULT = option(
     "vault",
     "Recovery Services vault name. Env: AZJOBS_VAULT.",
-    ("--vault-name", "--vault", "-v"),
+    "--vault-name",
+    "--vault",
+    "-v",
     panel=VAULT_PANEL,
-    show_default=False,
 )
-CLOUD = Param(
+CLOUD = option(
     "cloud",
     "AzureCloud, AzureChinaCloud or AzureUSGovernment (selects the ARM endpoint and token "
     "scope). Env: AZJOBS_CLOUD.",
-    ("--cloud",),
+    "--cloud",
     panel=VAULT_PANEL,
-    show_default=False,
     complete=f"{COMPLETION}:complete_cloud",
 )
-ENDPOINT = Param(
+ENDPOINT = option(
     "endpoint",
     "ARM endpoint URL (https; http only to loopback). Env: AZJOBS_ENDPOINT.",
-    ("--endpoint",),
+    "--endpoint",
     panel=VAULT_PANEL,
-    show_default=False,
 )
-API_VERSION = Param(
+API_VERSION = option(
     "api_version",
     "REST api-version (default 2026-10-01). Env: AZJOBS_API_VERSION.",
-    ("--api-version",),
+    "--api-version",
     panel=VAULT_PANEL,
-    show_default=False,
 )
-OUTPUT = Param(
+OUTPUT = option(
     "output",
     "table, json, ndjson or tsv (default: table on a terminal, json when piped). "
     "Env: AZJOBS_OUTPUT.",
-    ("--output", "-o"),
+    "--output",
+    "-o",
     panel=OUTPUT_PANEL,
-    show_default=False,
     complete=f"{COMPLETION}:complete_output",
 )
-QUERY = Param(
+QUERY = option(
     "query",
     "JMESPath expression applied to the JSON before printing.",
-    ("--query",),
-    panel=OUTPUT_PANEL,
-    show_default=False,
-)
-DEBUG = Param(
-    "debug",
-    "Trace requests to stderr (Authorization redacted).",
-    ("--debug",),
-    kind="bool",
-    default=False,
+    "--query",
     panel=OUTPUT_PANEL,
 )
-PROFILE = Param(
+DEBUG = switch(
+    "debug", "Trace requests to stderr (Authorization redacted).", "--debug", panel=OUTPUT_PANEL
+)
+PROFILE = option(
     "profile",
     "Named profile of the config file (see `azjobs help config`). Env: AZJOBS_PROFILE.",
-    ("--profile",),
+    "--profile",
     panel=VAULT_PANEL,
-    show_default=False,
     complete=f"{COMPLETION}:complete_profile",
 )
-AUTH = Param(
+AUTH = option(
     "auth",
     "Credential: default (AZJOBS_ACCESS_TOKEN, else the azure-identity chain), cli, "
     "managed-identity, env or token. Env: AZJOBS_AUTH.",
-    ("--auth",),
+    "--auth",
     metavar="MODE",
     panel=VAULT_PANEL,
-    show_default=False,
     complete=f"{COMPLETION}:complete_auth",
 )
 
@@ -150,41 +139,39 @@ JOB = Param(
     show_default=False,
     complete=f"{COMPLETION}:complete_job",
 )
-FLEET = Param(
+FLEET = switch(
     "fleet",
     "Every vault in scope at once, through one Azure Resource Graph query (needs Reader on the "
     "subscriptions; no group or vault). Resource Graph lags the vault API a little.",
-    ("--fleet",),
-    kind="bool",
-    default=False,
+    "--fleet",
     panel=FLEET_PANEL,
 )
-SUBSCRIPTIONS = Param(
+SUBSCRIPTIONS = option(
     "subscriptions",
     "With --fleet: only these subscriptions (repeat it or separate with commas). Default: "
     "every subscription the credential can read.",
-    ("--subscriptions",),
+    "--subscriptions",
     multiple=True,
     metavar="S1,S2",
     panel=FLEET_PANEL,
-    show_default=False,
 )
-MANAGEMENT_GROUP = Param(
+MANAGEMENT_GROUP = option(
     "management_group",
     "With --fleet: the subscriptions under this management group.",
-    ("--management-group",),
+    "--management-group",
     metavar="MG",
     panel=FLEET_PANEL,
-    show_default=False,
 )
 
-DEADLINE = Param(
+# ``--fleet`` and the flags that narrow its scope: list, watch and metrics take them alike.
+FLEET_SCOPE = (FLEET, SUBSCRIPTIONS, MANAGEMENT_GROUP)
+
+DEADLINE = option(
     "timeout",
     "Give up after this long (90, 30m, 2h, 1h30m), the requests in flight included. "
     "Default: no limit.",
-    ("--timeout",),
+    "--timeout",
     metavar="DURATION",
-    show_default=False,
     convert=f"{POLL}:parse_timeout",
 )
 
@@ -233,117 +220,81 @@ WATCH = Command(
             show_default=False,
             complete=f"{COMPLETION}:complete_watch_job",
         ),
-        Param(
-            "operation",
-            "An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the "
-            "vault: wait for the operation, then watch the job(s) it started. A failed "
-            "operation: exit 1.",
-            ("--operation",),
-            metavar="URL_OR_ID",
-            panel=WATCH_PANEL,
-            show_default=False,
+        *in_panel(
+            WATCH_PANEL,
+            option(
+                "operation",
+                "An Azure-AsyncOperation / operationsStatus URL, or a backupOperations id of the "
+                "vault: wait for the operation, then watch the job(s) it started. A failed "
+                "operation: exit 1.",
+                "--operation",
+                metavar="URL_OR_ID",
+            ),
+            switch(
+                "all_jobs",
+                "Watch every InProgress or Cancelling job of the vault (started in the last 7 "
+                "days).",
+                "--all",
+            ),
+            option(
+                "interval",
+                "Seconds between polls, at least 1 (default 10, or the config file's interval); a "
+                "little jitter is added, and polling slows down after throttling.",
+                "--interval",
+                metavar="SECONDS",
+                convert=f"{POLL}:parse_interval",
+            ),
+            option(
+                "timeout",
+                "Give up after this long (90, 30m, 2h, 1h30m): exit 5, the last state shown. "
+                "Default: never.",
+                "--timeout",
+                metavar="DURATION",
+                convert=f"{POLL}:parse_timeout",
+            ),
+            Param(
+                "grace",
+                "How long a job that is not found counts as 'not visible yet' (the service lags "
+                "after a trigger).",
+                ("--grace",),
+                default="60",
+                metavar="DURATION",
+                convert=f"{COMMANDS}.watch:parse_grace",
+            ),
+            switch("strict", "CompletedWithWarnings fails (exit 8).", "--strict"),
+            switch(
+                "fail_fast",
+                "Several jobs: stop at the first one that fails or is cancelled (the others keep "
+                "running).",
+                "--fail-fast",
+            ),
+            switch("compact", "Several jobs: one row per job, no details.", "--compact"),
+            switch("bell", "Ring the terminal bell when the watch ends.", "--bell"),
         ),
-        Param(
-            "all_jobs",
-            "Watch every InProgress or Cancelling job of the vault (started in the last 7 days).",
-            ("--all",),
-            kind="bool",
-            default=False,
-            panel=WATCH_PANEL,
-        ),
-        Param(
-            "interval",
-            "Seconds between polls, at least 1 (default 10, or the config file's interval); a "
-            "little jitter is added, and polling slows down after throttling.",
-            ("--interval",),
-            metavar="SECONDS",
-            panel=WATCH_PANEL,
-            show_default=False,
-            convert=f"{POLL}:parse_interval",
-        ),
-        Param(
-            "timeout",
-            "Give up after this long (90, 30m, 2h, 1h30m): exit 5, the last state shown. "
-            "Default: never.",
-            ("--timeout",),
-            metavar="DURATION",
-            panel=WATCH_PANEL,
-            show_default=False,
-            convert=f"{POLL}:parse_timeout",
-        ),
-        Param(
-            "grace",
-            "How long a job that is not found counts as 'not visible yet' (the service lags "
-            "after a trigger).",
-            ("--grace",),
-            default="60",
-            metavar="DURATION",
-            panel=WATCH_PANEL,
-            convert=f"{COMMANDS}.watch:parse_grace",
-        ),
-        Param(
-            "strict",
-            "CompletedWithWarnings fails (exit 8).",
-            ("--strict",),
-            kind="bool",
-            default=False,
-            panel=WATCH_PANEL,
-        ),
-        Param(
-            "fail_fast",
-            "Several jobs: stop at the first one that fails or is cancelled (the others keep "
-            "running).",
-            ("--fail-fast",),
-            kind="bool",
-            default=False,
-            panel=WATCH_PANEL,
-        ),
-        Param(
-            "compact",
-            "Several jobs: one row per job, no details.",
-            ("--compact",),
-            kind="bool",
-            default=False,
-            panel=WATCH_PANEL,
-        ),
-        Param(
-            "bell",
-            "Ring the terminal bell when the watch ends.",
-            ("--bell",),
-            kind="bool",
-            default=False,
-            panel=WATCH_PANEL,
-        ),
-        FLEET,
-        SUBSCRIPTIONS,
-        MANAGEMENT_GROUP,
-        Param(
-            "fleet_status",
-            "With --fleet: the running states to follow, InProgress and/or Cancelling "
-            "(default both).",
-            ("--status",),
-            multiple=True,
-            metavar="STATUS",
-            panel=FLEET_PANEL,
-            show_default=False,
-            complete=f"{COMPLETION}:complete_status",
-        ),
-        Param(
-            "since",
-            "With --fleet: jobs that started since then (default 7d).",
-            ("--since",),
-            metavar="TIME",
-            panel=FLEET_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "details",
-            "With --fleet: also read the newest running jobs' tasks and progress through the "
-            "vault API (more requests).",
-            ("--details",),
-            kind="bool",
-            default=False,
-            panel=FLEET_PANEL,
+        *FLEET_SCOPE,
+        *in_panel(
+            FLEET_PANEL,
+            option(
+                "fleet_status",
+                "With --fleet: the running states to follow, InProgress and/or Cancelling "
+                "(default both).",
+                "--status",
+                multiple=True,
+                metavar="STATUS",
+                complete=f"{COMPLETION}:complete_status",
+            ),
+            option(
+                "since",
+                "With --fleet: jobs that started since then (default 7d).",
+                "--since",
+                metavar="TIME",
+            ),
+            switch(
+                "details",
+                "With --fleet: also read the newest running jobs' tasks and progress through the "
+                "vault API (more requests).",
+                "--details",
+            ),
         ),
         *COMMON,
     ),
@@ -380,13 +331,12 @@ DEMO = Command(
     "demo",
     "Run a simulated backup on the built-in emulator and watch it, end to end.",
     (
-        Param(
+        option(
             "speed",
             "Emulated seconds per real second (default 60: the 23-minute backup takes about "
             "25 seconds).",
-            ("--speed",),
+            "--speed",
             metavar="FACTOR",
-            show_default=False,
             convert=f"{COMMANDS}.demo:parse_speed",
         ),
         Param(
@@ -431,13 +381,7 @@ EMULATOR = Command(
             default=1.0,
             metavar="FACTOR",
         ),
-        Param(
-            "seed",
-            "Seed for job ids and faults (deterministic runs).",
-            ("--seed",),
-            kind="int",
-            show_default=False,
-        ),
+        option("seed", "Seed for job ids and faults (deterministic runs).", "--seed", kind="int"),
         Param(
             "faults",
             "Share of API requests that get a fault (0-1).",
@@ -446,42 +390,22 @@ EMULATOR = Command(
             default=0.0,
             metavar="RATE",
         ),
-        Param(
+        option(
             "fault_kinds",
             "Comma-separated: 429,500,503,reset,slow,truncated (default all).",
-            ("--fault-kinds",),
-            show_default=False,
+            "--fault-kinds",
         ),
         Param("page_size", "Jobs per list page.", ("--page-size",), kind="int", default=20),
-        Param(
+        switch(
             "tls",
             "Serve https with a generated self-signed CA (prints REQUESTS_CA_BUNDLE).",
-            ("--tls",),
-            kind="bool",
-            default=False,
+            "--tls",
         ),
-        Param(
-            "state",
-            "Persist jobs across restarts.",
-            ("--state",),
-            metavar="FILE",
-            show_default=False,
-        ),
-        Param(
-            "token",
-            "Bearer token to accept (default azjobs-emulator-token).",
-            ("--token",),
-            show_default=False,
-        ),
-        Param(
-            "allow_remote",
-            "Allow a non-loopback --host.",
-            ("--allow-remote",),
-            kind="bool",
-            default=False,
-        ),
-        Param("empty", "Start with no seeded jobs.", ("--empty",), kind="bool", default=False),
-        Param("log", "One line per request on stderr.", ("--log",), kind="bool", default=False),
+        option("state", "Persist jobs across restarts.", "--state", metavar="FILE"),
+        option("token", "Bearer token to accept (default azjobs-emulator-token).", "--token"),
+        switch("allow_remote", "Allow a non-loopback --host.", "--allow-remote"),
+        switch("empty", "Start with no seeded jobs.", "--empty"),
+        switch("log", "One line per request on stderr.", "--log"),
     ),
     options=f"{COMMANDS}.emulator_cmd:EmulatorOptions",
     run=f"{COMMANDS}.emulator_cmd:run",
@@ -497,89 +421,74 @@ LIST = Command(
     "list",
     "List the vault's jobs in a time window (default: the last 24 hours), newest first.",
     (
-        Param(
-            "status",
-            "InProgress, Completed, CompletedWithWarnings, Failed, Cancelling or Cancelled, "
-            "any casing; repeat it or separate with commas.",
-            ("--status",),
-            multiple=True,
-            metavar="STATUS",
-            panel=FILTER_PANEL,
-            show_default=False,
-            complete=f"{COMPLETION}:complete_status",
+        *in_panel(
+            FILTER_PANEL,
+            option(
+                "status",
+                "InProgress, Completed, CompletedWithWarnings, Failed, Cancelling or Cancelled, "
+                "any casing; repeat it or separate with commas.",
+                "--status",
+                multiple=True,
+                metavar="STATUS",
+                complete=f"{COMPLETION}:complete_status",
+            ),
+            option(
+                "operation",
+                "Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, "
+                "CrossRegionRestore, Undelete, UpdateCustomerManagedKey, Register or UnRegister.",
+                "--operation",
+                metavar="OPERATION",
+                complete=f"{COMPLETION}:complete_operation",
+            ),
+            option(
+                "backup_type",
+                "AzureIaasVM, AzureStorage, AzureWorkload, MAB, DPM, AzureBackupServer, AzureSql "
+                "or DefaultBackup.",
+                "--type",
+                "--backup-management-type",
+                metavar="TYPE",
+                complete=f"{COMPLETION}:complete_management_type",
+            ),
+            option(
+                "job_id",
+                "Only the job with this GUID (within the window).",
+                "--job-id",
+                metavar="GUID",
+            ),
+            option(
+                "since",
+                "Start of the window (default: 24 hours before --until).",
+                "--since",
+                metavar="TIME",
+            ),
+            option(
+                "until",
+                "End of the window (default: now).",
+                "--until",
+                metavar="TIME",
+            ),
+            option(
+                "entity",
+                "Only jobs whose entity name (VM, database, share) contains this text, any casing.",
+                "--entity",
+                metavar="TEXT",
+            ),
+            option(
+                "limit",
+                "At most N jobs, newest first; stops fetching there. 0: all. Default: all (the "
+                "table: the newest 100).",
+                "--limit",
+                kind="int",
+                metavar="N",
+            ),
         ),
-        Param(
-            "operation",
-            "Backup, Restore, ConfigureBackup, DisableBackup, DeleteBackupData, "
-            "CrossRegionRestore, Undelete, UpdateCustomerManagedKey, Register or UnRegister.",
-            ("--operation",),
-            metavar="OPERATION",
-            panel=FILTER_PANEL,
-            show_default=False,
-            complete=f"{COMPLETION}:complete_operation",
-        ),
-        Param(
-            "backup_type",
-            "AzureIaasVM, AzureStorage, AzureWorkload, MAB, DPM, AzureBackupServer, AzureSql "
-            "or DefaultBackup.",
-            ("--type", "--backup-management-type"),
-            metavar="TYPE",
-            panel=FILTER_PANEL,
-            show_default=False,
-            complete=f"{COMPLETION}:complete_management_type",
-        ),
-        Param(
-            "job_id",
-            "Only the job with this GUID (within the window).",
-            ("--job-id",),
-            metavar="GUID",
-            panel=FILTER_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "since",
-            "Start of the window (default: 24 hours before --until).",
-            ("--since",),
-            metavar="TIME",
-            panel=FILTER_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "until",
-            "End of the window (default: now).",
-            ("--until",),
-            metavar="TIME",
-            panel=FILTER_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "entity",
-            "Only jobs whose entity name (VM, database, share) contains this text, any casing.",
-            ("--entity",),
-            metavar="TEXT",
-            panel=FILTER_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "limit",
-            "At most N jobs, newest first; stops fetching there. 0: all. Default: all (the "
-            "table: the newest 100).",
-            ("--limit",),
-            kind="int",
-            metavar="N",
-            panel=FILTER_PANEL,
-            show_default=False,
-        ),
-        FLEET,
-        SUBSCRIPTIONS,
-        MANAGEMENT_GROUP,
-        Param(
+        *FLEET_SCOPE,
+        option(
             "by",
             "With --fleet: count the jobs per vault, status or operation instead of listing them.",
-            ("--by",),
+            "--by",
             metavar="vault|status|operation",
             panel=FLEET_PANEL,
-            show_default=False,
             complete=f"{COMPLETION}:complete_by",
         ),
         DEADLINE,
@@ -618,34 +527,20 @@ CANCEL = Command(
     "Ask the service to cancel a running job; --wait follows it to its end.",
     (
         JOB,
-        Param(
-            "wait",
-            "After the request, follow the job until it ends.",
-            ("--wait",),
-            kind="bool",
-            default=False,
-        ),
-        Param(
-            "yes",
-            "Do not ask for confirmation (required without a terminal).",
-            ("--yes", "-y"),
-            kind="bool",
-            default=False,
-        ),
-        Param(
+        switch("wait", "After the request, follow the job until it ends.", "--wait"),
+        switch("yes", "Do not ask for confirmation (required without a terminal).", "--yes", "-y"),
+        option(
             "interval",
             "With --wait: seconds between polls of the job (default 10, at least 1).",
-            ("--interval",),
+            "--interval",
             metavar="SECONDS",
-            show_default=False,
         ),
-        Param(
+        option(
             "timeout",
             "Give up after this long (90, 30m, 2h, 1h30m): the cancel operation and, with "
             "--wait, the job; exit 5. Default: the cancel operation 10 minutes, the job never.",
-            ("--timeout",),
+            "--timeout",
             metavar="DURATION",
-            show_default=False,
         ),
         *COMMON,
     ),
@@ -673,53 +568,46 @@ METRICS = Command(
     "metrics",
     "Backup jobs as Prometheus metrics: printed once, or served for scraping.",
     (
-        Param(
-            "since",
-            "Start of the window (default 24h); cover your alert's threshold: --since 2d for "
-            "'no successful backup in 26 hours'. With --serve, a duration.",
-            ("--since",),
-            metavar="TIME",
-            panel=METRICS_PANEL,
-            show_default=False,
+        *in_panel(
+            METRICS_PANEL,
+            option(
+                "since",
+                "Start of the window (default 24h); cover your alert's threshold: --since 2d for "
+                "'no successful backup in 26 hours'. With --serve, a duration.",
+                "--since",
+                metavar="TIME",
+            ),
+            option(
+                "format",
+                "prometheus (text 0.0.4, the default) or openmetrics; with --serve each scrape's "
+                "Accept header picks.",
+                "--format",
+                "--output",
+                "-o",
+                metavar="FORMAT",
+                complete=f"{COMPLETION}:complete_metrics_format",
+            ),
+            option(
+                "write",
+                "Write the exposition to FILE (atomically, mode 0644) instead of stdout.",
+                "--write",
+                metavar="FILE",
+            ),
+            option(
+                "serve",
+                "Serve /metrics and /healthz until stopped (:PORT is loopback; 0.0.0.0:PORT every "
+                "interface, with a warning).",
+                "--serve",
+                metavar="HOST:PORT",
+            ),
+            option(
+                "refresh",
+                "With --serve: read Azure again this often (default 5m, at least 1m).",
+                "--refresh",
+                metavar="DURATION",
+            ),
         ),
-        Param(
-            "format",
-            "prometheus (text 0.0.4, the default) or openmetrics; with --serve each scrape's "
-            "Accept header picks.",
-            ("--format", "--output", "-o"),
-            metavar="FORMAT",
-            panel=METRICS_PANEL,
-            show_default=False,
-            complete=f"{COMPLETION}:complete_metrics_format",
-        ),
-        Param(
-            "write",
-            "Write the exposition to FILE (atomically, mode 0644) instead of stdout.",
-            ("--write",),
-            metavar="FILE",
-            panel=METRICS_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "serve",
-            "Serve /metrics and /healthz until stopped (:PORT is loopback; 0.0.0.0:PORT every "
-            "interface, with a warning).",
-            ("--serve",),
-            metavar="HOST:PORT",
-            panel=METRICS_PANEL,
-            show_default=False,
-        ),
-        Param(
-            "refresh",
-            "With --serve: read Azure again this often (default 5m, at least 1m).",
-            ("--refresh",),
-            metavar="DURATION",
-            panel=METRICS_PANEL,
-            show_default=False,
-        ),
-        FLEET,
-        SUBSCRIPTIONS,
-        MANAGEMENT_GROUP,
+        *FLEET_SCOPE,
         *common(without=("output", "query")),
     ),
     options=f"{COMMANDS}.metrics:MetricsCommandOptions",

@@ -9,7 +9,7 @@ command runs (``resolve``), so that reading the registry costs no command's impo
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 Kind = Literal["str", "int", "float", "bool"]
@@ -47,6 +47,43 @@ class Param:
     @property
     def takes_value(self) -> bool:
         return self.kind != "bool"
+
+
+def option(
+    name: str,
+    help: str,
+    *flags: str,
+    kind: Kind = "str",
+    multiple: bool = False,
+    metavar: str | None = None,
+    panel: str | None = None,
+    complete: str | None = None,
+    convert: str | None = None,
+) -> Param:
+    """An option without a default of its own: not given, the command resolves it (from the
+    environment, the config file or its built-in rule), so help shows none."""
+    return Param(
+        name,
+        help,
+        flags,
+        kind=kind,
+        multiple=multiple,
+        metavar=metavar,
+        panel=panel,
+        complete=complete,
+        convert=convert,
+        show_default=False,
+    )
+
+
+def switch(name: str, help: str, *flags: str, panel: str | None = None) -> Param:
+    """An on/off option, off unless given."""
+    return Param(name, help, flags, kind="bool", default=False, panel=panel)
+
+
+def in_panel(panel: str, *params: Param) -> tuple[Param, ...]:
+    """``params`` listed under one heading of the help, said once for the lot."""
+    return tuple(replace(p, panel=panel) for p in params)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -61,9 +61,11 @@ MAX_WINDOW = timedelta(days=31)
 MAX_QUOTA_WAIT = 60.0
 
 
-@dataclass(frozen=True)
-class MetricsOptions:
-    common: CommonOptions = field(default_factory=CommonOptions)
+@dataclass(frozen=True, kw_only=True)
+class MetricsFlags:
+    """The flags of ``azjobs metrics`` beyond the vault flags, declared once for the command
+    line's options and for a run's."""
+
     fleet: bool = False
     subscriptions: tuple[str, ...] = ()
     management_group: str | None = None
@@ -75,45 +77,20 @@ class MetricsOptions:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MetricsCommandOptions(CommonOptions):
-    """``azjobs metrics`` as the command line gives it (no --query: the output is metrics)."""
+class MetricsOptions(MetricsFlags):
+    """A run: the flags, and the vault flags apart in ``common`` (what a session opens with)."""
 
-    fleet: bool = False
-    subscriptions: tuple[str, ...] = ()
-    management_group: str | None = None
-    since: str | None = None
-    format: str | None = None
-    write: str | None = None
-    serve: str | None = None
-    refresh: str | None = None
+    common: CommonOptions = field(default_factory=CommonOptions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsCommandOptions(CommonOptions, MetricsFlags):
+    """``azjobs metrics`` as the command line gives it (no --query: the output is metrics)."""
 
 
 def run(opts: MetricsCommandOptions, env: Environment) -> int:
-    common = CommonOptions(
-        subscription=opts.subscription,
-        resource_group=opts.resource_group,
-        vault=opts.vault,
-        cloud=opts.cloud,
-        endpoint=opts.endpoint,
-        api_version=opts.api_version,
-        debug=opts.debug,
-        profile=opts.profile,
-        auth=opts.auth,
-    )
-    return run_metrics(
-        MetricsOptions(
-            common=common,
-            fleet=opts.fleet,
-            subscriptions=opts.subscriptions,
-            management_group=opts.management_group,
-            since=opts.since,
-            format=opts.format,
-            write=opts.write,
-            serve=opts.serve,
-            refresh=opts.refresh,
-        ),
-        env,
-    )
+    flags = {f.name: getattr(opts, f.name) for f in fields(MetricsFlags)}
+    return run_metrics(MetricsOptions(common=opts, **flags), env)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,22 @@ from azbackupjobs.commands.common import CommonOptions
 
 
 @dataclass(frozen=True, kw_only=True)
-class ListCommandOptions(CommonOptions):
+class FleetScopeOptions(CommonOptions):
+    """The vault flags and ``--fleet`` with the flags that narrow its scope, which list and
+    watch take alike (``registry.FLEET_SCOPE``) and which ask for the fleet form alike."""
+
+    fleet: bool = False
+    subscriptions: tuple[str, ...] = ()
+    management_group: str | None = None
+
+    @property
+    def fleet_scope_given(self) -> bool:
+        """``--fleet`` or a scope flag: each means the fleet (and asks for --fleet itself)."""
+        return self.fleet or bool(self.subscriptions) or self.management_group is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListCommandOptions(FleetScopeOptions):
     """``azjobs list``: the filters, the fleet flags, the vault flags, and the run's overall
     deadline in seconds (``--timeout``)."""
 
@@ -26,25 +41,17 @@ class ListCommandOptions(CommonOptions):
     until: str | None = None
     entity: str | None = None
     limit: int | None = None
-    fleet: bool = False
-    subscriptions: tuple[str, ...] = ()
-    management_group: str | None = None
     by: str | None = None
     timeout: float | None = None
 
     @property
     def fleet_requested(self) -> bool:
         """Any fleet flag: the Resource Graph form runs (and asks for --fleet itself)."""
-        return (
-            self.fleet
-            or bool(self.subscriptions)
-            or self.management_group is not None
-            or self.by is not None
-        )
+        return self.fleet_scope_given or self.by is not None
 
 
 @dataclass(frozen=True, kw_only=True)
-class WatchCommandOptions(CommonOptions):
+class WatchCommandOptions(FleetScopeOptions):
     """``azjobs watch``: what to watch, how, the fleet flags and the vault flags.
 
     ``interval`` None: the config file's interval or the default (``poll_interval``).
@@ -60,9 +67,6 @@ class WatchCommandOptions(CommonOptions):
     fail_fast: bool = False
     compact: bool = False
     bell: bool = False
-    fleet: bool = False
-    subscriptions: tuple[str, ...] = ()
-    management_group: str | None = None
     fleet_status: tuple[str, ...] = ()
     since: str | None = None
     details: bool = False
@@ -71,9 +75,7 @@ class WatchCommandOptions(CommonOptions):
     def fleet_requested(self) -> bool:
         """Any fleet flag: the Resource Graph form runs (and asks for --fleet itself)."""
         return (
-            self.fleet
-            or bool(self.subscriptions)
-            or self.management_group is not None
+            self.fleet_scope_given
             or bool(self.fleet_status)
             or self.details
             or self.since is not None

@@ -21,7 +21,7 @@ import gzip
 import re
 import threading
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -366,71 +366,79 @@ class JobsCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot
         labels = [*VAULT_LABELS, "operation", "status"]
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_jobs",
             "Jobs that started in the window, by vault, operation and status.",
-            labels=labels,
+            labels,
+            snap.jobs,
         )
-        for values, count in snap.jobs:
-            family.add_metric(list(values), count)
-        yield family
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_jobs_running",
             "Jobs of the window still running (InProgress or Cancelling), by vault and operation.",
-            labels=[*VAULT_LABELS, "operation"],
+            [*VAULT_LABELS, "operation"],
+            snap.running,
         )
-        for values, count in snap.running:
-            family.add_metric(list(values), count)
-        yield family
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_last_job_end_timestamp_seconds",
             "When the newest job of the window that ended in this status ended, by vault, "
             "operation and status.",
-            labels=labels,
+            labels,
+            snap.last_end,
         )
-        for values, moment in snap.last_end:
-            family.add_metric(list(values), moment)
-        yield family
         yield from self._items()
 
     def _items(self) -> Iterator[Metric]:
         """Four item families, built one at a time: 20,000 items make 80,000 samples."""
         items = self.snapshot.items
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_item_last_success_timestamp_seconds",
             "When the item's newest successful backup of the window ended (Completed or "
             "CompletedWithWarnings; 0: none in the window).",
-            labels=list(ITEM_LABELS),
+            ITEM_LABELS,
+            ((item.ref.labels, item.last_success or 0.0) for item in items),
         )
-        for item in items:
-            family.add_metric(list(item.ref.labels), item.last_success or 0.0)
-        yield family
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_item_last_backup_status",
             "The status of the item's newest backup job (1 for that status).",
-            labels=[*ITEM_LABELS, "status"],
+            [*ITEM_LABELS, "status"],
+            (((*item.ref.labels, item.last_status), 1) for item in items),
         )
-        for item in items:
-            family.add_metric([*item.ref.labels, item.last_status], 1)
-        yield family
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_item_last_backup_duration_seconds",
             "How long the item's newest backup job ran (so far, while it runs).",
-            labels=list(ITEM_LABELS),
+            ITEM_LABELS,
+            _known(items, lambda item: item.last_duration),
         )
-        for item in items:
-            if item.last_duration is not None:
-                family.add_metric(list(item.ref.labels), item.last_duration)
-        yield family
-        family = GaugeMetricFamily(
+        yield _labelled(
             "azjobs_item_backup_progress_ratio",
             "Progress of the item's running backup, 0 to 1, where the service reports it.",
-            labels=list(ITEM_LABELS),
+            ITEM_LABELS,
+            _known(items, lambda item: item.last_progress),
         )
-        for item in items:
-            if item.last_progress is not None:
-                family.add_metric(list(item.ref.labels), item.last_progress)
-        yield family
+
+
+def _known(
+    items: Iterable[ItemState], value: Callable[[ItemState], float | None]
+) -> Iterator[tuple[Sequence[str], float]]:
+    """One sample per item whose ``value`` is known: an unknown one is no sample, not 0."""
+    for item in items:
+        known = value(item)
+        if known is not None:
+            yield item.ref.labels, known
+
+
+def _labelled(
+    name: str,
+    documentation: str,
+    labels: Sequence[str],
+    samples: Iterable[tuple[Sequence[str], float]],
+) -> GaugeMetricFamily:
+    """A gauge with labels, one sample per row: the snapshot already holds each family's rows,
+    so every family is the same few lines of prometheus-client calls."""
+    family = GaugeMetricFamily(name, documentation, labels=list(labels))
+    for values, value in samples:
+        family.add_metric(list(values), value)
+    return family
 
 
 class HealthCollector(Collector):

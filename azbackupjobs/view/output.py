@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from azbackupjobs.model.errors import OutputError, StdoutClosed, UsageError
@@ -84,6 +85,33 @@ def output_error(exc: OSError) -> OutputError:
     return OutputError(f"cannot write output: {exc.strerror or exc}")
 
 
+class _WriteFailures:
+    """A failed write to stdout, as azjobs reports it: any OSError but a closed pipe becomes
+    one ``OutputError`` line (exit 1); a closed pipe, with ``closed_pipe``, is ``StdoutClosed``
+    (the reader went away: exit 0), and otherwise goes on as it is (rich handles it).
+
+    A class rather than a generator: its ``__exit__`` says it never swallows an exception, so
+    a ``return`` inside the block still type-checks as the function's only exit."""
+
+    def __init__(self, *, closed_pipe: bool) -> None:
+        self._closed_pipe = closed_pipe
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, BrokenPipeError):
+            if self._closed_pipe:
+                raise StdoutClosed() from None
+        elif isinstance(exc, OSError):
+            raise output_error(exc) from None
+
+
 class _CheckedStream:
     """stdout as the rich console writes to it: a failed write other than a closed pipe (which
     rich and ``StdoutClosed`` handle) becomes an ``OutputError`` wherever it happens, a live
@@ -93,20 +121,12 @@ class _CheckedStream:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        try:
+        with _WriteFailures(closed_pipe=False):
             return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise output_error(exc) from None
 
     def flush(self) -> None:
-        try:
+        with _WriteFailures(closed_pipe=False):
             self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise output_error(exc) from None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -439,22 +459,14 @@ class Output:
         return count
 
     def render(self, renderable: RenderableType) -> None:
-        try:
+        with _WriteFailures(closed_pipe=True):
             self.console.print(renderable)
             self.env.stdout.flush()
-        except BrokenPipeError:
-            raise StdoutClosed() from None
-        except OSError as exc:
-            raise output_error(exc) from None
 
     def _write(self, text: str) -> None:
-        try:
+        with _WriteFailures(closed_pipe=True):
             self.env.stdout.write(text)
             self.env.stdout.flush()
-        except BrokenPipeError:
-            raise StdoutClosed() from None
-        except OSError as exc:
-            raise output_error(exc) from None
 
     # ----- stderr -------------------------------------------------------------------------------
     def note(self, message: str) -> None:
