@@ -562,6 +562,114 @@ CANCEL = Command(
     ),
 )
 
+BACKUP_PANEL = "Backup"
+
+BACKUP_NOW = Command(
+    "backup-now",
+    "Trigger an on-demand backup of a protected item; print its job, or --watch it.",
+    (
+        Param(
+            "item",
+            "The protected item's friendly name (a VM, file share or database; any casing), or "
+            "its full ARM id (which also names subscription, group and vault).",
+            required=True,
+            metavar="ITEM",
+            show_default=False,
+        ),
+        Param(
+            "item_type",
+            "Only items of this kind: vm, fileshare, sql or hana (a name several kinds share).",
+            ("--item-type",),
+            metavar="TYPE",
+            panel=BACKUP_PANEL,
+            show_default=False,
+        ),
+        Param(
+            "backup_type",
+            "SQL and SAP HANA databases: Full (default), Differential, Log or CopyOnlyFull "
+            "(SAP HANA also Incremental).",
+            ("--backup-type",),
+            metavar="TYPE",
+            panel=BACKUP_PANEL,
+            show_default=False,
+        ),
+        Param(
+            "retain_until",
+            "Keep the recovery point until then: a date (the whole day) or a date and time; "
+            "local time unless a zone is given.",
+            ("--retain-until",),
+            metavar="DATE",
+            panel=BACKUP_PANEL,
+            show_default=False,
+        ),
+        Param(
+            "retain_days",
+            "Keep the recovery point this many days (default 30; at most 99 years).",
+            ("--retain-days",),
+            kind="int",
+            metavar="N",
+            panel=BACKUP_PANEL,
+            show_default=False,
+        ),
+        Param(
+            "watch",
+            "Follow the job until it ends, as `azjobs watch` does, with its exit codes.",
+            ("--watch",),
+            kind="bool",
+            default=False,
+            panel=WATCH_PANEL,
+        ),
+        Param(
+            "interval",
+            "With --watch: seconds between polls (default 10, at least 1).",
+            ("--interval",),
+            metavar="SECONDS",
+            panel=WATCH_PANEL,
+            show_default=False,
+            convert=f"{POLL}:parse_interval",
+        ),
+        Param(
+            "timeout",
+            "Give up after this long (90, 30m, 2h, 1h30m): the start of the backup and, with "
+            "--watch, the job; exit 5. Default: the start 10 minutes, the job never.",
+            ("--timeout",),
+            metavar="DURATION",
+            panel=WATCH_PANEL,
+            show_default=False,
+            convert=f"{POLL}:parse_timeout",
+        ),
+        Param(
+            "strict",
+            "With --watch: CompletedWithWarnings fails (exit 8).",
+            ("--strict",),
+            kind="bool",
+            default=False,
+            panel=WATCH_PANEL,
+        ),
+        *COMMON,
+    ),
+    options=f"{COMMANDS}.backup_now:BackupNowOptions",
+    run=f"{COMMANDS}.backup_now:run",
+    notes="Nothing is sent before every check passes: the flags, the retention, the item (found "
+    "once, by name or id; a name several items share is exit 2 listing their ids, an unknown "
+    "one exit 3), and the backup type it takes. The request is sent once, never retried: when "
+    "its answer is lost, the item's running backup job is looked for instead. A backup the "
+    "service refuses (one already running) is exit 1 with its message.\n\n"
+    "Retention: VMs, file shares and Full or CopyOnlyFull database backups keep their recovery "
+    "point until --retain-until, or for --retain-days (default 30); Differential and Log "
+    "backups are kept as the item's policy says.\n\n"
+    "Output: once the service has started the job, the job as `azjobs get` prints it, exit 0; "
+    "with --watch, as `azjobs watch` (exit 0, 5, 6, 7 or 8).\n\n"
+    f"{TSV_JOB_COLUMNS}",
+    examples=(
+        "azjobs backup-now vm1                          # prints the new job",
+        "azjobs backup-now vm1 --watch --timeout 2h && ./patch.sh",
+        "JOB=$(azjobs backup-now vm1 --query name -o tsv)",
+        "azjobs backup-now salesdb --item-type sql --backup-type CopyOnlyFull --retain-days 7",
+        "azjobs backup-now finance-share --retain-until 2030-01-31",
+    ),
+)
+
 METRICS_PANEL = "Metrics"
 
 METRICS = Command(
@@ -746,7 +854,20 @@ CACHE = Group(
 PROGRAM = Program(
     "azjobs",
     "Track Azure Backup jobs of Recovery Services vaults: get, watch, list, cancel.",
-    (GET, LIST_TASKS, WATCH, DEMO, EMULATOR, LIST, CANCEL, METRICS, HELP, CONFIG, CACHE),
+    (
+        GET,
+        LIST_TASKS,
+        WATCH,
+        DEMO,
+        EMULATOR,
+        LIST,
+        CANCEL,
+        BACKUP_NOW,
+        METRICS,
+        HELP,
+        CONFIG,
+        CACHE,
+    ),
     notes=EXIT_CODES + " Details: azjobs help exit-codes.",
     examples=(
         "azjobs demo                        # a simulated backup on the built-in emulator",
