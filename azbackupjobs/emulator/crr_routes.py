@@ -116,12 +116,12 @@ class CrossRegionRoutes:
     # -- ARM locations ---------------------------------------------------------------------------
     def _locations(self, req: Request, m: Match) -> Reply:
         version = req.api_version
-        if version is None or not version.strip() or not tenancy.is_supported(version):
+        if version is None or not version.strip() or not tenancy.RESOURCES.is_supported(version):
             raise ServiceError(
                 400,
                 "InvalidApiVersionParameter" if version else "MissingApiVersionParameter",
                 f"The api-version '{version or ''}' is invalid. The supported versions are "
-                f"'{tenancy.supported_list()}'.",
+                f"'{tenancy.RESOURCES.supported_list()}'.",
             )
         subscription = m.params["subscription"]
         self.emulator.check_subscription(subscription)

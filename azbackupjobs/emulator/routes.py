@@ -30,7 +30,7 @@ from .replies import Reply, ServiceError, empty_reply, json_reply
 from .resource_graph import ResourceGraph
 from .scenarios import JobScenario, job_state
 from .state import Operation, VaultState
-from .versions import CANCEL_ASYNC_OPERATION_VERSION, dialect_for, is_supported, supported_list
+from .versions import CANCEL_ASYNC_OPERATION_VERSION, RECOVERY_SERVICES, dialect_for
 from .wire import UNSET_TIME, iso_timestamp
 
 _ACTION = "Microsoft.RecoveryServices/vaults/"
@@ -290,7 +290,7 @@ class Router:
             return self.backup_vaults.handle(req, m)
         if m.name == "locations" or m.name.startswith("crr_"):  # each with its own versions
             return self.cross_region.handle(req, m)
-        self._check_api_version(req)
+        RECOVERY_SERVICES.require(req.api_version)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
         return self._handlers[m.name](req, m, vs)
@@ -349,22 +349,6 @@ class Router:
             )
         return "", ""
 
-    def _check_api_version(self, req: Request) -> None:
-        version = req.api_version
-        if version is None or not version.strip():
-            raise ServiceError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        if not is_supported(version):
-            raise ServiceError(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are "
-                f"'{supported_list()}'.",
-            )
-
     # -- metadata, identity, export blobs (no bearer token) ----------------------------------------
     def _side_endpoint(self, req: Request, m: Match) -> Reply:
         if req.method not in m.methods:
@@ -390,20 +374,7 @@ class Router:
 
     # -- subscriptions and tenants -----------------------------------------------------------------
     def _tenancy(self, req: Request, m: Match) -> Reply:
-        version = req.api_version
-        if version is None or not version.strip():
-            raise ServiceError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        if not tenancy.is_supported(version):
-            raise ServiceError(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are "
-                f"'{tenancy.supported_list()}'.",
-            )
+        tenancy.RESOURCES.require(req.api_version)
         state = self.emulator.state
         if m.name == "subscriptions":
             return json_reply(200, tenancy.list_subscriptions(state))
