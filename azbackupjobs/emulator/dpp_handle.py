@@ -102,10 +102,7 @@ class BackupVaultHandle:
         with emulator.state.lock, emulator.rng_lock:
             instance = instance_body(
                 emulator.rng,
-                subscription=vs.subscription,
-                resource_group=vs.resource_group,
-                vault=vs.vault,
-                location=vs.location,
+                vs,
                 ds=ds,
                 name=name,
                 source_group=source_group,
@@ -135,10 +132,7 @@ class BackupVaultHandle:
             with emulator.rng_lock:
                 job = build_dpp_job(
                     emulator.rng,
-                    vs_subscription=vs.subscription,
-                    vs_resource_group=vs.resource_group,
-                    vault=vs.vault,
-                    location=vs.location,
+                    vs,
                     instance=found,
                     start=emulator.now() + start_offset,
                     spec=spec or DppJobSpec(),

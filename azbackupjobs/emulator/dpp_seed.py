@@ -110,10 +110,7 @@ def seed_backup_vault(
         ds = DATASOURCES[kind]
         instance = instance_body(
             rng,
-            subscription=vs.subscription,
-            resource_group=vs.resource_group,
-            vault=vs.vault,
-            location=vs.location,
+            vs,
             ds=ds,
             name=name,
             source_group=group,
@@ -132,10 +129,7 @@ def seed_backup_vault(
         jobs.append(
             build_dpp_job(
                 rng,
-                vs_subscription=vs.subscription,
-                vs_resource_group=vs.resource_group,
-                vault=vs.vault,
-                location=vs.location,
+                vs,
                 instance=by_kind[kind],
                 start=now + offset + rng.random(),
                 spec=spec,

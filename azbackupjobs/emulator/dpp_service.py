@@ -171,10 +171,7 @@ class BackupVaultService:
             with self.emulator.rng_lock:
                 job = build_dpp_job(
                     self.emulator.rng,
-                    vs_subscription=vs.subscription,
-                    vs_resource_group=vs.resource_group,
-                    vault=vs.vault,
-                    location=vs.location,
+                    vs,
                     instance=instance,
                     start=start,
                     spec=DppJobSpec(seconds=BACKUP_SECONDS.get(ds, 200.0), retention_tag=tag),
