@@ -233,6 +233,30 @@ def instance_body(
     }
 
 
+def protect(
+    rng: random.Random,
+    vs: VaultState,
+    ds: Datasource,
+    *,
+    name: str,
+    source_group: str,
+    set_name: str | None = None,
+) -> dict[str, Any]:
+    """Add a backup instance of ``ds`` to the Backup vault ``vs`` and return it.
+
+    The vault gets the datasource's policy too, as an instance cannot exist without it; a policy
+    the vault already has is kept.
+    """
+    instance = instance_body(
+        rng, vs, ds=ds, name=name, source_group=source_group, set_name=set_name
+    )
+    vs.items[instance["name"].lower()] = instance
+    vs.policies.setdefault(
+        ds.policy.lower(), policy_body(vs.subscription, vs.resource_group, vs.vault, ds)
+    )
+    return instance
+
+
 def public_instance(instance: dict[str, Any]) -> dict[str, Any]:
     """The instance as the service returns it."""
     return {k: v for k, v in instance.items() if k != "emulator"}

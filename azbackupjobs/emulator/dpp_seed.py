@@ -17,8 +17,7 @@ from .dpp_model import (
     SPEC_WORDS,
     DppJobSpec,
     build_dpp_job,
-    instance_body,
-    policy_body,
+    protect,
     user_facing_error,
 )
 from .scenarios import FAILED, JobScenario
@@ -107,20 +106,9 @@ def seed_backup_vault(
     """Fill ``vs`` with the seed instances and policies; return the seed jobs (not yet added)."""
     by_kind: dict[str, dict[str, Any]] = {}
     for kind, name, group, set_name in SEED_INSTANCES:
-        ds = DATASOURCES[kind]
-        instance = instance_body(
-            rng,
-            vs,
-            ds=ds,
-            name=name,
-            source_group=group,
-            set_name=set_name,
+        by_kind[kind] = protect(
+            rng, vs, DATASOURCES[kind], name=name, source_group=group, set_name=set_name
         )
-        vs.items[instance["name"].lower()] = instance
-        vs.policies[ds.policy.lower()] = policy_body(
-            vs.subscription, vs.resource_group, vs.vault, ds
-        )
-        by_kind[kind] = instance
     if not with_jobs:
         return []
     jobs: list[JobScenario] = []
