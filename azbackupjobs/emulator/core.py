@@ -23,10 +23,16 @@ from .filters import JobFilter
 from .paging import decode_token, encode_token
 from .protected_items import find_item
 from .replies import ServiceError
-from .scenarios import IN_PROGRESS, JobScenario, JobState, job_state
-from .state import EmulatorState, Operation, VaultState, sort_key
+from .scenarios import IN_PROGRESS, RECOVERY_SERVICES, JobScenario, JobState, job_state
+from .state import BACKUP_VAULT, EmulatorState, Operation, VaultState, sort_key
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+# The ARM resource type of each kind of vault, as a 404 names it.
+_RESOURCE_TYPES = {
+    RECOVERY_SERVICES: "Microsoft.RecoveryServices/vaults",
+    BACKUP_VAULT: "Microsoft.DataProtection/backupVaults",
+}
 
 EXPORT_SECONDS = 15.0
 # How close to the wall clock a filter's endTime must be to mean "now" (see client_window).
@@ -102,15 +108,18 @@ class Emulator:
                 f"Resource group '{resource_group}' could not be found.",
             )
 
-    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
-        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+    def vault(
+        self, subscription: str, resource_group: str, vault: str, kind: str = RECOVERY_SERVICES
+    ) -> VaultState:
+        """The vault of that kind, or the 400/404 ARM answers for a bad subscription, group or
+        vault."""
         self.check_scope(subscription, resource_group)
-        found = self.state.find_vault(subscription, resource_group, vault)
+        found = self.state.find_vault(subscription, resource_group, vault, kind)
         if found is None:
             raise ServiceError(
                 404,
                 "ResourceNotFound",
-                f"The Resource 'Microsoft.RecoveryServices/vaults/{vault}' under resource group "
+                f"The Resource '{_RESOURCE_TYPES[kind]}/{vault}' under resource group "
                 f"'{resource_group}' was not found. For more details please go to "
                 "https://aka.ms/ARMResourceNotFoundFix",
             )
