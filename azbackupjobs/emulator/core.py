@@ -19,7 +19,7 @@ from typing import Any
 from .backup_now import BackupRequest, parse_backup_request, start_backup
 from .clock import EmulatedClock
 from .factory import new_guid
-from .filters import JobFilter
+from .filters import FilterError, JobFilter, parse_filter
 from .paging import decode_token, encode_token
 from .protected_items import find_item
 from .replies import ServiceError
@@ -46,6 +46,14 @@ class TriggerTimeline:
     snapshot_seconds: float
     transfer_seconds: float
     disk_gb: float
+
+
+def checked_filter(text: str | None) -> JobFilter:
+    """The jobs ``$filter``, or the service's 400 for one it cannot read."""
+    try:
+        return parse_filter(text)
+    except FilterError as err:
+        raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
 
 
 class Emulator:
@@ -155,6 +163,14 @@ class Emulator:
         return found
 
     # -- list ------------------------------------------------------------------------------------
+    def filtered_page(
+        self, vs: VaultState, filter_text: str | None, token: str | None, now: float
+    ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:
+        """A page of the jobs list as the vault and its secondary region both serve it:
+        ``$filter`` checked and read against the client's clock, ``page_size`` jobs."""
+        flt = checked_filter(filter_text)
+        return self.list_page(vs, self.client_window(flt), token, self.page_size, now)
+
     def list_page(
         self, vs: VaultState, flt: JobFilter, token: str | None, page_size: int, now: float
     ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:

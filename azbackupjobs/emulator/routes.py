@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
-from .core import Emulator
+from .core import Emulator, checked_filter
 from .crr_routes import CrossRegionRoutes, match_crr
 from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
 from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
-from .filters import FilterError, parse_filter
+from .filters import parse_filter
+from .paging import next_link_query
 from .protected_items import list_page as items_page
 from .protected_items import parse_item_filter
 from .render import job_body
@@ -421,28 +422,15 @@ class Router:
 
     def _list(self, req: Request, m: Match, vs: VaultState) -> Reply:
         filter_text = req.query.get("$filter")
-        try:
-            flt = parse_filter(filter_text)
-        except FilterError as err:
-            raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
         now = self.emulator.now()
         dialect = dialect_for(self._version(req))
-        page, token = self.emulator.list_page(
-            vs,
-            self.emulator.client_window(flt),
-            req.query.get("$skiptoken"),
-            self.emulator.page_size,
-            now,
-        )
+        page, token = self.emulator.filtered_page(vs, filter_text, req.query.get("$skiptoken"), now)
         body: dict[str, object] = {
             "value": [job_body(s, st, now, detail=False, dialect=dialect) for s, st in page]
         }
         if token is not None:
-            params = [("api-version", self._version(req))]
-            if filter_text:
-                params.append(("$filter", filter_text))
-            params.append(("$skiptoken", token))
-            body["nextLink"] = f"{self._vault_url(req, vs)}/backupJobs?{urlencode(params)}"
+            query = urlencode(next_link_query(self._version(req), filter_text, token))
+            body["nextLink"] = f"{self._vault_url(req, vs)}/backupJobs?{query}"
         return json_reply(200, body)
 
     def _job(self, req: Request, m: Match, vs: VaultState) -> Reply:
@@ -532,22 +520,14 @@ class Router:
             page, token = items_page(vs, flt, req.query.get("$skiptoken"), self.emulator.page_size)
         body: dict[str, object] = {"value": page}
         if token is not None:
-            params = [("api-version", self._version(req))]
-            if filter_text:
-                params.append(("$filter", filter_text))
-            params.append(("$skiptoken", token))
-            body["nextLink"] = (
-                f"{self._vault_url(req, vs)}/backupProtectedItems?{urlencode(params)}"
-            )
+            query = urlencode(next_link_query(self._version(req), filter_text, token))
+            body["nextLink"] = f"{self._vault_url(req, vs)}/backupProtectedItems?{query}"
         return json_reply(200, body)
 
     # -- export ----------------------------------------------------------------------------------
     def _export(self, req: Request, m: Match, vs: VaultState) -> Reply:
         filter_text = req.query.get("$filter")
-        try:
-            parse_filter(filter_text)
-        except FilterError as err:
-            raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
+        checked_filter(filter_text)
         op = self.emulator.export(vs, filter_text, self.emulator.now())
         return empty_reply(
             202,
