@@ -19,14 +19,20 @@ from typing import Any
 from .backup_now import BackupRequest, parse_backup_request, start_backup
 from .clock import EmulatedClock
 from .factory import new_guid
-from .filters import JobFilter
+from .filters import FilterError, JobFilter, parse_filter
 from .paging import decode_token, encode_token
 from .protected_items import find_item
 from .replies import ServiceError
-from .scenarios import IN_PROGRESS, JobScenario, JobState, job_state
-from .state import EmulatorState, Operation, VaultState, sort_key
+from .scenarios import IN_PROGRESS, RECOVERY_SERVICES, JobScenario, JobState, job_state
+from .state import BACKUP_VAULT, EmulatorState, Operation, VaultState, sort_key
 
 GUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
+
+# The ARM resource type of each kind of vault, as a 404 names it.
+_RESOURCE_TYPES = {
+    RECOVERY_SERVICES: "Microsoft.RecoveryServices/vaults",
+    BACKUP_VAULT: "Microsoft.DataProtection/backupVaults",
+}
 
 EXPORT_SECONDS = 15.0
 # How close to the wall clock a filter's endTime must be to mean "now" (see client_window).
@@ -40,6 +46,14 @@ class TriggerTimeline:
     snapshot_seconds: float
     transfer_seconds: float
     disk_gb: float
+
+
+def checked_filter(text: str | None) -> JobFilter:
+    """The jobs ``$filter``, or the service's 400 for one it cannot read."""
+    try:
+        return parse_filter(text)
+    except FilterError as err:
+        raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
 
 
 class Emulator:
@@ -102,15 +116,18 @@ class Emulator:
                 f"Resource group '{resource_group}' could not be found.",
             )
 
-    def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
-        """The vault, or the 400/404 ARM answers for a bad subscription, group or vault."""
+    def vault(
+        self, subscription: str, resource_group: str, vault: str, kind: str = RECOVERY_SERVICES
+    ) -> VaultState:
+        """The vault of that kind, or the 400/404 ARM answers for a bad subscription, group or
+        vault."""
         self.check_scope(subscription, resource_group)
-        found = self.state.find_vault(subscription, resource_group, vault)
+        found = self.state.find_vault(subscription, resource_group, vault, kind)
         if found is None:
             raise ServiceError(
                 404,
                 "ResourceNotFound",
-                f"The Resource 'Microsoft.RecoveryServices/vaults/{vault}' under resource group "
+                f"The Resource '{_RESOURCE_TYPES[kind]}/{vault}' under resource group "
                 f"'{resource_group}' was not found. For more details please go to "
                 "https://aka.ms/ARMResourceNotFoundFix",
             )
@@ -146,6 +163,14 @@ class Emulator:
         return found
 
     # -- list ------------------------------------------------------------------------------------
+    def filtered_page(
+        self, vs: VaultState, filter_text: str | None, token: str | None, now: float
+    ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:
+        """A page of the jobs list as the vault and its secondary region both serve it:
+        ``$filter`` checked and read against the client's clock, ``page_size`` jobs."""
+        flt = checked_filter(filter_text)
+        return self.list_page(vs, self.client_window(flt), token, self.page_size, now)
+
     def list_page(
         self, vs: VaultState, flt: JobFilter, token: str | None, page_size: int, now: float
     ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:

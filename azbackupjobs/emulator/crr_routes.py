@@ -24,8 +24,8 @@ from . import dpp_versions, locations, tenancy
 from .dpp_render import dpp_job_body
 from .dpp_routes import check_version as check_dpp_version
 from .dpp_service import NOT_FOUND_MESSAGE, rp_error, user_facing
-from .filters import FilterError, parse_filter
 from .limits import load_json
+from .paging import next_link_query
 from .render import job_body
 from .replies import Reply, ServiceError, json_reply
 from .scenarios import JobScenario, job_state
@@ -116,12 +116,12 @@ class CrossRegionRoutes:
     # -- ARM locations ---------------------------------------------------------------------------
     def _locations(self, req: Request, m: Match) -> Reply:
         version = req.api_version
-        if version is None or not version.strip() or not tenancy.is_supported(version):
+        if version is None or not version.strip() or not tenancy.RESOURCES.is_supported(version):
             raise ServiceError(
                 400,
                 "InvalidApiVersionParameter" if version else "MissingApiVersionParameter",
                 f"The api-version '{version or ''}' is invalid. The supported versions are "
-                f"'{tenancy.supported_list()}'.",
+                f"'{tenancy.RESOURCES.supported_list()}'.",
             )
         subscription = m.params["subscription"]
         self.emulator.check_subscription(subscription)
@@ -211,25 +211,15 @@ class CrossRegionRoutes:
             s = self.emulator.job(store, name if isinstance(name, str) else "", now)
             return json_reply(200, self._rs_body(s, now, version, region, detail=True))
         filter_text = req.query.get("$filter")
-        try:
-            flt = parse_filter(filter_text)
-        except FilterError as err:
-            raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
-        page, token = self.emulator.list_page(
-            store,
-            self.emulator.client_window(flt),
-            req.query.get("$skiptoken"),
-            self.emulator.page_size,
-            now,
+        page, token = self.emulator.filtered_page(
+            store, filter_text, req.query.get("$skiptoken"), now
         )
         body: dict[str, Any] = {
             "value": [self._rs_body(s, now, version, region, detail=False) for s, _ in page]
         }
         if token is not None:
-            params = [("api-version", version)]
-            if filter_text:
-                params.append(("$filter", filter_text))
-            params += [("$skiptoken", token), ("resourceId", _vault_path(store))]
+            params = next_link_query(version, filter_text, token)
+            params.append(("resourceId", _vault_path(store)))
             body["nextLink"] = f"{req.own_url}{req.path}?{urlencode(params)}"
         return json_reply(200, body)
 

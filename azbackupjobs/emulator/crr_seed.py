@@ -141,10 +141,7 @@ def seed_dpp_crr(rng: random.Random, vs: VaultState, now: float) -> list[JobScen
         jobs.append(
             build_dpp_job(
                 rng,
-                vs_subscription=vs.subscription,
-                vs_resource_group=vs.resource_group,
-                vault=vs.vault,
-                location=vs.location,
+                vs,
                 instance=instance,
                 start=now + offset + rng.random(),
                 spec=cross,

@@ -12,7 +12,7 @@ from typing import Any
 
 from . import dpp_versions
 from .core import Emulator
-from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, instance_body, policy_body
+from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, protect
 from .dpp_render import Shape, dpp_job_body
 from .dpp_seed import seed_backup_vault
 from .dpp_service import BackupVaultService
@@ -97,23 +97,15 @@ class BackupVaultHandle:
         """Protect one more datasource (``disk``, ``blob``, ``aks``, ``pgflex``, ``pgsingle``,
         ``mysql``, ``adls``); returns the backup instance's name."""
         vs = self._vs(vault, resource_group)
-        ds = DATASOURCES[datasource]
         emulator = self._emulator()
         with emulator.state.lock, emulator.rng_lock:
-            instance = instance_body(
+            instance = protect(
                 emulator.rng,
-                subscription=vs.subscription,
-                resource_group=vs.resource_group,
-                vault=vs.vault,
-                location=vs.location,
-                ds=ds,
+                vs,
+                DATASOURCES[datasource],
                 name=name,
                 source_group=source_group,
                 set_name=set_name,
-            )
-            vs.items[instance["name"].lower()] = instance
-            vs.policies.setdefault(
-                ds.policy.lower(), policy_body(vs.subscription, vs.resource_group, vs.vault, ds)
             )
         emulator.save()
         return str(instance["name"])
@@ -135,10 +127,7 @@ class BackupVaultHandle:
             with emulator.rng_lock:
                 job = build_dpp_job(
                     emulator.rng,
-                    vs_subscription=vs.subscription,
-                    vs_resource_group=vs.resource_group,
-                    vault=vs.vault,
-                    location=vs.location,
+                    vs,
                     instance=found,
                     start=emulator.now() + start_offset,
                     spec=spec or DppJobSpec(),

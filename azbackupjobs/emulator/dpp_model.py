@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from .factory import new_guid
 from .scenarios import COMPLETED, JobScenario, TaskPlan
-from .state import BACKUP_VAULT
+from .state import BACKUP_VAULT, VaultState
 
 JOB_TYPE: Final = "AzureBackupJob"
 PROVIDER: Final = "Microsoft.DataProtection"
@@ -167,20 +167,18 @@ def backup_rules(policy: dict[str, Any]) -> list[str]:
 
 def instance_body(
     rng: random.Random,
+    vs: VaultState,
     *,
-    subscription: str,
-    resource_group: str,
-    vault: str,
-    location: str,
     ds: Datasource,
     name: str,
     source_group: str,
     set_name: str | None = None,
     friendly_suffix: str | None = None,
 ) -> dict[str, Any]:
-    """A BackupInstanceResource for datasource ``name`` (inside ``set_name`` when nested)."""
+    """A BackupInstanceResource of the Backup vault ``vs`` for datasource ``name`` (inside
+    ``set_name`` when nested)."""
     parent = set_name or name
-    base = f"/subscriptions/{subscription}/resourceGroups/{source_group}/providers"
+    base = f"/subscriptions/{vs.subscription}/resourceGroups/{source_group}/providers"
     if ds.key == "pgsingle":
         resource_id = f"{base}/Microsoft.DBforPostgreSQL/servers/{parent}/databases/{name}"
     else:
@@ -196,7 +194,7 @@ def instance_body(
         "datasourceType": ds.datasource_type,
         "objectType": "Datasource",
         "resourceID": resource_id,
-        "resourceLocation": location,
+        "resourceLocation": vs.location,
         "resourceName": name,
         "resourceType": ds.resource_type,
         "resourceUri": resource_id,
@@ -209,7 +207,7 @@ def instance_body(
         set_id = resource_id.rsplit("/databases/", 1)[0] if ds.key == "pgsingle" else resource_id
         props["dataSourceSetInfo"] = {**info, "resourceID": set_id, "resourceName": parent,
                                       "resourceUri": set_id}  # fmt: skip
-    vault_path = vault_id(subscription, resource_group, vault)
+    vault_path = vault_id(vs.subscription, vs.resource_group, vs.vault)
     props.update(
         policyInfo={
             "policyId": f"{vault_path}/backupPolicies/{ds.policy}",
@@ -222,7 +220,7 @@ def instance_body(
     )
     return {
         "name": instance,
-        "id": f"{vault_id(subscription, resource_group, vault)}/backupInstances/{instance}",
+        "id": f"{vault_path}/backupInstances/{instance}",
         "type": f"{PROVIDER}/backupVaults/backupInstances",
         "tags": None,
         "properties": props,
@@ -233,6 +231,30 @@ def instance_body(
             "setName": set_name if ds.nested else None,
         },
     }
+
+
+def protect(
+    rng: random.Random,
+    vs: VaultState,
+    ds: Datasource,
+    *,
+    name: str,
+    source_group: str,
+    set_name: str | None = None,
+) -> dict[str, Any]:
+    """Add a backup instance of ``ds`` to the Backup vault ``vs`` and return it.
+
+    The vault gets the datasource's policy too, as an instance cannot exist without it; a policy
+    the vault already has is kept.
+    """
+    instance = instance_body(
+        rng, vs, ds=ds, name=name, source_group=source_group, set_name=set_name
+    )
+    vs.items[instance["name"].lower()] = instance
+    vs.policies.setdefault(
+        ds.policy.lower(), policy_body(vs.subscription, vs.resource_group, vs.vault, ds)
+    )
+    return instance
 
 
 def public_instance(instance: dict[str, Any]) -> dict[str, Any]:
@@ -259,18 +281,15 @@ class DppJobSpec:
 
 def build_dpp_job(
     rng: random.Random,
+    vs: VaultState,
     *,
-    vs_subscription: str,
-    vs_resource_group: str,
-    vault: str,
-    location: str,
     instance: dict[str, Any],
     start: float,
     spec: DppJobSpec,
     collection: str = BACKUP_VAULT,
     job_id: str | None = None,
 ) -> JobScenario:
-    """A Backup vault job of ``instance`` starting at ``start``, as ``spec`` says."""
+    """A job of ``instance`` in the Backup vault ``vs`` starting at ``start``, as ``spec`` says."""
     ds = DATASOURCES[instance["emulator"]["datasource"]]
     info = instance["properties"]["dataSourceInfo"]
     restore = spec.operation == "Restore"
@@ -278,9 +297,9 @@ def build_dpp_job(
     activity = new_guid(rng)
     s = JobScenario(
         job_id=(job_id or new_guid(rng)).lower(),
-        subscription=vs_subscription,
-        resource_group=vs_resource_group,
-        vault=vault,
+        subscription=vs.subscription,
+        resource_group=vs.resource_group,
+        vault=vs.vault,
         job_type=JOB_TYPE,
         operation=spec.operation,
         entity=instance["properties"]["friendlyName"],
@@ -303,7 +322,7 @@ def build_dpp_job(
         "dataSourceName": info["resourceName"],
         "dataSourceSetName": instance["emulator"]["setName"],
         "dataSourceType": ds.datasource_type,
-        "dataSourceLocation": location,
+        "dataSourceLocation": vs.location,
         "sourceResourceGroup": instance["emulator"]["sourceResourceGroup"],
         "operationCategory": "CrossRegionRestore" if spec.cross_region else spec.operation,
         "isUserTriggered": spec.user_triggered,

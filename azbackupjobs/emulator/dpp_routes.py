@@ -256,21 +256,7 @@ class BackupVaultRoutes:
 
 def check_version(req: Request) -> str:
     """The request's DataProtection api-version, or ARM's 400."""
-    version = req.api_version
-    if version is None or not version.strip():
-        raise ServiceError(
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        )
-    if not dpp_versions.is_supported(version):
-        raise ServiceError(
-            400,
-            "InvalidApiVersionParameter",
-            f"The api-version '{version}' is invalid. The supported versions are "
-            f"'{dpp_versions.supported_list()}'.",
-        )
-    return version.strip()
+    return dpp_versions.BACKUP_VAULTS.require(req.api_version)
 
 
 def backup_vault_body(vs: VaultState) -> dict[str, Any]:

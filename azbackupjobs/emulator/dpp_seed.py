@@ -17,8 +17,7 @@ from .dpp_model import (
     SPEC_WORDS,
     DppJobSpec,
     build_dpp_job,
-    instance_body,
-    policy_body,
+    protect,
     user_facing_error,
 )
 from .scenarios import FAILED, JobScenario
@@ -107,23 +106,9 @@ def seed_backup_vault(
     """Fill ``vs`` with the seed instances and policies; return the seed jobs (not yet added)."""
     by_kind: dict[str, dict[str, Any]] = {}
     for kind, name, group, set_name in SEED_INSTANCES:
-        ds = DATASOURCES[kind]
-        instance = instance_body(
-            rng,
-            subscription=vs.subscription,
-            resource_group=vs.resource_group,
-            vault=vs.vault,
-            location=vs.location,
-            ds=ds,
-            name=name,
-            source_group=group,
-            set_name=set_name,
+        by_kind[kind] = protect(
+            rng, vs, DATASOURCES[kind], name=name, source_group=group, set_name=set_name
         )
-        vs.items[instance["name"].lower()] = instance
-        vs.policies[ds.policy.lower()] = policy_body(
-            vs.subscription, vs.resource_group, vs.vault, ds
-        )
-        by_kind[kind] = instance
     if not with_jobs:
         return []
     jobs: list[JobScenario] = []
@@ -132,10 +117,7 @@ def seed_backup_vault(
         jobs.append(
             build_dpp_job(
                 rng,
-                vs_subscription=vs.subscription,
-                vs_resource_group=vs.resource_group,
-                vault=vs.vault,
-                location=vs.location,
+                vs,
                 instance=by_kind[kind],
                 start=now + offset + rng.random(),
                 spec=spec,

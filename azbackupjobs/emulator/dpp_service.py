@@ -82,17 +82,7 @@ class BackupVaultService:
     # -- lookups ---------------------------------------------------------------------------------
     def vault(self, subscription: str, resource_group: str, vault: str) -> VaultState:
         """The Backup vault, or ARM's 400/404 for the subscription, the group or the vault."""
-        self.emulator.check_scope(subscription, resource_group)
-        found = self.state.find_vault(subscription, resource_group, vault, BACKUP_VAULT)
-        if found is None:
-            raise ServiceError(
-                404,
-                "ResourceNotFound",
-                f"The Resource 'Microsoft.DataProtection/backupVaults/{vault}' under resource "
-                f"group '{resource_group}' was not found. For more details please go to "
-                "https://aka.ms/ARMResourceNotFoundFix",
-            )
-        return found
+        return self.emulator.vault(subscription, resource_group, vault, BACKUP_VAULT)
 
     def job(self, vs: VaultState, name: str, now: float) -> JobScenario:
         with self.state.lock:
@@ -171,10 +161,7 @@ class BackupVaultService:
             with self.emulator.rng_lock:
                 job = build_dpp_job(
                     self.emulator.rng,
-                    vs_subscription=vs.subscription,
-                    vs_resource_group=vs.resource_group,
-                    vault=vs.vault,
-                    location=vs.location,
+                    vs,
                     instance=instance,
                     start=start,
                     spec=DppJobSpec(seconds=BACKUP_SECONDS.get(ds, 200.0), retention_tag=tag),

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .api_versions import ApiVersions
+
 STABLE_VERSIONS: Final = (
     "2026-06-01", "2026-03-01", "2025-09-01", "2025-07-01", "2025-02-01", "2025-01-01",
     "2024-04-01", "2024-03-01", "2023-12-01", "2023-11-01", "2023-05-01", "2023-01-01",
@@ -24,16 +26,8 @@ PREVIEW_VERSIONS: Final = (
     "2022-02-01-preview", "2021-10-01-preview", "2021-06-01-preview", "2021-02-01-preview",
 )  # fmt: skip
 SUPPORTED_VERSIONS: Final = STABLE_VERSIONS + PREVIEW_VERSIONS
+BACKUP_VAULTS: Final = ApiVersions(SUPPORTED_VERSIONS)
 DEFAULT_VERSION: Final = "2026-06-01"
-_LOWER: Final = frozenset(v.lower() for v in SUPPORTED_VERSIONS)
-
-
-def is_supported(api_version: str) -> bool:
-    return api_version.strip().lower() in _LOWER
-
-
-def supported_list() -> str:
-    return ",".join(sorted(SUPPORTED_VERSIONS, reverse=True))
 
 
 @dataclass(frozen=True)

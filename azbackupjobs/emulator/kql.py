@@ -475,18 +475,18 @@ class _Parser:
         return expression, True  # KQL sorts descending by default
 
     def expr(self) -> Any:
-        items = [self.conjunction()]
-        while self.is_word("or"):
-            self.next()
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else Logic("or", tuple(items))
+        return self._joined("or", self.conjunction)
 
     def conjunction(self) -> Any:
-        items = [self.comparison()]
-        while self.is_word("and"):
+        return self._joined("and", self.comparison)
+
+    def _joined(self, word: str, operand: Callable[[], Any]) -> Any:
+        """Operands joined by ``word`` (``and`` binds tighter than ``or``); one is itself."""
+        items = [operand()]
+        while self.is_word(word):
             self.next()
-            items.append(self.comparison())
-        return items[0] if len(items) == 1 else Logic("and", tuple(items))
+            items.append(operand())
+        return items[0] if len(items) == 1 else Logic(word, tuple(items))
 
     def comparison(self) -> Any:
         left = self.value()

@@ -47,3 +47,13 @@ def decode_token(token: str) -> tuple[int, str]:
         return int(parts[2]), parts[4]
     except ValueError:
         raise ValueError("not a continuation token") from None
+
+
+def next_link_query(api_version: str, filter_text: str | None, token: str) -> list[tuple[str, str]]:
+    """The query of a nextLink: the request's api-version and ``$filter`` carry over, so that a
+    client following the link as it is gets the same list."""
+    params = [("api-version", api_version)]
+    if filter_text:
+        params.append(("$filter", filter_text))
+    params.append(("$skiptoken", token))
+    return params

@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlencode
 
 from . import cloud, tenancy, tokens
-from .core import Emulator
+from .core import Emulator, checked_filter
 from .crr_routes import CrossRegionRoutes, match_crr
 from .defaults import DEFAULT_API_VERSION, DEFAULT_TENANT, RETRY_AFTER_ACCEPTED
 from .dpp_routes import BackupVaultRoutes, match_dpp
 from .faults import scaled_retry_after
-from .filters import FilterError, parse_filter
+from .filters import parse_filter
+from .paging import next_link_query
 from .protected_items import list_page as items_page
 from .protected_items import parse_item_filter
 from .render import job_body
@@ -30,7 +31,7 @@ from .replies import Reply, ServiceError, empty_reply, json_reply
 from .resource_graph import ResourceGraph
 from .scenarios import JobScenario, job_state
 from .state import Operation, VaultState
-from .versions import CANCEL_ASYNC_OPERATION_VERSION, dialect_for, is_supported, supported_list
+from .versions import CANCEL_ASYNC_OPERATION_VERSION, RECOVERY_SERVICES, dialect_for
 from .wire import UNSET_TIME, iso_timestamp
 
 _ACTION = "Microsoft.RecoveryServices/vaults/"
@@ -290,7 +291,7 @@ class Router:
             return self.backup_vaults.handle(req, m)
         if m.name == "locations" or m.name.startswith("crr_"):  # each with its own versions
             return self.cross_region.handle(req, m)
-        self._check_api_version(req)
+        RECOVERY_SERVICES.require(req.api_version)
         p = m.params
         vs = self.emulator.vault(p["subscription"], p["resource_group"], p["vault"])
         return self._handlers[m.name](req, m, vs)
@@ -349,22 +350,6 @@ class Router:
             )
         return "", ""
 
-    def _check_api_version(self, req: Request) -> None:
-        version = req.api_version
-        if version is None or not version.strip():
-            raise ServiceError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        if not is_supported(version):
-            raise ServiceError(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are "
-                f"'{supported_list()}'.",
-            )
-
     # -- metadata, identity, export blobs (no bearer token) ----------------------------------------
     def _side_endpoint(self, req: Request, m: Match) -> Reply:
         if req.method not in m.methods:
@@ -390,20 +375,7 @@ class Router:
 
     # -- subscriptions and tenants -----------------------------------------------------------------
     def _tenancy(self, req: Request, m: Match) -> Reply:
-        version = req.api_version
-        if version is None or not version.strip():
-            raise ServiceError(
-                400,
-                "MissingApiVersionParameter",
-                "The api-version query parameter (?api-version=) is required for all requests.",
-            )
-        if not tenancy.is_supported(version):
-            raise ServiceError(
-                400,
-                "InvalidApiVersionParameter",
-                f"The api-version '{version}' is invalid. The supported versions are "
-                f"'{tenancy.supported_list()}'.",
-            )
+        tenancy.RESOURCES.require(req.api_version)
         state = self.emulator.state
         if m.name == "subscriptions":
             return json_reply(200, tenancy.list_subscriptions(state))
@@ -450,28 +422,15 @@ class Router:
 
     def _list(self, req: Request, m: Match, vs: VaultState) -> Reply:
         filter_text = req.query.get("$filter")
-        try:
-            flt = parse_filter(filter_text)
-        except FilterError as err:
-            raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
         now = self.emulator.now()
         dialect = dialect_for(self._version(req))
-        page, token = self.emulator.list_page(
-            vs,
-            self.emulator.client_window(flt),
-            req.query.get("$skiptoken"),
-            self.emulator.page_size,
-            now,
-        )
+        page, token = self.emulator.filtered_page(vs, filter_text, req.query.get("$skiptoken"), now)
         body: dict[str, object] = {
             "value": [job_body(s, st, now, detail=False, dialect=dialect) for s, st in page]
         }
         if token is not None:
-            params = [("api-version", self._version(req))]
-            if filter_text:
-                params.append(("$filter", filter_text))
-            params.append(("$skiptoken", token))
-            body["nextLink"] = f"{self._vault_url(req, vs)}/backupJobs?{urlencode(params)}"
+            query = urlencode(next_link_query(self._version(req), filter_text, token))
+            body["nextLink"] = f"{self._vault_url(req, vs)}/backupJobs?{query}"
         return json_reply(200, body)
 
     def _job(self, req: Request, m: Match, vs: VaultState) -> Reply:
@@ -561,22 +520,14 @@ class Router:
             page, token = items_page(vs, flt, req.query.get("$skiptoken"), self.emulator.page_size)
         body: dict[str, object] = {"value": page}
         if token is not None:
-            params = [("api-version", self._version(req))]
-            if filter_text:
-                params.append(("$filter", filter_text))
-            params.append(("$skiptoken", token))
-            body["nextLink"] = (
-                f"{self._vault_url(req, vs)}/backupProtectedItems?{urlencode(params)}"
-            )
+            query = urlencode(next_link_query(self._version(req), filter_text, token))
+            body["nextLink"] = f"{self._vault_url(req, vs)}/backupProtectedItems?{query}"
         return json_reply(200, body)
 
     # -- export ----------------------------------------------------------------------------------
     def _export(self, req: Request, m: Match, vs: VaultState) -> Reply:
         filter_text = req.query.get("$filter")
-        try:
-            parse_filter(filter_text)
-        except FilterError as err:
-            raise ServiceError(400, "BMSUserErrorInvalidInput", str(err)) from None
+        checked_filter(filter_text)
         op = self.emulator.export(vs, filter_text, self.emulator.now())
         return empty_reply(
             202,

@@ -62,62 +62,34 @@ def seed_jobs(
         jobs.append(job)
         return job
 
+    def vm_backup(
+        offset: float, entity: str, snapshot: float, transfer: float, **kwargs: Any
+    ) -> JobScenario:
+        """A VM backup whose snapshot and transfer take that many seconds."""
+        tasks = [("Take Snapshot", snapshot), ("Transfer data to vault", transfer)]
+        return add(offset, entity=entity, tasks=tasks, **kwargs)
+
     # -- AzureIaaSVMJob backups --------------------------------------------------------------
     # Running, in the snapshot phase: cancellable.
-    add(
-        -4 * MINUTE,
-        entity="web-01",
-        tasks=[("Take Snapshot", 9 * MINUTE), ("Transfer data to vault", 31 * MINUTE)],
-    )
+    vm_backup(-4 * MINUTE, "web-01", 9 * MINUTE, 31 * MINUTE)
     # Running, in the transfer phase: cancellable (a cancel now ends CompletedWithWarnings).
-    add(
-        -25 * MINUTE,
-        entity="app-01",
-        tasks=[("Take Snapshot", 7.5 * MINUTE), ("Transfer data to vault", 38 * MINUTE)],
-    )
+    vm_backup(-25 * MINUTE, "app-01", 7.5 * MINUTE, 38 * MINUTE)
     # Cancelling (cancelled during the snapshot; becomes Cancelled a few minutes after start).
-    cancelling = add(
-        -3 * MINUTE,
-        entity="db-01",
-        cancel_seconds=5 * MINUTE,
-        tasks=[("Take Snapshot", 8 * MINUTE), ("Transfer data to vault", 30 * MINUTE)],
-    )
+    cancelling = vm_backup(-3 * MINUTE, "db-01", 8 * MINUTE, 30 * MINUTE, cancel_seconds=5 * MINUTE)
     cancelling.cancel_at = now - 20.0
-    add(
-        -3 * HOUR,
-        entity="web-02",
-        tasks=[("Take Snapshot", 6.2 * MINUTE), ("Transfer data to vault", 29 * MINUTE)],
-    )
+    vm_backup(-3 * HOUR, "web-02", 6.2 * MINUTE, 29 * MINUTE)
     # Failed at once: the VM is gone.
-    add(
-        -5 * HOUR,
-        entity="old-vm",
-        outcome=FAILED,
-        tasks=[("Take Snapshot", 1.6), ("Transfer data to vault", 20 * MINUTE)],
-        failed_task=0,
-    )
+    vm_backup(-5 * HOUR, "old-vm", 1.6, 20 * MINUTE, outcome=FAILED, failed_task=0)
     # Cancelled during the transfer: the recorded CompletedWithWarnings shape (error 400158).
-    cwd = add(
-        -6 * HOUR,
-        entity="build-agent",
-        tasks=[("Take Snapshot", 5.1 * MINUTE), ("Transfer data to vault", 40 * MINUTE)],
-    )
+    cwd = vm_backup(-6 * HOUR, "build-agent", 5.1 * MINUTE, 40 * MINUTE)
     cwd.cancel_at = cwd.start + 9 * MINUTE + rng.random() * 10
     # Cancelled during the snapshot: status Cancelled, every task Cancelled.
-    cancelled = add(
-        -8 * HOUR,
-        entity="test-vm",
-        cancel_seconds=2.5 * MINUTE,
-        tasks=[("Take Snapshot", 8 * MINUTE), ("Transfer data to vault", 30 * MINUTE)],
+    cancelled = vm_backup(
+        -8 * HOUR, "test-vm", 8 * MINUTE, 30 * MINUTE, cancel_seconds=2.5 * MINUTE
     )
     cancelled.cancel_at = cancelled.start + 20.0 + rng.random()
     # Yesterday's scheduled backup of the demo VM (none of it is running: the demo can start one).
-    add(
-        -22 * HOUR,
-        entity=DEMO_VM,
-        transfer_gb=None,
-        tasks=[("Take Snapshot", 4.3 * MINUTE), ("Transfer data to vault", 21 * MINUTE)],
-    )
+    vm_backup(-22 * HOUR, DEMO_VM, 4.3 * MINUTE, 21 * MINUTE, transfer_gb=None)
 
     # -- AzureIaaSVMJob restores -------------------------------------------------------------
     # Running, moving data: progressPercentage grows; not cancellable in this phase.
@@ -145,12 +117,7 @@ def seed_jobs(
     add(-14 * HOUR, entity="new-vm", operation="ConfigureBackup", duration=30.7342773)
 
     # -- AzureIaaSVMJobV2 ----------------------------------------------------------------------
-    add(
-        -16 * HOUR,
-        job_type="AzureIaaSVMJobV2",
-        entity="legacy-vm",
-        tasks=[("Take Snapshot", 7 * MINUTE), ("Transfer data to vault", 34 * MINUTE)],
-    )
+    vm_backup(-16 * HOUR, "legacy-vm", 7 * MINUTE, 34 * MINUTE, job_type="AzureIaaSVMJobV2")
 
     # -- AzureWorkloadJob (SQL, SAP HANA) ------------------------------------------------------
     add(
@@ -225,12 +192,7 @@ def seed_jobs(
     add(-20 * HOUR, job_type="VaultJob", operation="UpdateCustomerManagedKey", entity=vault)
 
     # -- Outside the default 24-hour window ----------------------------------------------------
-    add(
-        -30 * HOUR,
-        entity="web-02",
-        legacy_id_casing=True,
-        tasks=[("Take Snapshot", 5 * MINUTE), ("Transfer data to vault", 27 * MINUTE)],
-    )
+    vm_backup(-30 * HOUR, "web-02", 5 * MINUTE, 27 * MINUTE, legacy_id_casing=True)
     add(-3 * 24 * HOUR, entity="web-01", operation="DeleteBackupData", duration=112.683188)
     return jobs
 

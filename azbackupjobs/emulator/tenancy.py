@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from .api_versions import ApiVersions
 from .core import GUID_RE
 from .defaults import DEFAULT_SUBSCRIPTION, DEFAULT_TENANT
 from .replies import ServiceError
@@ -28,17 +29,9 @@ API_VERSIONS: Final = (
     "2016-09-01", "2016-07-01", "2016-06-01", "2016-02-01", "2015-11-01", "2015-01-01",
     "2014-04-01-preview", "2014-04-01",
 )  # fmt: skip
-_VERSIONS_LOWER: Final = frozenset(v.lower() for v in API_VERSIONS)
+RESOURCES: Final = ApiVersions(API_VERSIONS)
 DISPLAY_NAME: Final = "azjobs emulator"
 TENANT_DOMAIN: Final = "azjobs-emulator.invalid"
-
-
-def is_supported(api_version: str) -> bool:
-    return api_version.strip().lower() in _VERSIONS_LOWER
-
-
-def supported_list() -> str:
-    return ",".join(API_VERSIONS)
 
 
 def subscription_ids(state: EmulatorState) -> list[str]:

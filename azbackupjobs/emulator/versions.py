@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from .api_versions import ApiVersions
+
 STABLE_VERSIONS: Final = (
     "2026-10-01", "2026-08-01", "2026-02-01", "2026-01-01", "2025-08-01", "2025-02-01",
     "2025-01-01", "2024-10-01", "2024-04-01", "2024-02-01", "2024-01-01", "2023-08-01",
@@ -28,19 +30,12 @@ PREVIEW_VERSIONS: Final = (
     "2022-06-01-preview", "2021-02-01-preview", "2019-05-13-preview",
 )  # fmt: skip
 SUPPORTED_VERSIONS: Final = STABLE_VERSIONS + PASSIVE_STAMP_VERSIONS + PREVIEW_VERSIONS
-_SUPPORTED_LOWER: Final = frozenset(v.lower() for v in SUPPORTED_VERSIONS)
+RECOVERY_SERVICES: Final = ApiVersions(SUPPORTED_VERSIONS)
+is_supported: Final = RECOVERY_SERVICES.is_supported
+supported_list: Final = RECOVERY_SERVICES.supported_list
 
 # The service writes this fixed old preview version into the Azure-AsyncOperation URL of a cancel.
 CANCEL_ASYNC_OPERATION_VERSION: Final = "2019-05-13-preview"
-
-
-def is_supported(api_version: str) -> bool:
-    return api_version.strip().lower() in _SUPPORTED_LOWER
-
-
-def supported_list() -> str:
-    """The list as ARM quotes it in its 400 message: comma-separated, newest first."""
-    return ",".join(sorted(SUPPORTED_VERSIONS, reverse=True))
 
 
 @dataclass(frozen=True)

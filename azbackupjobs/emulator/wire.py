@@ -37,16 +37,22 @@ def iso_timestamp(epoch: float) -> str:
     return stamp.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(frac) + "Z"
 
 
-def iso_duration(seconds: float) -> str:
-    """``PT41M30.7544213S``, ``PT0S``, ``P1DT5H44M21.7959938S``, ``-PT4M20.8890416S``."""
+def _clock_parts(seconds: float) -> tuple[str, int, int, int, int, int]:
+    """(sign, days, hours, minutes, seconds, fraction in ticks) of a duration: what both spellings
+    show."""
     ticks = _ticks(seconds)
     sign = "-" if ticks < 0 else ""
-    ticks = abs(ticks)
-    whole, frac = divmod(ticks, TICKS_PER_SECOND)
+    whole, frac = divmod(abs(ticks), TICKS_PER_SECOND)
     days, rest = divmod(whole, 86_400)
     hours, rest = divmod(rest, 3_600)
     minutes, secs = divmod(rest, 60)
-    if ticks == 0:
+    return sign, days, hours, minutes, secs, frac
+
+
+def iso_duration(seconds: float) -> str:
+    """``PT41M30.7544213S``, ``PT0S``, ``P1DT5H44M21.7959938S``, ``-PT4M20.8890416S``."""
+    sign, days, hours, minutes, secs, frac = _clock_parts(seconds)
+    if not (days or hours or minutes or secs or frac):
         return "PT0S"
     text = sign + "P"
     if days:
@@ -64,13 +70,7 @@ def iso_duration(seconds: float) -> str:
 
 def timespan(seconds: float) -> str:
     """.NET ``TimeSpan`` ("c" format), as api-versions before 2017-07-01 send it."""
-    ticks = _ticks(seconds)
-    sign = "-" if ticks < 0 else ""
-    ticks = abs(ticks)
-    whole, frac = divmod(ticks, TICKS_PER_SECOND)
-    days, rest = divmod(whole, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
+    sign, days, hours, minutes, secs, frac = _clock_parts(seconds)
     text = f"{sign}{days}." if days else sign
     text += f"{hours:02d}:{minutes:02d}:{secs:02d}"
     return text + (f".{frac:07d}" if frac else "")

@@ -181,6 +181,34 @@ def test_any_casing_and_errors(api: Api, emu: EmulatorHandle) -> None:
     assert api.request("DELETE", bv_path(emu) + "/backupJobs", api_version=DPP).status_code == 405
 
 
+def test_lookup_and_version_errors_read_as_arm_writes_them(api: Api, emu: EmulatorHandle) -> None:
+    no_vault = dpp_get(api, bv_path(emu, "nope") + "/backupJobs")
+    assert no_vault.json() == {
+        "error": {
+            "code": "ResourceNotFound",
+            "message": "The Resource 'Microsoft.DataProtection/backupVaults/nope' under resource "
+            f"group '{emu.resource_group}' was not found. For more details please go to "
+            "https://aka.ms/ARMResourceNotFoundFix",
+        }
+    }
+    no_version = api.request("GET", bv_path(emu) + "/backupJobs", api_version=" ")
+    assert no_version.status_code == 400
+    assert no_version.json() == {
+        "error": {
+            "code": "MissingApiVersionParameter",
+            "message": "The api-version query parameter (?api-version=) is required for all "
+            "requests.",
+        }
+    }
+    bad_version = dpp_get(api, bv_path(emu) + "/backupJobs", "2026-10-01")
+    message = bad_version.json()["error"]["message"]
+    assert message.startswith(
+        "The api-version '2026-10-01' is invalid. The supported versions are '2026-08-31-preview,"
+        "2026-06-01,2026-03-01,"
+    )
+    assert message.endswith(",2021-01-01'.")
+
+
 def test_faults_apply_to_backup_vault_routes(emu: EmulatorHandle, api: Api) -> None:
     emu.set_faults(1.0, "503")
     response = dpp_get(api, bv_path(emu) + "/backupJobs")
