@@ -65,15 +65,6 @@ AUTH_HELP: dict[str, str] = {
     "env": "a service principal from AZURE_CLIENT_ID/SECRET/TENANT_ID",
     "token": "AZJOBS_ACCESS_TOKEN only",
 }
-# Used when the list filters module is not importable (it is the source of truth).
-_FALLBACK_STATUSES = (
-    "InProgress",
-    "Completed",
-    "CompletedWithWarnings",
-    "Failed",
-    "Cancelling",
-    "Cancelled",
-)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _AUTH_VARIABLE = "AZJOBS_AUTH"
 
@@ -129,30 +120,23 @@ def complete_cloud(incomplete: str) -> Items:
     return _choices(CLOUD_HELP, incomplete, CLOUD_HELP)
 
 
-def _filter_values(name: str, fallback: tuple[str, ...]) -> tuple[str, ...]:
-    """The values list ``name`` of ``sources.filters``, the source of truth; ``fallback``
-    should that module fail to import, since a TAB press never fails."""
-    try:
-        from azbackupjobs.sources import filters
-    except Exception:  # pragma: no cover - see _FALLBACK_STATUSES
-        return fallback
-    return tuple(getattr(filters, name))
-
-
 def status_values() -> tuple[str, ...]:
-    return _filter_values("STATUSES", _FALLBACK_STATUSES)
+    """The filter values as the service spells them (``sources.filters`` is their one home)."""
+    from azbackupjobs.sources.filters import STATUSES
+
+    return STATUSES
 
 
 def operation_values() -> tuple[str, ...]:
-    return _filter_values(
-        "OPERATIONS", ("Backup", "Restore", "ConfigureBackup", "DisableBackup", "DeleteBackupData")
-    )
+    from azbackupjobs.sources.filters import OPERATIONS
+
+    return OPERATIONS
 
 
 def management_type_values() -> tuple[str, ...]:
-    return _filter_values(
-        "MANAGEMENT_TYPES", ("AzureIaasVM", "AzureStorage", "AzureWorkload", "MAB", "DPM")
-    )
+    from azbackupjobs.sources.filters import MANAGEMENT_TYPES
+
+    return MANAGEMENT_TYPES
 
 
 def complete_metrics_format(incomplete: str) -> Items:

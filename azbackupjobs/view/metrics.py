@@ -490,33 +490,37 @@ class HealthCollector(Collector):
                 "Jobs of the last refresh that could not be read, and are not counted.",
                 float(self.snapshot.unreadable),
             )
-        refreshes = CounterMetricFamily(
+        yield _counted(
             "azjobs_exporter_refreshes",
             "Refreshes from Azure, by result.",
-            labels=["result"],
+            "result",
+            {"success": health.successes, "failure": health.failures},
         )
-        refreshes.add_metric(["success"], health.successes)
-        refreshes.add_metric(["failure"], health.failures)
-        yield refreshes
-        requests = CounterMetricFamily(
+        yield _counted(
             "azjobs_exporter_azure_requests",
             "HTTP requests sent to Azure, by class of answer (error: no answer at all).",
-            labels=["class"],
+            "class",
+            {**dict.fromkeys(REQUEST_CLASSES, 0), **health.requests},
+            ordered=True,
         )
-        classes = {**dict.fromkeys(REQUEST_CLASSES, 0), **health.requests}
-        for name in sorted(classes):
-            requests.add_metric([name], classes[name])
-        yield requests
-        throttles = CounterMetricFamily(
+        yield _counted(
             "azjobs_exporter_throttles",
             "Times Azure throttled the exporter: 429 answers, and waits for the Resource Graph "
             "quota to reset.",
-            labels=["kind"],
+            "kind",
+            {**dict.fromkeys(THROTTLE_KINDS, 0), **health.throttles},
+            ordered=True,
         )
-        kinds = {**dict.fromkeys(THROTTLE_KINDS, 0), **health.throttles}
-        for name in sorted(kinds):
-            throttles.add_metric([name], kinds[name])
-        yield throttles
+
+
+def _counted(
+    name: str, documentation: str, label: str, counts: dict[str, int], *, ordered: bool = False
+) -> CounterMetricFamily:
+    """A counter with one label; ``ordered``: its samples sorted by label value."""
+    family = CounterMetricFamily(name, documentation, labels=[label])
+    for value in sorted(counts) if ordered else counts:
+        family.add_metric([value], counts[value])
+    return family
 
 
 def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:
