@@ -104,6 +104,35 @@ def test_environment_from_system_tolerates_odd_streams(monkeypatch: pytest.Monke
     assert env.stdout_isatty is False and env.stdin_isatty is False
 
 
+def test_an_installed_environment_is_the_system_one_until_the_block_ends() -> None:
+    system = Environment.from_system()
+    mine = make_env(tty=True)
+    with mine.installed() as current:
+        assert current is mine
+        assert Environment.from_system() is mine
+        with make_env().installed() as inner:
+            assert Environment.from_system() is inner
+        assert Environment.from_system() is mine
+    after = Environment.from_system()
+    assert after is not mine and after.stdout is system.stdout
+
+
+def test_the_clients_of_a_run_wait_through_its_environment() -> None:
+    from azbackupjobs.commands.common import CommonOptions, open_session
+
+    waits: list[float] = []
+    env = make_env(
+        AZURE_SUBSCRIPTION_ID="00000000-0000-0000-0000-000000000000",
+        AZJOBS_RESOURCE_GROUP="rg",
+        AZJOBS_VAULT="vault",
+        AZJOBS_ACCESS_TOKEN="token",
+    )
+    env.sleep = waits.append
+    session = open_session(CommonOptions(), env)
+    session.client.sleep(2.5)
+    assert waits == [2.5]
+
+
 # ----- --query ----------------------------------------------------------------------------------
 
 

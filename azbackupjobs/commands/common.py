@@ -85,5 +85,7 @@ def open_session(
             out.note(f"azjobs: {notice.reason}; retrying in {notice.delay:.1f} s")
 
         hooks.on_retry = announce
-    client = BackupJobsClient(ctx, tokens, hooks=hooks, retry=retry or RetryPolicy())
+    client = BackupJobsClient(
+        ctx, tokens, hooks=hooks, retry=retry or RetryPolicy(), sleep=env.sleep
+    )
     return Session(env=env, out=out, ctx=ctx, client=client)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from corpus import ANSI, BIDI, C1, CONTROLS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -29,6 +28,7 @@ from azbackupjobs.model.text import sanitize
 from azbackupjobs.view import list_view, render, watch_view
 from azbackupjobs.view.output import json_text, tsv_lines
 from azbackupjobs.view.rows import job_tsv_row, task_tsv_row
+from tests.reliability.corpus import ANSI, BIDI, C1, CONTROLS
 
 HOSTILE_TEXT = (ANSI, C1, BIDI, CONTROLS, "", " ", "\n\r\t", "[bold]x[/]", "é" * 200, "💾" * 50)
 STATUSES = (

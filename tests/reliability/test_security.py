@@ -15,13 +15,20 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from corpus import job_body
-from reliability_harness import (
+
+from azbackupjobs.cli.guard import report
+from azbackupjobs.commands.common import CommonOptions
+from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
+from azbackupjobs.emulator import routes as emulator_routes
+from azbackupjobs.model.errors import AzJobsError
+from azbackupjobs.view.output import Environment
+from tests.harness import EmulatorFactory, Result, run_cli, run_cli_process
+from tests.reliability.corpus import job_body
+from tests.reliability.reliability_harness import (
     BASE,
     ENDPOINT,
     JOB,
@@ -29,24 +36,12 @@ from reliability_harness import (
     LIST_URL,
     SUB,
     TOKEN,
-    Result,
     assert_no_traceback,
-    child_env,
     json_answer,
     local_server,
-    no_real_sleep,
-    run_azjobs,
-    run_cli,
+    skip_waits,
     vault_env,
 )
-
-from azbackupjobs.cli.guard import report
-from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-from azbackupjobs.emulator import routes as emulator_routes
-from azbackupjobs.emulator import start_emulator
-from azbackupjobs.model.errors import AzJobsError
-from azbackupjobs.view.output import Environment
 
 OP = "df8f706d-a76d-4d6e-8050-cc91f0641f03"
 RUNNING = job_body("InProgress")
@@ -69,11 +64,11 @@ FOREIGN = (
 
 
 def assert_secret(result: Result) -> None:
-    assert_no_traceback(result.out, result.err)
-    assert TOKEN not in result.out and TOKEN not in result.err
+    assert_no_traceback(result.stdout, result.stderr)
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr
     # not even a good part of it
     for part in TOKEN.split("."):
-        assert part not in result.out and part not in result.err
+        assert part not in result.stdout and part not in result.stderr
 
 
 def foreign_calls(rsps: responses.RequestsMock) -> list[str]:
@@ -82,16 +77,21 @@ def foreign_calls(rsps: responses.RequestsMock) -> list[str]:
 
 @pytest.fixture
 def rsps(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
+    """The scripted vault, and a recorder of whatever is sent to any other host. Every response
+    a test registers must be requested; the recorder must not be (``foreign_calls``)."""
     vault_env(monkeypatch)
-    no_real_sleep(monkeypatch)
+    # Not asserted by responses: the recorder is there to stay unrequested; the test's own
+    # responses are checked below instead.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         # Anything sent anywhere else is answered (and so recorded): the tests check it is not.
-        mock.add_callback(
+        recorder = mock.add_callback(
             responses.GET,
             re.compile(r"(?!https://management\.azure\.com/).*"),
             callback=lambda request: (200, {}, "{}"),
         )
         yield mock
+        unrequested = [r for r in mock.registered() if r is not recorder and not r.call_count]
+        assert unrequested == [], unrequested
 
 
 # ----- the token on stdout and stderr ------------------------------------------------------------
@@ -158,11 +158,11 @@ def test_echoed_token_never_printed(
         if command == "watch":  # in-process with a fake clock: transient errors wait no time
             result = watch_in_process(debug=bool(debug))
         else:
-            result = run_cli([*argv[command], "-o", "json", *debug])
-        assert result.code != 0
+            result = run_cli(*argv[command], "-o", "json", *debug, sleep=skip_waits)
+        assert result.exit_code != 0
         assert_secret(result)
         if debug:
-            assert "Authorization: Bearer <redacted>" in result.err
+            assert "Authorization: Bearer <redacted>" in result.stderr
         figures.security_checks += 1
     assert foreign_calls(rsps) == []
 
@@ -181,6 +181,7 @@ def watch_in_process(*, debug: bool) -> Result:
         stderr_isatty=False,
         stdin_isatty=False,
         env=dict(os.environ),
+        sleep=sleep,
     )
     request = WatchRequest(
         common=CommonOptions(output="json", debug=debug),
@@ -211,10 +212,10 @@ def test_debug_traces_headers_redacted_through_a_whole_cancel(
         headers={"Location": location, "Retry-After": "0"},
     )
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"/operationResults/.*"), status=204)
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json", "--debug"])
-    assert result.code == 0, result.err
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", "--debug", sleep=skip_waits)
+    assert result.exit_code == 0, result.stderr
     assert_secret(result)
-    trace = [line for line in result.err.splitlines() if line.startswith("debug: ")]
+    trace = [line for line in result.stderr.splitlines() if line.startswith("debug: ")]
     requests_traced = [line for line in trace if line.startswith("debug: > ") and "://" in line]
     auth_lines = [line for line in trace if "Authorization:" in line]
     assert len(requests_traced) == len(auth_lines) >= 4
@@ -237,20 +238,20 @@ def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock, figur
         json={"value": [second]},
     )
     for fmt in ("json", "table", "tsv"):
-        result = run_cli(["list", "-o", fmt, "--debug"])
-        assert result.code == 0, result.err
+        result = run_cli("list", "-o", fmt, "--debug", sleep=skip_waits)
+        assert result.exit_code == 0, result.stderr
         assert_secret(result)
-        assert "skiptoken=<redacted>" in result.err or "%24skiptoken=<redacted>" in result.err
+        assert "skiptoken=<redacted>" in result.stderr or "%24skiptoken=<redacted>" in result.stderr
         figures.security_checks += 1
 
 
 # ----- foreign URLs -------------------------------------------------------------------------------
 def check_refused(result: Result, rsps: responses.RequestsMock) -> None:
     assert_secret(result)
-    assert result.code in (1, 2), result.err
+    assert result.exit_code in (1, 2), result.stderr
     assert foreign_calls(rsps) == []
-    errors = [line for line in result.err.splitlines() if line.startswith("azjobs: error:")]
-    assert len(errors) == 1, result.err
+    errors = [line for line in result.stderr.splitlines() if line.startswith("azjobs: error:")]
+    assert len(errors) == 1, result.stderr
     assert re.search(r"refusing|not a valid URL|neither an operation URL", errors[0]), errors[0]
 
 
@@ -262,7 +263,7 @@ def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figur
         json={"value": [RUNNING], "nextLink": url},
     )
     for argv in (["list", "-o", "ndjson"], ["list", "-o", "table"], ["watch", "--all"]):
-        result = run_cli(argv)
+        result = run_cli(*argv, sleep=skip_waits)
         check_refused(result, rsps)
         figures.security_checks += 1
 
@@ -279,7 +280,7 @@ def test_foreign_cancel_operation_refused(
         status=202,
         headers={header: url, "Retry-After": "0"},
     )
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", sleep=skip_waits)
     check_refused(result, rsps)
     figures.security_checks += 1
 
@@ -293,7 +294,7 @@ def test_foreign_operation_url_refused(
         f"/subscriptions/{SUB}/resourceGroups/rg1/providers"
         f"/Microsoft.RecoveryServices/vaults/vault1/backupOperations/{OP}",
     )
-    result = run_cli(["watch", "--operation", operation, "-o", "json"])
+    result = run_cli("watch", "--operation", operation, "-o", "json", sleep=skip_waits)
     check_refused(result, rsps)
     figures.security_checks += 1
 
@@ -305,8 +306,8 @@ def test_cancel_builds_its_urls_from_the_id_given(
     hostile = {**RUNNING, "name": "../../../providers/evil"}
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=hostile)
     posted = rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"), status=204)
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
-    assert result.code == 0, result.err
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", sleep=skip_waits)
+    assert result.exit_code == 0, result.stderr
     assert posted.call_count == 1
     assert all(c.request.url.startswith(JOB_URL) for c in rsps.calls), rsps.calls
     figures.security_checks += 1
@@ -320,8 +321,8 @@ def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) 
         callback=lambda request: (next(statuses), {"Location": "https://evil.example/steal"}, ""),
     )
     for _ in range(4):
-        result = run_cli(["get", JOB, "-o", "json"])
-        assert result.code == 1 and "redirect" in result.err, result.err
+        result = run_cli("get", JOB, "-o", "json", sleep=skip_waits)
+        assert result.exit_code == 1 and "redirect" in result.stderr, result.stderr
         assert_secret(result)
         assert foreign_calls(rsps) == []
         figures.security_checks += 1
@@ -350,34 +351,31 @@ def test_demo_refuses_an_operation_on_another_host(
             return type(reply)(reply.status, reply.body, headers, reply.content_type)
 
         monkeypatch.setattr(emulator_routes.Router, "_trigger", trigger)
-        result = run_cli(["demo", "-o", "json", "--speed", "600"])
-        assert result.code == 1, result.err
-        assert "refusing to follow the operation URL" in result.err
-        assert_no_traceback(result.out, result.err)
+        result = run_cli("demo", "-o", "json", "--speed", "600", sleep=skip_waits)
+        assert result.exit_code == 1, result.stderr
+        assert "refusing to follow the operation URL" in result.stderr
+        assert_no_traceback(result.stdout, result.stderr)
         assert other.seen == []
         figures.security_checks += 1
 
 
-def test_no_proxy_for_plain_http(tmp_path: Path, figures: Any) -> None:
+def test_no_proxy_for_plain_http(emulator_factory: EmulatorFactory, figures: Any) -> None:
     """HTTP_PROXY would carry a plain-http request, bearer token and all, to the proxy's host:
     requests to the (loopback) http endpoint go direct."""
-    with (
-        start_emulator(seed_data=False) as emu,
-        local_server(lambda method, path: json_answer('{"value": []}')) as proxy,
-    ):
-        env = child_env(
-            emu.env(),
-            tmp_path,
-            HTTP_PROXY=proxy.url,
-            http_proxy=proxy.url,
-            ALL_PROXY=proxy.url,
-            all_proxy=proxy.url,
-            NO_PROXY="",
-            no_proxy="",
-        )
+    emu = emulator_factory(seed_data=False)
+    with local_server(lambda method, path: json_answer('{"value": []}')) as proxy:
+        env = {
+            **emu.env(),
+            "HTTP_PROXY": proxy.url,
+            "http_proxy": proxy.url,
+            "ALL_PROXY": proxy.url,
+            "all_proxy": proxy.url,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
         for argv in (["list", "-o", "json"], ["watch", "--all", "-o", "json"]):
-            result = run_azjobs(argv, env)
-            assert result.code == 0, result.err
+            result = run_cli_process(*argv, env=env, timeout=30)
+            assert result.exit_code == 0, result.stderr
             figures.security_checks += 1
             figures.subprocess_runs += 1
         assert proxy.seen == []

@@ -1,0 +1,41 @@
+"""The one test harness: run azjobs (in-process, as a process, in a pseudo-terminal), start
+emulators as fixtures, and mock HTTP strictly. The fixtures (``emulator_factory``,
+``module_emulator_factory``, ``rsps``, ``ordered_rsps``) are registered by tests/conftest.py."""
+
+from tests.harness.cli import (
+    AZJOBS,
+    AZJOBS_SCRIPT,
+    PYTHON_M,
+    Result,
+    Sleep,
+    Variables,
+    child_environment,
+    finished,
+    option_table,
+    run_cli,
+    run_cli_process,
+    run_command,
+    spawn_cli,
+    variables,
+)
+from tests.harness.emulators import EmulatorFactory
+from tests.harness.mocks import strict_mock
+
+__all__ = [
+    "AZJOBS",
+    "AZJOBS_SCRIPT",
+    "PYTHON_M",
+    "EmulatorFactory",
+    "Result",
+    "Sleep",
+    "Variables",
+    "child_environment",
+    "finished",
+    "option_table",
+    "run_cli",
+    "run_cli_process",
+    "run_command",
+    "spawn_cli",
+    "strict_mock",
+    "variables",
+]
