@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
-from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.cancel import CancelOptions, CancelRefused, run_cancel
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.model.errors import (
@@ -24,6 +22,7 @@ from azbackupjobs.model.errors import (
     WatchTimeout,
 )
 from azbackupjobs.view.output import Environment
+from tests.harness import run_cli, strict_mock
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -157,10 +156,6 @@ def cancel(
     return code, env.stdout.getvalue(), env.stderr.getvalue()
 
 
-def ordered() -> responses.RequestsMock:
-    return responses.RequestsMock(registry=OrderedRegistry, assert_all_requests_are_fired=True)
-
-
 def accepted(
     location: str | None = LOCATION, retry_after: str | None = "60", **more: str
 ) -> dict[str, str]:
@@ -176,7 +171,7 @@ def accepted(
 def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
     fake = FakeTime()
     cancelling = variant("Cancelling")
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="60"))
         rsps.add(
@@ -205,7 +200,7 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
 
 def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after=None))
         rsps.add(responses.GET, LOCATION, status=202)  # no new Location: poll the same one
@@ -218,7 +213,7 @@ def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
 
 def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
     relative = LOCATION.removeprefix(ENDPOINT)
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(relative, "1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -230,7 +225,7 @@ def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
 def test_only_an_async_operation_header(tmp_path: Any) -> None:
     status_url = f"{BASE}/backupJobs/{GUID}/operationsStatus/{OP}?api-version=2019-05-13-preview"
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -248,7 +243,7 @@ def test_only_an_async_operation_header(tmp_path: Any) -> None:
 
 def test_accepted_at_once(tmp_path: Any) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=204)
         rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
@@ -257,7 +252,7 @@ def test_accepted_at_once(tmp_path: Any) -> None:
 
 
 def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("InProgress", actionsInfo=[1]))
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -281,7 +276,7 @@ def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
 def test_refused_and_nothing_sent(tmp_path: Any, job: dict[str, Any], phrase: str) -> None:
     if job["properties"].get("actionsInfo", "") is None:
         job["properties"].pop("actionsInfo")  # absent, as the service sends it
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=job)
         with pytest.raises(CancelRefused) as caught:
             cancel(tmp_path)
@@ -313,7 +308,7 @@ def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Any) -> None:
 # ----- the confirmation --------------------------------------------------------------------
 @pytest.mark.parametrize("answer", ["y\n", "Y\n", "yes\n", " YES \n"])
 def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -325,7 +320,7 @@ def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", "", "yep\n", "no\n"])
 def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         code, out, err = cancel(tmp_path, stdin_tty=True, answer=answer)
         assert len(rsps.calls) == 1
@@ -335,7 +330,7 @@ def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
 
 
 def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=204)
         rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
@@ -349,7 +344,7 @@ def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
         "Job cannot be cancelled as it is in a phase (data transfer) that does not "
         "support cancellation."
     )
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -367,7 +362,7 @@ def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
 
 
 def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -415,18 +410,18 @@ def _simple_flow(rsps: responses.RequestsMock, after: dict[str, Any]) -> None:
 
 def test_tsv_and_ndjson_outputs(tmp_path: Any) -> None:
     after = variant("Cancelling")
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, after)
         _, out, _ = cancel(tmp_path, output="tsv")
     assert out.split("\t")[:3] == [GUID, "Cancelling", "Backup"]
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, after)
         _, out, _ = cancel(tmp_path, output="ndjson")
     assert out == json.dumps(after, separators=(",", ":")) + "\n"
 
 
 def test_table_output_shows_the_job(tmp_path: Any) -> None:
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, variant("Cancelling"))
         _, out, _ = cancel(tmp_path, output="table")
     assert "Cancelling" in out and "vm1" in out
@@ -454,7 +449,7 @@ def test_wait_follows_the_job_to_its_end(
     tmp_path: Any, final: dict[str, Any], code: ExitCode
 ) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _wait_flow(rsps, variant("Cancelling"), final)
         got, out, _ = cancel(tmp_path, wait=True, interval="5", time=fake)
     assert got == code
@@ -465,7 +460,7 @@ def test_wait_follows_the_job_to_its_end(
 
 def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
     fake = FakeTime()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with strict_mock() as rsps:
         _wait_flow(rsps, variant("Cancelling"))
         got, _, err = cancel(tmp_path, wait=True, interval="10", timeout="100", time=fake)
     assert got == ExitCode.TIMEOUT
@@ -474,45 +469,28 @@ def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
 
 
 # ----- the command line --------------------------------------------------------------------
-def _main(
-    argv: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Any,
-    capsys: pytest.CaptureFixture[str],
-) -> tuple[int, str, str]:
-    for name, value in env_of(tmp_path).env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
-    with pytest.raises(SystemExit) as caught:
-        cli.main(argv)
-    captured = capsys.readouterr()
-    return int(caught.value.code or 0), captured.out, captured.err
+def cli_env(tmp_path: Any) -> dict[str, str]:
+    """The variables of ``env_of``, for a run of the whole command line."""
+    return dict(env_of(tmp_path).env)
 
 
-def test_cli_refuses_without_yes_when_piped(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+def test_cli_refuses_without_yes_when_piped(tmp_path: Any) -> None:
     with responses.RequestsMock():
-        code, out, err = _main(["cancel", GUID], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("cancel", GUID, env=cli_env(tmp_path), stdin="y\n")
     assert code == ExitCode.USAGE and out == ""
     assert err.startswith("azjobs: error: refusing to cancel") and "--yes" in err
 
 
-def test_cli_cancel_refused_is_exit_1_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with ordered() as rsps:
+def test_cli_cancel_refused_is_exit_1_one_line(tmp_path: Any) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("Completed"))
-        code, out, err = _main(["cancel", GUID, "--yes"], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("cancel", GUID, "--yes", env=cli_env(tmp_path))
     assert code == ExitCode.ERROR and out == ""
     assert len(err.splitlines()) == 1 and "not running" in err
 
 
-def test_cli_list_unknown_status_is_exit_2(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_list_unknown_status_is_exit_2(tmp_path: Any) -> None:
     with responses.RequestsMock():
-        code, out, err = _main(["list", "--status", "done"], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("list", "--status", "done", env=cli_env(tmp_path))
     assert code == ExitCode.USAGE and out == ""
     assert "--status" in err and "CompletedWithWarnings" in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from azbackupjobs.arm import job_cache, settings
 from azbackupjobs.cli import completion
 from azbackupjobs.cli.completion import COMPLETE_VAR, job_items, record_jobs
+from tests.harness import PYTHON_M, EmulatorFactory, Result, run_cli, run_cli_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -96,17 +96,13 @@ def test_generator_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("shell", "name"), sorted(completion.SCRIPT_FILES.items()))
-def test_scripts_match_show_completion(
-    shell: str, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scripts_match_show_completion(shell: str, name: str) -> None:
     """What `azjobs --show-completion SHELL` prints is the committed file, byte for byte."""
-    from azbackupjobs.cli.app import main
-
-    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
-    with pytest.raises(SystemExit) as info:
-        main(["--show-completion", shell])
-    assert info.value.code == 0
-    assert capsys.readouterr().out == (ROOT / "completions" / name).read_text(encoding="utf-8")
+    shown = run_cli(
+        "--show-completion", shell, env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    )
+    assert shown.exit_code == 0
+    assert shown.stdout == (ROOT / "completions" / name).read_text(encoding="utf-8")
 
 
 def test_scripts_call_azjobs_with_its_variable() -> None:
@@ -116,16 +112,9 @@ def test_scripts_call_azjobs_with_its_variable() -> None:
 
 
 def test_install_completion_still_works(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "azbackupjobs", "--install-completion", "bash"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    env = {"HOME": str(tmp_path), "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    done = run_cli_process("--install-completion", "bash", env=env, program=PYTHON_M)
+    assert done.exit_code == 0, done.stderr
     installed = (tmp_path / ".bash_completions" / "azjobs.sh").read_text()
     assert installed + "\n" == (ROOT / "completions" / "azjobs.bash").read_text()
     assert "azjobs.sh" in (tmp_path / ".bashrc").read_text()
@@ -150,22 +139,12 @@ def test_help_topics_and_commands_complete() -> None:
     assert "exit-codes\tthe exit codes and what they mean" in fish("azjobs help ex").stdout
 
 
-def run_completion(
-    env_extra: Mapping[str, str], *, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **env_extra}
-    return subprocess.run(
-        [sys.executable, "-m", "azbackupjobs"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=cwd,
-        check=False,
-    )
+def run_completion(env_extra: Mapping[str, str], *, cwd: Path | None = None) -> Result:
+    """What a shell runs on a TAB press: azjobs with the completion variables set."""
+    return run_cli_process(env=env_extra, program=PYTHON_M, cwd=cwd)
 
 
-def bash(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def bash(line: str, **extra: str) -> Result:
     words = line.split(" ")
     return run_completion(
         {
@@ -177,11 +156,11 @@ def bash(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def zsh(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def zsh(line: str, **extra: str) -> Result:
     return run_completion({COMPLETE_VAR: "complete_zsh", "_TYPER_COMPLETE_ARGS": line, **extra})
 
 
-def fish(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def fish(line: str, **extra: str) -> Result:
     return run_completion(
         {
             COMPLETE_VAR: "complete_fish",
@@ -210,7 +189,7 @@ def test_shells_complete_commands_and_option_values() -> None:
             "_TYPER_COMPLETE_WORD_TO_COMPLETE": "",
         }
     )
-    assert ps.returncode == 0
+    assert ps.exit_code == 0
 
 
 def test_profile_names_complete(tmp_path: Path) -> None:
@@ -232,7 +211,7 @@ def test_completion_never_prints_errors(tmp_path: Path) -> None:
             XDG_CACHE_HOME=str(tmp_path),
             AZJOBS_VAULT="bad vault name!",
         )
-        assert done.returncode == 0 and done.stderr == "", (line, done.stderr)
+        assert done.exit_code == 0 and done.stderr == "", (line, done.stderr)
 
 
 def test_the_completion_path_imports_nothing_heavy() -> None:
@@ -252,13 +231,8 @@ def test_the_completion_path_imports_nothing_heavy() -> None:
             {"_TYPER_COMPLETE_ARGS": "azjobs li", "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
         ),
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            env={**os.environ, COMPLETE_VAR: instruction, **extra},
-            timeout=60,
-            check=False,
+        done = run_cli_process(
+            program=(sys.executable, "-c", probe), env={COMPLETE_VAR: instruction, **extra}
         )
         assert "LOADED []" in done.stdout, done.stdout
 
@@ -483,18 +457,19 @@ def test_complete_job_swallows_everything(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 # ----- end to end, against the emulator ----------------------------------------------------------
-def test_job_completion_lists_the_emulator_vault(tmp_path: Path) -> None:
+def test_job_completion_lists_the_emulator_vault(
+    tmp_path: Path, emulator_factory: EmulatorFactory
+) -> None:
     """A real TAB press: the cache is empty, one list call fills it, the next one reads it."""
-    emulator = pytest.importorskip("azbackupjobs.emulator")
-    with emulator.start_emulator(seed=3) as emu:
-        env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path)}
-        first = zsh("azjobs get ", **env)
-        assert first.returncode == 0 and first.stderr == ""
-        ids = set(emu.job_ids())
-        offered = [line.split('"')[1] for line in first.stdout.splitlines() if '":"' in line]
-        assert offered and set(offered) <= ids
-        assert len(emu.request_log) == 1
-        second = fish(f"azjobs list-tasks {offered[0][:8]}", **env)
-        assert second.stdout.splitlines()[0].startswith(offered[0] + "\t")
-        assert len(emu.request_log) == 1  # served from the cache
-        assert stat.S_IMODE((tmp_path / "azjobs" / "jobs.json").stat().st_mode) == 0o600
+    emu = emulator_factory(seed=3)
+    env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path)}
+    first = zsh("azjobs get ", **env)
+    assert first.exit_code == 0 and first.stderr == ""
+    ids = set(emu.job_ids())
+    offered = [line.split('"')[1] for line in first.stdout.splitlines() if '":"' in line]
+    assert offered and set(offered) <= ids
+    assert len(emu.request_log) == 1
+    second = fish(f"azjobs list-tasks {offered[0][:8]}", **env)
+    assert second.stdout.splitlines()[0].startswith(offered[0] + "\t")
+    assert len(emu.request_log) == 1  # served from the cache
+    assert stat.S_IMODE((tmp_path / "azjobs" / "jobs.json").stat().st_mode) == 0o600

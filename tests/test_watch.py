@@ -11,7 +11,7 @@ import io
 import json
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,7 +22,6 @@ import responses
 from azbackupjobs.arm.auth import StaticTokenProvider
 from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
 from azbackupjobs.arm.settings import ContextFlags, resolve_context
-from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import Session
 from azbackupjobs.commands.watch import (
     WatchOptions,
@@ -49,6 +48,7 @@ from azbackupjobs.model.errors import (
     WatchTimeout,
 )
 from azbackupjobs.view.output import Environment, Output, Query
+from tests.harness import run_cli
 
 SUB = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 RG = "rg1"
@@ -198,12 +198,6 @@ class Script:
 @pytest.fixture
 def fake() -> FakeTime:
     return FakeTime()
-
-
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
 
 
 def serve_job(
@@ -947,20 +941,14 @@ def test_durations_on_the_command_line():
         parse_timeout("0")
 
 
-def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    for name, value in {
-        "AZURE_SUBSCRIPTION_ID": SUB,
-        "AZJOBS_RESOURCE_GROUP": RG,
-        "AZJOBS_VAULT": VAULT,
-        "AZJOBS_ACCESS_TOKEN": "test-token",
-        "AZJOBS_ENDPOINT": ENDPOINT,
-        "AZURE_CONFIG_DIR": "/nonexistent",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return int(info.value.code or 0)
+CLI_ENV = {
+    "AZURE_SUBSCRIPTION_ID": SUB,
+    "AZJOBS_RESOURCE_GROUP": RG,
+    "AZJOBS_VAULT": VAULT,
+    "AZJOBS_ACCESS_TOKEN": "test-token",
+    "AZJOBS_ENDPOINT": ENDPOINT,
+    "AZURE_CONFIG_DIR": "/nonexistent",
+}
 
 
 @pytest.mark.parametrize(
@@ -981,66 +969,61 @@ def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
         ["watch", JOB_A, "--query", "[["],
     ],
 )
-def test_bad_input_is_exit_2_before_any_request(argv, monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        assert cli_exit(argv, monkeypatch) == ExitCode.USAGE
-        assert len(mock.calls) == 0
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
+def test_bad_input_is_exit_2_before_any_request(argv, rsps):
+    result = run_cli(*argv, env=CLI_ENV)
+    assert result.exit_code == ExitCode.USAGE
+    assert len(rsps.calls) == 0
+    assert "Traceback" not in result.stderr
 
 
-def test_jobs_from_two_vaults_are_refused(monkeypatch, capsys):
+def test_jobs_from_two_vaults_are_refused(rsps):
     other = VAULT_PATH.replace(VAULT, "other-vault")
-    with responses.RequestsMock():
-        code = cli_exit(
-            ["watch", f"{VAULT_PATH}/backupJobs/{JOB_A}", f"{other}/backupJobs/{JOB_B}"],
-            monkeypatch,
-        )
-    assert code == ExitCode.USAGE
-    assert "one vault" in capsys.readouterr().err
+    result = run_cli(
+        "watch", f"{VAULT_PATH}/backupJobs/{JOB_A}", f"{other}/backupJobs/{JOB_B}", env=CLI_ENV
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert "one vault" in result.stderr
 
 
-def test_cli_watch_of_an_ended_job(monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        mock.add(
-            responses.GET,
-            re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
-            json=job(status="Failed", errors=FAILED),
-        )
-        assert cli_exit(["watch", JOB_A, "-o", "json"], monkeypatch) == ExitCode.JOB_FAILED
-    captured = capsys.readouterr()
-    assert json.loads(captured.out)["properties"]["status"] == "Failed"
-    assert "Backup of vm1 Failed in" in captured.err
+def test_cli_watch_of_an_ended_job(rsps):
+    rsps.add(
+        responses.GET,
+        re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
+        json=job(status="Failed", errors=FAILED),
+    )
+    result = run_cli("watch", JOB_A, "-o", "json", env=CLI_ENV)
+    assert result.exit_code == ExitCode.JOB_FAILED
+    assert json.loads(result.stdout)["properties"]["status"] == "Failed"
+    assert "Backup of vm1 Failed in" in result.stderr
 
 
-def test_cli_watch_operation_url_names_the_vault(monkeypatch, capsys):
+def test_cli_watch_operation_url_names_the_vault(rsps):
     other = VAULT_PATH.replace(VAULT, "op-vault")
     url = f"{ENDPOINT}{other}/backupOperations/{OP_ID}?api-version=2019-05-13"
-    with responses.RequestsMock() as mock:
-        mock.add(
-            responses.GET,
-            url,
-            json=op_status(
-                "Succeeded",
-                properties={"objectType": "OperationStatusJobExtendedInfo", "jobId": JOB_A},
-            ),
-        )
-        mock.add(
-            responses.GET,
-            re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
-            json=job(status="Completed"),
-        )
-        assert cli_exit(["watch", "--operation", url, "-o", "json"], monkeypatch) == 0
-    assert json.loads(capsys.readouterr().out)["name"] == JOB_A
+    rsps.add(
+        responses.GET,
+        url,
+        json=op_status(
+            "Succeeded",
+            properties={"objectType": "OperationStatusJobExtendedInfo", "jobId": JOB_A},
+        ),
+    )
+    rsps.add(
+        responses.GET,
+        re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
+        json=job(status="Completed"),
+    )
+    result = run_cli("watch", "--operation", url, "-o", "json", env=CLI_ENV)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["name"] == JOB_A
 
 
-def test_cli_watch_all_with_nothing_running_prints_an_empty_array(monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        mock.add(responses.GET, re.compile(r".*/backupJobs\?.*"), json={"value": []})
-        assert cli_exit(["watch", "--all", "-o", "json"], monkeypatch) == 0
-    captured = capsys.readouterr()
-    assert json.loads(captured.out) == []
-    assert "no job is in progress" in captured.err
+def test_cli_watch_all_with_nothing_running_prints_an_empty_array(rsps):
+    rsps.add(responses.GET, re.compile(r".*/backupJobs\?.*"), json={"value": []})
+    result = run_cli("watch", "--all", "-o", "json", env=CLI_ENV)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert "no job is in progress" in result.stderr
 
 
 def test_watch_helpers_are_typed_callables():
