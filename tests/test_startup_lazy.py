@@ -7,7 +7,6 @@ and the usage errors, so that a Typer upgrade that changes the internals it reli
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,18 +14,7 @@ import typer
 
 from azbackupjobs.cli import app as cli
 from azbackupjobs.cli.lazy import LazyTyperGroup, build_command, lazy_command
-
-
-def _invoke(
-    capsys: pytest.CaptureFixture[str], make: Callable[[], Any], args: list[str]
-) -> tuple[int, str, str]:
-    try:
-        make().main(args=list(args), prog_name="azjobs")
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.harness import run_command
 
 
 def _eager() -> Any:
@@ -57,8 +45,8 @@ def test_the_root_is_lazy() -> None:
 
 
 @pytest.mark.parametrize("args", _all_help_invocations(), ids=" ".join)
-def test_help_is_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    assert _invoke(capsys, _lazy, args) == _invoke(capsys, _eager, args)
+def test_help_is_the_same(args: list[str]) -> None:
+    assert run_command(_lazy(), *args) == run_command(_eager(), *args)
 
 
 @pytest.mark.parametrize(
@@ -75,8 +63,8 @@ def test_help_is_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -
     ],
     ids=" ".join,
 )
-def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    assert _invoke(capsys, _lazy, args) == _invoke(capsys, _eager, args)
+def test_usage_errors_are_the_same(args: list[str]) -> None:
+    assert run_command(_lazy(), *args) == run_command(_eager(), *args)
 
 
 @pytest.mark.parametrize(
@@ -98,30 +86,30 @@ def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: lis
         ("fish", "azjobs get --auth "),
     ],
 )
-def test_completions_are_the_same(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shell: str, words: str
-) -> None:
-    monkeypatch.setenv("_AZJOBS_COMPLETE", f"complete_{shell}")
+def test_completions_are_the_same(shell: str, words: str) -> None:
     parts = words.split(" ")
-    monkeypatch.setenv("COMP_WORDS", words)
-    monkeypatch.setenv("COMP_CWORD", str(len(parts) - 1))
-    monkeypatch.setenv("_TYPER_COMPLETE_ARGS", words)
-    monkeypatch.setenv("_TYPER_COMPLETE_WORD_TO_COMPLETE", parts[-1])
-    monkeypatch.setenv("_TYPER_COMPLETE_FISH_ACTION", "get-args")
-    lazy = _invoke(capsys, _lazy, [])
-    assert lazy == _invoke(capsys, _eager, [])
-    assert lazy[1].strip() or words.endswith("--")
+    env = {
+        "_AZJOBS_COMPLETE": f"complete_{shell}",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(parts) - 1),
+        "_TYPER_COMPLETE_ARGS": words,
+        "_TYPER_COMPLETE_WORD_TO_COMPLETE": parts[-1],
+        "_TYPER_COMPLETE_FISH_ACTION": "get-args",
+    }
+    lazy = run_command(_lazy(), env=env)
+    assert lazy == run_command(_eager(), env=env)
+    assert lazy.stdout.strip() or words.endswith("--")
 
 
-def test_listing_builds_nothing(capsys: pytest.CaptureFixture[str]) -> None:
+def test_listing_builds_nothing() -> None:
     root = _lazy()
-    _invoke(capsys, lambda: root, ["--help"])
+    run_command(root, "--help")
     assert root.commands._built == {}  # type: ignore[attr-defined]
 
 
-def test_running_builds_one_command(capsys: pytest.CaptureFixture[str]) -> None:
+def test_running_builds_one_command() -> None:
     root = _lazy()
-    _invoke(capsys, lambda: root, ["get", "--help"])
+    run_command(root, "get", "--help")
     assert list(root.commands._built) == ["get"]  # type: ignore[attr-defined]
 
 
