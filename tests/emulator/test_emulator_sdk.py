@@ -12,14 +12,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import azure.mgmt.recoveryservicesbackup as sdk
 import pytest
+from azure.core import credentials
+from azure.mgmt.recoveryservicesbackup import models
 
 from azbackupjobs.emulator import DEMO_VM, EmulatorHandle, start_emulator
 from azbackupjobs.emulator.handle import container_name, protected_item_name
-
-sdk = pytest.importorskip("azure.mgmt.recoveryservicesbackup")
-credentials = pytest.importorskip("azure.core.credentials")
-models = pytest.importorskip("azure.mgmt.recoveryservicesbackup.models")
 
 
 class EmulatorCredential:
