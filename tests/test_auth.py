@@ -168,7 +168,7 @@ def test_credential_errors_are_auth_errors_with_a_hint(exc: BaseException) -> No
     with pytest.raises(AuthError) as info:
         provider.get()
     err = info.value
-    assert err.exit_code == ExitCode.AUTH == 4
+    assert err.exit_code == ExitCode.AUTH and int(ExitCode.AUTH) == 4
     assert "\n" not in err.message and err.message.startswith("no Azure credential available")
     assert err.hint == auth.AUTH_HINT and "az login" in err.hint
     assert "AZJOBS_ACCESS_TOKEN" in err.hint

@@ -394,6 +394,9 @@ def test_token_credentials_narrows_the_default_chain(
     credential = auth.credential_factory(
         "default", "login.microsoftonline.com", {"AZURE_TOKEN_CREDENTIALS": choice}
     )()
+    from azure.identity import ChainedTokenCredential
+
+    assert isinstance(credential, ChainedTokenCredential)
     names = {type(c).__name__ for c in credential.credentials}
     assert present <= names
     assert not names & absent

@@ -19,7 +19,7 @@ import responses
 
 from azbackupjobs import __version__
 from azbackupjobs.cli import app as cli
-from tests.harness import AZJOBS_SCRIPT, PYTHON_M, run_cli, run_cli_process
+from tests.harness import AZJOBS_SCRIPT, PYTHON_M, run_cli, run_cli_process, sent_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -76,7 +76,7 @@ def sleeps() -> list[float]:
 def serve(rsps: responses.RequestsMock, rel: str, **kwargs: Any) -> dict[str, Any]:
     """Register a GET of the job in fixture ``rel``; return the job."""
     text = fixture_text(rel)
-    job = json.loads(text)
+    job: dict[str, Any] = json.loads(text)
     rsps.get(job_url(job["name"]), body=text, content_type="application/json", **kwargs)
     return job
 
@@ -281,7 +281,7 @@ def test_job_arm_id_names_the_vault(fast_path: bool, rsps: responses.RequestsMoc
     run = run_cli("get", arm_id, "-o", "json", fast_path=fast_path)
     assert run.exit_code == 0, run.stderr
     assert json.loads(run.stdout)["name"] == job["name"]
-    assert rsps.calls[0].request.url.startswith(f"{ARM}{path}/backupJobs/")
+    assert sent_url(rsps.calls[0]).startswith(f"{ARM}{path}/backupJobs/")
 
 
 def test_cloud_selects_endpoint(fast_path: bool, rsps: responses.RequestsMock) -> None:
@@ -306,7 +306,7 @@ def test_endpoint_and_api_version_flags(fast_path: bool, rsps: responses.Request
         fast_path=fast_path,
     )
     assert run.exit_code == 0, run.stderr
-    assert rsps.calls[0].request.url.endswith("?api-version=2019-05-13")
+    assert sent_url(rsps.calls[0]).endswith("?api-version=2019-05-13")
 
 
 def test_debug_traces_to_stderr_and_never_prints_the_token(

@@ -240,12 +240,12 @@ def test_the_completion_path_imports_nothing_heavy() -> None:
 # ----- the job cache ----------------------------------------------------------------------------
 def test_record_jobs_writes_a_private_file_atomically(monkeypatch: pytest.MonkeyPatch) -> None:
     record_jobs(context(), [job(g) for g in GUIDS[:2]], now=NOW)
-    path = completion.cache_path()
+    path = job_cache.cache_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in path.parent.iterdir()] == ["jobs.json"]  # no temporary left over
     data = json.loads(path.read_text())
-    entry = data["contexts"][completion.context_key(context())]
+    entry = data["contexts"][job_cache.context_key(context())]
     assert [j["id"] for j in entry["jobs"]] == GUIDS[:2]
     assert entry["fetched_at"] == NOW
 
@@ -265,8 +265,8 @@ def test_a_single_job_is_merged_without_marking_the_listing_fresh() -> None:
         now=NOW + 500,
         complete_listing=False,
     )
-    entry = completion.read_cache(completion.cache_path())["contexts"][
-        completion.context_key(context())
+    entry = job_cache.read_cache(job_cache.cache_path())["contexts"][
+        job_cache.context_key(context())
     ]
     assert [j["id"] for j in entry["jobs"]] == [GUIDS[1], GUIDS[0]]  # newest first
     assert entry["fetched_at"] == NOW
@@ -277,10 +277,10 @@ def test_cache_keeps_few_contexts_and_jobs() -> None:
         record_jobs(context(f"vault-{n}"), [job(g) for g in GUIDS], now=NOW + n)
     many = [job(f"3b6a1d2c-0000-4000-9000-{n:012d}") for n in range(job_cache.MAX_JOBS + 9)]
     record_jobs(context("vault-big"), many, now=NOW + 100)
-    data = completion.read_cache(completion.cache_path())
+    data = job_cache.read_cache(job_cache.cache_path())
     assert len(data["contexts"]) == job_cache.MAX_CONTEXTS
-    assert completion.context_key(context("vault-0")) not in data["contexts"]
-    big = data["contexts"][completion.context_key(context("vault-big"))]
+    assert job_cache.context_key(context("vault-0")) not in data["contexts"]
+    big = data["contexts"][job_cache.context_key(context("vault-big"))]
     assert len(big["jobs"]) == job_cache.MAX_JOBS
 
 
@@ -334,7 +334,7 @@ def test_descriptions_name_entity_operation_status_and_age() -> None:
     ],
 )
 def test_descriptions_are_safe_for_every_shell(hostile: str) -> None:
-    text = completion.describe_text(hostile)
+    text = job_cache.describe_text(hostile)
     assert all(ch.isalnum() or ch in " ._-/@+()#~" for ch in text)
     assert len(text) <= 48
 
@@ -426,9 +426,9 @@ def test_old_listings_expire_and_ids_are_not_offered_twice() -> None:
 
 
 def test_a_damaged_cache_is_repaired_by_the_next_listing() -> None:
-    path = completion.cache_path()
+    path = job_cache.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = completion.context_key(context())
+    key = job_cache.context_key(context())
     path.write_text(
         json.dumps(
             {

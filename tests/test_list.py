@@ -18,6 +18,7 @@ from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.view.output import Environment
+from tests.harness import sent_url
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -134,7 +135,7 @@ def test_default_request_is_the_last_24_hours_exactly_encoded(tmp_path: Any) -> 
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, LIST_URL, json={"value": []})
         code, out, _ = run(tmp_path)
-        url = rsps.calls[0].request.url
+        url = sent_url(rsps.calls[0])
         headers = rsps.calls[0].request.headers
     assert code == ExitCode.OK and out == "[]\n"
     assert url == (
@@ -157,7 +158,7 @@ def test_every_filter_in_one_request(tmp_path: Any) -> None:
             since="2024-04-30T00:00Z",
             until="2024-04-30T13:15:30Z",
         )
-        query = urlsplit(rsps.calls[0].request.url).query
+        query = urlsplit(sent_url(rsps.calls[0])).query
     assert parse_qs(query)["$filter"] == [
         "startTime eq '2024-04-30 12:00:00 AM' and endTime eq '2024-04-30 01:15:30 PM' "
         "and operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' "
@@ -250,7 +251,7 @@ def test_follows_next_link_page_by_page(tmp_path: Any) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: pages})
         _, out, _ = run(tmp_path)
-        second = rsps.calls[1].request.url
+        second = sent_url(rsps.calls[1])
     assert [j["name"] for j in json.loads(out)] == [job(n)["name"] for n in (1, 2, 3, 4)]
     assert [index for _, index in fake.calls] == [0, 1, 2, 3]
     assert "api-version=2017-07-01" in second  # the nextLink is followed as given

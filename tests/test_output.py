@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from azbackupjobs.model.errors import ExitCode, StdoutClosed, UsageError
+from azbackupjobs.model.formats import FORMATS
 from azbackupjobs.view.output import (
-    FORMATS,
     Environment,
     Output,
     Query,
@@ -78,7 +79,7 @@ def test_unknown_format_is_a_usage_error(
     flag: str | None, env: dict[str, str], source: str
 ) -> None:
     with pytest.raises(UsageError) as info:
-        resolve_format(flag, make_env(**env))
+        resolve_format(flag, replace(make_env(), env=env))
     assert info.value.exit_code == ExitCode.USAGE
     assert info.value.message.startswith(source)
     for name in FORMATS:

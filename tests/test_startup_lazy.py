@@ -41,7 +41,7 @@ def test_the_root_is_lazy() -> None:
     root = _lazy()
     assert isinstance(root, LazyTyperGroup)
     assert list(root.commands) == list(_eager().commands)
-    assert root.commands._built == {}  # type: ignore[attr-defined]
+    assert root.commands._built == {}
 
 
 @pytest.mark.parametrize("args", _all_help_invocations(), ids=" ".join)
@@ -104,13 +104,13 @@ def test_completions_are_the_same(shell: str, words: str) -> None:
 def test_listing_builds_nothing() -> None:
     root = _lazy()
     run_command(root, "--help")
-    assert root.commands._built == {}  # type: ignore[attr-defined]
+    assert root.commands._built == {}
 
 
 def test_running_builds_one_command() -> None:
     root = _lazy()
     run_command(root, "get", "--help")
-    assert list(root.commands._built) == ["get"]  # type: ignore[attr-defined]
+    assert list(root.commands._built) == ["get"]
 
 
 def test_build_command_matches_typer() -> None:

@@ -19,7 +19,7 @@ from tests.harness.cli import (
     variables,
 )
 from tests.harness.emulators import EmulatorFactory
-from tests.harness.mocks import strict_mock
+from tests.harness.mocks import sent_url, strict_mock
 
 __all__ = [
     "AZJOBS",
@@ -35,6 +35,7 @@ __all__ = [
     "run_cli",
     "run_cli_process",
     "run_command",
+    "sent_url",
     "spawn_cli",
     "strict_mock",
     "variables",

@@ -31,3 +31,11 @@ def ordered_rsps() -> Iterator[responses.RequestsMock]:
     """HTTP mocked for the test; what it registers must all be requested, in that order."""
     with strict_mock(ordered=True) as mock:
         yield mock
+
+
+def sent_url(call: responses.Call) -> str:
+    """The URL of a request the registry received (a prepared request's URL is never None
+    once sent, though requests' types allow it)."""
+    url = call.request.url
+    assert url is not None
+    return url

@@ -10,6 +10,7 @@ A sample runs the installed console script (its fast path) against a local serve
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -237,7 +238,7 @@ def test_get_and_list_tasks(
         # a table on a terminal: rich's colours, and nothing of the service's own
         run = run_get if command == "get" else run_list_tasks
         env = tty_env(tty=True)
-        result = guarded(env, lambda run=run, env=env: run(JOB, CommonOptions(output="table"), env))
+        result = guarded(env, functools.partial(run, JOB, CommonOptions(output="table"), env))
         check(result, expected)
         if (
             command == "get"
@@ -298,10 +299,7 @@ def test_watch(case: Case, quiet_clients: None, rsps: responses.RequestsMock, fi
             jobs=(JOB,),
         )
         result = guarded(
-            env,
-            lambda request=request, env=env, fake=fake: run_watch(
-                request, env, sleep=fake.sleep, clock=fake.clock
-            ),
+            env, functools.partial(run_watch, request, env, sleep=fake.sleep, clock=fake.clock)
         )
         check(result, expected, stdout_on_error=True)
         if fmt != "live":

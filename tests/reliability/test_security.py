@@ -26,7 +26,7 @@ from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.emulator import routes as emulator_routes
 from azbackupjobs.model.errors import AzJobsError
 from azbackupjobs.view.output import Environment
-from tests.harness import EmulatorFactory, Result, run_cli, run_cli_process
+from tests.harness import EmulatorFactory, Result, run_cli, run_cli_process, sent_url
 from tests.reliability.corpus import job_body
 from tests.reliability.reliability_harness import (
     BASE,
@@ -72,7 +72,7 @@ def assert_secret(result: Result) -> None:
 
 
 def foreign_calls(rsps: responses.RequestsMock) -> list[str]:
-    return [c.request.url for c in rsps.calls if not c.request.url.startswith(ENDPOINT + "/")]
+    return [sent_url(c) for c in rsps.calls if not sent_url(c).startswith(ENDPOINT + "/")]
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def rsps(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
 
 
 # ----- the token on stdout and stderr ------------------------------------------------------------
-ECHOES = (
+ECHOES: tuple[tuple[int, Any, dict[str, str]], ...] = (
     (
         401,
         {
@@ -309,7 +309,7 @@ def test_cancel_builds_its_urls_from_the_id_given(
     result = run_cli("cancel", JOB, "--yes", "-o", "json", sleep=skip_waits)
     assert result.exit_code == 0, result.stderr
     assert posted.call_count == 1
-    assert all(c.request.url.startswith(JOB_URL) for c in rsps.calls), rsps.calls
+    assert all(sent_url(c).startswith(JOB_URL) for c in rsps.calls), rsps.calls
     figures.security_checks += 1
 
 
