@@ -164,4 +164,5 @@ def test_export(client: Any, tls_emu: EmulatorHandle) -> None:
     tls_emu.advance(20)
     result = client.export_jobs_operation_results.get(tls_emu.vault, tls_emu.resource_group, op_id)
     assert isinstance(result.operation, models.ExportJobsOperationResultInfo)
-    assert result.operation.blob_url.startswith(tls_emu.url)
+    blob_url = result.operation.blob_url
+    assert blob_url is not None and blob_url.startswith(tls_emu.url)
