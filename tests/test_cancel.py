@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,7 +108,7 @@ class FakeTime:
         self.now += seconds
 
 
-def env_of(tmp_path: Any, *, stdin_tty: bool = False) -> Environment:
+def env_of(tmp_path: Path, *, stdin_tty: bool = False) -> Environment:
     return Environment(
         stdout=io.StringIO(),
         stderr=io.StringIO(),
@@ -127,7 +128,7 @@ def env_of(tmp_path: Any, *, stdin_tty: bool = False) -> Environment:
 
 
 def cancel(
-    tmp_path: Any,
+    tmp_path: Path,
     *,
     output: str = "json",
     stdin_tty: bool = False,
@@ -168,7 +169,7 @@ def accepted(
 
 
 # ----- the whole flow ----------------------------------------------------------------------
-def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
+def test_cancel_202_202_204_honours_retry_after(tmp_path: Path) -> None:
     fake = FakeTime()
     cancelling = variant("Cancelling")
     with strict_mock(ordered=True) as rsps:
@@ -198,7 +199,7 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
     assert f"Backup of vm1 (job {GUID})" in err
 
 
-def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
+def test_no_retry_after_polls_at_the_default_pace(tmp_path: Path) -> None:
     fake = FakeTime()
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
@@ -211,7 +212,7 @@ def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
     assert fake.sleeps == [10.0, 10.0]
 
 
-def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
+def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Path) -> None:
     relative = LOCATION.removeprefix(ENDPOINT)
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
@@ -222,7 +223,7 @@ def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
     assert code == ExitCode.OK
 
 
-def test_only_an_async_operation_header(tmp_path: Any) -> None:
+def test_only_an_async_operation_header(tmp_path: Path) -> None:
     status_url = f"{BASE}/backupJobs/{GUID}/operationsStatus/{OP}?api-version=2019-05-13-preview"
     fake = FakeTime()
     with strict_mock(ordered=True) as rsps:
@@ -241,7 +242,7 @@ def test_only_an_async_operation_header(tmp_path: Any) -> None:
     assert fake.sleeps == [5, 5]
 
 
-def test_accepted_at_once(tmp_path: Any) -> None:
+def test_accepted_at_once(tmp_path: Path) -> None:
     fake = FakeTime()
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
@@ -251,7 +252,7 @@ def test_accepted_at_once(tmp_path: Any) -> None:
     assert code == ExitCode.OK and fake.sleeps == []
 
 
-def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
+def test_actions_info_as_an_integer_is_cancellable(tmp_path: Path) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("InProgress", actionsInfo=[1]))
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
@@ -273,7 +274,7 @@ def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
         (variant("InProgress", actionsInfo=[2]), "cannot be cancelled now"),  # Retriable only
     ],
 )
-def test_refused_and_nothing_sent(tmp_path: Any, job: dict[str, Any], phrase: str) -> None:
+def test_refused_and_nothing_sent(tmp_path: Path, job: dict[str, Any], phrase: str) -> None:
     if job["properties"].get("actionsInfo", "") is None:
         job["properties"].pop("actionsInfo")  # absent, as the service sends it
     with strict_mock(ordered=True) as rsps:
@@ -286,7 +287,7 @@ def test_refused_and_nothing_sent(tmp_path: Any, job: dict[str, Any], phrase: st
     assert f"Backup of vm1 (job {GUID})" in str(caught.value)
 
 
-def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Any) -> None:
+def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         with pytest.raises(UsageError) as caught:
             cancel(tmp_path, yes=False)
@@ -295,7 +296,7 @@ def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Any
     assert "--yes" in (caught.value.hint or "")
 
 
-def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Any) -> None:
+def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         with pytest.raises(UsageError):
             cancel(tmp_path, timeout="soon")
@@ -310,7 +311,7 @@ def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Any) -> None:
 
 # ----- the confirmation --------------------------------------------------------------------
 @pytest.mark.parametrize("answer", ["y\n", "Y\n", "yes\n", " YES \n"])
-def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
+def test_prompt_yes_cancels(tmp_path: Path, answer: str) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
@@ -322,7 +323,7 @@ def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", "", "yep\n", "no\n"])
-def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
+def test_prompt_anything_else_sends_nothing(tmp_path: Path, answer: str) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         code, out, err = cancel(tmp_path, stdin_tty=True, answer=answer)
@@ -332,7 +333,7 @@ def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
     assert "Not cancelled." in err
 
 
-def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
+def test_yes_on_a_terminal_does_not_ask(tmp_path: Path) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=204)
@@ -342,7 +343,7 @@ def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
 
 
 # ----- errors ------------------------------------------------------------------------------
-def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
+def test_a_400_shows_the_service_message(tmp_path: Path) -> None:
     message = (
         "Job cannot be cancelled as it is in a phase (data transfer) that does not "
         "support cancellation."
@@ -364,7 +365,7 @@ def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
     assert caught.value.request_id
 
 
-def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
+def test_location_on_another_host_is_not_followed(tmp_path: Path) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
@@ -384,7 +385,7 @@ def _never_done(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, LOCATION, status=202, headers=accepted(retry_after="60"))
 
 
-def test_the_operation_wait_is_bounded(tmp_path: Any) -> None:
+def test_the_operation_wait_is_bounded(tmp_path: Path) -> None:
     fake = FakeTime()
     with responses.RequestsMock() as rsps:
         _never_done(rsps)
@@ -394,7 +395,7 @@ def test_the_operation_wait_is_bounded(tmp_path: Any) -> None:
     assert sum(fake.sleeps) == pytest.approx(600)
 
 
-def test_timeout_bounds_the_operation_wait_with_exit_5(tmp_path: Any) -> None:
+def test_timeout_bounds_the_operation_wait_with_exit_5(tmp_path: Path) -> None:
     fake = FakeTime()
     with responses.RequestsMock() as rsps:
         _never_done(rsps)
@@ -411,7 +412,7 @@ def _simple_flow(rsps: responses.RequestsMock, after: dict[str, Any]) -> None:
     rsps.add(responses.GET, JOB_URL, json=after)
 
 
-def test_tsv_and_ndjson_outputs(tmp_path: Any) -> None:
+def test_tsv_and_ndjson_outputs(tmp_path: Path) -> None:
     after = variant("Cancelling")
     with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, after)
@@ -423,7 +424,7 @@ def test_tsv_and_ndjson_outputs(tmp_path: Any) -> None:
     assert out == json.dumps(after, separators=(",", ":")) + "\n"
 
 
-def test_table_output_shows_the_job(tmp_path: Any) -> None:
+def test_table_output_shows_the_job(tmp_path: Path) -> None:
     with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, variant("Cancelling"))
         _, out, _ = cancel(tmp_path, output="table")
@@ -449,7 +450,7 @@ def _wait_flow(rsps: responses.RequestsMock, *polls: dict[str, Any]) -> None:
     ],
 )
 def test_wait_follows_the_job_to_its_end(
-    tmp_path: Any, final: dict[str, Any], code: ExitCode
+    tmp_path: Path, final: dict[str, Any], code: ExitCode
 ) -> None:
     fake = FakeTime()
     with strict_mock(ordered=True) as rsps:
@@ -461,7 +462,7 @@ def test_wait_follows_the_job_to_its_end(
     assert 4 <= fake.sleeps[1] <= 6  # the --interval, with the watch's jitter
 
 
-def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
+def test_wait_timeout_counts_from_the_request(tmp_path: Path) -> None:
     fake = FakeTime()
     with strict_mock() as rsps:
         _wait_flow(rsps, variant("Cancelling"))
@@ -472,19 +473,19 @@ def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
 
 
 # ----- the command line --------------------------------------------------------------------
-def cli_env(tmp_path: Any) -> dict[str, str]:
+def cli_env(tmp_path: Path) -> dict[str, str]:
     """The variables of ``env_of``, for a run of the whole command line."""
     return dict(env_of(tmp_path).env)
 
 
-def test_cli_refuses_without_yes_when_piped(tmp_path: Any) -> None:
+def test_cli_refuses_without_yes_when_piped(tmp_path: Path) -> None:
     with responses.RequestsMock():
         code, out, err = run_cli("cancel", GUID, env=cli_env(tmp_path), stdin="y\n")
     assert code == ExitCode.USAGE and out == ""
     assert err.startswith("azjobs: error: refusing to cancel") and "--yes" in err
 
 
-def test_cli_cancel_refused_is_exit_1_one_line(tmp_path: Any) -> None:
+def test_cli_cancel_refused_is_exit_1_one_line(tmp_path: Path) -> None:
     with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("Completed"))
         code, out, err = run_cli("cancel", GUID, "--yes", env=cli_env(tmp_path))
@@ -492,7 +493,7 @@ def test_cli_cancel_refused_is_exit_1_one_line(tmp_path: Any) -> None:
     assert len(err.splitlines()) == 1 and "not running" in err
 
 
-def test_cli_list_unknown_status_is_exit_2(tmp_path: Any) -> None:
+def test_cli_list_unknown_status_is_exit_2(tmp_path: Path) -> None:
     with responses.RequestsMock():
         code, out, err = run_cli("list", "--status", "done", env=cli_env(tmp_path))
     assert code == ExitCode.USAGE and out == ""

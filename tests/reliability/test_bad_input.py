@@ -16,6 +16,7 @@ import pytest
 import responses
 
 from tests.harness import Result, finished, run_cli, run_cli_process, sent_url, spawn_cli
+from tests.reliability.conftest import Figures
 from tests.reliability.reliability_harness import (
     JOB,
     LIST_URL,
@@ -312,7 +313,7 @@ def test_refused_before_any_request(
     environment: dict[str, str],
     nothing_served: responses.RequestsMock,
     monkeypatch: pytest.MonkeyPatch,
-    figures: Any,
+    figures: Figures,
 ) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
@@ -329,7 +330,7 @@ def test_enough_bad_inputs() -> None:
 # ----- accepted: odd but valid input is not refused, and goes where it should --------------------
 @pytest.mark.parametrize("entity", ["a'b", "x' or status eq 'Failed", '"', "%27", "\\", "é"])
 def test_entity_text_never_reaches_the_filter(
-    entity: str, monkeypatch: pytest.MonkeyPatch, figures: Any
+    entity: str, monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
     """--entity filters on this side: whatever it holds, the $filter sent is azjobs' own."""
     vault_env(monkeypatch)
@@ -382,7 +383,7 @@ SAMPLE = (
 )
 
 
-def test_installed_console_script_refuses_before_sending(figures: Any) -> None:
+def test_installed_console_script_refuses_before_sending(figures: Figures) -> None:
     with local_server(lambda method, path: json_answer('{"value": []}')) as server:
         env = {
             "AZJOBS_ENDPOINT": server.url,

@@ -30,6 +30,7 @@ from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.model.errors import AzJobsError
 from azbackupjobs.view.output import Environment
 from tests.harness import Result, finished, run_cli, spawn_cli
+from tests.reliability.conftest import Figures
 from tests.reliability.corpus import JOB_CASES, PAGE_CASES, SECOND_PAGE, Case, job_body
 from tests.reliability.reliability_harness import (
     JOB,
@@ -223,7 +224,7 @@ class FakeTime:
 # ----- get and list-tasks -------------------------------------------------------------------------
 @pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
 def test_get_and_list_tasks(
-    case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Any
+    case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     add(rsps, re.escape(JOB_URL) + r"\?.*", case)
     for command in ("get", "list-tasks"):
@@ -251,7 +252,9 @@ def test_get_and_list_tasks(
 
 # ----- list ---------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
-def test_list(case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Any) -> None:
+def test_list(
+    case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Figures
+) -> None:
     served = list_answer(case)
     if case.name == "page-next-link-relative":  # the one nextLink that is followed
         second = Case("second page", "job", SECOND_PAGE.encode())
@@ -274,7 +277,9 @@ def test_list(case: Case, quiet_clients: None, rsps: responses.RequestsMock, fig
 
 # ----- watch --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", JOB_CASES, ids=lambda c: c.name)
-def test_watch(case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Any) -> None:
+def test_watch(
+    case: Case, quiet_clients: None, rsps: responses.RequestsMock, figures: Figures
+) -> None:
     """The answer comes first, then the job as Completed: the watch ends with the right code,
     having waited out what was transient."""
     calls = {"n": 0}
@@ -334,7 +339,7 @@ def test_huge_tables_are_cut_and_say_so(quiet_clients: None, rsps: responses.Req
     assert "… 9800 more properties" in result.stdout
 
 
-def test_corpus_size(figures: Any) -> None:
+def test_corpus_size(figures: Figures) -> None:
     assert len(JOB_CASES) >= 40
     assert len({c.name for c in ALL_CASES}) == len(ALL_CASES)
     kinds = {c.kind for c in JOB_CASES}
@@ -356,7 +361,7 @@ SAMPLE = (
 )
 
 
-def test_installed_console_script_sample(figures: Any) -> None:
+def test_installed_console_script_sample(figures: Figures) -> None:
     by_name = {c.name: c for c in JOB_CASES}
     guids = {
         f"00000000-0000-4000-8000-{n:012d}": by_name[name]

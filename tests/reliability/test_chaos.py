@@ -25,6 +25,7 @@ import pytest
 from azbackupjobs.emulator import FAULT_KINDS, EmulatorHandle
 from azbackupjobs.emulator import server as emulator_server
 from tests.harness import EmulatorFactory, finished, spawn_cli
+from tests.reliability.conftest import Figures
 from tests.reliability.reliability_harness import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
@@ -139,7 +140,7 @@ def final_statuses(fmt: str, out: str) -> dict[str, str]:
 
 
 def test_twenty_jobs_under_thirty_percent_faults(
-    emulators: list[EmulatorHandle], tmp_path: Path, figures: Any
+    emulators: list[EmulatorHandle], tmp_path: Path, figures: Figures
 ) -> None:
     jobs: list[list[str]] = []
     procs = []

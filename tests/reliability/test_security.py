@@ -27,6 +27,7 @@ from azbackupjobs.emulator import routes as emulator_routes
 from azbackupjobs.model.errors import AzJobsError
 from azbackupjobs.view.output import Environment
 from tests.harness import EmulatorFactory, Result, run_cli, run_cli_process, sent_url
+from tests.reliability.conftest import Figures
 from tests.reliability.corpus import job_body
 from tests.reliability.reliability_harness import (
     BASE,
@@ -137,7 +138,7 @@ def test_echoed_token_never_printed(
     headers: dict[str, str],
     command: str,
     rsps: responses.RequestsMock,
-    figures: Any,
+    figures: Figures,
 ) -> None:
     text = body if isinstance(body, str) else json.dumps(body)
     rsps.add(
@@ -198,7 +199,7 @@ def watch_in_process(*, debug: bool) -> Result:
 
 
 def test_debug_traces_headers_redacted_through_a_whole_cancel(
-    rsps: responses.RequestsMock, figures: Any
+    rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     """Every request of a cancel with --wait: the job, the POST, its Location (which carries
     the token in its query, as a careless service might), and the polls."""
@@ -224,7 +225,9 @@ def test_debug_traces_headers_redacted_through_a_whole_cancel(
     figures.security_checks += 1
 
 
-def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock, figures: Any) -> None:
+def test_token_in_a_next_link_is_not_printed(
+    rsps: responses.RequestsMock, figures: Figures
+) -> None:
     next_link = f"{LIST_URL}?api-version=2017-07-01&$skiptoken={TOKEN}"
     second = dict(DONE, name="00000000-0000-4000-8000-000000000002")
     rsps.add(
@@ -256,7 +259,9 @@ def check_refused(result: Result, rsps: responses.RequestsMock) -> None:
 
 
 @pytest.mark.parametrize("url", FOREIGN)
-def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figures: Any) -> None:
+def test_foreign_next_link_refused(
+    url: str, rsps: responses.RequestsMock, figures: Figures
+) -> None:
     rsps.add(
         responses.GET,
         re.compile(re.escape(LIST_URL) + r"\?.*"),
@@ -271,7 +276,7 @@ def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figur
 @pytest.mark.parametrize("url", FOREIGN)
 @pytest.mark.parametrize("header", ["Location", "Azure-AsyncOperation"])
 def test_foreign_cancel_operation_refused(
-    url: str, header: str, rsps: responses.RequestsMock, figures: Any
+    url: str, header: str, rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=RUNNING)
     rsps.add(
@@ -287,7 +292,7 @@ def test_foreign_cancel_operation_refused(
 
 @pytest.mark.parametrize("url", FOREIGN)
 def test_foreign_operation_url_refused(
-    url: str, rsps: responses.RequestsMock, figures: Any
+    url: str, rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     operation = url.replace(
         "/backupJobs",
@@ -300,7 +305,7 @@ def test_foreign_operation_url_refused(
 
 
 def test_cancel_builds_its_urls_from_the_id_given(
-    rsps: responses.RequestsMock, figures: Any
+    rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     """The service's ``name`` of the job never goes into a URL: the id the user gave does."""
     hostile = {**RUNNING, "name": "../../../providers/evil"}
@@ -313,7 +318,7 @@ def test_cancel_builds_its_urls_from_the_id_given(
     figures.security_checks += 1
 
 
-def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) -> None:
+def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Figures) -> None:
     statuses = iter((301, 302, 307, 308))
     rsps.add_callback(
         responses.GET,
@@ -330,7 +335,7 @@ def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) 
 
 # ----- the real thing: the demo, and plain http through a proxy ----------------------------------
 def test_demo_refuses_an_operation_on_another_host(
-    monkeypatch: pytest.MonkeyPatch, figures: Any
+    monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
     """The emulator is made to answer the backup trigger with an Azure-AsyncOperation on another
     port (another origin): the demo stops, and that other server never sees a request."""
@@ -359,7 +364,7 @@ def test_demo_refuses_an_operation_on_another_host(
         figures.security_checks += 1
 
 
-def test_no_proxy_for_plain_http(emulator_factory: EmulatorFactory, figures: Any) -> None:
+def test_no_proxy_for_plain_http(emulator_factory: EmulatorFactory, figures: Figures) -> None:
     """HTTP_PROXY would carry a plain-http request, bearer token and all, to the proxy's host:
     requests to the (loopback) http endpoint go direct."""
     emu = emulator_factory(seed_data=False)

@@ -24,6 +24,7 @@ import pytest
 from azbackupjobs.emulator import EmulatorHandle
 from tests.harness import AZJOBS_SCRIPT, EmulatorFactory, Variables, child_environment, spawn_cli
 from tests.harness.terminal import Terminal
+from tests.reliability.conftest import Figures
 from tests.reliability.corpus import job_body
 from tests.reliability.reliability_harness import (
     JOB,
@@ -61,7 +62,9 @@ def readline(proc: subprocess.Popen[bytes], limit: float = 30.0) -> bytes:
 
 # ----- watch ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_watch_on_a_terminal_during_a_stalled_request(signum: int, code: int, figures: Any) -> None:
+def test_watch_on_a_terminal_during_a_stalled_request(
+    signum: int, code: int, figures: Figures
+) -> None:
     """The first poll is answered; the second hangs in the middle of its request."""
     stalled = threading.Event()
     body = json.dumps(job_body("InProgress"))
@@ -92,7 +95,7 @@ def test_watch_on_a_terminal_during_a_stalled_request(signum: int, code: int, fi
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_watch_on_a_terminal_while_waiting_out_a_retry_after(
-    emu: EmulatorHandle, signum: int, code: int, figures: Any
+    emu: EmulatorHandle, signum: int, code: int, figures: Figures
 ) -> None:
     job = emu.add_job(entity="vm-throttled", tasks=LONG_TASKS)
     term = Terminal("watch", job, "--interval", "1", env=emu.env())
@@ -113,7 +116,9 @@ def test_watch_on_a_terminal_while_waiting_out_a_retry_after(
     [(signal.SIGINT, 130, "ndjson"), (signal.SIGTERM, 143, "table")],
     ids=["SIGINT-ndjson", "SIGTERM-table"],
 )
-def test_watch_piped(emu: EmulatorHandle, signum: int, code: int, fmt: str, figures: Any) -> None:
+def test_watch_piped(
+    emu: EmulatorHandle, signum: int, code: int, fmt: str, figures: Figures
+) -> None:
     job = emu.add_job(entity="vm-piped", tasks=LONG_TASKS)
     proc = spawn_cli("watch", job, "--interval", "1", "-o", fmt, env=emu.env(), binary=True)
     first = readline(proc)
@@ -143,7 +148,9 @@ def stalled_env(url: str) -> dict[str, str]:
     [(signal.SIGINT, 130, "json"), (signal.SIGTERM, 143, "ndjson")],
     ids=["SIGINT-json", "SIGTERM-ndjson"],
 )
-def test_list_piped_during_a_stalled_page(signum: int, code: int, fmt: str, figures: Any) -> None:
+def test_list_piped_during_a_stalled_page(
+    signum: int, code: int, fmt: str, figures: Figures
+) -> None:
     with local_server(lambda method, path: None) as server:
         proc = spawn_cli("list", "-o", fmt, env=stalled_env(server.url), binary=True)
         assert server.arrived.wait(30)
@@ -156,7 +163,7 @@ def test_list_piped_during_a_stalled_page(signum: int, code: int, fmt: str, figu
 
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_list_on_a_terminal_during_a_stalled_page(signum: int, code: int, figures: Any) -> None:
+def test_list_on_a_terminal_during_a_stalled_page(signum: int, code: int, figures: Figures) -> None:
     with local_server(lambda method, path: None) as server:
         term = Terminal("list", env=stalled_env(server.url))
         assert server.arrived.wait(30)
@@ -205,7 +212,7 @@ def head_1(argv: list[str], env: Variables, tmp_path: Path) -> tuple[int, bytes,
     ids=["ndjson", "json", "tsv", "table", "json-query"],
 )
 def test_list_into_head(
-    big_vault: EmulatorHandle, argv: list[str], tmp_path: Path, figures: Any
+    big_vault: EmulatorHandle, argv: list[str], tmp_path: Path, figures: Figures
 ) -> None:
     code, out, err = head_1(argv, big_vault.env(), tmp_path)
     assert (code, err) == (0, b""), err
@@ -214,7 +221,7 @@ def test_list_into_head(
 
 
 def test_watch_ndjson_into_head(
-    emulator_factory: EmulatorFactory, tmp_path: Path, figures: Any
+    emulator_factory: EmulatorFactory, tmp_path: Path, figures: Figures
 ) -> None:
     emu = emulator_factory(seed=7, seed_data=False, speed=60.0)
     job = emu.add_job(
