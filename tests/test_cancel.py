@@ -5,7 +5,6 @@ and ``--wait`` to the job's end."""
 from __future__ import annotations
 
 import copy
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,7 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.view.output import Environment
-from tests.harness import run_cli, sent_url, strict_mock
+from tests.harness import FakeEnvironment, fake_environment, run_cli, sent_url, strict_mock
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -108,14 +106,9 @@ class FakeTime:
         self.now += seconds
 
 
-def env_of(tmp_path: Path, *, stdin_tty: bool = False) -> Environment:
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=stdin_tty,
-        env={
+def env_of(tmp_path: Path, *, stdin_tty: bool = False) -> FakeEnvironment:
+    return fake_environment(
+        {
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": RG,
             "AZJOBS_VAULT": VAULT,
@@ -124,6 +117,7 @@ def env_of(tmp_path: Path, *, stdin_tty: bool = False) -> Environment:
             "XDG_CONFIG_HOME": str(tmp_path),
             "XDG_CACHE_HOME": str(tmp_path),
         },
+        stdin_tty=stdin_tty,
     )
 
 
@@ -153,8 +147,7 @@ def cancel(
         clock=fake.clock,
         read_answer=read_answer,
     )
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
+    return code, env.out, env.err
 
 
 def accepted(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -11,8 +10,8 @@ import pytest
 from azbackupjobs.arm import config, settings
 from azbackupjobs.arm.config import ConfigError
 from azbackupjobs.model.errors import ExitCode
-from azbackupjobs.view.output import Environment, resolve_format
-from tests.harness import run_cli
+from azbackupjobs.view.output import resolve_format
+from tests.harness import FakeEnvironment, fake_environment, run_cli
 
 SUB_A = "00000000-0000-4000-8000-00000000000a"
 SUB_B = "00000000-0000-4000-8000-00000000000b"
@@ -312,8 +311,8 @@ def test_missing_settings_hint_mentions_profiles(config_file: Path) -> None:
     assert "--profile" in str(getattr(info.value, "hint", ""))
 
 
-def fake_env(path: Path, tty: bool = False, **extra: str) -> Environment:
-    return Environment(io.StringIO(), io.StringIO(), tty, False, False, env_for(path, **extra))
+def fake_env(path: Path, tty: bool = False, **extra: str) -> FakeEnvironment:
+    return fake_environment(env_for(path, **extra), tty=tty)
 
 
 def test_output_format_precedence(config_file: Path) -> None:
@@ -409,7 +408,7 @@ def test_config_show_table_on_a_terminal(
     config_file.write_text(GOOD)
     env = fake_env(config_file, tty=True, AZJOBS_OUTPUT="table")
     assert run_config_show(CommonOptions(profile="gov"), env) == 0
-    text = env.stdout.getvalue()  # type: ignore[attr-defined]
+    text = env.out
     assert "AzureUSGovernment" in text and "profile gov" in text and "setting" in text
 
 

@@ -18,7 +18,7 @@ from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.follow.fleet import FleetWatchOptions, summary
 from azbackupjobs.model.errors import UsageError
 from azbackupjobs.view.output import Environment
-from tests.harness import EmulatorFactory, run_cli
+from tests.harness import EmulatorFactory, fake_environment, run_cli
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
@@ -55,16 +55,8 @@ def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
 def make_env(
     emu: EmulatorHandle, *, tty: bool = False
 ) -> tuple[Environment, io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout=out,
-        stderr=err,
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={"AZJOBS_ENDPOINT": emu.url, "AZJOBS_ACCESS_TOKEN": emu.token},
-    )
-    return env, out, err
+    env = fake_environment({"AZJOBS_ENDPOINT": emu.url, "AZJOBS_ACCESS_TOKEN": emu.token}, tty=tty)
+    return env, env.stdout, env.stderr
 
 
 def watch(

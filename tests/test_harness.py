@@ -22,6 +22,7 @@ from tests.harness import (
     PYTHON_M,
     EmulatorFactory,
     child_environment,
+    fake_environment,
     finished,
     run_cli,
     run_cli_process,
@@ -224,3 +225,17 @@ def test_the_registries_are_strict() -> None:
         mocked.get(second, json={})
         requests.get(first, timeout=10)
         requests.get(second, timeout=10)
+
+
+def test_a_fake_environment_is_in_memory_and_holds_only_the_variables_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AZJOBS_VAULT", "from-the-process")
+    waits: list[float] = []
+    env = fake_environment({"AZJOBS_OUTPUT": "tsv"}, tty=True, stdin_tty=True, sleep=waits.append)
+    assert dict(env.env) == {"AZJOBS_OUTPUT": "tsv"}
+    assert (env.stdout_isatty, env.stderr_isatty, env.stdin_isatty) == (True, False, True)
+    env.stdout.write("data\n")
+    env.stderr.write("note\n")
+    env.sleep(1.5)
+    assert (env.out, env.err, waits) == ("data\n", "note\n", [1.5])

@@ -3,7 +3,6 @@ streaming, ``--limit``, merging several statuses, and every output format."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable
@@ -18,8 +17,7 @@ import responses
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.model.errors import ExitCode, UsageError
-from azbackupjobs.view.output import Environment
-from tests.harness import sent_url
+from tests.harness import FakeEnvironment, fake_environment, sent_url
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -34,14 +32,9 @@ TOKEN = "test-token-value"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def env_of(tmp_path: Path, *, tty: bool = False) -> Environment:
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={
+def env_of(tmp_path: Path, *, tty: bool = False) -> FakeEnvironment:
+    return fake_environment(
+        {
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": RG,
             "AZJOBS_VAULT": VAULT,
@@ -51,6 +44,7 @@ def env_of(tmp_path: Path, *, tty: bool = False) -> Environment:
             "XDG_CACHE_HOME": str(tmp_path),
             "COLUMNS": "200",
         },
+        tty=tty,
     )
 
 
@@ -127,8 +121,7 @@ def run(
     code = run_list(
         CommonOptions(output=output, query=query), ListOptions(**list_kwargs), env, now=NOW
     )
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
+    return code, env.out, env.err
 
 
 # ----- the request as sent -----------------------------------------------------------------
@@ -260,7 +253,6 @@ def test_follows_next_link_page_by_page(tmp_path: Path) -> None:
 
 def test_ndjson_streams_each_page_before_the_next_is_requested(tmp_path: Path) -> None:
     env = env_of(tmp_path)
-    assert isinstance(env.stdout, io.StringIO)
     stdout = env.stdout
     seen_before: dict[int, list[str]] = {}
 
@@ -281,7 +273,6 @@ def test_ndjson_streams_each_page_before_the_next_is_requested(tmp_path: Path) -
 
 def test_json_array_is_written_as_pages_arrive(tmp_path: Path) -> None:
     env = env_of(tmp_path)
-    assert isinstance(env.stdout, io.StringIO)
     stdout = env.stdout
     before_second: list[str] = []
 

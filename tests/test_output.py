@@ -20,6 +20,7 @@ from azbackupjobs.view.output import (
     tsv_lines,
 )
 from azbackupjobs.view.rows import job_tsv_row, task_tsv_row
+from tests.harness import FakeEnvironment, fake_environment
 
 
 class FlushCounter(io.StringIO):
@@ -32,27 +33,8 @@ class FlushCounter(io.StringIO):
         super().flush()
 
 
-def make_env(*, tty: bool = False, **env: str) -> Environment:
-    return Environment(
-        stdout=FlushCounter(),
-        stderr=io.StringIO(),
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=env,
-    )
-
-
-def stdout(env: Environment) -> str:
-    value = env.stdout.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(value, str)
-    return value
-
-
-def stderr(env: Environment) -> str:
-    value = env.stderr.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(value, str)
-    return value
+def make_env(*, tty: bool = False, **env: str) -> FakeEnvironment:
+    return fake_environment(env, tty=tty, stdout=FlushCounter())
 
 
 # ----- choosing the format ----------------------------------------------------------------------
@@ -246,8 +228,8 @@ DATA = {
 def test_json_is_indented_and_keeps_unicode() -> None:
     env = make_env()
     Output(env, "json").json(DATA)
-    assert stdout(env) == json.dumps(DATA, indent=2, ensure_ascii=False) + "\n"
-    assert "☃" in stdout(env) and stderr(env) == ""
+    assert env.out == json.dumps(DATA, indent=2, ensure_ascii=False) + "\n"
+    assert "☃" in env.out and env.err == ""
 
 
 def test_ndjson_is_compact_and_flushed() -> None:
@@ -255,44 +237,44 @@ def test_ndjson_is_compact_and_flushed() -> None:
     out = Output(env, "ndjson")
     out.ndjson(DATA)
     out.ndjson({"b": 2})
-    assert stdout(env).splitlines() == [
+    assert env.out.splitlines() == [
         json.dumps(DATA, separators=(",", ":"), ensure_ascii=False),
         '{"b":2}',
     ]
-    assert env.stdout.flushes >= 2  # type: ignore[attr-defined]
+    assert isinstance(env.stdout, FlushCounter) and env.stdout.flushes >= 2
 
 
 def test_ndjson_items_and_stream() -> None:
     env = make_env()
     Output(env, "ndjson").ndjson_items([{"a": 1}, {"a": 2}])
-    assert stdout(env) == '{"a":1}\n{"a":2}\n'
+    assert env.out == '{"a":1}\n{"a":2}\n'
     env = make_env()
     Output(env, "ndjson", Query("[].a")).ndjson_items([{"a": 1}, {"a": 2}])
-    assert stdout(env) == "1\n2\n"
+    assert env.out == "1\n2\n"
     env = make_env()
     Output(env, "ndjson", Query("length(@)")).ndjson_items([{"a": 1}])
-    assert stdout(env) == "1\n"
+    assert env.out == "1\n"
     env = make_env()
     Output(env, "ndjson").stream(iter([{"x": 1}, {"x": 2}]))
-    assert stdout(env) == '{"x":1}\n{"x":2}\n'
+    assert env.out == '{"x":1}\n{"x":2}\n'
 
 
 def test_data_uses_documented_tsv_rows_unless_queried() -> None:
     env = make_env()
     Output(env, "tsv").data(DATA, tsv_rows=[["j1", "Completed"]])
-    assert stdout(env) == "j1\tCompleted\n"
+    assert env.out == "j1\tCompleted\n"
     env = make_env()
     Output(env, "tsv", Query("properties.status")).data(DATA, tsv_rows=[["ignored"]])
-    assert stdout(env) == "Completed\n"
+    assert env.out == "Completed\n"
     env = make_env()
     Output(env, "tsv").data([], tsv_rows=[])
-    assert stdout(env) == ""
+    assert env.out == ""
     env = make_env()
     Output(env, "json", Query("properties.status")).data(DATA)
-    assert stdout(env) == '"Completed"\n'
+    assert env.out == '"Completed"\n'
     env = make_env()
     Output(env, "ndjson").data(DATA)
-    assert stdout(env).count("\n") == 1
+    assert env.out.count("\n") == 1
 
 
 def test_render_on_a_pipe_is_plain_and_wide() -> None:
@@ -303,7 +285,7 @@ def test_render_on_a_pipe_is_plain_and_wide() -> None:
     table = Table("Task", "Status")
     table.add_row("x" * 130, "Completed")
     out.render(table)
-    text = stdout(env)
+    text = env.out
     assert "\x1b" not in text and "Completed" in text
     assert out.console.width == 160 and not out.live
 
@@ -313,8 +295,8 @@ def test_notes_and_warnings_go_to_stderr() -> None:
     out = Output(env, "json")
     out.note("azjobs: throttled; retrying in 3.0 s")
     out.warn("something odd")
-    assert stdout(env) == ""
-    assert stderr(env) == "azjobs: throttled; retrying in 3.0 s\nwarning: something odd\n"
+    assert env.out == ""
+    assert env.err == "azjobs: throttled; retrying in 3.0 s\nwarning: something odd\n"
 
 
 def test_closed_stdout_stops_quietly() -> None:
@@ -322,14 +304,7 @@ def test_closed_stdout_stops_quietly() -> None:
         def write(self, text: str) -> int:
             raise BrokenPipeError()
 
-    env = Environment(
-        stdout=Closed(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={},
-    )
+    env = fake_environment(stdout=Closed())
     with pytest.raises(StdoutClosed):
         Output(env, "json").json({"a": 1})
     with pytest.raises(StdoutClosed):

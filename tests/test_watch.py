@@ -49,8 +49,8 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.view.output import Environment, Output, Query
-from tests.harness import run_cli
+from azbackupjobs.view.output import Output, Query
+from tests.harness import fake_environment, run_cli
 
 SUB = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 RG = "rg1"
@@ -221,10 +221,7 @@ def serve_list(rsps: responses.RequestsMock, fake: FakeTime, steps: list[Step]) 
 def make_session(
     fake: FakeTime, fmt: str = "ndjson", *, tty: bool = False, query: str | None = None
 ) -> tuple[Session, io.StringIO, io.StringIO]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout, stderr, stdout_isatty=tty, stderr_isatty=False, stdin_isatty=False, env={}
-    )
+    env = fake_environment(tty=tty)
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
         ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT),
@@ -234,7 +231,7 @@ def make_session(
     client = BackupJobsClient(
         ctx, StaticTokenProvider("test-token"), retry=NO_RETRY, sleep=fake.sleep
     )
-    return Session(env=env, out=out, ctx=ctx, client=client), stdout, stderr
+    return Session(env=env, out=out, ctx=ctx, client=client), env.stdout, env.stderr
 
 
 def run(fake: FakeTime, session: Session, job_ids: list[str], **options: Any) -> int:

@@ -19,6 +19,7 @@ from tests.harness.cli import (
     variables,
 )
 from tests.harness.emulators import EmulatorFactory
+from tests.harness.environment import FakeEnvironment, fake_environment
 from tests.harness.mocks import sent_url, strict_mock
 
 __all__ = [
@@ -26,10 +27,12 @@ __all__ = [
     "AZJOBS_SCRIPT",
     "PYTHON_M",
     "EmulatorFactory",
+    "FakeEnvironment",
     "Result",
     "Sleep",
     "Variables",
     "child_environment",
+    "fake_environment",
     "finished",
     "option_table",
     "run_cli",

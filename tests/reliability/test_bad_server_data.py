@@ -11,7 +11,6 @@ A sample runs the installed console script (its fast path) against a local serve
 from __future__ import annotations
 
 import functools
-import io
 import json
 import os
 import re
@@ -28,8 +27,7 @@ from azbackupjobs.commands.get import run_get, run_list_tasks
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.model.errors import AzJobsError
-from azbackupjobs.view.output import Environment
-from tests.harness import Result, finished, run_cli, spawn_cli
+from tests.harness import FakeEnvironment, Result, fake_environment, finished, run_cli, spawn_cli
 from tests.reliability.conftest import Figures
 from tests.reliability.corpus import JOB_CASES, PAGE_CASES, SECOND_PAGE, Case, job_body
 from tests.reliability.reliability_harness import (
@@ -187,27 +185,18 @@ def quiet_clients(monkeypatch: pytest.MonkeyPatch) -> None:
     vault_env(monkeypatch)
 
 
-def tty_env(*, tty: bool) -> Environment:
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=dict(os.environ),
-        sleep=skip_waits,
-    )
+def tty_env(*, tty: bool) -> FakeEnvironment:
+    return fake_environment(os.environ, tty=tty, sleep=skip_waits)
 
 
-def guarded(env: Environment, call: Callable[[], int]) -> Result:
+def guarded(env: FakeEnvironment, call: Callable[[], int]) -> Result:
     """What ``fastpath.guarded`` does with a run's failure, for runs called directly."""
     try:
         code = int(call())
     except AzJobsError as exc:
         report(exc, env.stderr)
         code = int(exc.exit_code)
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return Result(code, env.stdout.getvalue(), env.stderr.getvalue())
+    return Result(code, env.out, env.err)
 
 
 class FakeTime:

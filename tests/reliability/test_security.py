@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -25,8 +24,14 @@ from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
 from azbackupjobs.emulator import routes as emulator_routes
 from azbackupjobs.model.errors import AzJobsError
-from azbackupjobs.view.output import Environment
-from tests.harness import EmulatorFactory, Result, run_cli, run_cli_process, sent_url
+from tests.harness import (
+    EmulatorFactory,
+    Result,
+    fake_environment,
+    run_cli,
+    run_cli_process,
+    sent_url,
+)
 from tests.reliability.conftest import Figures
 from tests.reliability.corpus import job_body
 from tests.reliability.reliability_harness import (
@@ -175,15 +180,7 @@ def watch_in_process(*, debug: bool) -> Result:
     def sleep(seconds: float) -> None:
         clock[0] += max(seconds, 0.0)
 
-    env = Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=dict(os.environ),
-        sleep=sleep,
-    )
+    env = fake_environment(os.environ, sleep=sleep)
     request = WatchRequest(
         common=CommonOptions(output="json", debug=debug),
         options=WatchOptions(interval=1.0, timeout=5.0),
@@ -194,8 +191,7 @@ def watch_in_process(*, debug: bool) -> Result:
     except AzJobsError as exc:
         report(exc, env.stderr)
         code = int(exc.exit_code)
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return Result(int(code), env.stdout.getvalue(), env.stderr.getvalue())
+    return Result(int(code), env.out, env.err)
 
 
 def test_debug_traces_headers_redacted_through_a_whole_cancel(
