@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.harness.cli import stop_leftovers
 from tests.harness.emulators import emulator_factory, module_emulator_factory
 from tests.harness.mocks import ordered_rsps, rsps
 
@@ -58,6 +59,13 @@ def isolated_environment(
     yield az_dir
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_running() -> Iterator[None]:
+    """What a test spawned and did not wait for (it failed on the way) is killed at its end."""
+    yield
+    stop_leftovers()
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from tests.harness import (
     run_cli,
     run_cli_process,
     spawn_cli,
+    stop_leftovers,
     strict_mock,
 )
 from tests.harness.terminal import Terminal
@@ -239,3 +240,11 @@ def test_a_fake_environment_is_in_memory_and_holds_only_the_variables_given(
     env.stderr.write("note\n")
     env.sleep(1.5)
     assert (env.out, env.err, waits) == ("data\n", "note\n", [1.5])
+
+
+def test_what_a_test_leaves_running_is_stopped() -> None:
+    proc = spawn_cli("30", program=["sleep"])
+    term = Terminal("30", program=["sleep"])
+    assert proc.poll() is None and term.child.isalive()
+    stop_leftovers()
+    assert proc.poll() is not None and not term.child.isalive()

@@ -16,6 +16,8 @@ from tests.harness.cli import (
     run_cli_process,
     run_command,
     spawn_cli,
+    stop_at_test_end,
+    stop_leftovers,
     variables,
 )
 from tests.harness.emulators import EmulatorFactory
@@ -40,6 +42,8 @@ __all__ = [
     "run_command",
     "sent_url",
     "spawn_cli",
+    "stop_at_test_end",
+    "stop_leftovers",
     "strict_mock",
     "variables",
 ]

@@ -267,25 +267,53 @@ def spawn_cli(
     program: Sequence[str] = AZJOBS,
 ) -> subprocess.Popen[str] | subprocess.Popen[bytes]:
     """``azjobs ARGS`` started and left running, stdout and stderr piped (text unless
-    ``binary``), stdin empty: for tests that signal it, read it line by line or run several."""
+    ``binary``), stdin empty: for tests that signal it, read it line by line or run several.
+    Still running when the test ends (it failed on the way), it is killed then."""
+    proc: subprocess.Popen[str] | subprocess.Popen[bytes]
     if binary:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [*program, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=child_environment(env),
         )
-    return subprocess.Popen(
-        [*program, *args],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=child_environment(env),
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
+    else:
+        proc = subprocess.Popen(
+            [*program, *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=child_environment(env),
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
+    stop_at_test_end(functools.partial(_kill, proc))
+    return proc
+
+
+def _kill(proc: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    proc.wait(timeout=30)
+
+
+_LEFTOVERS: list[Callable[[], None]] = []
+
+
+def stop_at_test_end(stop: Callable[[], None]) -> None:
+    """Have ``stop`` run when the current test ends (``stop_leftovers``)."""
+    _LEFTOVERS.append(stop)
+
+
+def stop_leftovers() -> None:
+    """Stop what the test started and left running: no process outlives its test."""
+    while _LEFTOVERS:
+        _LEFTOVERS.pop()()
 
 
 def finished(proc: subprocess.Popen[str], timeout: float = 60.0) -> Result:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pexpect
 import pyte
 
-from tests.harness.cli import AZJOBS, Variables, child_environment
+from tests.harness.cli import AZJOBS, Variables, child_environment, stop_at_test_end
 
 HIDE_CURSOR, SHOW_CURSOR = b"\x1b[?25l", b"\x1b[?25h"
 
@@ -43,6 +43,13 @@ class Terminal:
         self.child = pexpect.spawn(
             program[0], [*program[1:], *args], env=values, dimensions=(lines, columns)
         )
+        stop_at_test_end(self._stop)
+
+    def _stop(self) -> None:
+        """Still running when the test ends (it failed on the way): killed."""
+        if self.child.isalive():
+            self.child.terminate(force=True)
+        self.child.close()
 
     @property
     def text(self) -> str:
