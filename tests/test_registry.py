@@ -59,9 +59,9 @@ def test_every_dotted_path_resolves(name: str, command: Command) -> None:
     for route in command.routes:
         assert isinstance(getattr(resolve(command.options), route.when), property)
     for param in command.params:
-        for path in (param.complete, param.convert):
-            if path is not None:
-                assert callable(resolve(path)), path
+        for hook in (param.complete, param.convert):
+            if hook is not None:
+                assert callable(resolve(hook)), hook
 
 
 @pytest.mark.parametrize(("name", "command"), COMMANDS, ids=IDS)
@@ -77,7 +77,9 @@ def test_flags_are_unique_and_spelled_as_flags(name: str, command: Command) -> N
 def test_the_typer_app_has_the_registry_commands() -> None:
     app = cli.build_app()
     names = [info.name for info in app.registered_commands]
-    names += [str(g.typer_instance.info.name) for g in app.registered_groups]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        names.append(str(group.typer_instance.info.name))
     assert names == [e.name for e in registry.PROGRAM.entries]
 
 
