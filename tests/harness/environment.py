@@ -32,13 +32,14 @@ def fake_environment(
     stdin_tty: bool = False,
     sleep: Callable[[float], None] | None = None,
     stdout: io.StringIO | None = None,
+    stderr: io.StringIO | None = None,
 ) -> FakeEnvironment:
     """Variables ``env`` (nothing of the process's); stdout a terminal if ``tty`` (stderr never
-    is); ``sleep``: how the HTTP client waits before a retry; ``stdout``: a stream of the test's
-    own (one that counts flushes, say)."""
+    is); ``sleep``: how the HTTP client waits before a retry; ``stdout``, ``stderr``: streams of
+    the test's own (one that counts flushes, one that a serving thread writes, say)."""
     return FakeEnvironment(
         stdout=stdout if stdout is not None else io.StringIO(),
-        stderr=io.StringIO(),
+        stderr=stderr if stderr is not None else io.StringIO(),
         stdout_isatty=tty,
         stderr_isatty=False,
         stdin_isatty=stdin_tty,
