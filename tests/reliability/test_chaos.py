@@ -9,10 +9,15 @@ runs 60 times faster than real time, so the jobs take about eight seconds.
 Every watch must end with its jobs' true final status (as the emulator has it) and the matching
 exit code; no request may reach the emulator before a Retry-After it sent has elapsed (it
 records such a request as ``429-early``); stderr never holds a traceback.
+
+The emulators' seeds are chosen so that the first request of every watch meets a fault, the
+kinds taken in turn: every kind is injected, however few requests a loaded machine leaves time
+for (a watch that starts late sees its jobs ended at its first poll).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
@@ -24,6 +29,7 @@ import pytest
 
 from azbackupjobs.emulator import FAULT_KINDS, EmulatorHandle
 from azbackupjobs.emulator import server as emulator_server
+from azbackupjobs.emulator.faults import FaultPlan
 from tests.harness import EmulatorFactory, finished, spawn_cli
 from tests.reliability.conftest import Figures
 from tests.reliability.reliability_harness import assert_no_traceback
@@ -109,6 +115,21 @@ def worst(codes: list[int]) -> int:
     return 0
 
 
+def seeds_failing_first(count: int) -> list[int]:
+    """``count`` emulator seeds whose fault plan fails the first request, with each fault kind in
+    turn (the plan draws from an RNG seeded with the emulator's seed, request by request)."""
+    kinds = itertools.cycle(FAULT_KINDS)
+    wanted = next(kinds)
+    seeds: list[int] = []
+    for seed in range(100, 100_000):
+        if FaultPlan(FAULT_RATE, FAULT_KINDS, seed).choose() == wanted:
+            seeds.append(seed)
+            if len(seeds) == count:
+                return seeds
+            wanted = next(kinds)
+    raise AssertionError(f"no seed fails its first request with {wanted}")
+
+
 @pytest.fixture
 def emulators(
     emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
@@ -118,13 +139,13 @@ def emulators(
     monkeypatch.setattr(emulator_server, "RETRY_AFTER_THROTTLED", RETRY_AFTER)
     return [
         emulator_factory(
-            seed=100 + n,
+            seed=seed,
             seed_data=False,
             speed=SPEED,
             faults=FAULT_RATE,
             slow_seconds=SLOW_SECONDS,
         )
-        for n in range(len(PLAN))
+        for seed in seeds_failing_first(len(PLAN))
     ]
 
 
