@@ -4,6 +4,10 @@ Every test runs in a clean environment: the developer's own ``AZJOBS_*`` / ``AZU
 and their az CLI login must never change what a test sees, so they are removed and
 ``AZURE_CONFIG_DIR`` points at an empty temporary directory. ``TZ`` is UTC so that rendered local
 times are the same on every machine.
+
+The harness's fixtures (tests/harness) are registered here for every test: ``emulator_factory``
+and ``module_emulator_factory`` (running emulators), ``rsps`` and ``ordered_rsps`` (strict
+``responses`` registries).
 """
 
 from __future__ import annotations
@@ -17,6 +21,12 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from tests.harness.cli import stop_leftovers
+from tests.harness.emulators import emulator_factory, module_emulator_factory
+from tests.harness.mocks import ordered_rsps, rsps
+
+__all__ = ["emulator_factory", "module_emulator_factory", "ordered_rsps", "rsps"]
 
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
 
@@ -49,6 +59,13 @@ def isolated_environment(
     yield az_dir
     monkeypatch.undo()
     time.tzset()
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_running() -> Iterator[None]:
+    """What a test spawned and did not wait for (it failed on the way) is killed at its end."""
+    yield
+    stop_leftovers()
 
 
 @pytest.fixture

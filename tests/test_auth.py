@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from azbackupjobs.arm.auth import (
     provider_from_environment,
 )
 from azbackupjobs.model.errors import AuthError, ExitCode, UsageError
+from tests.harness import run_cli_process
 
 SCOPE = "https://management.azure.com/.default"
 AUTHORITY = "login.microsoftonline.com"
@@ -168,7 +168,7 @@ def test_credential_errors_are_auth_errors_with_a_hint(exc: BaseException) -> No
     with pytest.raises(AuthError) as info:
         provider.get()
     err = info.value
-    assert err.exit_code == ExitCode.AUTH == 4
+    assert err.exit_code == ExitCode.AUTH and int(ExitCode.AUTH) == 4
     assert "\n" not in err.message and err.message.startswith("no Azure credential available")
     assert err.hint == auth.AUTH_HINT and "az login" in err.hint
     assert "AZJOBS_ACCESS_TOKEN" in err.hint
@@ -235,24 +235,13 @@ print("IMPORTED", [m for m in sys.modules if m.startswith("azure.identity")], fi
 """
 
 
-def _subprocess_env(**extra: str) -> dict[str, str]:
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(extra)
-    return env
-
-
 def test_azure_identity_is_not_imported_with_an_access_token(tmp_path: Path) -> None:
     fixture = ROOT / "tests" / "fixtures" / "recorded" / "iaasvm_backup_completed_2023.json"
-    proc = subprocess.run(
-        [sys.executable, "-c", _RUN_GET, str(fixture)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc = run_cli_process(
+        str(fixture),
+        program=(sys.executable, "-c", _RUN_GET),
         cwd=tmp_path,
-        env=_subprocess_env(AZJOBS_ACCESS_TOKEN="opaque-token", AZURE_CONFIG_DIR=str(tmp_path)),
+        env={"AZJOBS_ACCESS_TOKEN": "opaque-token", "AZURE_CONFIG_DIR": str(tmp_path)},
     )
     assert "EXIT 0" in proc.stderr, proc.stderr
     assert "IMPORTED []" in proc.stderr
@@ -286,16 +275,12 @@ main(["get", "73e47398-73a0-45fb-b56b-9997e6d84229", "--subscription",
 
 
 def test_credential_failure_is_one_stderr_line_and_exit_4(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", _FAILING_CREDENTIAL],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    proc = run_cli_process(
+        program=(sys.executable, "-c", _FAILING_CREDENTIAL),
         cwd=tmp_path,
-        env=_subprocess_env(AZURE_CONFIG_DIR=str(tmp_path)),
+        env={"AZURE_CONFIG_DIR": str(tmp_path)},
     )
-    assert proc.returncode == 4, proc.stderr
+    assert proc.exit_code == 4, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("azjobs: error: no Azure credential available")

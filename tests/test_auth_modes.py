@@ -11,14 +11,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from azbackupjobs.arm import auth, token_cache
-from azbackupjobs.cli import app as cli
+from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.model.errors import AuthError, ExitCode, UsageError
+from tests.harness import EmulatorFactory, run_cli
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -89,29 +89,20 @@ def token() -> str:
 
 
 @pytest.fixture
-def emulator(token: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
-    from azbackupjobs.emulator import start_emulator
-
-    with start_emulator(token=token, seed=7) as emu:
-        for name, value in emu.env().items():
-            if name != "AZJOBS_ACCESS_TOKEN":
-                monkeypatch.setenv(name, value)
-        yield emu
+def emulator(
+    token: str, emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
+) -> EmulatorHandle:
+    """An emulator that accepts ``token``, its variables set but for the token itself."""
+    emu = emulator_factory(token=token, seed=7)
+    for name, value in emu.env().items():
+        if name != "AZJOBS_ACCESS_TOKEN":
+            monkeypatch.setenv(name, value)
+    return emu
 
 
 @pytest.fixture
-def job_id(emulator: object) -> str:
-    return str(emulator.add_job(entity="vm-auth", outcome="Completed"))  # type: ignore[attr-defined]
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        cli.main(list(args))
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+def job_id(emulator: EmulatorHandle) -> str:
+    return emulator.add_job(entity="vm-auth", outcome="Completed")
 
 
 # ----- the acceptance criterion: 10 consecutive gets, one az spawn -----------------------------
@@ -119,13 +110,12 @@ def test_ten_gets_spawn_az_once(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_AUTH", "cli")
     fake_az.issue(token)
     for _ in range(10):
-        code, out, err = run(capsys, "get", job_id, "-o", "json")
+        code, out, err = run_cli("get", job_id, "-o", "json")
         assert code == 0, err
         assert json.loads(out)["name"] == job_id
     assert fake_az.calls == [
@@ -137,15 +127,14 @@ def test_cache_entry_is_private_and_holds_the_token_tenant(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     directory = token_cache.token_dir(os.environ)
     (entry,) = directory.iterdir()
     assert oct(entry.stat().st_mode & 0o777) == oct(0o600)
     assert oct(directory.stat().st_mode & 0o777) == oct(0o700)
-    code, out, err = run(capsys, "cache", "show", "-o", "json")
+    code, out, err = run_cli("cache", "show", "-o", "json")
     assert code == 0
     (shown,) = json.loads(out)
     assert shown["mode"] == "cli" and shown["tenant"] == TENANT and shown["usable"] is True
@@ -157,13 +146,12 @@ def test_cache_off_spawns_every_time(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_TOKEN_CACHE", "0")
     fake_az.issue(token)
     for _ in range(3):
-        assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+        assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     assert len(fake_az.calls) == 3
     assert not token_cache.token_dir(os.environ).exists()
 
@@ -172,11 +160,10 @@ def test_token_near_expiry_is_not_reused(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token, expires_in=240)  # inside the five-minute margin
     for _ in range(2):
-        assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+        assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     assert len(fake_az.calls) == 2
 
 
@@ -184,14 +171,13 @@ def test_cache_clear_forces_a_new_token(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
-    code, out, err = run(capsys, "cache", "clear")
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    code, out, err = run_cli("cache", "clear")
     assert (code, out) == (0, "")
     assert "removed 1 cached token" in err
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     assert len(fake_az.calls) == 2
 
 
@@ -199,20 +185,19 @@ def test_a_refused_cached_token_is_replaced(
     fake_az: FakeAz,
     job_id: str,
     token: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A cached token the service refuses (revoked, other tenant) costs one retry, once."""
     stale = fake_jwt(marker="stale")
     fake_az.issue(stale)
-    code, _, err = run(capsys, "get", job_id, "--auth", "cli", "-o", "json")
+    code, _, err = run_cli("get", job_id, "--auth", "cli", "-o", "json")
     assert code == ExitCode.AUTH  # az itself hands out a token the emulator refuses
     assert len(fake_az.calls) == 2  # the first try and one renewal after the 401
     fake_az.issue(token)
     # The refused token is still cached: used once, refused, dropped, renewed from az.
-    code, _out, err = run(capsys, "get", job_id, "--auth", "cli", "-o", "json")
+    code, _out, err = run_cli("get", job_id, "--auth", "cli", "-o", "json")
     assert code == 0, err
     assert len(fake_az.calls) == 3
-    code, _, err = run(capsys, "get", job_id, "--auth", "cli", "-o", "json")
+    code, _, err = run_cli("get", job_id, "--auth", "cli", "-o", "json")
     assert code == 0, err
     assert len(fake_az.calls) == 3
 
@@ -221,7 +206,6 @@ def test_another_az_account_is_another_entry(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     az_config_dir: Path,
 ) -> None:
     def login(user: str, tenant: str) -> None:
@@ -242,10 +226,10 @@ def test_another_az_account_is_another_entry(
 
     fake_az.issue(token)
     login("alice@example.com", TENANT)
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     login("bob@example.com", TENANT)
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     assert len(fake_az.calls) == 2
 
 
@@ -253,11 +237,10 @@ def test_tokens_never_printed_even_with_debug(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     fake_az.issue(token)
     for _ in range(2):  # the first from az, the second from the cache
-        code, out, err = run(capsys, "get", job_id, "--auth", "cli", "-o", "json", "--debug")
+        code, out, err = run_cli("get", job_id, "--auth", "cli", "-o", "json", "--debug")
         assert code == 0
         assert token not in out and token not in err
         assert token.split(".")[1] not in out + err
@@ -269,37 +252,34 @@ def test_cli_mode_ignores_access_token_variable(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-right-token")
     fake_az.issue(token)
-    assert run(capsys, "get", job_id, "--auth", "cli", "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "--auth", "cli", "-o", "json")[0] == 0
     # default mode: AZJOBS_ACCESS_TOKEN wins (and is refused by the emulator)
-    assert run(capsys, "get", job_id, "-o", "json")[0] == ExitCode.AUTH
+    assert run_cli("get", job_id, "-o", "json")[0] == ExitCode.AUTH
     assert len(fake_az.calls) == 1
 
 
 def test_token_mode_needs_the_variable(
-    emulator: object,
+    emulator: EmulatorHandle,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    code, out, err = run(capsys, "get", job_id, "--auth", "token", "-o", "json")
+    code, out, err = run_cli("get", job_id, "--auth", "token", "-o", "json")
     assert code == ExitCode.AUTH and out == ""
     assert err.startswith("azjobs: error: --auth token needs AZJOBS_ACCESS_TOKEN")
-    assert emulator.request_log == []  # type: ignore[attr-defined]
+    assert emulator.request_log == []
 
 
 def test_token_mode_uses_the_variable(
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", token)
     monkeypatch.setenv("AZJOBS_AUTH", "token")
-    assert run(capsys, "get", job_id, "-o", "json")[0] == 0
+    assert run_cli("get", job_id, "-o", "json")[0] == 0
     assert not token_cache.token_dir(os.environ).exists()  # a given token is never cached
 
 
@@ -312,9 +292,8 @@ def test_token_mode_uses_the_variable(
     ],
 )
 def test_bad_modes_are_usage_errors_before_any_request(
-    emulator: object,
+    emulator: EmulatorHandle,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     args: list[str],
     env: dict[str, str],
@@ -322,44 +301,42 @@ def test_bad_modes_are_usage_errors_before_any_request(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    emulator.clear_request_log()  # type: ignore[attr-defined]
-    code, out, err = run(capsys, "get", job_id, *args, "-o", "json")
+    emulator.clear_request_log()
+    code, out, err = run_cli("get", job_id, *args, "-o", "json")
     assert code == ExitCode.USAGE and out == ""
     assert err.startswith(f"azjobs: error: {origin}: unknown")
     assert len(err.strip().splitlines()) == 1
-    assert emulator.request_log == []  # type: ignore[attr-defined]
+    assert emulator.request_log == []
 
 
 def test_token_credentials_naming_the_cli_goes_straight_to_az(
     fake_az: FakeAz,
     token: str,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "AzureCliCredential")
     fake_az.issue(token)
     for _ in range(3):
-        assert run(capsys, "get", job_id, "-o", "json")[0] == 0
+        assert run_cli("get", job_id, "-o", "json")[0] == 0
     assert len(fake_az.calls) == 1
-    _code, out, _ = run(capsys, "cache", "show", "-o", "json")
+    _code, out, _ = run_cli("cache", "show", "-o", "json")
     assert [e["mode"] for e in json.loads(out)] == ["cli"]
 
 
 def test_managed_identity_mode_uses_the_identity_endpoint_once(
-    emulator: object,
+    emulator: EmulatorHandle,
     job_id: str,
-    capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    for name, value in emulator.sdk_env().items():  # type: ignore[attr-defined]
+    for name, value in emulator.sdk_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AZJOBS_AUTH", "managed-identity")
-    emulator.clear_request_log()  # type: ignore[attr-defined]
+    emulator.clear_request_log()
     for _ in range(3):
-        code, _out, err = run(capsys, "get", job_id, "-o", "json")
+        code, _out, err = run_cli("get", job_id, "-o", "json")
         assert code == 0, err
-    paths = [r.path for r in emulator.request_log]  # type: ignore[attr-defined]
+    paths = [r.path for r in emulator.request_log]
     assert sum(p.startswith("/msi/") for p in paths) == 1
     assert sum("/backupJobs/" in p for p in paths) == 3
 
@@ -417,7 +394,10 @@ def test_token_credentials_narrows_the_default_chain(
     credential = auth.credential_factory(
         "default", "login.microsoftonline.com", {"AZURE_TOKEN_CREDENTIALS": choice}
     )()
-    names = {type(c).__name__ for c in credential.credentials}  # type: ignore[attr-defined]
+    from azure.identity import ChainedTokenCredential
+
+    assert isinstance(credential, ChainedTokenCredential)
+    names = {type(c).__name__ for c in credential.credentials}
     assert present <= names
     assert not names & absent
     assert "InteractiveBrowserCredential" not in names

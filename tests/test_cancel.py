@@ -5,15 +5,13 @@ and ``--wait`` to the job's end."""
 from __future__ import annotations
 
 import copy
-import io
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
-from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.cancel import CancelOptions, CancelRefused, run_cancel
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.model.errors import (
@@ -23,7 +21,7 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.view.output import Environment
+from tests.harness import FakeEnvironment, fake_environment, run_cli, sent_url, strict_mock
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -108,14 +106,9 @@ class FakeTime:
         self.now += seconds
 
 
-def env_of(tmp_path: Any, *, stdin_tty: bool = False) -> Environment:
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=stdin_tty,
-        env={
+def env_of(tmp_path: Path, *, stdin_tty: bool = False) -> FakeEnvironment:
+    return fake_environment(
+        {
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": RG,
             "AZJOBS_VAULT": VAULT,
@@ -124,11 +117,12 @@ def env_of(tmp_path: Any, *, stdin_tty: bool = False) -> Environment:
             "XDG_CONFIG_HOME": str(tmp_path),
             "XDG_CACHE_HOME": str(tmp_path),
         },
+        stdin_tty=stdin_tty,
     )
 
 
 def cancel(
-    tmp_path: Any,
+    tmp_path: Path,
     *,
     output: str = "json",
     stdin_tty: bool = False,
@@ -153,12 +147,7 @@ def cancel(
         clock=fake.clock,
         read_answer=read_answer,
     )
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
-
-
-def ordered() -> responses.RequestsMock:
-    return responses.RequestsMock(registry=OrderedRegistry, assert_all_requests_are_fired=True)
+    return code, env.out, env.err
 
 
 def accepted(
@@ -173,10 +162,10 @@ def accepted(
 
 
 # ----- the whole flow ----------------------------------------------------------------------
-def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
+def test_cancel_202_202_204_honours_retry_after(tmp_path: Path) -> None:
     fake = FakeTime()
     cancelling = variant("Cancelling")
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="60"))
         rsps.add(
@@ -185,7 +174,7 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
         rsps.add(responses.GET, LOCATION_AZURE, status=204)
         rsps.add(responses.GET, JOB_URL, json=cancelling)
         code, out, err = cancel(tmp_path, time=fake)
-        urls = [(c.request.method, c.request.url) for c in rsps.calls]
+        urls = [(c.request.method, sent_url(c)) for c in rsps.calls]
         posted = rsps.calls[1].request
     assert code == ExitCode.OK
     assert json.loads(out) == cancelling  # the job resource after the request
@@ -203,9 +192,9 @@ def test_cancel_202_202_204_honours_retry_after(tmp_path: Any) -> None:
     assert f"Backup of vm1 (job {GUID})" in err
 
 
-def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
+def test_no_retry_after_polls_at_the_default_pace(tmp_path: Path) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after=None))
         rsps.add(responses.GET, LOCATION, status=202)  # no new Location: poll the same one
@@ -216,9 +205,9 @@ def test_no_retry_after_polls_at_the_default_pace(tmp_path: Any) -> None:
     assert fake.sleeps == [10.0, 10.0]
 
 
-def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
+def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Path) -> None:
     relative = LOCATION.removeprefix(ENDPOINT)
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(relative, "1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -227,10 +216,10 @@ def test_a_relative_location_is_resolved_on_the_endpoint(tmp_path: Any) -> None:
     assert code == ExitCode.OK
 
 
-def test_only_an_async_operation_header(tmp_path: Any) -> None:
+def test_only_an_async_operation_header(tmp_path: Path) -> None:
     status_url = f"{BASE}/backupJobs/{GUID}/operationsStatus/{OP}?api-version=2019-05-13-preview"
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -246,9 +235,9 @@ def test_only_an_async_operation_header(tmp_path: Any) -> None:
     assert fake.sleeps == [5, 5]
 
 
-def test_accepted_at_once(tmp_path: Any) -> None:
+def test_accepted_at_once(tmp_path: Path) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=204)
         rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
@@ -256,8 +245,8 @@ def test_accepted_at_once(tmp_path: Any) -> None:
     assert code == ExitCode.OK and fake.sleeps == []
 
 
-def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
-    with ordered() as rsps:
+def test_actions_info_as_an_integer_is_cancellable(tmp_path: Path) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("InProgress", actionsInfo=[1]))
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -278,10 +267,10 @@ def test_actions_info_as_an_integer_is_cancellable(tmp_path: Any) -> None:
         (variant("InProgress", actionsInfo=[2]), "cannot be cancelled now"),  # Retriable only
     ],
 )
-def test_refused_and_nothing_sent(tmp_path: Any, job: dict[str, Any], phrase: str) -> None:
+def test_refused_and_nothing_sent(tmp_path: Path, job: dict[str, Any], phrase: str) -> None:
     if job["properties"].get("actionsInfo", "") is None:
         job["properties"].pop("actionsInfo")  # absent, as the service sends it
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=job)
         with pytest.raises(CancelRefused) as caught:
             cancel(tmp_path)
@@ -291,7 +280,7 @@ def test_refused_and_nothing_sent(tmp_path: Any, job: dict[str, Any], phrase: st
     assert f"Backup of vm1 (job {GUID})" in str(caught.value)
 
 
-def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Any) -> None:
+def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         with pytest.raises(UsageError) as caught:
             cancel(tmp_path, yes=False)
@@ -300,11 +289,14 @@ def test_without_a_terminal_refuses_without_yes_before_any_request(tmp_path: Any
     assert "--yes" in (caught.value.hint or "")
 
 
-def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Any) -> None:
+def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
-        for kwargs in ({"timeout": "soon"}, {"interval": "0"}, {"timeout": "-5"}):
-            with pytest.raises(UsageError):
-                cancel(tmp_path, **kwargs)
+        with pytest.raises(UsageError):
+            cancel(tmp_path, timeout="soon")
+        with pytest.raises(UsageError):
+            cancel(tmp_path, interval="0")
+        with pytest.raises(UsageError):
+            cancel(tmp_path, timeout="-5")
         with pytest.raises(UsageError):
             run_cancel("not-a-job", CommonOptions(), CancelOptions(yes=True), env_of(tmp_path))
         assert len(rsps.calls) == 0
@@ -312,8 +304,8 @@ def test_bad_flags_are_usage_errors_before_any_request(tmp_path: Any) -> None:
 
 # ----- the confirmation --------------------------------------------------------------------
 @pytest.mark.parametrize("answer", ["y\n", "Y\n", "yes\n", " YES \n"])
-def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
-    with ordered() as rsps:
+def test_prompt_yes_cancels(tmp_path: Path, answer: str) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
         rsps.add(responses.GET, LOCATION, status=204)
@@ -324,8 +316,8 @@ def test_prompt_yes_cancels(tmp_path: Any, answer: str) -> None:
 
 
 @pytest.mark.parametrize("answer", ["n\n", "\n", "", "yep\n", "no\n"])
-def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
-    with ordered() as rsps:
+def test_prompt_anything_else_sends_nothing(tmp_path: Path, answer: str) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         code, out, err = cancel(tmp_path, stdin_tty=True, answer=answer)
         assert len(rsps.calls) == 1
@@ -334,8 +326,8 @@ def test_prompt_anything_else_sends_nothing(tmp_path: Any, answer: str) -> None:
     assert "Not cancelled." in err
 
 
-def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
-    with ordered() as rsps:
+def test_yes_on_a_terminal_does_not_ask(tmp_path: Path) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=204)
         rsps.add(responses.GET, JOB_URL, json=variant("Cancelling"))
@@ -344,12 +336,12 @@ def test_yes_on_a_terminal_does_not_ask(tmp_path: Any) -> None:
 
 
 # ----- errors ------------------------------------------------------------------------------
-def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
+def test_a_400_shows_the_service_message(tmp_path: Path) -> None:
     message = (
         "Job cannot be cancelled as it is in a phase (data transfer) that does not "
         "support cancellation."
     )
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -366,8 +358,8 @@ def test_a_400_shows_the_service_message(tmp_path: Any) -> None:
     assert caught.value.request_id
 
 
-def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
-    with ordered() as rsps:
+def test_location_on_another_host_is_not_followed(tmp_path: Path) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(
             responses.POST,
@@ -377,13 +369,13 @@ def test_location_on_another_host_is_not_followed(tmp_path: Any) -> None:
         )
         with pytest.raises(UnexpectedResponseError, match="not on the endpoint's host"):
             cancel(tmp_path)
-        assert all(c.request.url.startswith(ENDPOINT) for c in rsps.calls)
+        assert all(sent_url(c).startswith(ENDPOINT) for c in rsps.calls)
 
 
-def test_passing_trouble_on_the_operation_is_waited_out(tmp_path: Any) -> None:
+def test_passing_trouble_on_the_operation_is_waited_out(tmp_path: Path) -> None:
     fake = FakeTime()
     busy = {"error": {"code": "ServiceUnavailable", "message": "try later"}}
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=RUNNING)
         rsps.add(responses.POST, CANCEL_URL, status=202, headers=accepted(retry_after="1"))
         rsps.add(responses.GET, LOCATION, status=503, json=busy)
@@ -401,7 +393,7 @@ def _never_done(rsps: responses.RequestsMock) -> None:
     rsps.add(responses.GET, LOCATION, status=202, headers=accepted(retry_after="60"))
 
 
-def test_the_operation_wait_is_bounded(tmp_path: Any) -> None:
+def test_the_operation_wait_is_bounded(tmp_path: Path) -> None:
     fake = FakeTime()
     with responses.RequestsMock() as rsps:
         _never_done(rsps)
@@ -411,7 +403,7 @@ def test_the_operation_wait_is_bounded(tmp_path: Any) -> None:
     assert sum(fake.sleeps) == pytest.approx(600)
 
 
-def test_timeout_bounds_the_operation_wait_with_exit_5(tmp_path: Any) -> None:
+def test_timeout_bounds_the_operation_wait_with_exit_5(tmp_path: Path) -> None:
     fake = FakeTime()
     with responses.RequestsMock() as rsps:
         _never_done(rsps)
@@ -428,20 +420,20 @@ def _simple_flow(rsps: responses.RequestsMock, after: dict[str, Any]) -> None:
     rsps.add(responses.GET, JOB_URL, json=after)
 
 
-def test_tsv_and_ndjson_outputs(tmp_path: Any) -> None:
+def test_tsv_and_ndjson_outputs(tmp_path: Path) -> None:
     after = variant("Cancelling")
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, after)
         _, out, _ = cancel(tmp_path, output="tsv")
     assert out.split("\t")[:3] == [GUID, "Cancelling", "Backup"]
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, after)
         _, out, _ = cancel(tmp_path, output="ndjson")
     assert out == json.dumps(after, separators=(",", ":")) + "\n"
 
 
-def test_table_output_shows_the_job(tmp_path: Any) -> None:
-    with ordered() as rsps:
+def test_table_output_shows_the_job(tmp_path: Path) -> None:
+    with strict_mock(ordered=True) as rsps:
         _simple_flow(rsps, variant("Cancelling"))
         _, out, _ = cancel(tmp_path, output="table")
     assert "Cancelling" in out and "vm1" in out
@@ -466,10 +458,10 @@ def _wait_flow(rsps: responses.RequestsMock, *polls: dict[str, Any]) -> None:
     ],
 )
 def test_wait_follows_the_job_to_its_end(
-    tmp_path: Any, final: dict[str, Any], code: ExitCode
+    tmp_path: Path, final: dict[str, Any], code: ExitCode
 ) -> None:
     fake = FakeTime()
-    with ordered() as rsps:
+    with strict_mock(ordered=True) as rsps:
         _wait_flow(rsps, variant("Cancelling"), final)
         got, out, _ = cancel(tmp_path, wait=True, interval="5", time=fake)
     assert got == code
@@ -478,9 +470,9 @@ def test_wait_follows_the_job_to_its_end(
     assert 4 <= fake.sleeps[1] <= 6  # the --interval, with the watch's jitter
 
 
-def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
+def test_wait_timeout_counts_from_the_request(tmp_path: Path) -> None:
     fake = FakeTime()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with strict_mock() as rsps:
         _wait_flow(rsps, variant("Cancelling"))
         got, _, err = cancel(tmp_path, wait=True, interval="10", timeout="100", time=fake)
     assert got == ExitCode.TIMEOUT
@@ -489,45 +481,28 @@ def test_wait_timeout_counts_from_the_request(tmp_path: Any) -> None:
 
 
 # ----- the command line --------------------------------------------------------------------
-def _main(
-    argv: list[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Any,
-    capsys: pytest.CaptureFixture[str],
-) -> tuple[int, str, str]:
-    for name, value in env_of(tmp_path).env.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
-    with pytest.raises(SystemExit) as caught:
-        cli.main(argv)
-    captured = capsys.readouterr()
-    return int(caught.value.code or 0), captured.out, captured.err
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The variables of ``env_of``, for a run of the whole command line."""
+    return dict(env_of(tmp_path).env)
 
 
-def test_cli_refuses_without_yes_when_piped(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr("sys.stdin", io.StringIO("y\n"))
+def test_cli_refuses_without_yes_when_piped(tmp_path: Path) -> None:
     with responses.RequestsMock():
-        code, out, err = _main(["cancel", GUID], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("cancel", GUID, env=cli_env(tmp_path), stdin="y\n")
     assert code == ExitCode.USAGE and out == ""
     assert err.startswith("azjobs: error: refusing to cancel") and "--yes" in err
 
 
-def test_cli_cancel_refused_is_exit_1_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with ordered() as rsps:
+def test_cli_cancel_refused_is_exit_1_one_line(tmp_path: Path) -> None:
+    with strict_mock(ordered=True) as rsps:
         rsps.add(responses.GET, JOB_URL, json=variant("Completed"))
-        code, out, err = _main(["cancel", GUID, "--yes"], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("cancel", GUID, "--yes", env=cli_env(tmp_path))
     assert code == ExitCode.ERROR and out == ""
     assert len(err.splitlines()) == 1 and "not running" in err
 
 
-def test_cli_list_unknown_status_is_exit_2(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_list_unknown_status_is_exit_2(tmp_path: Path) -> None:
     with responses.RequestsMock():
-        code, out, err = _main(["list", "--status", "done"], monkeypatch, tmp_path, capsys)
+        code, out, err = run_cli("list", "--status", "done", env=cli_env(tmp_path))
     assert code == ExitCode.USAGE and out == ""
     assert "--status" in err and "CompletedWithWarnings" in err

@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory, run_cli_process
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 # Emulated seconds per real second: the service's 60 s Retry-After and the 30 s the cancel
 # takes become a fraction of a second.
 SPEED = 120.0
 
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=5, seed_data=False, speed=SPEED) as handle:
-        yield handle
-
-
-def azjobs(emu: EmulatorHandle, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    return subprocess.run(
-        [AZJOBS, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=stdin,
-        timeout=60,
-        check=False,
-    )
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    return emulator_factory(seed=5, seed_data=False, speed=SPEED)
 
 
 def long_backup(emu: EmulatorHandle) -> str:
@@ -51,8 +31,10 @@ def long_backup(emu: EmulatorHandle) -> str:
 
 def test_cancel_yes_wait_ends_with_exit_7(emu: EmulatorHandle) -> None:
     job_id = long_backup(emu)
-    done = azjobs(emu, "cancel", job_id, "--yes", "--wait", "--interval", "1", "-o", "json")
-    assert done.returncode == 7, done.stderr
+    done = run_cli_process(
+        "cancel", job_id, "--yes", "--wait", "--interval", "1", "-o", "json", env=emu.env()
+    )
+    assert done.exit_code == 7, done.stderr
     final = json.loads(done.stdout)
     assert final["name"] == job_id
     props = final["properties"]
@@ -67,21 +49,23 @@ def test_cancel_yes_wait_ends_with_exit_7(emu: EmulatorHandle) -> None:
 
 def test_cancel_without_wait_prints_the_cancelling_job(emu: EmulatorHandle) -> None:
     job_id = long_backup(emu)
-    done = azjobs(emu, "cancel", job_id, "--yes", "--query", "properties.status", "-o", "tsv")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process(
+        "cancel", job_id, "--yes", "--query", "properties.status", "-o", "tsv", env=emu.env()
+    )
+    assert done.exit_code == 0, done.stderr
     assert done.stdout in {"Cancelling\n", "Cancelled\n"}
     assert "accepted the cancellation" in done.stderr
 
 
 def test_refusals(emu: EmulatorHandle) -> None:
     job_id = long_backup(emu)
-    piped = azjobs(emu, "cancel", job_id, stdin="y\n")  # no terminal, no --yes
-    assert piped.returncode == 2 and piped.stdout == ""
+    piped = run_cli_process("cancel", job_id, stdin="y\n", env=emu.env())  # no terminal, no --yes
+    assert piped.exit_code == 2 and piped.stdout == ""
     assert "--yes" in piped.stderr
     assert emu.request_log == []
 
     finished = emu.add_job(entity="vm2", start_offset=-7200, duration=600)
-    done = azjobs(emu, "cancel", finished, "--yes")
-    assert done.returncode == 1 and done.stdout == ""
+    done = run_cli_process("cancel", finished, "--yes", env=emu.env())
+    assert done.exit_code == 1 and done.stdout == ""
     assert "is not running (it is Completed); nothing sent" in done.stderr
     assert all(r.method == "GET" for r in emu.request_log)

@@ -18,6 +18,7 @@ import pytest
 from azbackupjobs.arm import job_cache, settings
 from azbackupjobs.cli import completion, shell_scripts
 from azbackupjobs.cli.completion import COMPLETE_VAR, job_items, record_jobs
+from tests.harness import PYTHON_M, EmulatorFactory, Result, run_cli, run_cli_process
 
 ROOT = Path(__file__).resolve().parent.parent
 SUB = "00000000-0000-4000-8000-000000000001"
@@ -96,17 +97,13 @@ def test_generator_check_mode_detects_a_stale_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("shell", "name"), sorted(shell_scripts.SCRIPT_FILES.items()))
-def test_scripts_match_show_completion(
-    shell: str, name: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scripts_match_show_completion(shell: str, name: str) -> None:
     """What `azjobs --show-completion SHELL` prints is the committed file, byte for byte."""
-    from azbackupjobs.cli.app import main
-
-    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
-    with pytest.raises(SystemExit) as info:
-        main(["--show-completion", shell])
-    assert info.value.code == 0
-    assert capsys.readouterr().out == (ROOT / "completions" / name).read_text(encoding="utf-8")
+    shown = run_cli(
+        "--show-completion", shell, env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    )
+    assert shown.exit_code == 0
+    assert shown.stdout == (ROOT / "completions" / name).read_text(encoding="utf-8")
 
 
 def test_scripts_call_azjobs_with_its_variable() -> None:
@@ -115,23 +112,14 @@ def test_scripts_call_azjobs_with_its_variable() -> None:
         assert COMPLETE_VAR in text and "azjobs" in text
 
 
-def install(
-    tmp_path: Path, *args: str, **extra: str
-) -> tuple[subprocess.CompletedProcess[str], Path]:
+def install(tmp_path: Path, *args: str, **extra: str) -> tuple[Result, Path]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env = {**os.environ, "HOME": str(home), **extra}
-    for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "ZDOTDIR", "SHELL"):
-        if name not in extra:
-            env.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "azbackupjobs", "--install-completion", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    env: dict[str, str | None] = {
+        name: None for name in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "ZDOTDIR", "SHELL")
+    }
+    env.update({"HOME": str(home), **extra})
+    done = run_cli_process("--install-completion", *args, env=env, program=PYTHON_M)
     return done, home
 
 
@@ -141,7 +129,7 @@ def committed(name: str) -> str:
 
 def test_install_completion_for_bash_writes_where_bash_completion_looks(tmp_path: Path) -> None:
     done, home = install(tmp_path, "bash")
-    assert done.returncode == 0 and done.stdout == "", done.stderr
+    assert done.exit_code == 0 and done.stdout == "", done.stderr
     installed = home / ".local" / "share" / "bash-completion" / "completions" / "azjobs"
     assert installed.read_text() == committed("azjobs.bash")
     assert done.stderr == (
@@ -150,7 +138,7 @@ def test_install_completion_for_bash_writes_where_bash_completion_looks(tmp_path
     assert not (home / ".bashrc").exists()  # the bash-completion package loads it
     data = tmp_path / "data"
     done, _ = install(tmp_path, XDG_DATA_HOME=str(data), SHELL="/bin/bash")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert (data / "bash-completion" / "completions" / "azjobs").read_text() == committed(
         "azjobs.bash"
     )
@@ -162,7 +150,7 @@ def test_install_completion_for_zsh_sources_the_script_from_zshrc_once(tmp_path:
     (home / ".zshrc").write_text("autoload -Uz compinit\ncompinit\nexport X=1")
     for _ in range(2):
         done, _ = install(tmp_path, "zsh")
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
     assert (home / ".azjobs-completion.zsh").read_text() == committed("azjobs.zsh")
     assert (home / ".zshrc").read_text() == (
         "autoload -Uz compinit\ncompinit\nexport X=1\nsource ~/.azjobs-completion.zsh\n"
@@ -173,7 +161,7 @@ def test_install_completion_for_zsh_sources_the_script_from_zshrc_once(tmp_path:
 def test_install_completion_for_zsh_without_compinit_and_with_zdotdir(tmp_path: Path) -> None:
     zdotdir = tmp_path / "zdot"
     done, home = install(tmp_path, "zsh", ZDOTDIR=str(zdotdir))
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert (zdotdir / ".zshrc").read_text() == (
         "autoload -Uz compinit && compinit\nsource ~/.azjobs-completion.zsh\n"
     )
@@ -183,7 +171,7 @@ def test_install_completion_for_zsh_without_compinit_and_with_zdotdir(tmp_path: 
 def test_install_completion_for_fish(tmp_path: Path) -> None:
     config = tmp_path / "config"
     done, _ = install(tmp_path, XDG_CONFIG_HOME=str(config), SHELL="/usr/bin/fish")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert (config / "fish" / "completions" / "azjobs.fish").read_text() == committed("azjobs.fish")
 
 
@@ -197,7 +185,7 @@ def test_install_completion_for_powershell_appends_to_the_profile_once(tmp_path:
     path = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
     for _ in range(2):
         done, _ = install(tmp_path, "pwsh", PATH=path)
-        assert done.returncode == 0, done.stderr
+        assert done.exit_code == 0, done.stderr
     assert profile.read_text() == committed("azjobs.ps1")
 
 
@@ -212,7 +200,7 @@ def test_install_completion_refuses_in_one_line(
     tmp_path: Path, args: list[str], extra: dict[str, str], message: str
 ) -> None:
     done, home = install(tmp_path, *args, **extra)
-    assert done.returncode == 2 and done.stdout == ""
+    assert done.exit_code == 2 and done.stdout == ""
     assert done.stderr.startswith(f"azjobs: error: {message}") and done.stderr.count("\n") == 1
     assert list(home.iterdir()) == []
 
@@ -236,17 +224,9 @@ def test_the_shell_is_the_parent_process_else_shell(
 
 
 def test_install_completion_equals_form(tmp_path: Path) -> None:
-    env = {**os.environ, "HOME": str(tmp_path)}
-    env.pop("XDG_DATA_HOME", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "azbackupjobs", "--install-completion=bash"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    env = {"HOME": str(tmp_path), "XDG_DATA_HOME": None}
+    done = run_cli_process("--install-completion=bash", env=env, program=PYTHON_M)
+    assert done.exit_code == 0, done.stderr
     assert (tmp_path / ".local/share/bash-completion/completions/azjobs").is_file()
 
 
@@ -269,22 +249,12 @@ def test_help_topics_and_commands_complete() -> None:
     assert "exit-codes\tthe exit codes and what they mean" in fish("azjobs help ex").stdout
 
 
-def run_completion(
-    env_extra: Mapping[str, str], *, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **env_extra}
-    return subprocess.run(
-        [sys.executable, "-m", "azbackupjobs"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=cwd,
-        check=False,
-    )
+def run_completion(env_extra: Mapping[str, str], *, cwd: Path | None = None) -> Result:
+    """What a shell runs on a TAB press: azjobs with the completion variables set."""
+    return run_cli_process(env=env_extra, program=PYTHON_M, cwd=cwd)
 
 
-def bash(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def bash(line: str, **extra: str) -> Result:
     words = line.split(" ")
     return run_completion(
         {
@@ -296,11 +266,11 @@ def bash(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def zsh(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def zsh(line: str, **extra: str) -> Result:
     return run_completion({COMPLETE_VAR: "complete_zsh", "_TYPER_COMPLETE_ARGS": line, **extra})
 
 
-def fish(line: str, **extra: str) -> subprocess.CompletedProcess[str]:
+def fish(line: str, **extra: str) -> Result:
     return run_completion(
         {
             COMPLETE_VAR: "complete_fish",
@@ -329,7 +299,7 @@ def test_shells_complete_commands_and_option_values() -> None:
             "_TYPER_COMPLETE_WORD_TO_COMPLETE": "",
         }
     )
-    assert ps.returncode == 0
+    assert ps.exit_code == 0
 
 
 def test_profile_names_complete(tmp_path: Path) -> None:
@@ -351,7 +321,7 @@ def test_completion_never_prints_errors(tmp_path: Path) -> None:
             XDG_CACHE_HOME=str(tmp_path),
             AZJOBS_VAULT="bad vault name!",
         )
-        assert done.returncode == 0 and done.stderr == "", (line, done.stderr)
+        assert done.exit_code == 0 and done.stderr == "", (line, done.stderr)
 
 
 def test_the_completion_path_imports_nothing_heavy() -> None:
@@ -371,13 +341,8 @@ def test_the_completion_path_imports_nothing_heavy() -> None:
             {"_TYPER_COMPLETE_ARGS": "azjobs li", "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
         ),
     ):
-        done = subprocess.run(
-            [sys.executable, "-c", probe],
-            capture_output=True,
-            text=True,
-            env={**os.environ, COMPLETE_VAR: instruction, **extra},
-            timeout=60,
-            check=False,
+        done = run_cli_process(
+            program=(sys.executable, "-c", probe), env={COMPLETE_VAR: instruction, **extra}
         )
         assert "LOADED []" in done.stdout, done.stdout
 
@@ -385,12 +350,12 @@ def test_the_completion_path_imports_nothing_heavy() -> None:
 # ----- the job cache ----------------------------------------------------------------------------
 def test_record_jobs_writes_a_private_file_atomically(monkeypatch: pytest.MonkeyPatch) -> None:
     record_jobs(context(), [job(g) for g in GUIDS[:2]], now=NOW)
-    path = completion.cache_path()
+    path = job_cache.cache_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert [p.name for p in path.parent.iterdir()] == ["jobs.json"]  # no temporary left over
     data = json.loads(path.read_text())
-    entry = data["contexts"][completion.context_key(context())]
+    entry = data["contexts"][job_cache.context_key(context())]
     assert [j["id"] for j in entry["jobs"]] == GUIDS[:2]
     assert entry["fetched_at"] == NOW
 
@@ -410,8 +375,8 @@ def test_a_single_job_is_merged_without_marking_the_listing_fresh() -> None:
         now=NOW + 500,
         complete_listing=False,
     )
-    entry = completion.read_cache(completion.cache_path())["contexts"][
-        completion.context_key(context())
+    entry = job_cache.read_cache(job_cache.cache_path())["contexts"][
+        job_cache.context_key(context())
     ]
     assert [j["id"] for j in entry["jobs"]] == [GUIDS[1], GUIDS[0]]  # newest first
     assert entry["fetched_at"] == NOW
@@ -422,10 +387,10 @@ def test_cache_keeps_few_contexts_and_jobs() -> None:
         record_jobs(context(f"vault-{n}"), [job(g) for g in GUIDS], now=NOW + n)
     many = [job(f"3b6a1d2c-0000-4000-9000-{n:012d}") for n in range(job_cache.MAX_JOBS + 9)]
     record_jobs(context("vault-big"), many, now=NOW + 100)
-    data = completion.read_cache(completion.cache_path())
+    data = job_cache.read_cache(job_cache.cache_path())
     assert len(data["contexts"]) == job_cache.MAX_CONTEXTS
-    assert completion.context_key(context("vault-0")) not in data["contexts"]
-    big = data["contexts"][completion.context_key(context("vault-big"))]
+    assert job_cache.context_key(context("vault-0")) not in data["contexts"]
+    big = data["contexts"][job_cache.context_key(context("vault-big"))]
     assert len(big["jobs"]) == job_cache.MAX_JOBS
 
 
@@ -479,7 +444,7 @@ def test_descriptions_name_entity_operation_status_and_age() -> None:
     ],
 )
 def test_descriptions_are_safe_for_every_shell(hostile: str) -> None:
-    text = completion.describe_text(hostile)
+    text = job_cache.describe_text(hostile)
     assert all(ch.isalnum() or ch in " ._-/@+()#~" for ch in text)
     assert len(text) <= 48
 
@@ -571,9 +536,9 @@ def test_old_listings_expire_and_ids_are_not_offered_twice() -> None:
 
 
 def test_a_damaged_cache_is_repaired_by_the_next_listing() -> None:
-    path = completion.cache_path()
+    path = job_cache.cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = completion.context_key(context())
+    key = job_cache.context_key(context())
     path.write_text(
         json.dumps(
             {
@@ -602,21 +567,22 @@ def test_complete_job_swallows_everything(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 # ----- end to end, against the emulator ----------------------------------------------------------
-def test_job_completion_lists_the_emulator_vault(tmp_path: Path) -> None:
+def test_job_completion_lists_the_emulator_vault(
+    tmp_path: Path, emulator_factory: EmulatorFactory
+) -> None:
     """A real TAB press: the cache is empty, one list call fills it, the next one reads it."""
-    emulator = pytest.importorskip("azbackupjobs.emulator")
-    with emulator.start_emulator(seed=3) as emu:
-        env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path)}
-        first = zsh("azjobs get ", **env)
-        assert first.returncode == 0 and first.stderr == ""
-        ids = set(emu.job_ids())
-        offered = [line.split('"')[1] for line in first.stdout.splitlines() if '":"' in line]
-        assert offered and set(offered) <= ids
-        assert len(emu.request_log) == 1
-        second = fish(f"azjobs list-tasks {offered[0][:8]}", **env)
-        assert second.stdout.splitlines()[0].startswith(offered[0] + "\t")
-        assert len(emu.request_log) == 1  # served from the cache
-        assert stat.S_IMODE((tmp_path / "azjobs" / "jobs.json").stat().st_mode) == 0o600
+    emu = emulator_factory(seed=3)
+    env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path)}
+    first = zsh("azjobs get ", **env)
+    assert first.exit_code == 0 and first.stderr == ""
+    ids = set(emu.job_ids())
+    offered = [line.split('"')[1] for line in first.stdout.splitlines() if '":"' in line]
+    assert offered and set(offered) <= ids
+    assert len(emu.request_log) == 1
+    second = fish(f"azjobs list-tasks {offered[0][:8]}", **env)
+    assert second.stdout.splitlines()[0].startswith(offered[0] + "\t")
+    assert len(emu.request_log) == 1  # served from the cache
+    assert stat.S_IMODE((tmp_path / "azjobs" / "jobs.json").stat().st_mode) == 0o600
 
 
 # ----- watch: the running jobs first --------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -10,9 +9,9 @@ import pytest
 
 from azbackupjobs.arm import config, settings
 from azbackupjobs.arm.config import ConfigError
-from azbackupjobs.cli.app import main
 from azbackupjobs.model.errors import ExitCode
-from azbackupjobs.view.output import Environment, resolve_format
+from azbackupjobs.view.output import resolve_format
+from tests.harness import FakeEnvironment, fake_environment, run_cli
 
 SUB_A = "00000000-0000-4000-8000-00000000000a"
 SUB_B = "00000000-0000-4000-8000-00000000000b"
@@ -312,8 +311,8 @@ def test_missing_settings_hint_mentions_profiles(config_file: Path) -> None:
     assert "--profile" in str(getattr(info.value, "hint", ""))
 
 
-def fake_env(path: Path, tty: bool = False, **extra: str) -> Environment:
-    return Environment(io.StringIO(), io.StringIO(), tty, False, False, env_for(path, **extra))
+def fake_env(path: Path, tty: bool = False, **extra: str) -> FakeEnvironment:
+    return fake_environment(env_for(path, **extra), tty=tty)
 
 
 def test_output_format_precedence(config_file: Path) -> None:
@@ -327,42 +326,28 @@ def test_output_format_precedence(config_file: Path) -> None:
 
 
 # ----- through the command line -----------------------------------------------------------------
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_cli_malformed_file_is_one_line_exit_2(
-    config_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_malformed_file_is_one_line_exit_2(config_file: Path) -> None:
     config_file.write_text("[profiles.p]\nvault = 'ok'\noutptu = 1\n")
-    code, out, err = run(["get", "3b6a1d2c-0000-4000-8000-000000000001"], capsys)
+    code, out, err = run_cli("get", "3b6a1d2c-0000-4000-8000-000000000001")
     assert code == 2 and out == ""
     assert err.count("\n") == 1
     assert err.startswith("azjobs: error: config file ") and ", line 3: unknown key" in err
     assert "Traceback" not in err
 
 
-def test_cli_unknown_profile_flag(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_unknown_profile_flag(config_file: Path) -> None:
     config_file.write_text(GOOD)
-    code, _, err = run(
-        ["list-tasks", "3b6a1d2c-0000-4000-8000-000000000001", "--profile", "nope"], capsys
+    code, _, err = run_cli(
+        "list-tasks", "3b6a1d2c-0000-4000-8000-000000000001", "--profile", "nope"
     )
     assert code == 2 and "--profile: no profile 'nope'" in err
 
 
-def test_config_show_json(
-    config_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_config_show_json(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config_file.write_text(GOOD)
     monkeypatch.setenv("AZJOBS_RESOURCE_GROUP", "env-rg")
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "secret-token-value")
-    code, out, err = run(["config", "show", "-o", "json", "-v", "flag-vault"], capsys)
+    code, out, err = run_cli("config", "show", "-o", "json", "-v", "flag-vault")
     assert code == 0, err
     data = json.loads(out)
     shown = config.display_path(config_file)
@@ -390,11 +375,9 @@ def test_config_show_json(
     assert "secret-token-value" not in out + err
 
 
-def test_config_show_uses_the_profile_output_and_tsv(
-    config_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_config_show_uses_the_profile_output_and_tsv(config_file: Path) -> None:
     config_file.write_text(GOOD)
-    code, out, _ = run(["config", "show", "--profile", "emu"], capsys)
+    code, out, _ = run_cli("config", "show", "--profile", "emu")
     assert code == 0
     rows = [line.split("\t") for line in out.splitlines()]
     assert all(len(row) == 3 for row in rows)
@@ -407,10 +390,8 @@ def test_config_show_uses_the_profile_output_and_tsv(
     assert by_name["output"][1] == "tsv"
 
 
-def test_config_show_ndjson_and_without_a_file(
-    config_file: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, out, _ = run(["config", "show", "-o", "ndjson"], capsys)
+def test_config_show_ndjson_and_without_a_file(config_file: Path) -> None:
+    code, out, _ = run_cli("config", "show", "-o", "ndjson")
     assert code == 0
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["setting"] for line in lines][:3] == ["config_file", "profile", "subscription"]
@@ -427,15 +408,15 @@ def test_config_show_table_on_a_terminal(
     config_file.write_text(GOOD)
     env = fake_env(config_file, tty=True, AZJOBS_OUTPUT="table")
     assert run_show(CommonOptions(profile="gov"), env) == 0
-    text = env.stdout.getvalue()  # type: ignore[attr-defined]
+    text = env.out
     assert "AzureUSGovernment" in text and "profile gov" in text and "setting" in text
 
 
 def test_config_show_flags_bad_values_but_prints_everything(
-    config_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AZJOBS_ENDPOINT", "http://example.com")
-    code, out, err = run(["config", "show", "-o", "json", "--subscription", "nope"], capsys)
+    code, out, err = run_cli("config", "show", "-o", "json", "--subscription", "nope")
     assert code == 2
     data = json.loads(out)
     assert data["endpoint"]["value"] == "http://example.com"
@@ -444,30 +425,30 @@ def test_config_show_flags_bad_values_but_prints_everything(
     assert "warning: subscription:" in err and "warning: endpoint:" in err
 
 
-def test_config_show_malformed_file(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_show_malformed_file(config_file: Path) -> None:
     config_file.write_text("x = [\n")
-    code, out, err = run(["config", "show"], capsys)
+    code, out, err = run_cli("config", "show")
     assert code == 2 and out == "" and "invalid TOML" in err
 
 
-def test_config_path(config_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["config", "path"], capsys)
+def test_config_path(config_file: Path) -> None:
+    code, out, err = run_cli("config", "path")
     assert code == 0 and out == f"{config_file}\n" and "does not exist" in err
     config_file.write_text("")
-    code, out, err = run(["config", "path"], capsys)
+    code, out, err = run_cli("config", "path")
     assert code == 0 and out == f"{config_file}\n" and err == ""
 
 
 def test_config_show_names_the_credential_without_fetching_it(
-    config_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, _ = run(["config", "show", "-o", "json", "--auth", "cli"], capsys)
+    code, out, _ = run_cli("config", "show", "-o", "json", "--auth", "cli")
     assert code == 0 and json.loads(out)["credential"] == {"value": "cli", "source": "flag"}
-    code, out, _ = run(["config", "show", "-o", "json"], capsys)
+    code, out, _ = run_cli("config", "show", "-o", "json")
     assert json.loads(out)["credential"] == {"value": "DefaultAzureCredential", "source": "default"}
     monkeypatch.setenv("AZJOBS_AUTH", "token")
-    code, out, err = run(["config", "show", "-o", "json"], capsys)
+    code, out, err = run_cli("config", "show", "-o", "json")
     assert code == 2 and "AZJOBS_ACCESS_TOKEN is not set" in err
     monkeypatch.setenv("AZJOBS_AUTH", "bogus")
-    code, out, err = run(["config", "show", "-o", "json"], capsys)
+    code, out, err = run_cli("config", "show", "-o", "json")
     assert code == 2 and json.loads(out)["credential"]["source"] == "environment (AZJOBS_AUTH)"

@@ -3,41 +3,28 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from azbackupjobs.commands.demo import next_steps, parse_speed
 from azbackupjobs.model.errors import UsageError
+from tests.harness import finished, run_cli_process, spawn_cli
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
-
-
-def spawn(*args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    # A user's own settings must not leak into the demo: it brings its own vault and token.
-    env.update(
-        {
-            "AZJOBS_ENDPOINT": "https://management.azure.com",
-            "AZJOBS_VAULT": "mine",
-            "AZJOBS_ACCESS_TOKEN": "users-own-token",
-            "AZJOBS_OUTPUT": "tsv",
-        }
-    )
-    return subprocess.Popen(
-        [AZJOBS, "demo", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+# A user's own settings must not leak into the demo: it brings its own vault and token.
+USERS_OWN = {
+    "AZJOBS_ENDPOINT": "https://management.azure.com",
+    "AZJOBS_VAULT": "mine",
+    "AZJOBS_ACCESS_TOKEN": "users-own-token",
+    "AZJOBS_OUTPUT": "tsv",
+}
 
 
 @pytest.mark.e2e
 def test_demo_runs_offline_and_says_what_next() -> None:
-    as_json = spawn("--speed", "2000", "-o", "json")
-    as_stream = spawn("--speed", "500", "-o", "ndjson")
-    out, err = as_json.communicate(timeout=60)
-    assert as_json.returncode == 0, err
+    as_json = spawn_cli("demo", "--speed", "2000", "-o", "json", env=USERS_OWN)
+    as_stream = spawn_cli("demo", "--speed", "500", "-o", "ndjson", env=USERS_OWN)
+    code, out, err = finished(as_json)
+    assert code == 0, err
     job = json.loads(out)
     assert job["properties"]["status"] == "Completed"
     assert job["properties"]["entityFriendlyName"] == "demo-vm"
@@ -45,8 +32,8 @@ def test_demo_runs_offline_and_says_what_next() -> None:
     assert "azjobs emulator" in err and "azjobs watch" in err
     assert "users-own-token" not in out + err
 
-    out, err = as_stream.communicate(timeout=60)
-    assert as_stream.returncode == 0, err
+    code, out, err = finished(as_stream)
+    assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
     assert len(lines) >= 2
     assert lines[0]["properties"]["status"] == "InProgress"
@@ -59,10 +46,8 @@ def test_bad_speed_is_a_usage_error() -> None:
         with pytest.raises(UsageError):
             parse_speed(bad)
     assert parse_speed("60") == 60.0
-    done = subprocess.run(
-        [AZJOBS, "demo", "--speed", "0"], capture_output=True, text=True, timeout=30, check=False
-    )
-    assert done.returncode == 2 and done.stdout == ""
+    done = run_cli_process("demo", "--speed", "0", timeout=30)
+    assert done.exit_code == 2 and done.stdout == ""
     assert "--speed" in done.stderr and "Traceback" not in done.stderr
 
 

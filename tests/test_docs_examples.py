@@ -40,13 +40,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from azbackupjobs.emulator import (
-    DEFAULT_API_VERSION,
-    EmulatorHandle,
-    ServiceError,
-    start_emulator,
-)
+from azbackupjobs.emulator import DEFAULT_API_VERSION, EmulatorHandle, ServiceError
 from azbackupjobs.emulator import demo_trigger_path as trigger_path
+from tests.harness import EmulatorFactory, run_cli_process
 
 pytestmark = pytest.mark.e2e
 
@@ -623,11 +619,9 @@ DOCS_SEED = 20240601
 
 
 @pytest.fixture(scope="module")
-def ctx() -> Iterator[Context]:
-    with (
-        tempfile.TemporaryDirectory(prefix="azjobs-docs-") as tmp,
-        start_emulator(speed=SPEED, seed=DOCS_SEED) as emu,
-    ):
+def ctx(module_emulator_factory: EmulatorFactory) -> Iterator[Context]:
+    emu = module_emulator_factory(speed=SPEED, seed=DOCS_SEED)
+    with tempfile.TemporaryDirectory(prefix="azjobs-docs-") as tmp:
         seeded = {job.job_id: (job.entity, job.operation, job.status) for job in emu.seed_jobs}
         emu.advance(3600)  # the seeded jobs that were running have ended
         emu.resource_graph.quota = 10_000  # parallel examples need not wait for the quota
@@ -751,15 +745,10 @@ def test_the_documented_config_files_are_valid(ctx: Context, tmp_path: Path) -> 
             found += 1
             config = tmp_path / f"config-{found}.toml"
             config.write_text("\n".join(t for _, t in block.lines) + "\n", encoding="utf-8")
-            done = subprocess.run(
-                ["azjobs", "config", "show"],
-                env={**ctx.env, "AZJOBS_CONFIG": str(config)},
-                capture_output=True,
-                text=True,
-                timeout=30,
-                check=False,
+            done = run_cli_process(
+                "config", "show", env={**ctx.env, "AZJOBS_CONFIG": str(config)}, timeout=30
             )
-            assert done.returncode == 0, f"{path}:{block.line}: {done.stderr}"
+            assert done.exit_code == 0, f"{path}:{block.line}: {done.stderr}"
     assert found >= 1
 
 

@@ -149,7 +149,7 @@ def test_an_exhausted_quota_waits_for_its_reset(rsps: responses.RequestsMock) ->
     rsps.post(URL, json=page([{"id": "a"}], "t1"), headers=quota(1))
     rsps.post(URL, json=page([{"id": "b"}], "t2"), headers=quota(0, "00:00:03"))
     rsps.post(URL, json=page([{"id": "c"}]), headers=quota(14))
-    clock, notes = Clock(), []
+    clock, notes = Clock(), list[str]()
     graph = make_graph(clock, notes)
     assert len(list(graph.pages(QUERY, Scope()))) == 3
     assert clock.sleeps == [3.0]  # once, before the third query, and only as long as needed

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import AZJOBS_SCRIPT, EmulatorFactory, child_environment, run_cli_process
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 GRAPH = "/providers/Microsoft.ResourceGraph/resources"
 SUBS = (
     "11111111-1111-4111-8111-111111111111",
@@ -29,34 +25,23 @@ SHORT = [("Take Snapshot", 30.0)]
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=51, seed_data=False, speed=1e-6) as handle:
-        for i, sub in enumerate(SUBS):
-            for v in range(2 if i == 0 else 1):
-                handle.add_jobs(
-                    3,
-                    outcomes=("Completed", "Failed"),
-                    subscription=sub,
-                    resource_group=f"rg-{i}",
-                    vault=f"vault-{i}-{v}",
-                    spread_seconds=3 * 3600,
-                    entity_prefix=f"vm{i}{v}-",
-                )
-        handle.resource_graph.page_size = 5
-        handle.resource_graph.quota = 10_000
-        handle.resource_graph.management_groups["mg-east"] = list(SUBS[1:])
-        yield handle
-
-
-def azjobs(
-    emu: EmulatorHandle, *args: str, extra: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    env.update(extra or {})
-    return subprocess.run(
-        [AZJOBS, *args], capture_output=True, text=True, env=env, timeout=60, check=False
-    )
+def emu(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    handle = module_emulator_factory(seed=51, seed_data=False, speed=1e-6)
+    for i, sub in enumerate(SUBS):
+        for v in range(2 if i == 0 else 1):
+            handle.add_jobs(
+                3,
+                outcomes=("Completed", "Failed"),
+                subscription=sub,
+                resource_group=f"rg-{i}",
+                vault=f"vault-{i}-{v}",
+                spread_seconds=3 * 3600,
+                entity_prefix=f"vm{i}{v}-",
+            )
+    handle.resource_graph.page_size = 5
+    handle.resource_graph.quota = 10_000
+    handle.resource_graph.management_groups["mg-east"] = list(SUBS[1:])
+    return handle
 
 
 def graph_statuses(emu: EmulatorHandle) -> list[int | None]:
@@ -65,8 +50,8 @@ def graph_statuses(emu: EmulatorHandle) -> list[int | None]:
 
 def test_json_across_subscriptions_and_vaults_in_pages(emu: EmulatorHandle) -> None:
     emu.clear_request_log()
-    done = azjobs(emu, "list", "--fleet", "-o", "json")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process("list", "--fleet", "-o", "json", env=emu.env())
+    assert done.exit_code == 0, done.stderr
     jobs = json.loads(done.stdout)
     assert len(jobs) == 12
     assert {j["id"].split("/")[2] for j in jobs} == set(SUBS)
@@ -77,36 +62,57 @@ def test_json_across_subscriptions_and_vaults_in_pages(emu: EmulatorHandle) -> N
     assert len(emu.request_log) == len(graph_statuses(emu))  # no vault API request
 
 
-def test_ndjson_into_jq_under_set_e(emu: EmulatorHandle) -> None:
-    if shutil.which("jq") is None:
-        pytest.skip("jq is not installed")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
+# What jq does in scripts (``jq -r .name`` on each line; ``jq -e 'length == 4'``), in Python so
+# that the pipeline runs wherever the tests do.
+NAMES = "import json, sys; [print(json.loads(line)['name']) for line in sys.stdin]"
+LENGTH_IS_4 = "import json, sys; sys.exit(0 if len(json.load(sys.stdin)) == 4 else 1)"
+
+
+def test_ndjson_into_a_json_filter_under_set_e(emu: EmulatorHandle) -> None:
     script = (
-        f"set -euo pipefail\n"
-        f"failed=$('{AZJOBS}' list --fleet --status Failed -o ndjson | jq -r .name | wc -l)\n"
-        f"'{AZJOBS}' list --fleet --by vault -o json | jq -e 'length == 4' >/dev/null\n"
-        f'echo "$failed"\n'
+        "set -euo pipefail\n"
+        'failed=$("$AZJOBS" list --fleet --status Failed -o ndjson | "$PY" -c "$NAMES" | wc -l)\n'
+        '"$AZJOBS" list --fleet --by vault -o json | "$PY" -c "$LENGTH_IS_4"\n'
+        'echo "$failed"\n'
     )
+    variables = {
+        "AZJOBS": AZJOBS_SCRIPT,
+        "PY": sys.executable,
+        "NAMES": NAMES,
+        "LENGTH_IS_4": LENGTH_IS_4,
+    }
     done = subprocess.run(
-        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+        ["bash", "-c", script],
+        capture_output=True,
+        text=True,
+        env=child_environment({**emu.env(), **variables}),
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "4"  # per vault: one running, one failed, one completed
 
 
 def test_summary_and_scope(emu: EmulatorHandle) -> None:
-    done = azjobs(
-        emu, "list", "--fleet", "--by", "status", "-o", "tsv", "--management-group", "mg-east"
+    done = run_cli_process(
+        "list",
+        "--fleet",
+        "--by",
+        "status",
+        "-o",
+        "tsv",
+        "--management-group",
+        "mg-east",
+        env=emu.env(),
     )
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert sorted(done.stdout.splitlines()) == [
         "Completed\t2\t2",
         "Failed\t2\t2",
         "InProgress\t2\t2",
     ]
-    done = azjobs(emu, "list", "--fleet", "--by", "vault", "-o", "table")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process("list", "--fleet", "--by", "vault", "-o", "table", env=emu.env())
+    assert done.exit_code == 0, done.stderr
     assert "4 failed jobs in 4 vaults in the last 24 h (12 jobs in 4 vaults in all)" in (
         done.stdout
     )
@@ -118,10 +124,10 @@ def test_the_quota_is_waited_for_not_exceeded(emu: EmulatorHandle) -> None:
     graph.reset_quota()
     try:
         emu.clear_request_log()
-        done = azjobs(emu, "list", "--fleet", "-o", "ndjson")
+        done = run_cli_process("list", "--fleet", "-o", "ndjson", env=emu.env())
     finally:
         graph.quota, graph.window = 10_000, 5.0
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert len(done.stdout.splitlines()) == 12
     assert graph_statuses(emu) == [200, 200, 200]  # it waited for the reset: never refused
     assert "Resource Graph quota used up; waiting" in done.stderr
@@ -129,35 +135,37 @@ def test_the_quota_is_waited_for_not_exceeded(emu: EmulatorHandle) -> None:
 
 def test_errors(emu: EmulatorHandle) -> None:
     emu.clear_request_log()
-    done = azjobs(emu, "list", "--fleet", "--entity", "x\u0007y")
-    assert (done.returncode, done.stdout) == (2, "")
+    done = run_cli_process("list", "--fleet", "--entity", "x\u0007y", env=emu.env())
+    assert (done.exit_code, done.stdout) == (2, "")
     assert done.stderr.startswith("azjobs: error:") and len(done.stderr.splitlines()) == 1
     assert emu.request_log == []
-    done = azjobs(emu, "list", "--fleet", extra={"AZJOBS_ACCESS_TOKEN": "nope"})
-    assert done.returncode == 4 and "nope" not in done.stderr + done.stdout
+    done = run_cli_process("list", "--fleet", env={**emu.env(), "AZJOBS_ACCESS_TOKEN": "nope"})
+    assert done.exit_code == 4 and "nope" not in done.stderr + done.stdout
 
 
-def test_watch_fleet_until_the_running_jobs_end() -> None:
+def test_watch_fleet_until_the_running_jobs_end(emulator_factory: EmulatorFactory) -> None:
     # Long enough (3 s and 6 s of real time) that a slow process start still sees both running.
-    with start_emulator(seed=52, seed_data=False, speed=200) as emu:
-        failing = emu.add_job(
-            entity="vm-f",
-            outcome="Failed",
-            failed_task=0,
-            tasks=[("Take Snapshot", 1200)],
-            subscription=SUBS[0],
-            resource_group="rg-a",
-            vault="vault-a",
-        )
-        passing = emu.add_job(
-            entity="vm-p",
-            tasks=[("Take Snapshot", 600)],
-            subscription=SUBS[1],
-            resource_group="rg-b",
-            vault="vault-b",
-        )
-        done = azjobs(emu, "watch", "--fleet", "--interval", "1", "-o", "ndjson", "--timeout", "60")
-    assert done.returncode == 6, done.stderr  # a watched job failed
+    emu = emulator_factory(seed=52, seed_data=False, speed=200)
+    failing = emu.add_job(
+        entity="vm-f",
+        outcome="Failed",
+        failed_task=0,
+        tasks=[("Take Snapshot", 1200)],
+        subscription=SUBS[0],
+        resource_group="rg-a",
+        vault="vault-a",
+    )
+    passing = emu.add_job(
+        entity="vm-p",
+        tasks=[("Take Snapshot", 600)],
+        subscription=SUBS[1],
+        resource_group="rg-b",
+        vault="vault-b",
+    )
+    done = run_cli_process(
+        "watch", "--fleet", "--interval", "1", "-o", "ndjson", "--timeout", "60", env=emu.env()
+    )
+    assert done.exit_code == 6, done.stderr  # a watched job failed
     last: dict[str, str] = {}
     for line in done.stdout.splitlines():
         job = json.loads(line)

@@ -297,7 +297,8 @@ def test_rows_become_the_job_resource_of_azjobs_list() -> None:
     assert fleet.vault_of(job) == (SUB, "rg", "v1")
     nameless = dict(raw, name=None)
     assert fleet.row_to_job(nameless)["name"] == GUID
-    for bad in ([], {"id": "x"}, {"properties": {}}, {"id": 5, "properties": {}}):
+    bads: tuple[object, ...] = ([], {"id": "x"}, {"properties": {}}, {"id": 5, "properties": {}})
+    for bad in bads:
         with pytest.raises(UnexpectedResponseError):
             fleet.row_to_job(bad)
 
@@ -336,7 +337,8 @@ def test_read_count() -> None:
         {"subscriptionId": SUB, "resourceGroup": "rg", "vault": "v", "status": "Failed", "jobs": 3}
     )
     assert count.jobs == 3 and count.operation is None
-    for bad in ({"jobs": "3"}, {"jobs": -1}, {"jobs": True}, []):
+    bads: tuple[object, ...] = ({"jobs": "3"}, {"jobs": -1}, {"jobs": True}, [])
+    for bad in bads:
         with pytest.raises(UnexpectedResponseError):
             fleet.read_count(bad)
 

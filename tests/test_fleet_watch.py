@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import pytest
 
-from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.shared.fleet import FleetOptions
 from azbackupjobs.commands.watch import FleetWatchRequest, run_fleet_watch
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.follow.fleet import FleetWatchOptions
 from azbackupjobs.model.errors import UsageError
 from azbackupjobs.view.fleet_watch_view import summary
 from azbackupjobs.view.output import Environment
+from tests.harness import EmulatorFactory, fake_environment, run_cli
 
 SUB_A = "11111111-1111-4111-8111-111111111111"
 SUB_B = "22222222-2222-4222-8222-222222222222"
@@ -48,25 +47,17 @@ class Driver:
 
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=41, seed_data=False, speed=1e-6) as handle:
-        handle.resource_graph.quota = 10_000
-        yield handle
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    handle = emulator_factory(seed=41, seed_data=False, speed=1e-6)
+    handle.resource_graph.quota = 10_000
+    return handle
 
 
 def make_env(
     emu: EmulatorHandle, *, tty: bool = False
 ) -> tuple[Environment, io.StringIO, io.StringIO]:
-    out, err = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout=out,
-        stderr=err,
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={"AZJOBS_ENDPOINT": emu.url, "AZJOBS_ACCESS_TOKEN": emu.token},
-    )
-    return env, out, err
+    env = fake_environment({"AZJOBS_ENDPOINT": emu.url, "AZJOBS_ACCESS_TOKEN": emu.token}, tty=tty)
+    return env, env.stdout, env.stderr
 
 
 def watch(
@@ -284,19 +275,9 @@ def test_throttling_is_waited_out(emu: EmulatorHandle) -> None:
         (["--fleet", "--management-group", "a b"], "not a management group id"),
     ],
 )
-def test_usage_errors(
-    emu: EmulatorHandle,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    argv: list[str],
-    message: str,
-) -> None:
-    for name, value in emu.env().items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(SystemExit) as info:
-        cli.main(["watch", *argv])
-    captured = capsys.readouterr()
-    assert info.value.code == 2 and captured.out == "" and message in captured.err
+def test_usage_errors(emu: EmulatorHandle, argv: list[str], message: str) -> None:
+    result = run_cli("watch", *argv, env=emu.env())
+    assert result.exit_code == 2 and result.stdout == "" and message in result.stderr
     assert emu.request_log == []
 
 
@@ -311,13 +292,8 @@ def test_summary_text() -> None:
     assert summary(None) == ""
 
 
-def test_cli_runs_a_fleet_watch(
-    emu: EmulatorHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_runs_a_fleet_watch(emu: EmulatorHandle) -> None:
     emu.add_job(entity="vm", tasks=[("Take Snapshot", 5)], start_offset=-600)
-    for name, value in emu.env().items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(SystemExit) as info:
-        cli.main(["watch", "--fleet", "-o", "json"])
-    assert info.value.code in (0, None)
-    assert json.loads(capsys.readouterr().out) == []
+    result = run_cli("watch", "--fleet", "-o", "json", env=emu.env())
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import typer
 
-from azbackupjobs.cli.app import build_app, main
+from azbackupjobs.cli.app import build_app
 from azbackupjobs.commands import help_cmd
 from azbackupjobs.model.errors import ExitCode
+from tests.harness import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_COMMAND = typer.main.get_command(build_app())
@@ -35,17 +36,11 @@ COMMANDS = list(walk(ROOT_COMMAND))
 IDS = [" ".join(path) or "azjobs" for path, _ in COMMANDS]
 
 
-def rendered_help(
-    path: tuple[str, ...],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    columns: int = 80,
-) -> str:
-    monkeypatch.setenv("COLUMNS", str(columns))
-    with pytest.raises(SystemExit) as info:
-        main([*path, "--help"])
-    assert info.value.code == 0
-    return capsys.readouterr().out
+def rendered_help(path: tuple[str, ...], columns: int = 80) -> str:
+    """``azjobs PATH --help`` as printed ``columns`` wide."""
+    result = run_cli(*path, "--help", env={"COLUMNS": str(columns)})
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
 
 
 def test_the_tree_has_the_known_commands() -> None:
@@ -65,10 +60,8 @@ def test_every_command_and_parameter_has_help(path: tuple[str, ...], command: An
 def test_every_help_ends_with_examples(
     path: tuple[str, ...],
     command: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    text = rendered_help(path, monkeypatch, capsys)
+    text = rendered_help(path)
     assert text.count("Examples:") == 1, "one Examples section"
     tail = [line for line in text.split("Examples:", 1)[1].splitlines() if line.strip()]
     assert tail, "the Examples section is empty"
@@ -81,8 +74,6 @@ def test_every_help_ends_with_examples(
 def test_examples_are_not_rewrapped(
     path: tuple[str, ...],
     command: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """click's \\b marker keeps each example on one line, however narrow the terminal."""
     epilog = command.epilog or ""
@@ -91,7 +82,7 @@ def test_examples_are_not_rewrapped(
         for line in epilog.split("Examples:", 1)[-1].splitlines()
         if line.strip() and line.strip() != "\b"
     ]
-    lines = {line.strip() for line in rendered_help(path, monkeypatch, capsys, 60).splitlines()}
+    lines = {line.strip() for line in rendered_help(path, 60).splitlines()}
     for example in examples:
         assert example in lines, f"re-wrapped: {example!r}"
 
@@ -124,8 +115,6 @@ def test_vault_commands_take_a_profile_and_complete_their_values(
 
 def test_list_filters_complete_their_values() -> None:
     commands = dict(COMMANDS)
-    if ("list",) not in commands:
-        pytest.skip("no list command")
     for flag in ("--status", "--operation", "--type"):
         assert param(commands[("list",)], flag)._custom_shell_complete is not None, flag
 
@@ -135,35 +124,25 @@ def test_vault_commands_are_found() -> None:
 
 
 # ----- help topics ------------------------------------------------------------------------------
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def test_help_exit_codes_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["help", "exit-codes"], capsys)
+def test_help_exit_codes_lists_every_code() -> None:
+    code, out, err = run_cli("help", "exit-codes")
     assert code == 0 and err == ""
     listed = {int(m[1]) for m in re.finditer(r"^  (\d+)\s+\S", out, re.MULTILINE)}
     assert listed == {int(c) for c in ExitCode}
     assert set(help_cmd.EXIT_CODES) == set(ExitCode)
 
 
-def test_readme_exit_codes_match(capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_exit_codes_match() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
     codes = {int(m[1]) for m in re.finditer(r"^\| (\d+) \|", section, re.MULTILINE)}
     assert codes == {int(c) for c in ExitCode}
 
 
-def test_every_variable_the_code_reads_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_variable_the_code_reads_is_documented() -> None:
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "azbackupjobs").rglob("*.py"))
     used = set(re.findall(r"\bAZJOBS_[A-Z][A-Z_]*[A-Z]\b", source))
-    code, out, _ = run(["help", "environment"], capsys)
+    code, out, _ = run_cli("help", "environment")
     assert code == 0
     documented = set(re.findall(r"^  (AZJOBS_[A-Z_]+)$", out, re.MULTILINE))
     assert used - documented == set(), "document these in help_cmd.ENVIRONMENT"
@@ -171,43 +150,36 @@ def test_every_variable_the_code_reads_is_documented(capsys: pytest.CaptureFixtu
     assert {v for v in used if v not in readme} == set(), "and in the README"
 
 
-def test_help_config_shows_a_valid_example(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["help", "config"], capsys)
+def test_help_config_shows_a_valid_example() -> None:
+    code, out, _ = run_cli("help", "config")
     assert code == 0 and "[profiles.prod]" in out and "AZJOBS_PROFILE" in out
 
 
-def test_help_index_lists_topics_and_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(["help"], capsys)
+def test_help_index_lists_topics_and_commands() -> None:
+    code, out, _ = run_cli("help")
     assert code == 0
     for name in (*help_cmd.TOPICS, "get", "config"):
         assert re.search(rf"^  {re.escape(name)}\s", out, re.MULTILINE), name
 
 
-def test_help_command_is_the_command_help(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    code, out, _ = run(["help", "list-tasks"], capsys)
+def test_help_command_is_the_command_help() -> None:
+    code, out, _ = run_cli("help", "list-tasks")
     assert code == 0
     assert out == rendered_help(
-        ("list-tasks",),
-        monkeypatch,
-        capsys,
-        columns=int(__import__("os").environ.get("COLUMNS", "80")),
+        ("list-tasks",), columns=int(__import__("os").environ.get("COLUMNS", "80"))
     )
 
 
-def test_unknown_topic_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["help", "nope\x1b[31m"], capsys)
+def test_unknown_topic_is_a_usage_error() -> None:
+    code, out, err = run_cli("help", "nope\x1b[31m")
     assert code == 2 and out == ""
     assert err.startswith("azjobs: error: no help topic") and err.count("\n") == 1
     assert "\x1b" not in err and "exit-codes" in err
 
 
-def test_watch_help_lists_every_exit_code(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_watch_help_lists_every_exit_code() -> None:
     """watch can end with any of the codes: its help says what each one means there."""
-    text = " ".join(rendered_help(("watch",), monkeypatch, capsys).split())
+    text = " ".join(rendered_help(("watch",)).split())
     paragraph = text.split("Exit: ", 1)[1].split(" --fleet:", 1)[0]
     listed = {int(n) for n in re.findall(r"(?<![\w-])(\d{1,3})(?![\w-])", paragraph)}
     assert listed == {int(c) for c in ExitCode}, paragraph

@@ -106,7 +106,7 @@ def test_bad_references_are_usage_errors(value: str) -> None:
     with pytest.raises(UsageError) as info:
         ids.parse_job_ref(value)
     exc = info.value
-    assert exc.exit_code == ExitCode.USAGE == 2
+    assert exc.exit_code == ExitCode.USAGE and int(ExitCode.USAGE) == 2
     assert "\n" not in exc.message and "\x00" not in exc.message and "\u202e" not in exc.message
 
 

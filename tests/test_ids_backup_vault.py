@@ -3,7 +3,6 @@ what is refused (exit 2, one line, before any request)."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from azbackupjobs.commands import common, get
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import ExitCode, UsageError
 from azbackupjobs.model.kinds import VaultKind
-from azbackupjobs.view.output import Environment
+from tests.harness import fake_environment
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUB = "00000000-0000-0000-0000-000000000000"
@@ -189,14 +188,7 @@ def test_commands_refuse_jobs_they_cannot_read_before_any_request(value: str, ne
     with pytest.raises(UsageError) as info:
         common.job_ref(value)
     assert needle in info.value.message and info.value.exit_code == ExitCode.USAGE
-    env = Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={"AZJOBS_ACCESS_TOKEN": "t", "AZURE_SUBSCRIPTION_ID": SUB},
-    )
+    env = fake_environment({"AZJOBS_ACCESS_TOKEN": "t", "AZURE_SUBSCRIPTION_ID": SUB})
     with responses.RequestsMock() as mocked, pytest.raises(UsageError):
         get.run(get.GetOptions(job=value, output="json"), env)
     assert len(mocked.calls) == 0

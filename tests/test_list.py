@@ -3,11 +3,11 @@ streaming, ``--limit``, merging several statuses, and every output format."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -17,7 +17,7 @@ import responses
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.commands.list_jobs import ListOptions, run_list
 from azbackupjobs.model.errors import ExitCode, UsageError
-from azbackupjobs.view.output import Environment
+from tests.harness import FakeEnvironment, fake_environment, sent_url
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
@@ -32,14 +32,9 @@ TOKEN = "test-token-value"
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 
 
-def env_of(tmp_path: Any, *, tty: bool = False) -> Environment:
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={
+def env_of(tmp_path: Path, *, tty: bool = False) -> FakeEnvironment:
+    return fake_environment(
+        {
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": RG,
             "AZJOBS_VAULT": VAULT,
@@ -49,6 +44,7 @@ def env_of(tmp_path: Any, *, tty: bool = False) -> Environment:
             "XDG_CACHE_HOME": str(tmp_path),
             "COLUMNS": "200",
         },
+        tty=tty,
     )
 
 
@@ -114,7 +110,7 @@ class FakeList:
 
 
 def run(
-    tmp_path: Any,
+    tmp_path: Path,
     *,
     output: str = "json",
     query: str | None = None,
@@ -125,16 +121,15 @@ def run(
     code = run_list(
         CommonOptions(output=output, query=query), ListOptions(**list_kwargs), env, now=NOW
     )
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return code, env.stdout.getvalue(), env.stderr.getvalue()
+    return code, env.out, env.err
 
 
 # ----- the request as sent -----------------------------------------------------------------
-def test_default_request_is_the_last_24_hours_exactly_encoded(tmp_path: Any) -> None:
+def test_default_request_is_the_last_24_hours_exactly_encoded(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, LIST_URL, json={"value": []})
         code, out, _ = run(tmp_path)
-        url = rsps.calls[0].request.url
+        url = sent_url(rsps.calls[0])
         headers = rsps.calls[0].request.headers
     assert code == ExitCode.OK and out == "[]\n"
     assert url == (
@@ -144,7 +139,7 @@ def test_default_request_is_the_last_24_hours_exactly_encoded(tmp_path: Any) -> 
     assert headers["Authorization"] == f"Bearer {TOKEN}"
 
 
-def test_every_filter_in_one_request(tmp_path: Any) -> None:
+def test_every_filter_in_one_request(tmp_path: Path) -> None:
     guid = "3b6a1d2c-5f4e-4d3c-9b2a-1f0e9d8c7b6a"
     with responses.RequestsMock() as rsps:
         rsps.add(responses.GET, LIST_URL, json={"value": []})
@@ -157,7 +152,7 @@ def test_every_filter_in_one_request(tmp_path: Any) -> None:
             since="2024-04-30T00:00Z",
             until="2024-04-30T13:15:30Z",
         )
-        query = urlsplit(rsps.calls[0].request.url).query
+        query = urlsplit(sent_url(rsps.calls[0])).query
     assert parse_qs(query)["$filter"] == [
         "startTime eq '2024-04-30 12:00:00 AM' and endTime eq '2024-04-30 01:15:30 PM' "
         "and operation eq 'Backup' and backupManagementType eq 'AzureIaasVM' "
@@ -166,7 +161,7 @@ def test_every_filter_in_one_request(tmp_path: Any) -> None:
     assert "'" not in query and " " not in query  # the whole value is URL-encoded
 
 
-def test_usage_errors_send_nothing(tmp_path: Any) -> None:
+def test_usage_errors_send_nothing(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         for kwargs in (
             {"statuses": ("Running",)},
@@ -183,14 +178,14 @@ def test_usage_errors_send_nothing(tmp_path: Any) -> None:
         assert len(rsps.calls) == 0
 
 
-def test_unknown_type_lists_the_valid_ones(tmp_path: Any) -> None:
+def test_unknown_type_lists_the_valid_ones(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         run(tmp_path, management_type="vm")
     assert "--type" in str(caught.value) and "AzureIaasVM, AzureStorage" in str(caught.value)
 
 
 # ----- windows -----------------------------------------------------------------------------
-def test_window_longer_than_a_year_is_refused_before_any_request(tmp_path: Any) -> None:
+def test_window_longer_than_a_year_is_refused_before_any_request(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         with pytest.raises(UsageError) as caught:
             run(tmp_path, since="0002-01-01")
@@ -199,7 +194,7 @@ def test_window_longer_than_a_year_is_refused_before_any_request(tmp_path: Any) 
     assert "--fleet" in (caught.value.hint or "")
 
 
-def test_a_year_long_window_is_thirteen_requests(tmp_path: Any) -> None:
+def test_a_year_long_window_is_thirteen_requests(tmp_path: Path) -> None:
     from azbackupjobs.commands.list_jobs import plan_list
 
     plan = plan_list(ListOptions(since="366d"), now=NOW)
@@ -225,7 +220,7 @@ def test_366_days_is_the_longest_window_to_the_second(microsecond: int) -> None:
     assert "a 367-day window" in str(caught.value)
 
 
-def test_long_window_split_into_30_day_windows_newest_first(tmp_path: Any) -> None:
+def test_long_window_split_into_30_day_windows_newest_first(tmp_path: Path) -> None:
     recent, older, oldest = job(60), job(60 * 24 * 40), job(60 * 24 * 64)
     served = {
         "2024-04-01 12:00:00 PM": [recent],
@@ -255,7 +250,7 @@ def test_long_window_split_into_30_day_windows_newest_first(tmp_path: Any) -> No
     assert [j["name"] for j in json.loads(out)] == [recent["name"], older["name"], oldest["name"]]
 
 
-def test_limit_stops_before_older_windows(tmp_path: Any) -> None:
+def test_limit_stops_before_older_windows(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: [[job(1), job(2)]]})
         _, out, _ = run(tmp_path, since="90d", limit=2)
@@ -264,20 +259,19 @@ def test_limit_stops_before_older_windows(tmp_path: Any) -> None:
 
 
 # ----- paging, streaming, limit ------------------------------------------------------------
-def test_follows_next_link_page_by_page(tmp_path: Any) -> None:
+def test_follows_next_link_page_by_page(tmp_path: Path) -> None:
     pages = [[job(1), job(2)], [job(3)], [], [job(4)]]
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: pages})
         _, out, _ = run(tmp_path)
-        second = rsps.calls[1].request.url
+        second = sent_url(rsps.calls[1])
     assert [j["name"] for j in json.loads(out)] == [job(n)["name"] for n in (1, 2, 3, 4)]
     assert [index for _, index in fake.calls] == [0, 1, 2, 3]
     assert "api-version=2017-07-01" in second  # the nextLink is followed as given
 
 
-def test_ndjson_streams_each_page_before_the_next_is_requested(tmp_path: Any) -> None:
+def test_ndjson_streams_each_page_before_the_next_is_requested(tmp_path: Path) -> None:
     env = env_of(tmp_path)
-    assert isinstance(env.stdout, io.StringIO)
     stdout = env.stdout
     seen_before: dict[int, list[str]] = {}
 
@@ -296,9 +290,8 @@ def test_ndjson_streams_each_page_before_the_next_is_requested(tmp_path: Any) ->
     assert all(line == json.dumps(json.loads(line), separators=(",", ":")) for line in lines)
 
 
-def test_json_array_is_written_as_pages_arrive(tmp_path: Any) -> None:
+def test_json_array_is_written_as_pages_arrive(tmp_path: Path) -> None:
     env = env_of(tmp_path)
-    assert isinstance(env.stdout, io.StringIO)
     stdout = env.stdout
     before_second: list[str] = []
 
@@ -315,7 +308,7 @@ def test_json_array_is_written_as_pages_arrive(tmp_path: Any) -> None:
 
 
 @pytest.mark.parametrize("limit", [1, 2, 3])
-def test_limit_stops_fetching_early(tmp_path: Any, limit: int) -> None:
+def test_limit_stops_fetching_early(tmp_path: Path, limit: int) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: [[job(1), job(2), job(3)], [job(4)], [job(5)]]})
         _, out, _ = run(tmp_path, output="ndjson", limit=limit)
@@ -323,7 +316,7 @@ def test_limit_stops_fetching_early(tmp_path: Any, limit: int) -> None:
     assert len(fake.calls) == 1  # no further page was requested
 
 
-def test_limit_spanning_pages(tmp_path: Any) -> None:
+def test_limit_spanning_pages(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: [[job(1), job(2)], [job(3), job(4)], [job(5)]]})
         _, out, _ = run(tmp_path, limit=3)
@@ -331,14 +324,14 @@ def test_limit_spanning_pages(tmp_path: Any) -> None:
     assert len(fake.calls) == 2
 
 
-def test_limit_zero_means_all(tmp_path: Any) -> None:
+def test_limit_zero_means_all(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(n) for n in range(1, 60)], [job(n) for n in range(60, 130)]]})
         _, out, _ = run(tmp_path, limit=0)
     assert len(json.loads(out)) == 129
 
 
-def test_empty_is_an_empty_array_and_exit_0(tmp_path: Any) -> None:
+def test_empty_is_an_empty_array_and_exit_0(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[]]})
         code, out, err = run(tmp_path)
@@ -346,7 +339,7 @@ def test_empty_is_an_empty_array_and_exit_0(tmp_path: Any) -> None:
 
 
 # ----- several statuses --------------------------------------------------------------------
-def test_several_statuses_one_request_each_merged_newest_first(tmp_path: Any) -> None:
+def test_several_statuses_one_request_each_merged_newest_first(tmp_path: Path) -> None:
     failed = [[job(1, "Failed"), job(4, "Failed")], [job(9, "Failed")]]
     cancelled = [[job(2, "Cancelled"), job(3, "Cancelled"), job(7, "Cancelled")]]
     with responses.RequestsMock() as rsps:
@@ -359,7 +352,7 @@ def test_several_statuses_one_request_each_merged_newest_first(tmp_path: Any) ->
     assert len(fake.calls) == 3
 
 
-def test_merge_keeps_streaming_and_limit_applies_to_the_merge(tmp_path: Any) -> None:
+def test_merge_keeps_streaming_and_limit_applies_to_the_merge(tmp_path: Path) -> None:
     failed = [[job(1, "Failed")], [job(5, "Failed")], [job(6, "Failed")]]
     completed = [[job(2), job(3)], [job(4)]]
     with responses.RequestsMock() as rsps:
@@ -375,7 +368,7 @@ def test_merge_keeps_streaming_and_limit_applies_to_the_merge(tmp_path: Any) -> 
     assert asked == [("Failed", 0), ("Completed", 0), ("Failed", 1)]
 
 
-def test_a_job_seen_twice_is_printed_once(tmp_path: Any) -> None:
+def test_a_job_seen_twice_is_printed_once(tmp_path: Path) -> None:
     # It moved from InProgress to Completed between the two requests.
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {"InProgress": [[job(1, "InProgress")]], "Completed": [[job(1), job(2)]]})
@@ -384,7 +377,7 @@ def test_a_job_seen_twice_is_printed_once(tmp_path: Any) -> None:
 
 
 # ----- client-side entity filter -----------------------------------------------------------
-def test_entity_matches_a_substring_in_any_casing(tmp_path: Any) -> None:
+def test_entity_matches_a_substring_in_any_casing(tmp_path: Path) -> None:
     items = [
         job(1, entity="web-VM-01"),
         job(2, entity="db01"),
@@ -401,7 +394,7 @@ def test_entity_matches_a_substring_in_any_casing(tmp_path: Any) -> None:
 
 
 # ----- formats -----------------------------------------------------------------------------
-def test_tsv_columns(tmp_path: Any) -> None:
+def test_tsv_columns(tmp_path: Path) -> None:
     item = job(1, "InProgress", entity="vm\tone")
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[item]]})
@@ -434,7 +427,7 @@ def test_tsv_columns(tmp_path: Any) -> None:
         ("table", '[\n  "vm2"\n]\n'),
     ],
 )
-def test_query_applies_to_the_whole_array(tmp_path: Any, output: str, expected: str) -> None:
+def test_query_applies_to_the_whole_array(tmp_path: Path, output: str, expected: str) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(1), job(2, "Failed")], [job(3)]]})
         _, out, _ = run(
@@ -445,7 +438,7 @@ def test_query_applies_to_the_whole_array(tmp_path: Any, output: str, expected: 
     assert out == expected
 
 
-def test_query_length_counts_everything(tmp_path: Any) -> None:
+def test_query_length_counts_everything(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(1), job(2)], [job(3)]]})
         _, out, _ = run(tmp_path, query="length(@)")
@@ -454,7 +447,7 @@ def test_query_length_counts_everything(tmp_path: Any) -> None:
 
 @pytest.mark.parametrize("width", [80, 200])
 def test_table_shows_the_columns(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, width: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
 ) -> None:
     monkeypatch.setenv("COLUMNS", str(width))
     items = [job(1, "InProgress", entity="vm-alpha"), job(2, "Failed", operation="Restore")]
@@ -476,7 +469,7 @@ def test_table_shows_the_columns(
     assert err == ""
 
 
-def test_table_start_is_local_time(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_table_start_is_local_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
     monkeypatch.setenv("TZ", "Asia/Kolkata")
@@ -491,7 +484,7 @@ def test_table_start_is_local_time(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
     assert "2024-05-01 15:30:00" in out
 
 
-def test_table_default_shows_the_newest_100_and_says_so(tmp_path: Any) -> None:
+def test_table_default_shows_the_newest_100_and_says_so(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(
             rsps,
@@ -509,7 +502,7 @@ def test_table_default_shows_the_newest_100_and_says_so(tmp_path: Any) -> None:
     assert len(fake.calls) == 2
 
 
-def test_table_with_an_explicit_limit_fetches_no_more(tmp_path: Any) -> None:
+def test_table_with_an_explicit_limit_fetches_no_more(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         fake = FakeList(rsps, {None: [[job(1), job(2)], [job(3)]]})
         _, out, _ = run(tmp_path, output="table", tty=True, limit=2)
@@ -517,7 +510,7 @@ def test_table_with_an_explicit_limit_fetches_no_more(tmp_path: Any) -> None:
     assert len(fake.calls) == 1
 
 
-def test_table_when_nothing_matches_says_so_on_stderr(tmp_path: Any) -> None:
+def test_table_when_nothing_matches_says_so_on_stderr(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[]]})
         code, out, err = run(tmp_path, output="table", tty=True)
@@ -525,14 +518,14 @@ def test_table_when_nothing_matches_says_so_on_stderr(tmp_path: Any) -> None:
     assert err.startswith("No jobs from ")
 
 
-def test_service_strings_cannot_drive_the_terminal(tmp_path: Any) -> None:
+def test_service_strings_cannot_drive_the_terminal(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(1, entity="\x1b]0;owned\x07vm\x1b[2J")]]})
         _, out, _ = run(tmp_path, output="table", tty=True)
     assert "owned" not in out and "\x1b[2J" not in out and "\x07" not in out
 
 
-def test_next_link_to_another_host_is_refused(tmp_path: Any) -> None:
+def test_next_link_to_another_host_is_refused(tmp_path: Path) -> None:
     from azbackupjobs.model.errors import UnexpectedResponseError
 
     with responses.RequestsMock() as rsps:
@@ -546,7 +539,7 @@ def test_next_link_to_another_host_is_refused(tmp_path: Any) -> None:
         assert len(rsps.calls) == 1
 
 
-def test_the_newest_jobs_feed_shell_completion(tmp_path: Any) -> None:
+def test_the_newest_jobs_feed_shell_completion(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(n) for n in range(1, 80)]]})
         run(tmp_path, output="tsv", limit=60)
@@ -556,7 +549,7 @@ def test_the_newest_jobs_feed_shell_completion(tmp_path: Any) -> None:
     assert entry["fetched_at"] > 0  # an unfiltered listing
 
 
-def test_an_unreadable_item_does_not_hide_the_others(tmp_path: Any) -> None:
+def test_an_unreadable_item_does_not_hide_the_others(tmp_path: Path) -> None:
     with responses.RequestsMock() as rsps:
         FakeList(rsps, {None: [[job(1), {"name": "odd"}, job(2)]]})
         code, out, err = run(tmp_path, output="table", tty=True)

@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory, run_cli_process
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
-
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=3, seed_data=False, page_size=5) as handle:
-        handle.add_jobs(
-            12, outcomes=("Completed", "Failed", "CompletedWithWarnings"), spread_seconds=6 * 3600
-        )
-        handle.add_job(entity="old-vm", outcome="Failed", start_offset=-35 * 86400, duration=600)
-        yield handle
-
-
-def azjobs(emu: EmulatorHandle, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    return subprocess.run(
-        [AZJOBS, *args], capture_output=True, text=True, env=env, timeout=60, check=False
+def emu(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    handle = module_emulator_factory(seed=3, seed_data=False, page_size=5)
+    handle.add_jobs(
+        12, outcomes=("Completed", "Failed", "CompletedWithWarnings"), spread_seconds=6 * 3600
     )
+    handle.add_job(entity="old-vm", outcome="Failed", start_offset=-35 * 86400, duration=600)
+    return handle
 
 
 def list_requests(emu: EmulatorHandle) -> list[str]:
@@ -48,8 +34,8 @@ def list_requests(emu: EmulatorHandle) -> list[str]:
 
 def test_json_pages_merged_newest_first(emu: EmulatorHandle) -> None:
     emu.clear_request_log()
-    done = azjobs(emu, "list", "-o", "json")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process("list", "-o", "json", env=emu.env())
+    assert done.exit_code == 0, done.stderr
     jobs = json.loads(done.stdout)
     assert len(jobs) == 12  # three pages of five; the 35-day-old job is outside 24 hours
     starts = [j["properties"]["startTime"] for j in jobs]
@@ -61,8 +47,10 @@ def test_json_pages_merged_newest_first(emu: EmulatorHandle) -> None:
 
 def test_status_filter_limit_and_long_window(emu: EmulatorHandle) -> None:
     emu.clear_request_log()
-    done = azjobs(emu, "list", "--status", "failed", "--since", "40d", "-o", "ndjson")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process(
+        "list", "--status", "failed", "--since", "40d", "-o", "ndjson", env=emu.env()
+    )
+    assert done.exit_code == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert {j["properties"]["status"] for j in lines} == {"Failed"}
     assert lines[-1]["properties"]["entityFriendlyName"] == "old-vm"
@@ -70,18 +58,18 @@ def test_status_filter_limit_and_long_window(emu: EmulatorHandle) -> None:
     assert len(filters) == 2 and all("status eq 'Failed'" in f for f in filters)
 
     emu.clear_request_log()
-    done = azjobs(emu, "list", "--limit", "3", "-o", "tsv")
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process("list", "--limit", "3", "-o", "tsv", env=emu.env())
+    assert done.exit_code == 0, done.stderr
     assert len(done.stdout.splitlines()) == 3
     assert len(emu.request_log) == 1  # the first page held them: nothing more was fetched
 
 
 def test_nothing_matches_and_usage_errors(emu: EmulatorHandle) -> None:
-    done = azjobs(emu, "list", "--status", "Cancelling")
-    assert (done.returncode, done.stdout) == (0, "[]\n")
+    done = run_cli_process("list", "--status", "Cancelling", env=emu.env())
+    assert (done.exit_code, done.stdout) == (0, "[]\n")
     emu.clear_request_log()
-    done = azjobs(emu, "list", "--type", "vm")
-    assert done.returncode == 2 and done.stdout == ""
+    done = run_cli_process("list", "--type", "vm", env=emu.env())
+    assert done.exit_code == 2 and done.stdout == ""
     assert done.stderr.startswith("azjobs: error: --type: unknown value 'vm'")
     assert "AzureIaasVM" in done.stderr and "Traceback" not in done.stderr
     assert emu.request_log == []

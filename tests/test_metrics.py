@@ -404,7 +404,9 @@ def test_the_jobs_part_is_rendered_once_per_format_and_the_age_at_every_scrape()
 
 
 def value_om(text: str, name: str) -> float:
-    return next(s.value for f in openmetrics_families(text) for s in f.samples if s.name == name)
+    return float(
+        next(s.value for f in openmetrics_families(text) for s in f.samples if s.name == name)
+    )
 
 
 def test_gzipped_is_the_same_exposition_in_two_members() -> None:

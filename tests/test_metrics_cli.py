@@ -13,12 +13,10 @@ import re
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,53 +31,39 @@ from prometheus_client.parser import text_string_to_metric_families
 from azbackupjobs.arm.client import RetryPolicy
 from azbackupjobs.commands import metrics as command
 from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
-from azbackupjobs.view.output import Environment
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory, Result, fake_environment, run_cli_process, spawn_cli
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 GRAPH = "/providers/Microsoft.ResourceGraph/resources"
 SUBS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 SERVING = re.compile(r"serving (http://\S+)/metrics")
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorHandle]:
+def emu(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
     """The seed vault (every job type and status), and three more vaults in two subscriptions."""
-    with start_emulator(seed=61, speed=1e-6) as handle:
-        for i, sub in enumerate(SUBS):
-            for v in range(2 if i == 0 else 1):
-                handle.add_jobs(
-                    4,
-                    outcomes=("Completed", "Failed", "CompletedWithWarnings"),
-                    subscription=sub,
-                    resource_group=f"rg-{i}",
-                    vault=f"vault-{i}-{v}",
-                    spread_seconds=5 * 3600,
-                    entity_prefix=f"vm{i}{v}-",
-                )
-        handle.resource_graph.page_size = 5
-        handle.resource_graph.quota = 10_000
-        yield handle
+    handle = module_emulator_factory(seed=61, speed=1e-6)
+    for i, sub in enumerate(SUBS):
+        for v in range(2 if i == 0 else 1):
+            handle.add_jobs(
+                4,
+                outcomes=("Completed", "Failed", "CompletedWithWarnings"),
+                subscription=sub,
+                resource_group=f"rg-{i}",
+                vault=f"vault-{i}-{v}",
+                spread_seconds=5 * 3600,
+                entity_prefix=f"vm{i}{v}-",
+            )
+    handle.resource_graph.page_size = 5
+    handle.resource_graph.quota = 10_000
+    return handle
 
 
-def child_env(emu: EmulatorHandle, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    env.update(extra)
-    return env
-
-
-def azjobs(emu: EmulatorHandle, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AZJOBS, *args],
-        capture_output=True,
-        text=True,
-        env=child_env(emu, **extra),
-        timeout=120,
-        check=False,
-    )
+def azjobs(emu: EmulatorHandle, *args: str, **extra: str) -> Result:
+    """The installed ``azjobs ARGS`` against the emulator, ``extra`` variables on top."""
+    return run_cli_process(*args, env={**emu.env(), **extra}, timeout=120)
 
 
 def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -101,10 +85,10 @@ def by_status(text: str) -> Counter[str]:
 # ----- once ---------------------------------------------------------------------------------------
 def test_once_counts_what_list_lists(emu: EmulatorHandle) -> None:
     listed = azjobs(emu, "list", "--since", "2d", "-o", "json")
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, listed.stderr
     expected = Counter(j["properties"]["status"] for j in json.loads(listed.stdout))
     done = azjobs(emu, "metrics", "--since", "2d")
-    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.exit_code == 0 and done.stderr == "", done.stderr
     assert by_status(done.stdout) == expected
     vaults = {lab["vault"] for lab, _ in samples(done.stdout, "azjobs_jobs")}
     assert vaults == {emu.vault}
@@ -114,7 +98,7 @@ def test_once_counts_what_list_lists(emu: EmulatorHandle) -> None:
 
 def test_once_in_openmetrics(emu: EmulatorHandle) -> None:
     done = azjobs(emu, "metrics", "-o", "openmetrics")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert done.stdout.endswith("# EOF\n")
     names = {f.name for f in openmetrics_families(done.stdout)}
     assert {"azjobs_jobs", "azjobs_item_last_success_timestamp_seconds"} <= names
@@ -122,12 +106,12 @@ def test_once_in_openmetrics(emu: EmulatorHandle) -> None:
 
 def test_fleet_counts_what_list_fleet_lists_in_pages(emu: EmulatorHandle) -> None:
     listed = azjobs(emu, "list", "--fleet", "-o", "json")
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, listed.stderr
     jobs = json.loads(listed.stdout)
     expected = Counter(j["properties"]["status"] for j in jobs)
     emu.clear_request_log()
     done = azjobs(emu, "metrics", "--fleet")
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     assert by_status(done.stdout) == expected
     vaults = {lab["vault"] for lab, _ in samples(done.stdout, "azjobs_jobs")}
     assert vaults == {emu.vault, "vault-0-0", "vault-0-1", "vault-1-0"}
@@ -147,7 +131,7 @@ def test_write_replaces_the_file_atomically_with_mode_0644(
     target.write_text("stale\n")
     os.chmod(target, 0o600)
     done = azjobs(emu, "metrics", "--write", str(target))
-    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert (done.exit_code, done.stdout, done.stderr) == (0, "", "")
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert sum(by_status(target.read_text()).values()) > 0
     assert [p.name for p in tmp_path.iterdir()] == ["azjobs.prom"]
@@ -179,7 +163,7 @@ def test_bad_input_is_refused_before_any_request(
 ) -> None:
     emu.clear_request_log()
     done = azjobs(emu, "metrics", *args)
-    assert done.returncode == 2, done.stderr
+    assert done.exit_code == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("azjobs: error: "), done.stderr
@@ -189,12 +173,12 @@ def test_bad_input_is_refused_before_any_request(
 
 def test_write_into_a_directory_is_refused(emu: EmulatorHandle, tmp_path: Path) -> None:
     done = azjobs(emu, "metrics", "--write", str(tmp_path))
-    assert done.returncode == 2 and "is a directory" in done.stderr
+    assert done.exit_code == 2 and "is a directory" in done.stderr
 
 
 def test_a_refused_token_is_exit_4_and_never_printed(emu: EmulatorHandle) -> None:
     done = azjobs(emu, "metrics", AZJOBS_ACCESS_TOKEN="not-the-token")
-    assert done.returncode == 4, done.stderr
+    assert done.exit_code == 4, done.stderr
     assert done.stdout == "" and "not-the-token" not in done.stderr
     assert done.stderr.startswith("azjobs: error: HTTP 401")
 
@@ -204,13 +188,7 @@ def start_serving(
     emu: EmulatorHandle, *args: str, **extra: str
 ) -> tuple[subprocess.Popen[str], str, list[str]]:
     """The server process, its base URL, and the stderr lines before the serving line."""
-    proc = subprocess.Popen(
-        [AZJOBS, "metrics", "--serve", *args],
-        env=child_env(emu, **extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_cli("metrics", "--serve", *args, env={**emu.env(), **extra})
     lines = []
     assert proc.stderr is not None
     for _ in range(5):
@@ -269,7 +247,7 @@ def test_a_non_loopback_address_is_served_with_a_warning(emu: EmulatorHandle) ->
 
 def test_a_first_refresh_that_fails_ends_the_command_with_its_code(emu: EmulatorHandle) -> None:
     done = azjobs(emu, "metrics", "--serve", ":0", "-v", "no-such-vault")
-    assert done.returncode == 3, done.stderr
+    assert done.exit_code == 3, done.stderr
     assert "serving" not in done.stderr and done.stderr.startswith("azjobs: error: HTTP 404")
 
 
@@ -307,14 +285,7 @@ def gauge(text: str, name: str, **labels: str) -> float:
 
 
 def test_failed_refreshes_keep_serving_the_last_data(emu: EmulatorHandle) -> None:
-    env = Environment(
-        stdout=io.StringIO(),
-        stderr=Stderr(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=emu.env(),
-    )
+    env = fake_environment(emu.env(), stderr=Stderr())
     opts = command.MetricsOptions(common=CommonOptions(), serve="127.0.0.1:0")
     plan = replace(command.plan_metrics(opts, now=datetime.now(UTC)), refresh=0.3)
     exporter = command.open_exporter(opts, plan, env)

@@ -12,6 +12,7 @@ import socket
 import struct
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -24,7 +25,7 @@ from azbackupjobs.view.metrics_http import MetricsServer, app_for, is_loopback, 
 SUB = "11111111-1111-4111-8111-111111111111"
 GUID = "00000000-0000-4000-8000-000000000001"
 START = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-JOB = {
+JOB: dict[str, Any] = {
     "id": f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.RecoveryServices"
     f"/vaults/v1/backupJobs/{GUID}",
     "name": GUID,
@@ -111,8 +112,11 @@ def health_of(state: RefreshState[metrics.Exposition]) -> metrics.ExporterHealth
     )
 
 
+Served = tuple[MetricsServer, Refresher[metrics.Exposition], Source, Wall]
+
+
 @pytest.fixture
-def served() -> Iterator[tuple[MetricsServer, Refresher[metrics.Exposition], Source, Wall]]:
+def served() -> Iterator[Served]:
     wall = Wall()
     source = Source(wall)
     refresher = Refresher(source.load, 60.0, wall=wall)
@@ -143,7 +147,7 @@ def gauge(text: str, name: str) -> float:
     )
 
 
-def test_a_plain_scrape_gets_the_prometheus_text_format(served: tuple) -> None:
+def test_a_plain_scrape_gets_the_prometheus_text_format(served: Served) -> None:
     server = served[0]
     assert server.url == f"http://127.0.0.1:{server.port}/metrics"
     status, headers, body = get(server, "/metrics")
@@ -155,7 +159,7 @@ def test_a_plain_scrape_gets_the_prometheus_text_format(served: tuple) -> None:
     assert int(headers["content-length"]) == len(body)
 
 
-def test_prometheus_gets_openmetrics_gzipped(served: tuple) -> None:
+def test_prometheus_gets_openmetrics_gzipped(served: Served) -> None:
     server = served[0]
     status, headers, body = get(
         server, "/metrics", {"Accept": PROMETHEUS_ACCEPT, "Accept-Encoding": "gzip"}
@@ -168,19 +172,19 @@ def test_prometheus_gets_openmetrics_gzipped(served: tuple) -> None:
     assert "azjobs_item_last_success_timestamp_seconds{" in text
 
 
-def test_head_has_the_headers_and_no_body(served: tuple) -> None:
+def test_head_has_the_headers_and_no_body(served: Served) -> None:
     status, headers, body = get(served[0], "/metrics", method="HEAD")
     assert status == 200 and body == b"" and int(headers["content-length"]) > 0
 
 
-def test_other_paths_and_methods(served: tuple) -> None:
+def test_other_paths_and_methods(served: Served) -> None:
     server = served[0]
     assert get(server, "/")[0] == 200
     assert get(server, "/nope")[0] == 404
     assert get(server, "/metrics", method="POST")[0] == 501
 
 
-def test_a_failed_refresh_serves_the_last_data_with_its_age(served: tuple) -> None:
+def test_a_failed_refresh_serves_the_last_data_with_its_age(served: Served) -> None:
     server, refresher, source, wall = served
     taken = wall.now
     status, _, body = get(server, "/healthz")
@@ -207,7 +211,7 @@ def test_a_failed_refresh_serves_the_last_data_with_its_age(served: tuple) -> No
     assert gauge(text, "azjobs_exporter_last_refresh_success") == 1
 
 
-def test_connections_beyond_the_bound_get_503_at_once(served: tuple) -> None:
+def test_connections_beyond_the_bound_get_503_at_once(served: Served) -> None:
     server = served[0]
     held = []
     try:
@@ -222,7 +226,7 @@ def test_connections_beyond_the_bound_get_503_at_once(served: tuple) -> None:
             sock.close()
 
 
-def test_a_port_in_use_is_one_clear_error(served: tuple) -> None:
+def test_a_port_in_use_is_one_clear_error(served: Served) -> None:
     server = served[0]
     with pytest.raises(AzJobsError) as info:
         MetricsServer("127.0.0.1", server.port, app_for(served[1], health_of))

@@ -10,12 +10,10 @@ without them these tests are skipped, saying so.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
@@ -26,8 +24,9 @@ from typing import Any
 
 import pytest
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.view import metrics
+from tests.harness import EmulatorFactory, Result, run_cli_process, spawn_cli
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -37,47 +36,34 @@ pytestmark = [
     pytest.mark.skipif(PROMTOOL is None or PROMETHEUS is None, reason=NO_PACKAGE),
 ]
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 RULES = Path(__file__).resolve().parents[1] / "examples" / "prometheus" / "azjobs-alerts.yml"
 SUBS = ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222")
 SUCCESS = {"Completed", "CompletedWithWarnings"}
 
 
 @pytest.fixture(scope="module")
-def emu() -> Iterator[EmulatorHandle]:
+def emu(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
     """The seed vault (every job type and status) and three more vaults in two subscriptions,
     time standing still so that the exporter and ``azjobs list`` see the same jobs."""
-    with start_emulator(seed=71, speed=1e-6) as handle:
-        for i, sub in enumerate(SUBS):
-            for v in range(2 if i == 0 else 1):
-                handle.add_jobs(
-                    5,
-                    outcomes=("Completed", "Failed", "CompletedWithWarnings", "Failed"),
-                    subscription=sub,
-                    resource_group=f"rg-{i}",
-                    vault=f"vault-{i}-{v}",
-                    spread_seconds=6 * 3600,
-                    entity_prefix=f"vm{i}{v}-",
-                )
-        handle.resource_graph.quota = 10_000
-        yield handle
+    handle = module_emulator_factory(seed=71, speed=1e-6)
+    for i, sub in enumerate(SUBS):
+        for v in range(2 if i == 0 else 1):
+            handle.add_jobs(
+                5,
+                outcomes=("Completed", "Failed", "CompletedWithWarnings", "Failed"),
+                subscription=sub,
+                resource_group=f"rg-{i}",
+                vault=f"vault-{i}-{v}",
+                spread_seconds=6 * 3600,
+                entity_prefix=f"vm{i}{v}-",
+            )
+    handle.resource_graph.quota = 10_000
+    return handle
 
 
-def child_env(emu: EmulatorHandle) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    return env
-
-
-def azjobs(emu: EmulatorHandle, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [AZJOBS, *args],
-        capture_output=True,
-        text=True,
-        env=child_env(emu),
-        timeout=120,
-        check=False,
-    )
+def azjobs(emu: EmulatorHandle, *args: str) -> Result:
+    """The installed ``azjobs ARGS`` against the emulator."""
+    return run_cli_process(*args, env=emu.env(), timeout=120)
 
 
 def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -91,7 +77,7 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 @pytest.mark.parametrize("args", [["--since", "2d"], ["--fleet", "--since", "2d"]])
 def test_promtool_accepts_the_exposition(emu: EmulatorHandle, args: list[str]) -> None:
     done = azjobs(emu, "metrics", *args)
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.stderr
     checked = promtool("check", "metrics", stdin=done.stdout)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (checked.stdout + checked.stderr).strip() == ""
@@ -223,12 +209,7 @@ class Prometheus:
 @pytest.fixture
 def exporter(emu: EmulatorHandle) -> Iterator[str]:
     """``azjobs metrics --fleet --serve`` on a free loopback port: its host:port."""
-    proc = subprocess.Popen(
-        [AZJOBS, "metrics", "--fleet", "--since", "2d", "--serve", "127.0.0.1:0"],
-        env=child_env(emu),
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = spawn_cli("metrics", "--fleet", "--since", "2d", "--serve", "127.0.0.1:0", env=emu.env())
     try:
         assert proc.stderr is not None
         line = proc.stderr.readline()
@@ -283,7 +264,7 @@ def prometheus(exporter: str, tmp_path: Path) -> Iterator[Prometheus]:
 
 def test_prometheus_scrapes_what_list_lists(emu: EmulatorHandle, prometheus: Prometheus) -> None:
     listed = azjobs(emu, "list", "--fleet", "--since", "2d", "-o", "json")
-    assert listed.returncode == 0, listed.stderr
+    assert listed.exit_code == 0, listed.stderr
     jobs = json.loads(listed.stdout)
     by_status = Counter(j["properties"]["status"] for j in jobs)
     wait_for(

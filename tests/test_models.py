@@ -144,7 +144,8 @@ def expected_time(value: Any) -> datetime | None:
     if m[1] == "0001":
         return None
     micro = int((m[7] or "").ljust(7, "0")[:6])
-    return datetime(*(int(m[i]) for i in range(1, 7)), micro, tzinfo=UTC)  # type: ignore[misc]
+    year, month, day, hour, minute, second = (int(m[i]) for i in range(1, 7))
+    return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
 
 
 def expected_duration(value: Any) -> timedelta | None:
@@ -555,7 +556,8 @@ def test_status_parsing(value: Any, status: JobStatus, terminal: bool) -> None:
 
 
 def test_not_a_job_is_an_unexpected_response() -> None:
-    for body in ([], "x", None, {"id": "x"}, {"properties": []}):
+    bodies: tuple[object, ...] = ([], "x", None, {"id": "x"}, {"properties": []})
+    for body in bodies:
         with pytest.raises(UnexpectedResponseError):
             Job.from_dict(body)
 
@@ -791,6 +793,7 @@ def test_operation_failed_with_error() -> None:
 def test_operation_canceled_and_bad_bodies() -> None:
     assert OperationStatus.from_dict({"name": "n", "status": "Canceled"}).is_done
     assert OperationStatus.from_dict({"name": "n", "status": "Canceled"}).id == "n"
-    for body in ([], {"id": "x"}, {"status": None}):
+    bodies: tuple[object, ...] = ([], {"id": "x"}, {"status": None})
+    for body in bodies:
         with pytest.raises(UnexpectedResponseError):
             OperationStatus.from_dict(body)

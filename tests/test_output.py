@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from azbackupjobs.model.errors import ExitCode, StdoutClosed, UsageError
+from azbackupjobs.model.formats import FORMATS
 from azbackupjobs.view.output import (
-    FORMATS,
     Environment,
     Output,
     Query,
@@ -19,6 +20,7 @@ from azbackupjobs.view.output import (
     tsv_lines,
 )
 from azbackupjobs.view.rows import job_tsv_row, task_tsv_row
+from tests.harness import FakeEnvironment, fake_environment
 
 
 class FlushCounter(io.StringIO):
@@ -31,27 +33,8 @@ class FlushCounter(io.StringIO):
         super().flush()
 
 
-def make_env(*, tty: bool = False, **env: str) -> Environment:
-    return Environment(
-        stdout=FlushCounter(),
-        stderr=io.StringIO(),
-        stdout_isatty=tty,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=env,
-    )
-
-
-def stdout(env: Environment) -> str:
-    value = env.stdout.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(value, str)
-    return value
-
-
-def stderr(env: Environment) -> str:
-    value = env.stderr.getvalue()  # type: ignore[attr-defined]
-    assert isinstance(value, str)
-    return value
+def make_env(*, tty: bool = False, **env: str) -> FakeEnvironment:
+    return fake_environment(env, tty=tty, stdout=FlushCounter())
 
 
 # ----- choosing the format ----------------------------------------------------------------------
@@ -78,7 +61,7 @@ def test_unknown_format_is_a_usage_error(
     flag: str | None, env: dict[str, str], source: str
 ) -> None:
     with pytest.raises(UsageError) as info:
-        resolve_format(flag, make_env(**env))
+        resolve_format(flag, replace(make_env(), env=env))
     assert info.value.exit_code == ExitCode.USAGE
     assert info.value.message.startswith(source)
     for name in FORMATS:
@@ -102,6 +85,35 @@ def test_environment_from_system_tolerates_odd_streams(monkeypatch: pytest.Monke
     monkeypatch.setattr("sys.stdin", object())
     env = Environment.from_system()
     assert env.stdout_isatty is False and env.stdin_isatty is False
+
+
+def test_an_installed_environment_is_the_system_one_until_the_block_ends() -> None:
+    system = Environment.from_system()
+    mine = make_env(tty=True)
+    with mine.installed() as current:
+        assert current is mine
+        assert Environment.from_system() is mine
+        with make_env().installed() as inner:
+            assert Environment.from_system() is inner
+        assert Environment.from_system() is mine
+    after = Environment.from_system()
+    assert after is not mine and after.stdout is system.stdout
+
+
+def test_the_clients_of_a_run_wait_through_its_environment() -> None:
+    from azbackupjobs.commands.common import CommonOptions, open_session
+
+    waits: list[float] = []
+    env = make_env(
+        AZURE_SUBSCRIPTION_ID="00000000-0000-0000-0000-000000000000",
+        AZJOBS_RESOURCE_GROUP="rg",
+        AZJOBS_VAULT="vault",
+        AZJOBS_ACCESS_TOKEN="token",
+    )
+    env.sleep = waits.append
+    session = open_session(CommonOptions(), env)
+    session.client.sleep(2.5)
+    assert waits == [2.5]
 
 
 # ----- --query ----------------------------------------------------------------------------------
@@ -216,8 +228,8 @@ DATA = {
 def test_json_is_indented_and_keeps_unicode() -> None:
     env = make_env()
     Output(env, "json").json(DATA)
-    assert stdout(env) == json.dumps(DATA, indent=2, ensure_ascii=False) + "\n"
-    assert "☃" in stdout(env) and stderr(env) == ""
+    assert env.out == json.dumps(DATA, indent=2, ensure_ascii=False) + "\n"
+    assert "☃" in env.out and env.err == ""
 
 
 def test_ndjson_is_compact_and_flushed() -> None:
@@ -225,44 +237,44 @@ def test_ndjson_is_compact_and_flushed() -> None:
     out = Output(env, "ndjson")
     out.ndjson(DATA)
     out.ndjson({"b": 2})
-    assert stdout(env).splitlines() == [
+    assert env.out.splitlines() == [
         json.dumps(DATA, separators=(",", ":"), ensure_ascii=False),
         '{"b":2}',
     ]
-    assert env.stdout.flushes >= 2  # type: ignore[attr-defined]
+    assert isinstance(env.stdout, FlushCounter) and env.stdout.flushes >= 2
 
 
 def test_ndjson_items_and_stream() -> None:
     env = make_env()
     Output(env, "ndjson").ndjson_items([{"a": 1}, {"a": 2}])
-    assert stdout(env) == '{"a":1}\n{"a":2}\n'
+    assert env.out == '{"a":1}\n{"a":2}\n'
     env = make_env()
     Output(env, "ndjson", Query("[].a")).ndjson_items([{"a": 1}, {"a": 2}])
-    assert stdout(env) == "1\n2\n"
+    assert env.out == "1\n2\n"
     env = make_env()
     Output(env, "ndjson", Query("length(@)")).ndjson_items([{"a": 1}])
-    assert stdout(env) == "1\n"
+    assert env.out == "1\n"
     env = make_env()
     Output(env, "ndjson").stream(iter([{"x": 1}, {"x": 2}]))
-    assert stdout(env) == '{"x":1}\n{"x":2}\n'
+    assert env.out == '{"x":1}\n{"x":2}\n'
 
 
 def test_data_uses_documented_tsv_rows_unless_queried() -> None:
     env = make_env()
     Output(env, "tsv").data(DATA, tsv_rows=[["j1", "Completed"]])
-    assert stdout(env) == "j1\tCompleted\n"
+    assert env.out == "j1\tCompleted\n"
     env = make_env()
     Output(env, "tsv", Query("properties.status")).data(DATA, tsv_rows=[["ignored"]])
-    assert stdout(env) == "Completed\n"
+    assert env.out == "Completed\n"
     env = make_env()
     Output(env, "tsv").data([], tsv_rows=[])
-    assert stdout(env) == ""
+    assert env.out == ""
     env = make_env()
     Output(env, "json", Query("properties.status")).data(DATA)
-    assert stdout(env) == '"Completed"\n'
+    assert env.out == '"Completed"\n'
     env = make_env()
     Output(env, "ndjson").data(DATA)
-    assert stdout(env).count("\n") == 1
+    assert env.out.count("\n") == 1
 
 
 def test_render_on_a_pipe_is_plain_and_wide() -> None:
@@ -273,7 +285,7 @@ def test_render_on_a_pipe_is_plain_and_wide() -> None:
     table = Table("Task", "Status")
     table.add_row("x" * 130, "Completed")
     out.render(table)
-    text = stdout(env)
+    text = env.out
     assert "\x1b" not in text and "Completed" in text
     assert out.console.width == 160 and not out.live
 
@@ -283,8 +295,8 @@ def test_notes_and_warnings_go_to_stderr() -> None:
     out = Output(env, "json")
     out.note("azjobs: throttled; retrying in 3.0 s")
     out.warn("something odd")
-    assert stdout(env) == ""
-    assert stderr(env) == "azjobs: throttled; retrying in 3.0 s\nwarning: something odd\n"
+    assert env.out == ""
+    assert env.err == "azjobs: throttled; retrying in 3.0 s\nwarning: something odd\n"
 
 
 def test_closed_stdout_stops_quietly() -> None:
@@ -292,14 +304,7 @@ def test_closed_stdout_stops_quietly() -> None:
         def write(self, text: str) -> int:
             raise BrokenPipeError()
 
-    env = Environment(
-        stdout=Closed(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env={},
-    )
+    env = fake_environment(stdout=Closed())
     with pytest.raises(StdoutClosed):
         Output(env, "json").json({"a": 1})
     with pytest.raises(StdoutClosed):
@@ -313,7 +318,7 @@ def test_live_only_for_a_table_on_a_terminal() -> None:
 
 
 # ----- one Output for every command: results, lists, and what a watch prints --------------------
-ITEMS = [{"name": "j1", "n": 1}, {"name": "j2", "n": 2}]
+ITEMS: list[dict[str, Any]] = [{"name": "j1", "n": 1}, {"name": "j2", "n": 2}]
 
 
 def _show(fmt: str, query: str | None = None, *, tty: bool = False) -> tuple[str, str]:
@@ -324,7 +329,7 @@ def _show(fmt: str, query: str | None = None, *, tty: bool = False) -> tuple[str
         tsv=lambda: [["row", i["n"]] for i in ITEMS],
         lines=lambda: ITEMS,
     )
-    return stdout(env), stderr(env)
+    return env.out, env.err
 
 
 @pytest.mark.parametrize(
@@ -346,13 +351,13 @@ def test_show_prints_a_result_in_every_format(fmt: str, query: str | None, expec
 def test_show_without_a_table_or_rows_falls_back_to_the_data() -> None:
     env = make_env()
     Output(env, "table").show({"a": 1})
-    assert json.loads(stdout(env)) == {"a": 1}
+    assert json.loads(env.out) == {"a": 1}
     env = make_env()
     Output(env, "tsv").show({"a": 1, "b": "x"})
-    assert stdout(env) == "1\tx\n"
+    assert env.out == "1\tx\n"
     env = make_env()
     Output(env, "table").show({"a": 1}, table=lambda: None)  # drew nothing (said so on stderr)
-    assert stdout(env) == ""
+    assert env.out == ""
 
 
 def test_stream_prints_each_item_as_it_arrives() -> None:
@@ -367,17 +372,22 @@ def test_stream_prints_each_item_as_it_arrives() -> None:
     out = Output(env, "tsv")
     stream = items()
     out.stream(stream, tsv_row=lambda i: [i["name"]])
-    assert stdout(env) == "j1\nj2\n" and pulled == [1, 2]
+    assert env.out == "j1\nj2\n" and pulled == [1, 2]
     env = make_env()
     Output(env, "json").stream(iter(ITEMS))
-    assert json.loads(stdout(env)) == ITEMS
+    assert json.loads(env.out) == ITEMS
     env = make_env()
     Output(env, "tsv", Query("length(@)")).stream(iter(ITEMS))  # a query needs the whole list
-    assert stdout(env) == "2\n"
+    assert env.out == "2\n"
     env = make_env()
     drawn: list[str] = []
-    Output(env, "table").stream(iter(ITEMS), table=lambda: drawn.append("x") or "table")
-    assert stdout(env) == "table\n" and drawn == ["x"]
+
+    def draw() -> str:
+        drawn.append("x")
+        return "table"
+
+    Output(env, "table").stream(iter(ITEMS), table=draw)
+    assert env.out == "table\n" and drawn == ["x"]
 
 
 @pytest.mark.parametrize(
@@ -402,7 +412,7 @@ def test_what_a_watch_prints_depends_on_the_format_only(
             out.line("a line")
         else:
             out.final([{"s": 1}], tsv=lambda: [["row"]])
-        return stdout(env)
+        return env.out
 
     assert (run("changes"), run("lines"), run("final")) == (changes, lines, final)
 
@@ -410,13 +420,13 @@ def test_what_a_watch_prints_depends_on_the_format_only(
 def test_the_conclusion_is_a_note_never_data() -> None:
     env = make_env()
     Output(env, "table").conclusion("2 jobs: 2 Completed")
-    assert (stdout(env), stderr(env)) == ("", "2 jobs: 2 Completed\n")  # stdout: data only
+    assert (env.out, env.err) == ("", "2 jobs: 2 Completed\n")  # stdout: data only
     env = make_env()
     Output(env, "table").conclusion("said already", told=True)
-    assert (stdout(env), stderr(env)) == ("", "")
+    assert (env.out, env.err) == ("", "")
     env = make_env()
     Output(env, "json").conclusion("done", note="azjobs: done")
-    assert (stdout(env), stderr(env)) == ("", "azjobs: done\n")
+    assert (env.out, env.err) == ("", "azjobs: done\n")
 
 
 def test_commands_never_branch_on_the_output_format() -> None:

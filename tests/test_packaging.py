@@ -7,7 +7,7 @@ setuptools that reads this pyproject.toml.
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -20,6 +20,7 @@ import pytest
 
 import azbackupjobs
 from azbackupjobs.cli.shell_scripts import SCRIPT_FILES
+from tests.harness import run_cli_process
 
 ROOT = Path(__file__).resolve().parent.parent
 _SKIP = shutil.ignore_patterns(
@@ -38,7 +39,7 @@ _SKIP = shutil.ignore_patterns(
 
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    pytest.importorskip("build", reason="the test extras install `build`")
+    assert importlib.util.find_spec("build") is not None, "the test extras install `build`"
     source = tmp_path_factory.mktemp("src") / "azjobs"
     shutil.copytree(ROOT, source, ignore=_SKIP)
     out = tmp_path_factory.mktemp("dist")
@@ -117,21 +118,16 @@ def test_the_wheel_installs_and_runs(dists: dict[str, Path], tmp_path: Path) -> 
         capture_output=True,
         timeout=120,
     )
-    env = {**os.environ, "PYTHONPATH": str(target)}
     probe = (
         "import azbackupjobs, sys; print(azbackupjobs.__file__); "
         "from azbackupjobs.cli.app import main; main(['--version'])"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )  # not the source tree
-    assert done.returncode == 0, done.stderr
+    done = run_cli_process(
+        program=(sys.executable, "-c", probe),
+        env={"PYTHONPATH": str(target)},
+        cwd=tmp_path,  # not the source tree
+    )
+    assert done.exit_code == 0, done.stderr
     location, version_line = done.stdout.splitlines()
     assert location.startswith(str(target))
     assert version_line == f"azjobs {azbackupjobs.__version__}"

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from azbackupjobs.cli import app as cli
 from azbackupjobs.cli import invoke, registry
 from azbackupjobs.cli.spec import Command, Group, Param, Program, resolve
 from azbackupjobs.commands.common import CommonOptions
 from azbackupjobs.model.errors import UsageError
+from tests.harness import run_cli, run_cli_process, run_command
 
 
 def every_command() -> list[tuple[str, Command]]:
@@ -59,9 +59,9 @@ def test_every_dotted_path_resolves(name: str, command: Command) -> None:
     for route in command.routes:
         assert isinstance(getattr(resolve(command.options), route.when), property)
     for param in command.params:
-        for path in (param.complete, param.convert):
-            if path is not None:
-                assert callable(resolve(path)), path
+        for hook in (param.complete, param.convert):
+            if hook is not None:
+                assert callable(resolve(hook)), hook
 
 
 @pytest.mark.parametrize(("name", "command"), COMMANDS, ids=IDS)
@@ -77,7 +77,9 @@ def test_flags_are_unique_and_spelled_as_flags(name: str, command: Command) -> N
 def test_the_typer_app_has_the_registry_commands() -> None:
     app = cli.build_app()
     names = [info.name for info in app.registered_commands]
-    names += [str(g.typer_instance.info.name) for g in app.registered_groups]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        names.append(str(group.typer_instance.info.name))
     assert names == [e.name for e in registry.PROGRAM.entries]
 
 
@@ -156,10 +158,9 @@ def test_a_new_entry_is_a_command_of_both_parsers(
     )
     monkeypatch.setattr(cli, "PROGRAM", program)
     SEEN.clear()
-    with pytest.raises(SystemExit) as typer_path:
-        cli.main(["probe", "ab", "-t", "2", "--loud"])
-    assert typer_path.value.code == 3 and capsys.readouterr().out == "abab\n"
-    assert "Say a name." in CliRunner().invoke(cli.build_app(set()), ["--help"]).stdout
+    typer_path = run_cli("probe", "ab", "-t", "2", "--loud")
+    assert typer_path.exit_code == 3 and typer_path.stdout == "abab\n"
+    assert "Say a name." in run_command(cli.build_app(set()), "--help").stdout
     call = fastparse.parse(["probe", "ab", "--times=2", "--loud"], program)
     assert call is not None and invoke.run(call.command, call.values) == 3
     assert capsys.readouterr().out == "abab\n"
@@ -174,7 +175,6 @@ def test_program_find() -> None:
 
 
 def test_the_registry_imports_neither_typer_nor_commands() -> None:
-    import subprocess
     import sys
 
     probe = (
@@ -182,9 +182,8 @@ def test_the_registry_imports_neither_typer_nor_commands() -> None:
         "print(sorted(m for m in sys.modules if m.startswith(('typer', 'click', "
         "'azbackupjobs.commands', 'azbackupjobs.arm', 'requests'))))"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
-    )
+    done = run_cli_process(program=(sys.executable, "-c", probe))
+    assert done.exit_code == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
 
@@ -212,15 +211,9 @@ class Stop(UsageError):
     ],
 )
 def test_timeout_reaches_the_session(
-    argv: list[str],
-    module: str,
-    entry: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    argv: list[str], module: str, entry: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import importlib
-
-    from azbackupjobs import main as console
 
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "t")
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
@@ -235,20 +228,14 @@ def test_timeout_reaches_the_session(
     monkeypatch.setattr(
         importlib.import_module(f"azbackupjobs.commands.{module}"), "open_session", recording
     )
-    run = console.main if entry == "console" else cli.main
     for extra, expected in ((["--timeout", "1m30s"], 90.0), ([], None)):
-        with pytest.raises(SystemExit) as info:
-            run([*argv, *extra, "-o", "json"])
-        assert info.value.code == 2 and "stopped" in capsys.readouterr().err
+        result = run_cli(*argv, *extra, "-o", "json", fast_path=entry == "console")
+        assert result.exit_code == 2 and "stopped" in result.stderr
         assert seen.pop() == expected
 
 
-def test_timeout_is_in_the_help_of_get_list_tasks_and_list(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_timeout_is_in_the_help_of_get_list_tasks_and_list() -> None:
     for command in ("get", "list-tasks", "list"):
-        with pytest.raises(SystemExit):
-            cli.main([command, "--help"])
-        text = " ".join(capsys.readouterr().out.split())
+        text = " ".join(run_cli(command, "--help").stdout.split())
         wanted = "--timeout DURATION Give up after this long (90, 30m, 2h, 1h30m), the requests"
         assert wanted in text

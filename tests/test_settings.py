@@ -125,7 +125,7 @@ def test_missing_context_names_flags_and_variables(az_config_dir: Path) -> None:
     with pytest.raises(UsageError) as info:
         resolve_context(ContextFlags(), env_for(az_config_dir))
     exc = info.value
-    assert exc.exit_code == ExitCode.USAGE == 2
+    assert exc.exit_code == ExitCode.USAGE and int(ExitCode.USAGE) == 2
     for needle in (
         "--subscription",
         "AZURE_SUBSCRIPTION_ID",

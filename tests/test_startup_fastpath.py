@@ -1,9 +1,9 @@
 """The fast path and the Typer app give the same stdout, stderr and exit code.
 
-Every invocation of the matrix runs twice against the same (time-frozen) emulator: once through
-``cli.main`` (Typer) and once through the console script's dispatch, whose parser reads the
-same command registry. Each case also says whether the fast path must take it, so the matrix
-cannot pass by falling back to Typer everywhere.
+Every invocation of the matrix runs twice against the same (time-frozen) emulator, both times
+through the console script's entry: once with the fast path off (the Typer app) and once with it
+on, its parser reading the same command registry. Each case also says whether the fast path must
+take it, so the matrix cannot pass by falling back to Typer everywhere.
 """
 
 from __future__ import annotations
@@ -11,17 +11,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from azbackupjobs import main as fastpath
-from azbackupjobs.cli import app as cli
 from azbackupjobs.cli import registry
-from azbackupjobs.cli.fastparse import parse
+from azbackupjobs.cli.fastparse import Call, parse
 from azbackupjobs.cli.spec import Command, Param, Program
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory, Result, run_cli
 
 DURATION = re.compile(r'"duration": ?"[^"]*"|\bP[T0-9.DHMS]+S\b')
 
@@ -33,28 +34,35 @@ def _steady(match: re.Match[str]) -> str:
 REQUEST_ID = re.compile(r"request id [0-9a-f-]{36}")
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    from azbackupjobs.emulator import start_emulator
+@dataclass(frozen=True)
+class Vault:
+    """The emulator and the two jobs the matrix reads."""
 
-    with start_emulator(speed=1e-6, seed=11) as emu:
-        emu.completed = emu.add_job(entity="vm-fast", outcome="Completed", start_offset=-7200)
-        emu.failed = emu.add_job(
-            entity="sql [db-1]",
-            outcome="Failed",
-            start_offset=-5400,
-            job_type="AzureWorkloadJob",
-            operation="Backup",
-        )
-        emu.advance(7200)
-        yield emu
+    emu: EmulatorHandle
+    completed: str
+    failed: str
+
+
+@pytest.fixture(scope="module")
+def vault(module_emulator_factory: EmulatorFactory) -> Vault:
+    emu = module_emulator_factory(speed=1e-6, seed=11)
+    completed = emu.add_job(entity="vm-fast", outcome="Completed", start_offset=-7200)
+    failed = emu.add_job(
+        entity="sql [db-1]",
+        outcome="Failed",
+        start_offset=-5400,
+        job_type="AzureWorkloadJob",
+        operation="Backup",
+    )
+    emu.advance(7200)
+    return Vault(emu, completed, failed)
 
 
 @pytest.fixture
-def env(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name, value in emulator.env().items():
+def env(vault: Vault, monkeypatch: pytest.MonkeyPatch) -> Vault:
+    for name, value in vault.emu.env().items():
         monkeypatch.setenv(name, value)
-    return emulator
+    return vault
 
 
 def test_the_fast_commands() -> None:
@@ -62,35 +70,25 @@ def test_the_fast_commands() -> None:
     assert fast == {"get", "list-tasks", "list"}
 
 
-def _run(capsys: pytest.CaptureFixture[str], call: Any) -> tuple[int, str, str]:
-    try:
-        call()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    captured = capsys.readouterr()
-    # Running seed jobs' durations are computed per request; the emulator's clock barely moves
-    # (speed 1e-6) but can tick the seventh fractional digit between two runs.
-    out = DURATION.sub(_steady, captured.out)
-    return code, out, REQUEST_ID.sub("request id <id>", captured.err)
+def steady(result: Result) -> tuple[int, str, str]:
+    """A run's outcome without what differs from one run to the next: running seed jobs'
+    durations are computed per request (the emulator's clock barely moves, at speed 1e-6, but
+    can tick the seventh fractional digit between two runs), and request ids."""
+    code, out, err = result
+    return code, DURATION.sub(_steady, out), REQUEST_ID.sub("request id <id>", err)
 
 
-def both(
-    capsys: pytest.CaptureFixture[str], argv: list[str]
-) -> tuple[tuple[int, str, str], tuple[int, str, str], bool]:
-    typer_result = _run(capsys, lambda: cli.main(list(argv)))
-    parsed = parse(argv)
-
-    def dispatch() -> None:
-        if parsed is not None:
-            fastpath.run_call(parsed)
-        cli.main(list(argv))
-
-    return typer_result, _run(capsys, dispatch), parsed is not None
+def both(argv: list[str]) -> tuple[tuple[int, str, str], tuple[int, str, str], bool]:
+    """``argv`` through the Typer app, and through the console entry with the fast path on;
+    and whether the fast path's parser takes it."""
+    typer_result = steady(run_cli(*argv, fast_path=False))
+    fast_result = steady(run_cli(*argv, fast_path=True))
+    return typer_result, fast_result, parse(argv) is not None
 
 
-def cases(emu: Any) -> list[tuple[list[str], bool]]:
-    job, failed = emu.completed, emu.failed
+def cases(vault: Vault) -> list[tuple[list[str], bool]]:
+    emu = vault.emu
+    job, failed = vault.completed, vault.failed
     sub = emu.subscription
     full_id = (
         f"/subscriptions/{sub}/resourceGroups/{emu.resource_group}/providers/"
@@ -194,16 +192,14 @@ def cases(emu: Any) -> list[tuple[list[str], bool]]:
     ]
 
 
-def test_matrix(
-    capsys: pytest.CaptureFixture[str], env: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_matrix(env: Vault, monkeypatch: pytest.MonkeyPatch) -> None:
     failures = []
     all_cases = [*cases(env), *[([*argv, "--bad-token"], True) for argv in with_bad_token(env)]]
     for case, expect_fast in all_cases:
         bad_token = bool(case) and case[-1] == "--bad-token"
         argv = case[:-1] if bad_token else case
-        monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token" if bad_token else env.token)
-        typer_result, fast_result, took_fast = both(capsys, argv)
+        monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token" if bad_token else env.emu.token)
+        typer_result, fast_result, took_fast = both(argv)
         if took_fast != expect_fast:
             failures.append(f"{argv}: fast path {'taken' if took_fast else 'declined'}")
         if typer_result != fast_result:
@@ -211,43 +207,37 @@ def test_matrix(
     assert not failures, "\n".join(failures)
 
 
-def with_bad_token(emu: Any) -> list[list[str]]:
+def with_bad_token(vault: Vault) -> list[list[str]]:
     """Cases run with a token the service refuses (exit 4)."""
-    return [["get", emu.completed, "-o", "json"], ["list", "-o", "ndjson"]]
+    return [["get", vault.completed, "-o", "json"], ["list", "-o", "ndjson"]]
 
 
 def test_matrix_covers_success_and_each_error_kind(
-    capsys: pytest.CaptureFixture[str], env: Any, monkeypatch: pytest.MonkeyPatch
+    env: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     codes = set()
     for argv, expect_fast in cases(env):
         if expect_fast:
-            codes.add(_run(capsys, lambda a=argv: cli.main(list(a)))[0])  # type: ignore[misc]
+            codes.add(run_cli(*argv, fast_path=False).exit_code)
     assert {0, 1, 2, 3} <= codes
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "not-the-token")
-    assert {
-        _run(capsys, lambda a=argv: cli.main(a))[0]  # type: ignore[misc]
-        for argv in with_bad_token(env)
-    } == {4}
+    assert {run_cli(*argv, fast_path=False).exit_code for argv in with_bad_token(env)} == {4}
 
 
 def test_the_console_script_takes_the_fast_path_at_once_and_writes_nothing(
-    tmp_path: Path,
-    env: Any,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, env: Vault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     argv = ["get", env.completed, "-o", "json"]
     taken: list[str] = []
     real = fastpath.run_call
 
-    def spy(call: Any) -> None:
+    def spy(call: Call) -> None:
         taken.append(call.command.name)
         real(call)
 
     monkeypatch.setattr(fastpath, "run_call", spy)
-    first = _run(capsys, lambda: fastpath.main(list(argv)))
+    first = steady(run_cli(*argv, fast_path=True))
     assert taken == ["get"] and first[0] == 0
     assert json.loads(first[1])["name"] == env.completed
     assert list(tmp_path.rglob("*.json")) == []  # no option table or other file to keep
@@ -255,15 +245,16 @@ def test_the_console_script_takes_the_fast_path_at_once_and_writes_nothing(
 
 @pytest.mark.parametrize("value", ["0", "off"])
 def test_the_fast_path_can_be_turned_off(
-    env: Any, monkeypatch: pytest.MonkeyPatch, value: str, capsys: pytest.CaptureFixture[str]
+    env: Vault, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("AZJOBS_FASTPATH", value)
     monkeypatch.setattr(fastpath, "run_call", _fail)
-    code, out, _ = _run(capsys, lambda: fastpath.main(["get", env.completed, "-o", "json"]))
+    # fast_path=True: the harness leaves AZJOBS_FASTPATH as the test set it
+    code, out, _ = run_cli("get", env.completed, "-o", "json", fast_path=True)
     assert code == 0 and json.loads(out)["name"] == env.completed
 
 
-def _fail(call: Any) -> None:
+def _fail(call: Call) -> None:
     raise AssertionError("the fast path ran")
 
 

@@ -13,11 +13,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory, Result, Variables, run_cli_process
 
 HEAVY = ("rich", "typer", "jmespath", "azure", "requests", "msal", "prometheus_client")
 # Modules that exist to draw tables (render, *_view) or to be the Typer app.
@@ -100,36 +101,36 @@ def test_every_module_imports_only_what_it_needs() -> None:
 
 
 # ----- real processes -------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[Any]:
-    from azbackupjobs.emulator import start_emulator
+IMPORTTIME = (sys.executable, "-X", "importtime", "-m", "azbackupjobs")
 
-    with start_emulator(speed=1e-6, seed=5) as emu:
-        emu.job = emu.add_job(entity="vm-imports", outcome="Completed", start_offset=-3600)
-        emu.advance(3600)
-        yield emu
+
+@pytest.fixture(scope="module")
+def emulator(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    return module_emulator_factory(speed=1e-6, seed=5)
+
+
+@pytest.fixture(scope="module")
+def job(emulator: EmulatorHandle) -> str:
+    """A job that has ended."""
+    job_id = emulator.add_job(entity="vm-imports", outcome="Completed", start_offset=-3600)
+    emulator.advance(3600)
+    return job_id
 
 
 @pytest.fixture
-def child_env(emulator: Any, tmp_path: Path) -> dict[str, str]:
-    """The emulator's environment, with caches of its own."""
-    env = {**os.environ, **emulator.env(), "XDG_CACHE_HOME": str(tmp_path / "cache")}
-    env.pop("_AZJOBS_COMPLETE", None)
+def child_env(emulator: EmulatorHandle, tmp_path: Path) -> dict[str, str | None]:
+    """The emulator's variables, with caches of its own."""
+    env: dict[str, str | None] = {
+        **emulator.env(),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "_AZJOBS_COMPLETE": None,
+    }
     return env
 
 
-def imported(
-    args: list[str], env: dict[str, str]
-) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+def imported(args: list[str], env: Variables) -> tuple[set[str], Result]:
     """Top-level packages (and azbackupjobs modules) a run of ``azjobs args`` imported."""
-    done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "azbackupjobs", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = run_cli_process(*args, env=env, program=IMPORTTIME)
     names = set()
     for line in done.stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -144,11 +145,11 @@ def imported(
     [["-o", "json"], ["-o", "tsv"], ["-o", "ndjson"], ["--output=json", "--auth", "token"]],
 )
 def test_get_on_the_fast_path_imports_no_typer_rich_jmespath_or_identity(
-    emulator: Any, child_env: dict[str, str], extra: list[str]
+    job: str, child_env: dict[str, str | None], extra: list[str]
 ) -> None:
-    args = ["get", emulator.job, *extra]
+    args = ["get", job, *extra]
     names, done = imported(args, child_env)
-    assert done.returncode == 0, done.stderr[-500:]
+    assert done.exit_code == 0, done.stderr[-500:]
     assert "azbackupjobs.main" in names and "requests" in names
     for heavy in (
         "typer",
@@ -176,31 +177,29 @@ def test_get_on_the_fast_path_imports_no_typer_rich_jmespath_or_identity(
     ],
 )
 def test_data_paths_never_import_rich(
-    emulator: Any, child_env: dict[str, str], args: list[str]
+    job: str, child_env: dict[str, str | None], args: list[str]
 ) -> None:
-    args = [a.replace("{job}", emulator.job) for a in args]
+    args = [a.replace("{job}", job) for a in args]
     names, done = imported(args, child_env)
-    assert done.returncode == 0, done.stderr[-500:]
+    assert done.exit_code == 0, done.stderr[-500:]
     assert not {"rich", "typer", "jmespath", "azure", "prometheus_client"} & names
 
 
 @pytest.mark.e2e
-def test_query_imports_jmespath_only_then(emulator: Any, child_env: dict[str, str]) -> None:
-    args = ["get", emulator.job, "--query", "properties.status", "-o", "tsv"]
+def test_query_imports_jmespath_only_then(job: str, child_env: dict[str, str | None]) -> None:
+    args = ["get", job, "--query", "properties.status", "-o", "tsv"]
     names, done = imported(args, child_env)
-    assert done.returncode == 0 and done.stdout.strip().endswith("Completed")
+    assert done.exit_code == 0 and done.stdout.strip().endswith("Completed")
     assert "jmespath" in names
     assert not {"rich", "typer", "azure"} & names
 
 
 @pytest.mark.e2e
 def test_the_typer_path_also_keeps_rich_and_identity_away(
-    emulator: Any, child_env: dict[str, str]
+    job: str, child_env: dict[str, str | None]
 ) -> None:
-    names, done = imported(
-        ["get", emulator.job, "-o", "json"], {**child_env, "AZJOBS_FASTPATH": "0"}
-    )
-    assert done.returncode == 0
+    names, done = imported(["get", job, "-o", "json"], {**child_env, "AZJOBS_FASTPATH": "0"})
+    assert done.exit_code == 0
     assert "typer" in names
     assert not {"rich", "jmespath", "azure"} & names
 
@@ -225,34 +224,34 @@ def test_the_typer_path_also_keeps_rich_and_identity_away(
     ],
 )
 def test_help_and_completion_import_no_requests_or_rich(
-    child_env: dict[str, str], args: list[str], extra_env: dict[str, str]
+    child_env: dict[str, str | None], args: list[str], extra_env: dict[str, str]
 ) -> None:
     names, done = imported(args, {**child_env, **extra_env})
-    assert done.returncode == 0, done.stderr[-500:]
+    assert done.exit_code == 0, done.stderr[-500:]
     assert done.stdout.strip()
     assert not {"requests", "rich", "jmespath", "azure", "urllib3", "prometheus_client"} & names
 
 
 @pytest.mark.e2e
 def test_a_cached_token_spares_the_identity_import(
-    emulator: Any, child_env: dict[str, str], tmp_path: Path
+    emulator: EmulatorHandle, job: str, child_env: dict[str, str | None], tmp_path: Path
 ) -> None:
     """With --auth cli, the first run asks az (and imports azure-identity), the next ones not."""
-    from test_auth_modes import FakeAz
+    from tests.test_auth_modes import FakeAz
 
     fake = FakeAz(tmp_path)
     fake.issue(emulator.token)
     env = {
         **child_env,
-        "PATH": f"{fake.bin}{os.pathsep}{child_env.get('PATH', '')}",
+        "PATH": f"{fake.bin}{os.pathsep}{os.environ.get('PATH', '')}",
         "AZJOBS_AUTH": "cli",
+        "AZJOBS_ACCESS_TOKEN": None,
     }
-    env.pop("AZJOBS_ACCESS_TOKEN")
-    args = ["get", emulator.job, "-o", "json"]
+    args = ["get", job, "-o", "json"]
     first, done = imported(args, env)
-    assert done.returncode == 0, done.stderr[-500:]
+    assert done.exit_code == 0, done.stderr[-500:]
     assert "azure" in first
     second, done = imported(args, env)
-    assert done.returncode == 0, done.stderr[-500:]
+    assert done.exit_code == 0, done.stderr[-500:]
     assert "azure" not in second and "typer" not in second
     assert len(fake.calls) == 1

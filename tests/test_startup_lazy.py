@@ -8,7 +8,6 @@ built, on every help text, a set of completion requests in each shell, and the u
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -17,18 +16,7 @@ import typer
 from azbackupjobs.cli import app as cli
 from azbackupjobs.cli.registry import PROGRAM
 from azbackupjobs.cli.spec import Group
-
-
-def _invoke(
-    capsys: pytest.CaptureFixture[str], make: Callable[[list[str]], typer.Typer], args: list[str]
-) -> tuple[int, str, str]:
-    try:
-        make(args)(args=list(args), prog_name="azjobs")
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 0
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.harness import run_command
 
 
 def _eager(args: list[str]) -> typer.Typer:
@@ -55,6 +43,7 @@ def _callbacks(app: typer.Typer) -> dict[str, Any]:
     found: dict[str, Any] = {info.name or "": info.callback for info in app.registered_commands}
     for group in app.registered_groups:
         sub = group.typer_instance
+        assert sub is not None
         found[str(sub.info.name)] = [info.callback for info in sub.registered_commands]
     return found
 
@@ -68,8 +57,8 @@ def test_the_root_lists_every_command_without_building_them() -> None:
 
 
 @pytest.mark.parametrize("args", _all_help_invocations(), ids=" ".join)
-def test_help_is_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    assert _invoke(capsys, _lazy, args) == _invoke(capsys, _eager, args)
+def test_help_is_the_same(args: list[str]) -> None:
+    assert run_command(_lazy(args), *args) == run_command(_eager(args), *args)
 
 
 @pytest.mark.parametrize(
@@ -86,8 +75,8 @@ def test_help_is_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -
     ],
     ids=" ".join,
 )
-def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
-    assert _invoke(capsys, _lazy, args) == _invoke(capsys, _eager, args)
+def test_usage_errors_are_the_same(args: list[str]) -> None:
+    assert run_command(_lazy(args), *args) == run_command(_eager(args), *args)
 
 
 @pytest.mark.parametrize(
@@ -112,9 +101,9 @@ def test_usage_errors_are_the_same(capsys: pytest.CaptureFixture[str], args: lis
         ("fish", "azjobs config show --"),
     ],
 )
-def test_completions_are_the_same(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, shell: str, words: str
-) -> None:
+def test_completions_are_the_same(monkeypatch: pytest.MonkeyPatch, shell: str, words: str) -> None:
+    # In the process's environment, not run_command's env=: the partly built app reads the
+    # words being completed when it is built, before the run.
     monkeypatch.setenv("_AZJOBS_COMPLETE", f"complete_{shell}")
     parts = words.split(" ")
     monkeypatch.setenv("COMP_WORDS", words)
@@ -122,9 +111,9 @@ def test_completions_are_the_same(
     monkeypatch.setenv("_TYPER_COMPLETE_ARGS", words)
     monkeypatch.setenv("_TYPER_COMPLETE_WORD_TO_COMPLETE", parts[-1])
     monkeypatch.setenv("_TYPER_COMPLETE_FISH_ACTION", "get-args")
-    lazy = _invoke(capsys, _lazy, [])
-    assert lazy == _invoke(capsys, _eager, [])
-    assert lazy[1].strip() or words.endswith("--")
+    lazy = run_command(_lazy([]))
+    assert lazy == run_command(_eager([]))
+    assert lazy.stdout.strip() or words.endswith("--")
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,7 @@ def test_temporary_file_is_created_exclusive_and_private(
         calls.append((os.fspath(path), flags, mode))
         return real_open(path, flags, mode)
 
-    monkeypatch.setattr(token_cache.os, "open", spy)
+    monkeypatch.setattr(os, "open", spy)
     replaced: list[tuple[str, str]] = []
     real_replace = os.replace
 
@@ -62,7 +63,7 @@ def test_temporary_file_is_created_exclusive_and_private(
         replaced.append((os.fspath(src), os.fspath(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(token_cache.os, "replace", spy_replace)
+    monkeypatch.setattr(os, "replace", spy_replace)
     previous = os.umask(0o000)  # even a permissive umask must not widen the file
     try:
         assert store(make(tmp_path))
@@ -203,9 +204,9 @@ def test_cache_root_follows_xdg(tmp_path: Path) -> None:
 
 
 def test_key_separates_identities() -> None:
-    base = {"mode": "cli", "scope": "s", "tenant": "t", "env": {}, "account": "a@x"}
-    key = cache_key(**base)  # type: ignore[arg-type]
-    variants = [
+    base: dict[str, Any] = {"mode": "cli", "scope": "s", "tenant": "t", "env": {}, "account": "a@x"}
+    key = cache_key(**base)
+    variants: list[dict[str, Any]] = [
         {"mode": "default"},
         {"scope": "s2"},
         {"tenant": "t2"},
@@ -215,7 +216,7 @@ def test_key_separates_identities() -> None:
         {"env": {"AZURE_TOKEN_CREDENTIALS": "dev"}},
         {"env": {"AZURE_CONFIG_DIR": "/other"}},
     ]
-    keys = {cache_key(**{**base, **v}) for v in variants}  # type: ignore[arg-type]
+    keys = {cache_key(**{**base, **v}) for v in variants}
     assert key not in keys and len(keys) == len(variants)
     # Secrets are not part of the key: the same identity with a rotated secret is the same entry.
-    assert cache_key(**{**base, "env": {"AZURE_CLIENT_SECRET": "x"}}) == key  # type: ignore[arg-type]
+    assert cache_key(**{**base, "env": {"AZURE_CLIENT_SECRET": "x"}}) == key

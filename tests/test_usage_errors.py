@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
-from azbackupjobs import main as console
-from azbackupjobs.cli import app as cli
 from azbackupjobs.view.output import Query
+from tests.harness import PYTHON_M, Result, run_cli, run_cli_process
 
 
-def run(
-    capsys: pytest.CaptureFixture[str], args: list[str], *, entry: str = "typer"
-) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as info:
-        (console.main if entry == "console" else cli.main)(args)
-    captured = capsys.readouterr()
-    code = info.value.code
-    return (code if isinstance(code, int) else 1), captured.out, captured.err
+def run(args: list[str], *, entry: str = "typer") -> Result:
+    """``azjobs ARGS`` through the console script's entry (its fast path on) or the Typer app."""
+    return run_cli(*args, fast_path=entry == "console")
 
 
 @pytest.mark.parametrize("entry", ["console", "typer"])
@@ -46,37 +37,27 @@ def run(
         (["cache", "wipe"], "no such command 'wipe' (hint: azjobs cache --help)"),
     ],
 )
-def test_one_line_with_a_suggestion_or_a_hint(
-    capsys: pytest.CaptureFixture[str], args: list[str], line: str, entry: str
-) -> None:
-    code, out, err = run(capsys, args, entry=entry)
+def test_one_line_with_a_suggestion_or_a_hint(args: list[str], line: str, entry: str) -> None:
+    code, out, err = run(args, entry=entry)
     assert (code, out, err) == (2, "", f"azjobs: error: {line}\n")
 
 
-def test_what_is_typed_is_sanitized(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, ["get", "J", "--\x1b[31mred"])
+def test_what_is_typed_is_sanitized() -> None:
+    code, out, err = run(["get", "J", "--\x1b[31mred"])
     assert code == 2 and out == "" and err.count("\n") == 1
     assert "\x1b" not in err and err.startswith("azjobs: error: no such option: --")
 
 
 @pytest.mark.parametrize("args", [[], ["config"], ["cache"]])
-def test_a_group_without_a_command_still_prints_its_help(
-    capsys: pytest.CaptureFixture[str], args: list[str]
-) -> None:
-    code, out, err = run(capsys, args)
+def test_a_group_without_a_command_still_prints_its_help(args: list[str]) -> None:
+    code, out, err = run(args)
     assert code == 2 and out == ""
     assert err.startswith(f"Usage: azjobs {' '.join(args)}".rstrip() + " [OPTIONS] COMMAND")
 
 
 def test_as_a_process() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "azbackupjobs", "get", "--ouput", "json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert (done.returncode, done.stdout) == (2, "")
+    done = run_cli_process("get", "--ouput", "json", program=PYTHON_M)
+    assert (done.exit_code, done.stdout) == (2, "")
     assert done.stderr == "azjobs: error: no such option: --ouput (did you mean --output?)\n"
 
 
@@ -102,12 +83,10 @@ def test_a_malformed_query_is_named_in_one_complete_line(expression: str, proble
     )
 
 
-def test_a_malformed_query_from_the_command_line(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_malformed_query_from_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AZJOBS_ACCESS_TOKEN", "t")
     job = "3b6a1d2c-0000-4000-8000-000000000001"
-    code, out, err = run(capsys, ["get", job, "--query", "[?status=='Failed'"], entry="console")
+    code, out, err = run(["get", job, "--query", "[?status=='Failed'"], entry="console")
     assert (code, out) == (2, "")
     assert err == (
         "azjobs: error: --query: malformed JMESPath expression \"[?status=='Failed'\": "

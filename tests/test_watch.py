@@ -11,9 +11,11 @@ import io
 import json
 import random
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -22,7 +24,6 @@ import responses
 from azbackupjobs.arm.auth import StaticTokenProvider
 from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
 from azbackupjobs.arm.settings import ContextFlags, resolve_context
-from azbackupjobs.cli import app as cli
 from azbackupjobs.commands.common import Session
 from azbackupjobs.commands.watch import (
     WatchOptions,
@@ -48,7 +49,8 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
-from azbackupjobs.view.output import Environment, Output, Query
+from azbackupjobs.view.output import Output, Query
+from tests.harness import fake_environment, run_cli
 
 SUB = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 RG = "rg1"
@@ -200,12 +202,6 @@ def fake() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
 def serve_job(
     rsps: responses.RequestsMock, fake: FakeTime, steps: list[Step], job_id: str = JOB_A
 ) -> Script:
@@ -225,10 +221,7 @@ def serve_list(rsps: responses.RequestsMock, fake: FakeTime, steps: list[Step]) 
 def make_session(
     fake: FakeTime, fmt: str = "ndjson", *, tty: bool = False, query: str | None = None
 ) -> tuple[Session, io.StringIO, io.StringIO]:
-    stdout, stderr = io.StringIO(), io.StringIO()
-    env = Environment(
-        stdout, stderr, stdout_isatty=tty, stderr_isatty=False, stdin_isatty=False, env={}
-    )
+    env = fake_environment(tty=tty)
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
         ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT),
@@ -238,7 +231,7 @@ def make_session(
     client = BackupJobsClient(
         ctx, StaticTokenProvider("test-token"), retry=NO_RETRY, sleep=fake.sleep
     )
-    return Session(env=env, out=out, ctx=ctx, client=client), stdout, stderr
+    return Session(env=env, out=out, ctx=ctx, client=client), env.stdout, env.stderr
 
 
 def run(fake: FakeTime, session: Session, job_ids: list[str], **options: Any) -> int:
@@ -259,7 +252,9 @@ def ndjson_lines(text: str) -> list[dict[str, Any]]:
 
 
 # ----- progressions and exit codes ---------------------------------------------------------------
-def test_in_progress_to_completed_streams_each_change_once(rsps, fake):
+def test_in_progress_to_completed_streams_each_change_once(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = serve_job(
         rsps,
         fake,
@@ -294,14 +289,14 @@ def test_in_progress_to_completed_streams_each_change_once(rsps, fake):
     assert len(fake.sleeps) == 3
 
 
-def test_failed_job_exits_6(rsps, fake):
+def test_failed_job_exits_6(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [ok(job()), ok(job(status="Failed", errors=FAILED))])
     session, _, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == ExitCode.JOB_FAILED
     assert "Backup of vm1 Failed in" in err.getvalue()
 
 
-def test_cancelling_then_cancelled_exits_7(rsps, fake):
+def test_cancelling_then_cancelled_exits_7(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(
         rsps,
         fake,
@@ -325,7 +320,9 @@ def test_cancelling_then_cancelled_exits_7(rsps, fake):
     assert statuses == ["InProgress", "Cancelling", "Cancelled"]
 
 
-def test_vm_backup_cancelled_into_completed_with_warnings_counts_as_cancelled(rsps, fake):
+def test_vm_backup_cancelled_into_completed_with_warnings_counts_as_cancelled(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(rsps, fake, [ok(job(status="CompletedWithWarnings", errors=CANCELLED_AS_WARNINGS))])
     session, _, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == ExitCode.JOB_CANCELLED
@@ -333,7 +330,9 @@ def test_vm_backup_cancelled_into_completed_with_warnings_counts_as_cancelled(rs
 
 
 @pytest.mark.parametrize(("strict", "code"), [(False, 0), (True, 8)])
-def test_completed_with_warnings_warns_or_fails_under_strict(rsps, fake, strict, code):
+def test_completed_with_warnings_warns_or_fails_under_strict(
+    rsps: responses.RequestsMock, fake: FakeTime, strict: bool, code: int
+) -> None:
     serve_job(rsps, fake, [ok(job(status="CompletedWithWarnings", errors=REAL_WARNING))])
     session, out, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A], strict=strict) == code
@@ -341,7 +340,9 @@ def test_completed_with_warnings_warns_or_fails_under_strict(rsps, fake, strict,
     assert json.loads(out.getvalue())["properties"]["status"] == "CompletedWithWarnings"
 
 
-def test_a_job_that_already_ended_returns_at_once(rsps, fake):
+def test_a_job_that_already_ended_returns_at_once(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = serve_job(rsps, fake, [ok(job(status="Completed"))])
     session, out, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A], timeout=60) == 0
@@ -350,7 +351,9 @@ def test_a_job_that_already_ended_returns_at_once(rsps, fake):
 
 
 # ----- trouble that passes -----------------------------------------------------------------------
-def test_429_retry_after_is_honoured_and_shown(rsps, fake):
+def test_429_retry_after_is_honoured_and_shown(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = serve_job(
         rsps,
         fake,
@@ -366,7 +369,9 @@ def test_429_retry_after_is_honoured_and_shown(rsps, fake):
     assert "throttled: retrying in 20 s" in err.getvalue()
 
 
-def test_429_wait_read_from_the_message_when_there_is_no_header(rsps, fake):
+def test_429_wait_read_from_the_message_when_there_is_no_header(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     message = (
         "Number of requests for action 'Microsoft.RecoveryServices/vaults/backupJobs/read'"
         " exceeded the limit of '150' for time interval '01:00:00'. Please try again "
@@ -386,7 +391,7 @@ def test_429_wait_read_from_the_message_when_there_is_no_header(rsps, fake):
     assert script.times[2] - script.times[1] >= 324
 
 
-def test_throttling_slows_the_interval_down():
+def test_throttling_slows_the_interval_down() -> None:
     fake = FakeTime()
     with responses.RequestsMock() as mock:
         script = serve_job(
@@ -406,7 +411,9 @@ def test_throttling_slows_the_interval_down():
     assert gaps[-1] >= 13  # the interval grew by half after the 429
 
 
-def test_the_interval_recovers_after_a_run_of_good_polls(rsps, fake):
+def test_the_interval_recovers_after_a_run_of_good_polls(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = serve_job(
         rsps,
         fake,
@@ -421,7 +428,9 @@ def test_the_interval_recovers_after_a_run_of_good_polls(rsps, fake):
     assert gaps[-1] <= 11  # back to the asked interval
 
 
-def test_a_5xx_on_one_job_does_not_stop_reading_the_others(rsps, fake):
+def test_a_5xx_on_one_job_does_not_stop_reading_the_others(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     a = serve_job(
         rsps,
         fake,
@@ -437,8 +446,10 @@ def test_a_5xx_on_one_job_does_not_stop_reading_the_others(rsps, fake):
     assert a.times[2] - a.times[1] <= 11  # some answers came: no growing backoff
 
 
-def test_5xx_backs_off_exponentially_up_to_two_minutes(rsps, fake):
-    unavailable = (503, {}, arm_error("ServerTimeout", "The server did not respond in time."))
+def test_5xx_backs_off_exponentially_up_to_two_minutes(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
+    unavailable: Step = (503, {}, arm_error("ServerTimeout", "The server did not respond in time."))
     script = serve_job(rsps, fake, [ok(job())] + [unavailable] * 9 + [ok(job(status="Completed"))])
     session, _, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A]) == 0
@@ -450,7 +461,9 @@ def test_5xx_backs_off_exponentially_up_to_two_minutes(rsps, fake):
     assert "service error (HTTP 503)" in err.getvalue()
 
 
-def test_connection_errors_and_gateway_html_keep_the_watch_going(rsps, fake):
+def test_connection_errors_and_gateway_html_keep_the_watch_going(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(
         rsps,
         fake,
@@ -481,7 +494,9 @@ def test_connection_errors_and_gateway_html_keep_the_watch_going(rsps, fake):
         "",  # empty
     ],
 )
-def test_unreadable_bodies_are_transient(rsps, fake, garbage):
+def test_unreadable_bodies_are_transient(
+    rsps: responses.RequestsMock, fake: FakeTime, garbage: str
+) -> None:
     serve_job(rsps, fake, [ok(job()), (200, {}, garbage), ok(job(status="Completed"))])
     session, out, err = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A]) == 0
@@ -489,7 +504,7 @@ def test_unreadable_bodies_are_transient(rsps, fake, garbage):
     assert len(ndjson_lines(out.getvalue())) == 2
 
 
-def test_a_body_cut_short_is_transient(rsps, fake):
+def test_a_body_cut_short_is_transient(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     body = json.dumps(job())
     serve_job(
         rsps,
@@ -504,7 +519,9 @@ def test_a_body_cut_short_is_transient(rsps, fake):
     assert run(fake, session, [JOB_A]) == 0
 
 
-def test_trouble_snapshot_says_when_the_next_try_is(rsps, fake):
+def test_trouble_snapshot_says_when_the_next_try_is(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(
         rsps,
         fake,
@@ -533,8 +550,8 @@ def test_trouble_snapshot_says_when_the_next_try_is(rsps, fake):
 
 
 # ----- not found, auth ---------------------------------------------------------------------------
-def test_404_then_found_within_grace(rsps, fake):
-    missing = (404, {}, arm_error("ResourceNotFound", "The job was not found."))
+def test_404_then_found_within_grace(rsps: responses.RequestsMock, fake: FakeTime) -> None:
+    missing: Step = (404, {}, arm_error("ResourceNotFound", "The job was not found."))
     serve_job(rsps, fake, [missing, missing, ok(job()), ok(job(status="Completed"))])
     session, out, err = make_session(fake, "ndjson")
     assert run(fake, session, [JOB_A], grace=60) == 0
@@ -542,7 +559,7 @@ def test_404_then_found_within_grace(rsps, fake):
     assert "not visible yet" in err.getvalue()
 
 
-def test_404_past_grace_is_not_found(rsps, fake):
+def test_404_past_grace_is_not_found(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [(404, {}, arm_error("ResourceNotFound", "The job was not found."))])
     session, _, _ = make_session(fake, "json")
     with pytest.raises(NotFoundError) as info:
@@ -552,7 +569,7 @@ def test_404_past_grace_is_not_found(rsps, fake):
     assert "--grace" in (info.value.hint or "")
 
 
-def test_404_without_grace_is_immediate(rsps, fake):
+def test_404_without_grace_is_immediate(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     script = serve_job(rsps, fake, [(404, {}, arm_error("ResourceNotFound", "gone"))])
     session, _, _ = make_session(fake, "json")
     with pytest.raises(NotFoundError):
@@ -560,7 +577,9 @@ def test_404_without_grace_is_immediate(rsps, fake):
     assert len(script.times) == 1
 
 
-def test_401_that_persists_after_renewal_is_an_auth_error(rsps, fake):
+def test_401_that_persists_after_renewal_is_an_auth_error(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(rsps, fake, [ok(job()), (401, {}, arm_error("ExpiredAuthenticationToken", "old"))])
     session, _, _ = make_session(fake, "json")
     with pytest.raises(AuthError) as info:
@@ -568,7 +587,7 @@ def test_401_that_persists_after_renewal_is_an_auth_error(rsps, fake):
     assert info.value.exit_code == ExitCode.AUTH
 
 
-def test_400_is_a_real_error(rsps, fake):
+def test_400_is_a_real_error(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [(400, {}, arm_error("BMSUserErrorInvalidInput", "bad"))])
     session, _, _ = make_session(fake, "json")
     with pytest.raises(ApiError) as info:
@@ -577,7 +596,7 @@ def test_400_is_a_real_error(rsps, fake):
 
 
 # ----- timeout -----------------------------------------------------------------------------------
-def test_timeout_exits_5_with_the_last_state(rsps, fake):
+def test_timeout_exits_5_with_the_last_state(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     script = serve_job(rsps, fake, [ok(job())])
     session, out, err = make_session(fake, "json")
     assert run(fake, session, [JOB_A], timeout=25) == ExitCode.TIMEOUT
@@ -587,7 +606,9 @@ def test_timeout_exits_5_with_the_last_state(rsps, fake):
     assert "--timeout elapsed" in err.getvalue()
 
 
-def test_timeout_never_sends_a_request_before_retry_after(rsps, fake):
+def test_timeout_never_sends_a_request_before_retry_after(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = serve_job(
         rsps,
         fake,
@@ -602,7 +623,9 @@ def test_timeout_never_sends_a_request_before_retry_after(rsps, fake):
     assert fake.now - 1000 == pytest.approx(30)
 
 
-def test_no_timeout_keeps_going_through_long_trouble(rsps, fake):
+def test_no_timeout_keeps_going_through_long_trouble(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(
         rsps,
         fake,
@@ -616,7 +639,7 @@ def test_no_timeout_keeps_going_through_long_trouble(rsps, fake):
 
 
 # ----- output forms ------------------------------------------------------------------------------
-def test_plain_lines_when_piped(rsps, fake):
+def test_plain_lines_when_piped(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(
         rsps,
         fake,
@@ -662,21 +685,23 @@ def test_plain_lines_when_piped(rsps, fake):
     assert "Completed in 20m23s" in lines[2] and "new properties: Backup Size" in lines[2]
 
 
-def test_ndjson_with_query_applies_per_line(rsps, fake):
+def test_ndjson_with_query_applies_per_line(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [ok(job()), ok(job(status="Completed"))])
     session, out, _ = make_session(fake, "ndjson", query="properties.status")
     assert run(fake, session, [JOB_A]) == 0
     assert out.getvalue().splitlines() == ['"InProgress"', '"Completed"']
 
 
-def test_tsv_prints_the_final_row(rsps, fake):
+def test_tsv_prints_the_final_row(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [ok(job(status="Completed"))])
     session, out, _ = make_session(fake, "tsv")
     assert run(fake, session, [JOB_A]) == 0
     assert out.getvalue().split("\t")[:3] == [JOB_A, "Completed", "Backup"]
 
 
-def test_live_table_shows_the_final_frame_and_summary(rsps, fake):
+def test_live_table_shows_the_final_frame_and_summary(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(
         rsps,
         fake,
@@ -710,7 +735,9 @@ def test_live_table_shows_the_final_frame_and_summary(rsps, fake):
         (("Completed", "Completed", "Completed"), ExitCode.OK),
     ],
 )
-def test_the_worst_outcome_wins(rsps, fake, outcomes, code):
+def test_the_worst_outcome_wins(
+    rsps: responses.RequestsMock, fake: FakeTime, outcomes: tuple[str, ...], code: ExitCode
+) -> None:
     for job_id, status in zip((JOB_A, JOB_B, JOB_C), outcomes, strict=True):
         errors = REAL_WARNING if status == "CompletedWithWarnings" else None
         serve_job(rsps, fake, [ok(job(job_id, status, errors=errors))], job_id)
@@ -719,14 +746,16 @@ def test_the_worst_outcome_wins(rsps, fake, outcomes, code):
     assert [j["name"] for j in json.loads(out.getvalue())] == [JOB_A, JOB_B, JOB_C]
 
 
-def test_timeout_wins_over_outcomes_seen_before_it(rsps, fake):
+def test_timeout_wins_over_outcomes_seen_before_it(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(rsps, fake, [ok(job(JOB_A, "Failed", errors=FAILED))], JOB_A)
     serve_job(rsps, fake, [ok(job(JOB_B))], JOB_B)
     session, _, _ = make_session(fake, "json")
     assert run(fake, session, [JOB_A, JOB_B], timeout=30) == ExitCode.TIMEOUT
 
 
-def test_fail_fast_stops_at_the_first_failure(rsps, fake):
+def test_fail_fast_stops_at_the_first_failure(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     serve_job(rsps, fake, [ok(job(JOB_A)), ok(job(JOB_A, "Failed", errors=FAILED))], JOB_A)
     slow = serve_job(rsps, fake, [ok(job(JOB_B))], JOB_B)
     serve_list(rsps, fake, [ok({"value": [list_item(job(JOB_B))]})])
@@ -737,7 +766,9 @@ def test_fail_fast_stops_at_the_first_failure(rsps, fake):
     assert len(json.loads(out.getvalue())) == 2
 
 
-def test_without_fail_fast_the_others_are_followed_to_their_end(rsps, fake):
+def test_without_fail_fast_the_others_are_followed_to_their_end(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     serve_job(rsps, fake, [ok(job(JOB_A)), ok(job(JOB_A, "Failed", errors=FAILED))], JOB_A)
     serve_job(rsps, fake, [ok(job(JOB_B))] * 3 + [ok(job(JOB_B, "Completed"))], JOB_B)
     serve_list(rsps, fake, [ok({"value": [list_item(job(JOB_B))]})])
@@ -746,7 +777,9 @@ def test_without_fail_fast_the_others_are_followed_to_their_end(rsps, fake):
     assert fake.now - 1000 > 25
 
 
-def test_several_jobs_use_one_list_request_per_tick(rsps, fake):
+def test_several_jobs_use_one_list_request_per_tick(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     a = serve_job(rsps, fake, [ok(job(JOB_A)), ok(job(JOB_A, "Completed"))], JOB_A)
     b = serve_job(rsps, fake, [ok(job(JOB_B)), ok(job(JOB_B, "Completed"))], JOB_B)
     c = serve_job(rsps, fake, [ok(job(JOB_C)), ok(job(JOB_C, "Completed"))], JOB_C)
@@ -766,8 +799,8 @@ def test_several_jobs_use_one_list_request_per_tick(rsps, fake):
     # (the last job alone is read directly)
     assert (len(a.times), len(b.times), len(c.times)) == (2, 2, 2)
     assert len(lister.times) == 3
-    assert "status eq 'InProgress'" in requests.utils.unquote(lister.urls[0])
-    assert "startTime eq '2024-05-31 10:00:00 AM'" in requests.utils.unquote(lister.urls[0])
+    assert "status eq 'InProgress'" in unquote(lister.urls[0])
+    assert "startTime eq '2024-05-31 10:00:00 AM'" in unquote(lister.urls[0])
     names = [(line["name"], line["properties"]["status"]) for line in ndjson_lines(out.getvalue())]
     assert names[:3] == [(JOB_A, "InProgress"), (JOB_B, "InProgress"), (JOB_C, "InProgress")]
     assert sorted(names[3:]) == sorted(
@@ -775,7 +808,9 @@ def test_several_jobs_use_one_list_request_per_tick(rsps, fake):
     )
 
 
-def test_a_list_that_changes_triggers_a_detail_fetch(rsps, fake):
+def test_a_list_that_changes_triggers_a_detail_fetch(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     a = serve_job(rsps, fake, [ok(job(JOB_A))] * 2 + [ok(job(JOB_A, "Completed"))], JOB_A)
     b = serve_job(rsps, fake, [ok(job(JOB_B)), ok(job(JOB_B, "Completed"))], JOB_B)
     changed = list_item(job(JOB_A))
@@ -794,7 +829,9 @@ def test_a_list_that_changes_triggers_a_detail_fetch(rsps, fake):
     assert len(a.times) == 3 and len(b.times) == 2
 
 
-def test_a_list_filter_refused_falls_back_to_one_get_per_job(rsps, fake):
+def test_a_list_filter_refused_falls_back_to_one_get_per_job(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     a = serve_job(rsps, fake, [ok(job(JOB_A))] * 3 + [ok(job(JOB_A, "Completed"))], JOB_A)
     serve_job(rsps, fake, [ok(job(JOB_B))] * 3 + [ok(job(JOB_B, "Completed"))], JOB_B)
     lister = serve_list(rsps, fake, [(400, {}, arm_error("BMSUserErrorInvalidInput", "filter"))])
@@ -815,7 +852,9 @@ def op_status(status: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_operation_waits_honouring_retry_after_then_gives_the_job(rsps, fake):
+def test_operation_waits_honouring_retry_after_then_gives_the_job(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     script = Script(
         fake,
         [
@@ -841,7 +880,7 @@ def test_operation_waits_honouring_retry_after_then_gives_the_job(rsps, fake):
     assert "waiting for it to start its job" in err.getvalue()
 
 
-def test_operation_url_with_several_jobs(rsps, fake):
+def test_operation_url_with_several_jobs(rsps: responses.RequestsMock, fake: FakeTime) -> None:
     url = (
         f"{ENDPOINT}{VAULT_PATH}/backupFabrics/Azure/protectionContainers/c/protectedItems/i"
         f"/operationsStatus/{OP_ID}?api-version=2019-05-13"
@@ -862,7 +901,9 @@ def test_operation_url_with_several_jobs(rsps, fake):
     assert resolve_operation(session, url, sleep=fake.sleep, clock=fake.clock) == [JOB_A, JOB_B]
 
 
-def test_failed_operation_is_reported_with_its_error(rsps, fake):
+def test_failed_operation_is_reported_with_its_error(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     rsps.add(
         responses.GET,
         re.compile(r".*/backupOperations/.*"),
@@ -877,7 +918,9 @@ def test_failed_operation_is_reported_with_its_error(rsps, fake):
     assert "Failed: UserErrorVmNotFound: The VM is gone." in info.value.message
 
 
-def test_operation_transient_errors_and_timeout(rsps, fake):
+def test_operation_transient_errors_and_timeout(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     rsps.add(
         responses.GET,
         re.compile(r".*/backupOperations/.*"),
@@ -892,7 +935,9 @@ def test_operation_transient_errors_and_timeout(rsps, fake):
     assert fake.now - 1000 == pytest.approx(60)
 
 
-def test_operation_wait_is_bounded_without_a_timeout(rsps, fake):
+def test_operation_wait_is_bounded_without_a_timeout(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     rsps.add(
         responses.GET,
         re.compile(r".*/backupOperations/.*"),
@@ -907,7 +952,9 @@ def test_operation_wait_is_bounded_without_a_timeout(rsps, fake):
     assert fake.now - 1000 == pytest.approx(600)
 
 
-def test_operation_on_a_foreign_host_is_refused_before_any_request(rsps, fake):
+def test_operation_on_a_foreign_host_is_refused_before_any_request(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     session, _, _ = make_session(fake, "json")
     with pytest.raises(UnexpectedResponseError):
         resolve_operation(
@@ -919,14 +966,18 @@ def test_operation_on_a_foreign_host_is_refused_before_any_request(rsps, fake):
     assert len(rsps.calls) == 0
 
 
-def test_operation_that_succeeded_without_a_job(rsps, fake):
+def test_operation_that_succeeded_without_a_job(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     rsps.add(responses.GET, re.compile(r".*/backupOperations/.*"), json=op_status("Succeeded"))
     session, _, _ = make_session(fake, "json")
     with pytest.raises(UnexpectedResponseError):
         resolve_operation(session, OP_ID, sleep=fake.sleep, clock=fake.clock)
 
 
-def test_all_lists_in_progress_and_cancelling_jobs(rsps, fake):
+def test_all_lists_in_progress_and_cancelling_jobs(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     lister = serve_list(
         rsps,
         fake,
@@ -938,13 +989,13 @@ def test_all_lists_in_progress_and_cancelling_jobs(rsps, fake):
     session, _, _ = make_session(fake, "json")
     found = in_progress_job_ids(session, datetime(2024, 6, 1, 12, tzinfo=UTC))
     assert found == [JOB_A, JOB_B, JOB_C]
-    filters = [requests.utils.unquote(u) for u in lister.urls]
+    filters = [unquote(u) for u in lister.urls]
     assert "status eq 'InProgress'" in filters[0] and "status eq 'Cancelling'" in filters[1]
     assert "startTime eq '2024-05-25 12:00:00 PM'" in filters[0]
 
 
 # ----- the command line --------------------------------------------------------------------------
-def test_durations_on_the_command_line():
+def test_durations_on_the_command_line() -> None:
     assert parse_duration_arg("90", "--timeout") == 90
     assert parse_duration_arg("30m", "--timeout") == 1800
     assert parse_duration_arg("2h", "--timeout") == 7200
@@ -962,20 +1013,14 @@ def test_durations_on_the_command_line():
         parse_timeout("0")
 
 
-def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
-    for name, value in {
-        "AZURE_SUBSCRIPTION_ID": SUB,
-        "AZJOBS_RESOURCE_GROUP": RG,
-        "AZJOBS_VAULT": VAULT,
-        "AZJOBS_ACCESS_TOKEN": "test-token",
-        "AZJOBS_ENDPOINT": ENDPOINT,
-        "AZURE_CONFIG_DIR": "/nonexistent",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AZJOBS_OUTPUT", raising=False)
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return int(info.value.code or 0)
+CLI_ENV = {
+    "AZURE_SUBSCRIPTION_ID": SUB,
+    "AZJOBS_RESOURCE_GROUP": RG,
+    "AZJOBS_VAULT": VAULT,
+    "AZJOBS_ACCESS_TOKEN": "test-token",
+    "AZJOBS_ENDPOINT": ENDPOINT,
+    "AZURE_CONFIG_DIR": "/nonexistent",
+}
 
 
 @pytest.mark.parametrize(
@@ -996,69 +1041,68 @@ def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
         ["watch", JOB_A, "--query", "[["],
     ],
 )
-def test_bad_input_is_exit_2_before_any_request(argv, monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        assert cli_exit(argv, monkeypatch) == ExitCode.USAGE
-        assert len(mock.calls) == 0
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
+def test_bad_input_is_exit_2_before_any_request(
+    argv: list[str], rsps: responses.RequestsMock
+) -> None:
+    result = run_cli(*argv, env=CLI_ENV)
+    assert result.exit_code == ExitCode.USAGE
+    assert len(rsps.calls) == 0
+    assert "Traceback" not in result.stderr
 
 
-def test_jobs_from_two_vaults_are_refused(monkeypatch, capsys):
+def test_jobs_from_two_vaults_are_refused(rsps: responses.RequestsMock) -> None:
     other = VAULT_PATH.replace(VAULT, "other-vault")
-    with responses.RequestsMock():
-        code = cli_exit(
-            ["watch", f"{VAULT_PATH}/backupJobs/{JOB_A}", f"{other}/backupJobs/{JOB_B}"],
-            monkeypatch,
-        )
-    assert code == ExitCode.USAGE
-    assert "one vault" in capsys.readouterr().err
+    result = run_cli(
+        "watch", f"{VAULT_PATH}/backupJobs/{JOB_A}", f"{other}/backupJobs/{JOB_B}", env=CLI_ENV
+    )
+    assert result.exit_code == ExitCode.USAGE
+    assert "one vault" in result.stderr
 
 
-def test_cli_watch_of_an_ended_job(monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        mock.add(
-            responses.GET,
-            re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
-            json=job(status="Failed", errors=FAILED),
-        )
-        assert cli_exit(["watch", JOB_A, "-o", "json"], monkeypatch) == ExitCode.JOB_FAILED
-    captured = capsys.readouterr()
-    assert json.loads(captured.out)["properties"]["status"] == "Failed"
-    assert "Backup of vm1 Failed in" in captured.err
+def test_cli_watch_of_an_ended_job(rsps: responses.RequestsMock) -> None:
+    rsps.add(
+        responses.GET,
+        re.compile(rf".*/backupJobs/{JOB_A}\?.*"),
+        json=job(status="Failed", errors=FAILED),
+    )
+    result = run_cli("watch", JOB_A, "-o", "json", env=CLI_ENV)
+    assert result.exit_code == ExitCode.JOB_FAILED
+    assert json.loads(result.stdout)["properties"]["status"] == "Failed"
+    assert "Backup of vm1 Failed in" in result.stderr
 
 
-def test_cli_watch_operation_url_names_the_vault(monkeypatch, capsys):
+def test_cli_watch_operation_url_names_the_vault(rsps: responses.RequestsMock) -> None:
     other = VAULT_PATH.replace(VAULT, "op-vault")
     url = f"{ENDPOINT}{other}/backupOperations/{OP_ID}?api-version=2019-05-13"
-    with responses.RequestsMock() as mock:
-        mock.add(
-            responses.GET,
-            url,
-            json=op_status(
-                "Succeeded",
-                properties={"objectType": "OperationStatusJobExtendedInfo", "jobId": JOB_A},
-            ),
-        )
-        mock.add(
-            responses.GET,
-            re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
-            json=job(status="Completed"),
-        )
-        assert cli_exit(["watch", "--operation", url, "-o", "json"], monkeypatch) == 0
-    assert json.loads(capsys.readouterr().out)["name"] == JOB_A
+    rsps.add(
+        responses.GET,
+        url,
+        json=op_status(
+            "Succeeded",
+            properties={"objectType": "OperationStatusJobExtendedInfo", "jobId": JOB_A},
+        ),
+    )
+    rsps.add(
+        responses.GET,
+        re.compile(rf".*/vaults/op-vault/backupJobs/{JOB_A}\?.*"),
+        json=job(status="Completed"),
+    )
+    result = run_cli("watch", "--operation", url, "-o", "json", env=CLI_ENV)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["name"] == JOB_A
 
 
-def test_cli_watch_all_with_nothing_running_prints_an_empty_array(monkeypatch, capsys):
-    with responses.RequestsMock() as mock:
-        mock.add(responses.GET, re.compile(r".*/backupJobs\?.*"), json={"value": []})
-        assert cli_exit(["watch", "--all", "-o", "json"], monkeypatch) == 0
-    captured = capsys.readouterr()
-    assert json.loads(captured.out) == []
-    assert "no job is in progress" in captured.err
+def test_cli_watch_all_with_nothing_running_prints_an_empty_array(
+    rsps: responses.RequestsMock,
+) -> None:
+    rsps.add(responses.GET, re.compile(r".*/backupJobs\?.*"), json={"value": []})
+    result = run_cli("watch", "--all", "-o", "json", env=CLI_ENV)
+    assert result.exit_code == 0
+    assert json.loads(result.stdout) == []
+    assert "no job is in progress" in result.stderr
 
 
-def test_watch_helpers_are_typed_callables():
+def test_watch_helpers_are_typed_callables() -> None:
     # the interface cancel --wait relies on
     assert callable(watch_jobs)
     opts = WatchOptions(
@@ -1069,7 +1113,9 @@ def test_watch_helpers_are_typed_callables():
     assert fn is watch_jobs
 
 
-def test_live_rows_refresh_one_quiet_job_per_tick(rsps, fake):
+def test_live_rows_refresh_one_quiet_job_per_tick(
+    rsps: responses.RequestsMock, fake: FakeTime
+) -> None:
     ids = (JOB_A, JOB_B, JOB_C)
     ends_at = fake.now + 55  # the jobs end between the 6th and 7th tick
     reads: dict[str, list[float]] = {j: [] for j in ids}
@@ -1094,7 +1140,9 @@ def test_live_rows_refresh_one_quiet_job_per_tick(rsps, fake):
     assert all(2 <= len(r) <= 4 for r in reads.values())
 
 
-def test_the_config_file_sets_the_default_interval(tmp_path, monkeypatch):
+def test_the_config_file_sets_the_default_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from azbackupjobs.follow.poll import startup_interval
 
     config = tmp_path / "config.toml"
@@ -1115,7 +1163,9 @@ def test_the_config_file_sets_the_default_interval(tmp_path, monkeypatch):
         ("tsv", False, ""),
     ],
 )
-def test_nothing_to_watch(rsps, fake, fmt, tty, printed):
+def test_nothing_to_watch(
+    rsps: responses.RequestsMock, fake: FakeTime, fmt: str, tty: bool, printed: str
+) -> None:
     session, out, _ = make_session(fake, fmt, tty=tty)
     assert run(fake, session, []) == 0
     assert out.getvalue() == printed and len(rsps.calls) == 0

@@ -8,40 +8,25 @@ processes start on a busy machine), then emulated time is pushed forward with ``
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.model.job import change_key
+from tests.harness import EmulatorFactory, finished, spawn_cli
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 SHORT = [("Take Snapshot", 100.0), ("Transfer data to vault", 300.0)]
 LONG = [("Take Snapshot", 3600.0), ("Transfer data to vault", 36000.0)]
 
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=11, seed_data=False, speed=1.0) as handle:
-        yield handle
-
-
-def spawn(emu: EmulatorHandle, *args: str, token: str | None = None) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(emu.env())
-    if token is not None:
-        env["AZJOBS_ACCESS_TOKEN"] = token
-    return subprocess.Popen(
-        [AZJOBS, "watch", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    return emulator_factory(seed=11, seed_data=False, speed=1.0)
 
 
 def read_once(emu: EmulatorHandle, watchers: dict[str, int], limit: float = 60.0) -> None:
@@ -71,11 +56,6 @@ def run_time_forward(
         time.sleep(0.1)
 
 
-def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=60)
-    return proc.returncode, out, err
-
-
 def ndjson(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
@@ -89,20 +69,26 @@ def test_exit_codes_and_ndjson_against_the_emulator(emu: EmulatorHandle) -> None
     missing = "00000000-0000-4000-8000-000000000000"
     common = ("--interval", "1")
     procs = {
-        "completed": spawn(emu, completed, *common, "-o", "ndjson"),
-        "failed": spawn(emu, failed, *common, "-o", "ndjson"),
-        "strict": spawn(emu, warned, *common, "--strict", "-o", "json"),
-        "warned": spawn(emu, warned, *common, "-o", "json"),
-        "cancelled": spawn(emu, cancelled, *common, "-o", "ndjson"),
-        "timeout": spawn(emu, running, *common, "--timeout", "2", "-o", "json"),
-        "several": spawn(emu, completed, failed, cancelled, *common, "-o", "json"),
-        "piped": spawn(emu, completed, *common, "-o", "table"),
-        "missing": spawn(emu, missing, *common, "--grace", "0"),
-        "bad-token": spawn(emu, completed, *common, token="not-the-token"),
+        "completed": spawn_cli("watch", completed, *common, "-o", "ndjson", env=emu.env()),
+        "failed": spawn_cli("watch", failed, *common, "-o", "ndjson", env=emu.env()),
+        "strict": spawn_cli("watch", warned, *common, "--strict", "-o", "json", env=emu.env()),
+        "warned": spawn_cli("watch", warned, *common, "-o", "json", env=emu.env()),
+        "cancelled": spawn_cli("watch", cancelled, *common, "-o", "ndjson", env=emu.env()),
+        "timeout": spawn_cli(
+            "watch", running, *common, "--timeout", "2", "-o", "json", env=emu.env()
+        ),
+        "several": spawn_cli(
+            "watch", completed, failed, cancelled, *common, "-o", "json", env=emu.env()
+        ),
+        "piped": spawn_cli("watch", completed, *common, "-o", "table", env=emu.env()),
+        "missing": spawn_cli("watch", missing, *common, "--grace", "0", env=emu.env()),
+        "bad-token": spawn_cli(
+            "watch", completed, *common, env={**emu.env(), "AZJOBS_ACCESS_TOKEN": "not-the-token"}
+        ),
     }
     read_once(emu, {completed: 3, failed: 2, warned: 2, cancelled: 2})
     run_time_forward(emu, [p for name, p in procs.items() if name != "timeout"])
-    results = {name: finish(proc) for name, proc in procs.items()}
+    results = {name: finished(proc) for name, proc in procs.items()}
 
     code, out, err = results["completed"]
     assert code == 0, err
@@ -154,16 +140,18 @@ def test_operation_and_all(emu: EmulatorHandle) -> None:
     op_id, job_id = emu.trigger_backup("vm-op")
     emu.advance(10)  # the service shows a triggered job after a moment
     other = emu.add_job(entity="vm-other", tasks=SHORT)
-    by_op = spawn(emu, "--operation", op_id, "--interval", "1", "-o", "ndjson")
-    every = spawn(emu, "--all", "--interval", "1", "-o", "json")
+    by_op = spawn_cli(
+        "watch", "--operation", op_id, "--interval", "1", "-o", "ndjson", env=emu.env()
+    )
+    every = spawn_cli("watch", "--all", "--interval", "1", "-o", "json", env=emu.env())
     read_once(emu, {job_id: 2, other: 1})
     run_time_forward(emu, [by_op, every])
-    code, out, err = finish(by_op)
+    code, out, err = finished(by_op)
     assert code == 0, err
     lines = ndjson(out)
     assert lines[0]["name"] == job_id and lines[0]["properties"]["status"] == "InProgress"
     assert lines[-1]["properties"]["status"] == "Completed"
-    code, out, err = finish(every)
+    code, out, err = finished(every)
     assert code == 0, err
     names = {j["name"] for j in json.loads(out)}
     assert {other, job_id} <= names

@@ -6,75 +6,22 @@ final frame left on the screen, and Ctrl-C ending with 130 and the cursor shown 
 
 from __future__ import annotations
 
-import os
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
+import signal
 
 import pytest
 
-pexpect = pytest.importorskip("pexpect")
-pyte = pytest.importorskip("pyte")
-
-from azbackupjobs.emulator import EmulatorHandle, start_emulator  # noqa: E402
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory
+from tests.harness.terminal import HIDE_CURSOR, SHOW_CURSOR, Terminal
 
 pytestmark = pytest.mark.e2e
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
-COLUMNS, LINES = 120, 40
-HIDE_CURSOR, SHOW_CURSOR = b"\x1b[?25l", b"\x1b[?25h"
-
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
     # Real time: jobs move only when a test moves them (advance), so a slow start on a busy
     # machine cannot make the first frame miss the running job.
-    with start_emulator(seed=3, seed_data=False, speed=1.0) as handle:
-        yield handle
-
-
-class Terminal:
-    """A pty running azjobs, with a pyte screen fed from everything it writes."""
-
-    def __init__(self, emu: EmulatorHandle, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-        env.update(emu.env())
-        env.update({"TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)})
-        env.pop("NO_COLOR", None)
-        self.screen = pyte.Screen(COLUMNS, LINES)
-        self.stream = pyte.ByteStream(self.screen)
-        self.raw = b""
-        self.child = pexpect.spawn(AZJOBS, list(args), env=env, dimensions=(LINES, COLUMNS))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.screen.display)
-
-    def pump(self, timeout: float = 0.2) -> bool:
-        """Read what is there; False at the end of output."""
-        try:
-            data = self.child.read_nonblocking(65536, timeout=timeout)
-        except pexpect.TIMEOUT:
-            return True
-        except pexpect.EOF:
-            return False
-        self.raw += data
-        self.stream.feed(data)
-        return True
-
-    def wait_for(self, text: str, limit: float = 30.0) -> None:
-        end = time.monotonic() + limit
-        while text not in self.text:
-            assert time.monotonic() < end, f"{text!r} never showed:\n{self.text}"
-            assert self.pump(), f"ended before {text!r} showed:\n{self.text}"
-
-    def finish(self, limit: float = 30.0) -> int:
-        end = time.monotonic() + limit
-        while self.pump():
-            assert time.monotonic() < end, self.text
-        self.child.close()
-        return int(self.child.exitstatus if self.child.exitstatus is not None else -1)
+    return emulator_factory(seed=3, seed_data=False, speed=1.0)
 
 
 def test_live_view_until_the_job_ends(emu: EmulatorHandle) -> None:
@@ -83,7 +30,7 @@ def test_live_view_until_the_job_ends(emu: EmulatorHandle) -> None:
         transfer_gb=127.0,
         tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)],
     )
-    term = Terminal(emu, "watch", job_id, "--interval", "1")
+    term = Terminal("watch", job_id, "--interval", "1", env=emu.env())
     term.wait_for("InProgress")
     term.wait_for("Ctrl-C stops watching")  # the status line closes the frame: it is complete
     assert "Take Snapshot" in term.text
@@ -106,7 +53,7 @@ def test_live_view_until_the_job_ends(emu: EmulatorHandle) -> None:
 
 def test_ctrl_c_exits_130_and_restores_the_cursor(emu: EmulatorHandle) -> None:
     job_id = emu.add_job(entity="vm-long", tasks=[("Take Snapshot", 36000.0)])
-    term = Terminal(emu, "watch", job_id, "--interval", "1")
+    term = Terminal("watch", job_id, "--interval", "1", env=emu.env())
     term.wait_for("InProgress")
     term.child.send(b"\x03")
     assert term.finish() == 130
@@ -116,10 +63,8 @@ def test_ctrl_c_exits_130_and_restores_the_cursor(emu: EmulatorHandle) -> None:
 
 
 def test_sigterm_exits_143_and_restores_the_cursor(emu: EmulatorHandle) -> None:
-    import signal
-
     job_id = emu.add_job(entity="vm-term", tasks=[("Take Snapshot", 36000.0)])
-    term = Terminal(emu, "watch", job_id, "--interval", "1")
+    term = Terminal("watch", job_id, "--interval", "1", env=emu.env())
     term.wait_for("InProgress")
     term.child.kill(signal.SIGTERM)
     assert term.finish() == 143

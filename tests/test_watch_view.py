@@ -93,7 +93,7 @@ def text_of(renderable: Any, width: int = 140) -> str:
     return console.export_text()
 
 
-RESTORE_TASKS = [
+RESTORE_TASKS: list[dict[str, Any]] = [
     {
         "taskId": "Transfer data from vault",
         "duration": "PT0S",
@@ -105,7 +105,7 @@ RESTORE_TASKS = [
 ]
 
 
-def test_single_job_frame_has_header_tasks_bar_bag_and_status_line():
+def test_single_job_frame_has_header_tasks_bar_bag_and_status_line() -> None:
     data = body(
         tasks=RESTORE_TASKS, ext={"progressPercentage": 42.0, "estimatedRemainingDuration": "PT25M"}
     )
@@ -120,21 +120,21 @@ def test_single_job_frame_has_header_tasks_bar_bag_and_status_line():
     assert "next update in 7 s" in text
 
 
-def test_trouble_shows_in_the_status_line_with_a_countdown():
+def test_trouble_shows_in_the_status_line_with_a_countdown() -> None:
     trouble = Trouble("throttled", "HTTP 429 ...", since=490.0, failures=1, retry_after=20)
     text = text_of(frame(snapshot(tracked(body()), trouble=trouble, next_in=20), NOW))
     assert "throttled: retrying in 20 s" in text
     assert "next update" not in text
 
 
-def test_a_job_not_visible_yet():
+def test_a_job_not_visible_yet() -> None:
     text = text_of(frame(snapshot(Tracked(JOB_A, missing_since=1.0)), NOW))
     assert f"Job {JOB_A}" in text and "not visible yet" in text
     text = text_of(frame(snapshot(Tracked(JOB_A)), NOW))
     assert "waiting for the service" in text and "not visible" not in text
 
 
-def test_failed_job_shows_its_error_and_recommendations():
+def test_failed_job_shows_its_error_and_recommendations() -> None:
     errors = [
         {
             "errorCode": 400001,
@@ -149,7 +149,7 @@ def test_failed_job_shows_its_error_and_recommendations():
     assert "next update" not in text
 
 
-def test_several_jobs_rows_plus_details_of_the_running_ones():
+def test_several_jobs_rows_plus_details_of_the_running_ones() -> None:
     a = tracked(body(JOB_A, tasks=RESTORE_TASKS))
     b = tracked(body(JOB_B, "Completed", entity="vm2"))
     missing = Tracked("9a9b3263-f087-49ea-85b8-b6d36d18c50c", missing_since=1.0)
@@ -161,7 +161,7 @@ def test_several_jobs_rows_plus_details_of_the_running_ones():
     assert "Transfer data from vault" not in compact and "42.0%" in compact
 
 
-def test_rows_of_jobs_checked_through_the_list_show_no_stale_bar():
+def test_rows_of_jobs_checked_through_the_list_show_no_stale_bar() -> None:
     a = tracked(body(JOB_A, tasks=RESTORE_TASKS, duration="PT5M"), last_update=400.0)
     a.last_update = a.duration_at = 498.0  # the list said: still running, duration 9m
     a.duration = timedelta(minutes=9)
@@ -174,7 +174,7 @@ def test_rows_of_jobs_checked_through_the_list_show_no_stale_bar():
     assert "42.0%" in row_b
 
 
-def test_details_fit_the_terminal_height():
+def test_details_fit_the_terminal_height() -> None:
     jobs = [tracked(body(j, tasks=RESTORE_TASKS)) for j in (JOB_A, JOB_B)]
     tall = text_of(frame(snapshot(*jobs), NOW, height=60))
     assert tall.count("Create the restored virtual machine") == 2
@@ -185,7 +185,7 @@ def test_details_fit_the_terminal_height():
     assert "next update in" in short
 
 
-def test_service_text_cannot_drive_the_terminal():
+def test_service_text_cannot_drive_the_terminal() -> None:
     evil = body(entity="vm\x1b[2J\x1b]0;pwned\x07\u202e1")
     rendered = text_of(frame(snapshot(tracked(evil)), NOW))
     assert "\x1b" not in rendered and "\u202e" not in rendered
@@ -193,7 +193,7 @@ def test_service_text_cannot_drive_the_terminal():
     assert "\x1b" not in line and "\u202e" not in line
 
 
-def test_plain_lines_say_what_changed():
+def test_plain_lines_say_what_changed() -> None:
     first = Job.from_dict(body(tasks=RESTORE_TASKS))
     line = plain_line(None, first, NOW)
     assert line.endswith(
@@ -212,7 +212,7 @@ def test_plain_lines_say_what_changed():
     )
 
 
-def test_summary_lines():
+def test_summary_lines() -> None:
     done = tracked(body(status="Completed", duration="PT20M23S"))
     assert summary_line(done, NOW) == "Restore of vm1 Completed in 20m23s"
     cancelled = tracked(
@@ -236,13 +236,13 @@ def test_summary_lines():
     assert "completed with warnings: 400158" in warning_text(cancelled.job)  # type: ignore[arg-type]
 
 
-def test_elapsed_uses_the_service_duration_and_never_goes_negative():
+def test_elapsed_uses_the_service_duration_and_never_goes_negative() -> None:
     skewed = tracked(body(duration="-PT4M20.8890416S"))
     elapsed = elapsed_of(skewed, NOW)
     assert elapsed is not None and elapsed >= timedelta(0)
 
 
-def test_small_helpers():
+def test_small_helpers() -> None:
     assert transfer_percent("120.58 GBs / 127 GBs Transferred") == 120.58 * 100 / 127
     assert transfer_percent("512 MBs / 1 GBs Transferred") == 50.0
     assert transfer_percent("nothing here") is None
@@ -275,7 +275,7 @@ def rows_of(text: str) -> list[str]:
     return [line for line in text.splitlines() if " of vm" in line]
 
 
-def test_two_hundred_jobs_fit_a_40_line_terminal_and_the_others_are_counted():
+def test_two_hundred_jobs_fit_a_40_line_terminal_and_the_others_are_counted() -> None:
     jobs = many(150, 47, 3)
     text = text_of(frame(snapshot(*jobs), NOW, height=40), width=120)
     lines = text.splitlines()
@@ -292,7 +292,7 @@ def test_two_hundred_jobs_fit_a_40_line_terminal_and_the_others_are_counted():
     assert names == sorted(names)
 
 
-def test_failures_beyond_the_room_are_counted_first():
+def test_failures_beyond_the_room_are_counted_first() -> None:
     jobs = many(20, 0, 30)
     text = text_of(frame(snapshot(*jobs), NOW, height=12, compact=True), width=120)
     assert len(text.splitlines()) <= 12
@@ -300,19 +300,19 @@ def test_failures_beyond_the_room_are_counted_first():
     assert "(+42 more: 22 failed, 20 running)" in text
 
 
-def test_the_final_frame_keeps_every_row_for_the_scrollback():
+def test_the_final_frame_keeps_every_row_for_the_scrollback() -> None:
     jobs = many(0, 190, 10)
     text = text_of(frame(snapshot(*jobs, done=True), NOW, height=40), width=120)
     assert len(rows_of(text)) == 200 and "more:" not in text
 
 
-def test_without_a_height_every_row_is_drawn():
+def test_without_a_height_every_row_is_drawn() -> None:
     jobs = many(150, 47, 3)
     text = text_of(frame(snapshot(*jobs), NOW, compact=True), width=120)
     assert len(rows_of(text)) == 200 and "more:" not in text
 
 
-def test_rows_stay_one_line_on_a_narrow_terminal():
+def test_rows_stay_one_line_on_a_narrow_terminal() -> None:
     long = tracked(
         body(JOB_A, entity="vm-with-a-really-long-name-" + "x" * 60, tasks=RESTORE_TASKS)
     )
@@ -328,7 +328,7 @@ def test_rows_stay_one_line_on_a_narrow_terminal():
     assert "vm000 00000000" in text
 
 
-def test_a_row_follows_its_job_when_it_changes():
+def test_a_row_follows_its_job_when_it_changes() -> None:
     running = tracked(body(JOB_A, tasks=RESTORE_TASKS))
     other = tracked(body(JOB_B, entity="vm2"))
     first = text_of(frame(snapshot(running, other), NOW, compact=True))
@@ -338,7 +338,7 @@ def test_a_row_follows_its_job_when_it_changes():
     assert "✔ Completed" in second and "42.0%" not in second
 
 
-def test_service_text_cannot_drive_the_terminal_in_rows_either():
+def test_service_text_cannot_drive_the_terminal_in_rows_either() -> None:
     evil = tracked(
         body(
             JOB_A,

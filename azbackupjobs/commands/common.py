@@ -124,6 +124,7 @@ def open_session(
         tokens,
         hooks=hooks,
         retry=retry or RetryPolicy(),
+        sleep=env.sleep,
         deadline=None if timeout is None else Deadline.after(timeout),
     )
     return Session(env=env, out=out, ctx=ctx, client=client, timeout=timeout)

@@ -94,8 +94,11 @@ def issue(
 def issued_claims(key: str, token: str) -> dict[str, Any] | None:
     """The claims of a token this emulator issued (checked by its signature), else None.
 
-    Never raises: any string a client sends gets a yes or a no.
+    Never raises: any string a client sends gets a yes or a no. The tokens it issues are ASCII
+    (base64url), so one with any other character is not one of them.
     """
+    if not token.isascii():
+        return None
     parts = token.split(".")
     if len(parts) != 3 or not all(parts):
         return None

@@ -3,19 +3,23 @@
 ``Output`` is the one place that knows the formats: commands hand it their data with the ways to
 draw it (a table renderer, the documented tsv rows) and never ask which format was chosen. A new
 format is a change here only. Data goes to stdout only; progress, warnings and errors go to
-stderr. The ``Environment`` holds the streams and whether they are terminals, so tests can fake a
-pipe or a TTY through it. rich and jmespath are imported only when a run needs them (start-up
-time matters to scripts).
+stderr. The ``Environment`` holds the streams, whether they are terminals, the variables and how
+the run waits, so tests can fake a pipe, a TTY or the passing of time through it
+(``Environment.installed`` for a whole command line run). rich and jmespath are imported only
+when a run needs them (start-up time matters to scripts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
@@ -51,15 +55,27 @@ def json_text(data: Any, *, indent: int | None = None) -> str:
 
 @dataclass
 class Environment:
+    """What one run reads and writes through, passed in so that a caller can substitute it."""
+
     stdout: IO[str]
     stderr: IO[str]
     stdout_isatty: bool
     stderr_isatty: bool
     stdin_isatty: bool
     env: Mapping[str, str] = field(default_factory=dict)
+    # How the HTTP client waits before a retry (Retry-After, backoff): a caller that drives
+    # time itself records the waits instead of sleeping through them.
+    sleep: Callable[[float], None] = time.sleep
 
     @classmethod
     def from_system(cls) -> Environment:
+        """The process's streams and variables, unless a caller ``installed`` an environment:
+        the command line builds its environment here, so this is where an in-process caller
+        (the test harness) hands a whole ``azjobs`` run its streams, variables and sleep."""
+        current = _INSTALLED.get()
+        if current is not None:
+            return current
+
         def isatty(stream: Any) -> bool:
             try:
                 return bool(stream.isatty())
@@ -78,6 +94,18 @@ class Environment:
     @property
     def no_color(self) -> bool:
         return bool(self.env.get("NO_COLOR"))
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[Environment]:
+        """``from_system()`` returns this environment until the block ends."""
+        token = _INSTALLED.set(self)
+        try:
+            yield self
+        finally:
+            _INSTALLED.reset(token)
+
+
+_INSTALLED: ContextVar[Environment | None] = ContextVar("azjobs_environment", default=None)
 
 
 def output_error(exc: OSError) -> OutputError:

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TextIO
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Row:
     note: str = ""
 
 
-def print_table(rows: Sequence[Row], out: object = sys.stdout) -> None:
+def print_table(rows: Sequence[Row], out: TextIO = sys.stdout) -> None:
     headers = ("group", "measure", "value", "baseline", "ratio", "target", "ok")
     table = [headers]
     for row in rows:

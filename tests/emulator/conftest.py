@@ -7,13 +7,13 @@ from collections.abc import Iterator
 import pytest
 from emulator_client import Api
 
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import EmulatorFactory
 
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=7) as handle:
-        yield handle
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    return emulator_factory(seed=7)
 
 
 @pytest.fixture

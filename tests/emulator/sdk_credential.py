@@ -5,9 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
-credentials = pytest.importorskip("azure.core.credentials")
+from azure.core import credentials
 
 
 class EmulatorCredential:

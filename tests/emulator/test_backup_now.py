@@ -257,8 +257,8 @@ def test_faults_apply_to_protected_items(api: Api, emu: EmulatorHandle) -> None:
 
 
 def test_sdk_lists_items_and_triggers_a_workload_backup() -> None:
-    sdk = pytest.importorskip("azure.mgmt.recoveryservicesbackup")
-    models = pytest.importorskip("azure.mgmt.recoveryservicesbackup.models")
+    import azure.mgmt.recoveryservicesbackup as sdk
+    from azure.mgmt.recoveryservicesbackup import models
     from sdk_credential import EmulatorCredential
 
     with start_emulator(tls=True, seed=8, page_size=3) as emu:
@@ -281,13 +281,18 @@ def test_sdk_lists_items_and_triggers_a_workload_backup() -> None:
             # SDK 11 resolves one level of discriminator only: the service's
             # "AzureVmWorkloadSQLDatabase" items come back as the base ProtectedItem, whose
             # fields are read by their REST names.
-            assert {i.properties["friendlyName"] for i in found} == {"msdb", "salesdb"}
-            assert {i.properties["protectedItemType"] for i in found} == {
+            properties = [i.properties for i in found]
+            assert all(p is not None for p in properties)
+            assert {p["friendlyName"] for p in properties if p} == {"msdb", "salesdb"}
+            assert {p["protectedItemType"] for p in properties if p} == {
                 "AzureVmWorkloadSQLDatabase"
             }
             everything = list(client.backup_protected_items.list(emu.vault, emu.resource_group))
             assert len(everything) == 13
-            salesdb = next(i for i in found if i.properties["friendlyName"] == "salesdb")
+            salesdb = next(
+                i for i in found if i.properties and i.properties["friendlyName"] == "salesdb"
+            )
+            assert salesdb.id is not None and salesdb.name is not None
             container = salesdb.id.split("/protectionContainers/")[1].split("/")[0]
             request = models.BackupRequestResource(
                 properties=models.AzureWorkloadBackupRequest(backup_type="Differential")

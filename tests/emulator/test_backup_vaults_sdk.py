@@ -10,12 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from azure.mgmt import dataprotection
+from azure.mgmt.dataprotection import models
 from sdk_credential import EmulatorCredential
 
 from azbackupjobs.emulator import EmulatorHandle, start_emulator
-
-dataprotection = pytest.importorskip("azure.mgmt.dataprotection")
-models = pytest.importorskip("azure.mgmt.dataprotection.models")
 
 
 @pytest.fixture

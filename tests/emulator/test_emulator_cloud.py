@@ -137,7 +137,8 @@ def test_identity_endpoint_errors(emu: EmulatorHandle) -> None:
 def test_azure_identity_managed_identity_login(
     emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    identity = pytest.importorskip("azure.identity")
+    from azure import identity
+
     for name, value in emu.sdk_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("MSI_ENDPOINT", raising=False)

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from azbackupjobs.emulator import EmulatorHandle, ServiceError
-
-models = pytest.importorskip("azbackupjobs.model.job")
+from azbackupjobs.model import job as models
 
 API_VERSIONS = ("2026-10-01", "2019-06-15", "2016-12-01")
 
@@ -87,12 +84,9 @@ def test_every_body_parses(emu: EmulatorHandle) -> None:
 
 
 def test_operation_status_bodies_parse(emu: EmulatorHandle) -> None:
-    operation_status = getattr(models, "OperationStatus", None)
-    if operation_status is None or not hasattr(operation_status, "from_dict"):
-        pytest.skip("azbackupjobs.model.job has no OperationStatus.from_dict")
     op_id, job_id = emu.trigger_backup()
-    running = operation_status.from_dict(emu.operation_body(op_id))
+    running = models.OperationStatus.from_dict(emu.operation_body(op_id))
     assert not running.is_done
     emu.advance(5)
-    done = operation_status.from_dict(emu.operation_body(op_id))
+    done = models.OperationStatus.from_dict(emu.operation_body(op_id))
     assert done.is_done and done.job_ids == (job_id,)

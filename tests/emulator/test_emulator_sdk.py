@@ -11,14 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import azure.mgmt.recoveryservicesbackup as sdk
 import pytest
+from azure.mgmt.recoveryservicesbackup import models
 from sdk_credential import EmulatorCredential
 
 from azbackupjobs.emulator import DEMO_VM, EmulatorHandle, start_emulator
 from azbackupjobs.emulator.handle import container_name, protected_item_name
-
-sdk = pytest.importorskip("azure.mgmt.recoveryservicesbackup")
-models = pytest.importorskip("azure.mgmt.recoveryservicesbackup.models")
 
 
 @pytest.fixture
@@ -151,4 +150,5 @@ def test_export(client: Any, tls_emu: EmulatorHandle) -> None:
     tls_emu.advance(20)
     result = client.export_jobs_operation_results.get(tls_emu.vault, tls_emu.resource_group, op_id)
     assert isinstance(result.operation, models.ExportJobsOperationResultInfo)
-    assert result.operation.blob_url.startswith(tls_emu.url)
+    blob_url = result.operation.blob_url
+    assert blob_url is not None and blob_url.startswith(tls_emu.url)

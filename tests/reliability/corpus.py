@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from reliability_harness import BASE, JOB, LIST_URL
+from tests.reliability.reliability_harness import BASE, JOB, LIST_URL
 
 ANSI = "\x1b[31;1;4mEVIL\x1b[0m\x1b]0;EVIL-TITLE\x07\x1b[2J\x1b[H"
 C1 = "\x9b31mEVIL\x9b0m\x90EVIL\x9c\x85"

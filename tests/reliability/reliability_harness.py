@@ -1,27 +1,23 @@
-"""Helpers shared by the reliability suites: run the CLI in-process, run the installed console
-script, and small local HTTP servers (scripted answers, stalls, a "foreign host" recorder)."""
+"""Helpers shared by the reliability suites: the scripted vault, checks of what a run printed,
+and small local HTTP servers (scripted answers, stalls, a "foreign host" recorder). Running
+azjobs itself is the shared harness's job (``tests.harness``)."""
 
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import re
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from azbackupjobs.arm.client import BackupJobsClient
-from azbackupjobs.cli import app as cli
+from tests.harness import AZJOBS_SCRIPT, Result, Variables, child_environment
 
-AZJOBS = str(Path(sys.executable).with_name("azjobs"))
 SUB = "00000000-0000-0000-0000-0000000000aa"
 RG = "rg1"
 VAULT = "vault1"
@@ -39,17 +35,6 @@ ESC = "\x1b"
 C1_CSI = "\x9b"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
-
-
 def vault_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
     """Point the in-process CLI at the scripted vault (the autouse fixture cleared the rest)."""
     values = {
@@ -64,29 +49,12 @@ def vault_env(monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
         monkeypatch.setenv(name, value)
 
 
-def no_real_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Clients built from now on sleep in no time; returns the list of delays asked for."""
-    slept: list[float] = []
-    original = BackupJobsClient.__init__
-
-    def init(self: BackupJobsClient, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("sleep", slept.append)
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(BackupJobsClient, "__init__", init)
-    return slept
+def skip_waits(seconds: float) -> None:
+    """A client's wait before a retry, skipped: these suites count retries, not seconds."""
 
 
-def run_cli(args: list[str]) -> Result:
-    """``cli.main(args)`` as the console script runs it (the Typer path), streams captured."""
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            cli.main(args)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return Result(code, out.getvalue(), err.getvalue())
+def nonblank_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def assert_no_traceback(*texts: str) -> None:
@@ -104,45 +72,11 @@ def assert_no_raw_controls(*texts: str) -> None:
 
 def assert_one_error_line(result: Result) -> None:
     """Exactly one ``azjobs: error:`` line; anything else on stderr is an ``azjobs:`` note."""
-    errors = [line for line in result.err_lines if line.startswith("azjobs: error:")]
-    assert len(errors) == 1, result.err
-    for line in result.err_lines:
-        assert line.startswith("azjobs: "), result.err
-
-
-# ----- the installed console script ---------------------------------------------------------------
-def child_env(values: dict[str, str], cache: Path, **extra: str) -> dict[str, str]:
-    """The environment of an ``azjobs`` child: this one without AZJOBS_*/AZURE_*, plus ``values``
-    and a cache directory of its own (where the fast path keeps its option table)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
-    env.update(values)
-    env.update(
-        {
-            "XDG_CACHE_HOME": str(cache),
-            "XDG_CONFIG_HOME": str(cache / "config"),
-            "AZURE_CONFIG_DIR": str(cache / "azure"),
-            "PYTHONUNBUFFERED": "1",
-        }
-    )
-    env.update(extra)
-    return env
-
-
-def spawn(args: list[str], env: dict[str, str], **kwargs: Any) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [AZJOBS, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, **kwargs
-    )
-
-
-def run_azjobs(args: list[str], env: dict[str, str], timeout: float = 30.0) -> Result:
-    proc = subprocess.run(
-        [AZJOBS, *args], capture_output=True, env=env, timeout=timeout, check=False
-    )
-    return Result(
-        proc.returncode,
-        proc.stdout.decode("utf-8", "replace"),
-        proc.stderr.decode("utf-8", "replace"),
-    )
+    lines = nonblank_lines(result.stderr)
+    errors = [line for line in lines if line.startswith("azjobs: error:")]
+    assert len(errors) == 1, result.stderr
+    for line in lines:
+        assert line.startswith("azjobs: "), result.stderr
 
 
 # ----- small local servers ------------------------------------------------------------------------
@@ -308,14 +242,20 @@ def _peak_rss(pid: int) -> int:
 
 
 def run_measured(
-    args: list[str], env: dict[str, str], limit: float = 60.0, stdout: Any = subprocess.PIPE
+    args: list[str], env: Variables, limit: float = 60.0, stdout: Any = subprocess.PIPE
 ) -> tuple[Result, float, int]:
-    """The installed azjobs, killed after ``limit`` seconds: its result, the wall time it took,
-    and its peak memory (resident set, in MiB), read from /proc while it runs."""
+    """The installed azjobs (with this test's environment and ``env``, as ``run_cli_process``
+    runs it), killed after ``limit`` seconds: its result, the wall time it took, and its peak
+    memory (resident set, in MiB), read from /proc while it runs."""
     import time
 
     started = time.monotonic()
-    proc = subprocess.Popen([AZJOBS, *args], stdout=stdout, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [AZJOBS_SCRIPT, *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=child_environment(env),
+    )
     streams: dict[str, bytes] = {}
 
     def drain(name: str, stream: Any) -> None:

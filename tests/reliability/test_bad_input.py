@@ -1,6 +1,6 @@
 """Bad user input: each is refused with exit 2 and one clear line, before any request is sent.
 
-In-process through ``cli.main`` with ``responses`` active and nothing registered, so that any
+In-process through the console entry with ``responses`` active and nothing registered, so that any
 request at all would be recorded (and fail); a sample also runs through the installed console
 script (its fast path for get and list) against a local server that counts requests.
 """
@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from reliability_harness import (
+
+from tests.harness import Result, finished, run_cli, run_cli_process, sent_url, spawn_cli
+from tests.reliability.conftest import Figures
+from tests.reliability.reliability_harness import (
     JOB,
     LIST_URL,
     SUB,
     TOKEN,
-    Result,
     assert_no_raw_controls,
     assert_no_traceback,
-    child_env,
     json_answer,
     local_server,
-    no_real_sleep,
-    run_cli,
-    spawn,
+    nonblank_lines,
+    skip_waits,
     vault_env,
 )
 
@@ -234,13 +233,13 @@ def cases() -> Iterator[Any]:
             extra = ["--yes"] if command == "cancel" else []
             yield pytest.param([command, job, *extra], {}, id=f"job-{command}-{job[:30]!r}")
     for vault in BAD_VAULTS:
-        for command in (["get", JOB], ["list"], ["watch", JOB]):
-            yield pytest.param([*command, "--vault", vault], {}, id=f"vault-{vault!r}")
+        for argv in (["get", JOB], ["list"], ["watch", JOB]):
+            yield pytest.param([*argv, "--vault", vault], {}, id=f"vault-{vault!r}")
         if "\x00" not in vault:  # the environment cannot hold NUL
             yield pytest.param(["list"], {"AZJOBS_VAULT": vault}, id=f"vault-env-{vault!r}")
     for group in BAD_GROUPS:
-        for command in (["get", JOB], ["list"], ["cancel", JOB, "--yes"]):
-            yield pytest.param([*command, "-g", group], {}, id=f"group-{group!r}")
+        for argv in (["get", JOB], ["list"], ["cancel", JOB, "--yes"]):
+            yield pytest.param([*argv, "-g", group], {}, id=f"group-{group!r}")
     for sub in BAD_SUBSCRIPTIONS:
         yield pytest.param(["list", "--subscription", sub], {}, id=f"sub-{sub!r}")
     for endpoint in ENDPOINTS:
@@ -266,8 +265,8 @@ def cases() -> Iterator[Any]:
     for flag, value in FILTER_VALUES:
         yield pytest.param(["list", f"{flag}={value}"], {}, id=f"filter-{flag}-{value!r}")
     for name, value in ENVIRONMENT:
-        for command in (["get", JOB], ["list"], ["watch", JOB]):
-            yield pytest.param(command, {name: value}, id=f"env-{name}-{value!r}")
+        for argv in (["get", JOB], ["list"], ["watch", JOB]):
+            yield pytest.param(argv, {name: value}, id=f"env-{name}-{value!r}")
     yield pytest.param(["get", JOB, "-o", "xml"], {}, id="output-flag")
     yield pytest.param(["list", "--query", "[[["], {}, id="query-malformed")
     yield pytest.param(["get", JOB, "--api-version", "2024-01-01&x=1"], {}, id="api-version")
@@ -287,7 +286,7 @@ def nothing_served(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.Reques
     """Every request is recorded and answered with a 404 that no command waits out, so that an
     input wrongly accepted fails the test at once instead of retrying."""
     vault_env(monkeypatch, AZJOBS_RESOURCE_GROUP="rg", AZJOBS_VAULT="vault1")
-    no_real_sleep(monkeypatch)
+    # Not strict: the catch-all is there to be left unrequested (each test asserts that).
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add(
             responses.GET,
@@ -299,13 +298,13 @@ def nothing_served(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.Reques
 
 
 def check_refused(result: Result) -> None:
-    assert_no_traceback(result.out, result.err)
-    assert_no_raw_controls(result.out, result.err)
-    assert result.code == 2, (result.code, result.err)
-    assert result.out == ""
-    lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("azjobs: error: "), result.err
-    assert TOKEN not in result.err
+    assert_no_traceback(result.stdout, result.stderr)
+    assert_no_raw_controls(result.stdout, result.stderr)
+    assert result.exit_code == 2, (result.exit_code, result.stderr)
+    assert result.stdout == ""
+    lines = nonblank_lines(result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("azjobs: error: "), result.stderr
+    assert TOKEN not in result.stderr
 
 
 @pytest.mark.parametrize(("argv", "environment"), CASES)
@@ -314,12 +313,12 @@ def test_refused_before_any_request(
     environment: dict[str, str],
     nothing_served: responses.RequestsMock,
     monkeypatch: pytest.MonkeyPatch,
-    figures: Any,
+    figures: Figures,
 ) -> None:
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    result = run_cli(argv)
-    assert len(nothing_served.calls) == 0, [c.request.url for c in nothing_served.calls]
+    result = run_cli(*argv, sleep=skip_waits)
+    assert len(nothing_served.calls) == 0, [sent_url(c) for c in nothing_served.calls]
     check_refused(result)
     figures.bad_inputs += 1
 
@@ -331,29 +330,29 @@ def test_enough_bad_inputs() -> None:
 # ----- accepted: odd but valid input is not refused, and goes where it should --------------------
 @pytest.mark.parametrize("entity", ["a'b", "x' or status eq 'Failed", '"', "%27", "\\", "é"])
 def test_entity_text_never_reaches_the_filter(
-    entity: str, monkeypatch: pytest.MonkeyPatch, figures: Any
+    entity: str, monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
     """--entity filters on this side: whatever it holds, the $filter sent is azjobs' own."""
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
         rsps.get(re.compile(re.escape(LIST_URL) + r"\?.*"), json={"value": []})
-        result = run_cli(["list", "--entity", entity, "-o", "json"])
-        assert result.code == 0, result.err
-        sent = parse_qs(urlsplit(rsps.calls[0].request.url).query)["$filter"][0]
+        result = run_cli("list", "--entity", entity, "-o", "json")
+        assert result.exit_code == 0, result.stderr
+        sent = parse_qs(urlsplit(sent_url(rsps.calls[0])).query)["$filter"][0]
     assert re.fullmatch(r"startTime eq '[0-9: APM-]+' and endTime eq '[0-9: APM-]+'", sent)
     figures.security_checks += 1
 
 
 @pytest.mark.parametrize("since", ["366d", "8784h", "52w"])
 def test_a_window_of_366_days_is_accepted(
-    since: str, monkeypatch: pytest.MonkeyPatch, figures: Any
+    since: str, monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
     """The longest window the README allows, whatever the fraction of the current second."""
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
         rsps.get(re.compile(re.escape(LIST_URL) + r"\?.*"), json={"value": []})
-        result = run_cli(["list", "--since", since, "-o", "json"])
-        assert result.code == 0, result.err
+        result = run_cli("list", "--since", since, "-o", "json")
+        assert result.exit_code == 0, result.stderr
         assert len(rsps.calls) == 13  # thirteen 30-day windows at most
     figures.bad_inputs += 1
 
@@ -364,8 +363,8 @@ def test_ipv6_loopback_endpoint_is_allowed(monkeypatch: pytest.MonkeyPatch) -> N
         rsps.get(
             re.compile(r"http://\[::1\]:8080/subscriptions/.*/backupJobs\?.*"), json={"value": []}
         )
-        result = run_cli(["list", "--endpoint", "http://[::1]:8080", "-o", "json"])
-        assert result.code == 0, result.err
+        result = run_cli("list", "--endpoint", "http://[::1]:8080", "-o", "json")
+        assert result.exit_code == 0, result.stderr
         assert rsps.calls[0].request.headers["Authorization"] == f"Bearer {TOKEN}"
 
 
@@ -382,7 +381,7 @@ def test_loopback_endpoints_are_allowed(endpoint: str, monkeypatch: pytest.Monke
     vault_env(monkeypatch)
     with responses.RequestsMock() as rsps:
         rsps.get(re.compile(r"http://[^/]+:8080/subscriptions/.*"), json={"value": []})
-        assert run_cli(["list", "--endpoint", endpoint, "-o", "json"]).code == 0
+        assert run_cli("list", "--endpoint", endpoint, "-o", "json").exit_code == 0
 
 
 # ----- the installed console script: the fast path refuses the same inputs ----------------------
@@ -398,25 +397,21 @@ SAMPLE = (
 )
 
 
-def test_installed_console_script_refuses_before_sending(tmp_path: Path, figures: Any) -> None:
+def test_installed_console_script_refuses_before_sending(figures: Figures) -> None:
     with local_server(lambda method, path: json_answer('{"value": []}')) as server:
-        env = child_env(
-            {
-                "AZJOBS_ENDPOINT": server.url,
-                "AZJOBS_ACCESS_TOKEN": "local-token",
-                "AZURE_SUBSCRIPTION_ID": SUB,
-                "AZJOBS_RESOURCE_GROUP": "rg",
-                "AZJOBS_VAULT": "vault1",
-            },
-            tmp_path,
-        )
-        warm = spawn(["list", "-o", "json"], env)  # writes the fast path's option table
-        assert warm.communicate(timeout=30)[0].strip() == b"[]"
+        env = {
+            "AZJOBS_ENDPOINT": server.url,
+            "AZJOBS_ACCESS_TOKEN": "local-token",
+            "AZURE_SUBSCRIPTION_ID": SUB,
+            "AZJOBS_RESOURCE_GROUP": "rg",
+            "AZJOBS_VAULT": "vault1",
+        }
+        warm = run_cli_process("list", "-o", "json", env=env, timeout=30)
+        assert warm.stdout.strip() == "[]"  # and the fast path's option table is written
         before = len(server.seen)
-        procs = [spawn(argv, env) for argv in SAMPLE]
+        procs = [spawn_cli(*argv, env=env) for argv in SAMPLE]
         for proc in procs:
-            out, err = proc.communicate(timeout=30)
-            check_refused(Result(proc.returncode, out.decode(), err.decode()))
+            check_refused(finished(proc, timeout=30))
             figures.subprocess_runs += 1
             figures.bad_inputs += 1
         assert len(server.seen) == before, [s.path for s in server.seen[before:]]

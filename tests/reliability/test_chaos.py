@@ -9,24 +9,30 @@ runs 60 times faster than real time, so the jobs take about eight seconds.
 Every watch must end with its jobs' true final status (as the emulator has it) and the matching
 exit code; no request may reach the emulator before a Retry-After it sent has elapsed (it
 records such a request as ``429-early``); stderr never holds a traceback.
+
+The emulators' seeds are chosen so that the first request of every watch meets a fault, the
+kinds taken in turn: every kind is injected, however few requests a loaded machine leaves time
+for (a watch that starts late sees its jobs ended at its first poll).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from reliability_harness import assert_no_traceback, child_env, spawn
 
-from azbackupjobs.emulator import FAULT_KINDS, EmulatorHandle, start_emulator
+from azbackupjobs.emulator import FAULT_KINDS, EmulatorHandle
 from azbackupjobs.emulator import server as emulator_server
+from azbackupjobs.emulator.faults import FaultPlan
+from tests.harness import EmulatorFactory, finished, spawn_cli
+from tests.reliability.conftest import Figures
+from tests.reliability.reliability_harness import assert_no_traceback
 
 pytestmark = pytest.mark.e2e
 
@@ -109,25 +115,38 @@ def worst(codes: list[int]) -> int:
     return 0
 
 
+def seeds_failing_first(count: int) -> list[int]:
+    """``count`` emulator seeds whose fault plan fails the first request, with each fault kind in
+    turn (the plan draws from an RNG seeded with the emulator's seed, request by request)."""
+    kinds = itertools.cycle(FAULT_KINDS)
+    wanted = next(kinds)
+    seeds: list[int] = []
+    for seed in range(100, 100_000):
+        if FaultPlan(FAULT_RATE, FAULT_KINDS, seed).choose() == wanted:
+            seeds.append(seed)
+            if len(seeds) == count:
+                return seeds
+            wanted = next(kinds)
+    raise AssertionError(f"no seed fails its first request with {wanted}")
+
+
 @pytest.fixture
-def emulators(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EmulatorHandle]]:
+def emulators(
+    emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
+) -> list[EmulatorHandle]:
     # A Retry-After longer than the poll interval (2 s instead of 1 s at this speed): a client
     # that ignored it would poll again too early, and the emulator would record that.
     monkeypatch.setattr(emulator_server, "RETRY_AFTER_THROTTLED", RETRY_AFTER)
-    with ExitStack() as stack:
-        handles = [
-            stack.enter_context(
-                start_emulator(
-                    seed=100 + n,
-                    seed_data=False,
-                    speed=SPEED,
-                    faults=FAULT_RATE,
-                    slow_seconds=SLOW_SECONDS,
-                )
-            )
-            for n in range(len(PLAN))
-        ]
-        yield handles
+    return [
+        emulator_factory(
+            seed=seed,
+            seed_data=False,
+            speed=SPEED,
+            faults=FAULT_RATE,
+            slow_seconds=SLOW_SECONDS,
+        )
+        for seed in seeds_failing_first(len(PLAN))
+    ]
 
 
 def final_statuses(fmt: str, out: str) -> dict[str, str]:
@@ -142,20 +161,21 @@ def final_statuses(fmt: str, out: str) -> dict[str, str]:
 
 
 def test_twenty_jobs_under_thirty_percent_faults(
-    emulators: list[EmulatorHandle], tmp_path: Path, figures: Any
+    emulators: list[EmulatorHandle], tmp_path: Path, figures: Figures
 ) -> None:
     jobs: list[list[str]] = []
     procs = []
     for n, (emu, planned, fmt) in enumerate(zip(emulators, PLAN, OUTPUTS, strict=True)):
         ids = [add_job(emu, p, 10 * n + k) for k, p in enumerate(planned)]
         jobs.append(ids)
-        env = child_env(emu.env(), tmp_path / f"cache-{n}")
-        procs.append(spawn(["watch", *ids, "--interval", "1", "--timeout", "90", "-o", fmt], env))
+        # each process with a cache of its own, as on machines of their own
+        env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path / f"cache-{n}")}
+        watch = ["watch", *ids, "--interval", "1", "--timeout", "90", "-o", fmt]
+        procs.append(spawn_cli(*watch, env=env))
     results = []
     deadline = time.monotonic() + 120
     for proc in procs:
-        out, err = proc.communicate(timeout=max(deadline - time.monotonic(), 1))
-        results.append((proc.returncode, out.decode(), err.decode()))
+        results.append(finished(proc, timeout=max(deadline - time.monotonic(), 1)))
 
     faults: Counter[str] = Counter()
     for emu, ids, planned, fmt, (code, out, err) in zip(

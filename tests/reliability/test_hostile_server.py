@@ -25,33 +25,14 @@ import math
 import os
 import re
 import socket
+import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from corpus import job_body
-from reliability_harness import (
-    BASE,
-    JOB,
-    JOB_URL,
-    LIST_URL,
-    SUB,
-    Answer,
-    RawServer,
-    assert_no_traceback,
-    assert_one_error_line,
-    child_env,
-    json_answer,
-    local_server,
-    raw_server,
-    run_azjobs,
-    run_cli,
-    run_measured,
-    vault_env,
-)
 
 from azbackupjobs.arm import paging
 from azbackupjobs.arm.auth import CredentialTokenProvider, StaticTokenProvider
@@ -69,7 +50,7 @@ from azbackupjobs.cli.guard import report
 from azbackupjobs.commands.cancel import CancelOptions, run_cancel
 from azbackupjobs.commands.common import CommonOptions, Session, open_session
 from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch, watch_jobs
-from azbackupjobs.emulator import start_emulator
+from azbackupjobs.emulator import EmulatorHandle
 from azbackupjobs.follow.pacing import failure_delay
 from azbackupjobs.model.errors import (
     ApiError,
@@ -80,6 +61,34 @@ from azbackupjobs.model.errors import (
 )
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.view.output import Environment, Output
+from tests.harness import (
+    AZJOBS,
+    EmulatorFactory,
+    child_environment,
+    fake_environment,
+    run_cli,
+    run_cli_process,
+    sent_url,
+    strict_mock,
+)
+from tests.reliability.conftest import Figures
+from tests.reliability.corpus import job_body
+from tests.reliability.reliability_harness import (
+    BASE,
+    JOB,
+    JOB_URL,
+    LIST_URL,
+    SUB,
+    Answer,
+    RawServer,
+    assert_no_traceback,
+    assert_one_error_line,
+    json_answer,
+    local_server,
+    raw_server,
+    run_measured,
+    vault_env,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -91,18 +100,15 @@ VAULT_PATH = BASE.split("management.azure.com", 1)[1]
 HOSTILE_RETRY_AFTER = ["0", "nan", "-5", "inf", "NaN", "1e400", "31536000", "-0"]
 
 
-def local_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return child_env(
-        {
-            "AZJOBS_ENDPOINT": url,
-            "AZJOBS_ACCESS_TOKEN": "local-token",
-            "AZURE_SUBSCRIPTION_ID": SUB,
-            "AZJOBS_RESOURCE_GROUP": "rg1",
-            "AZJOBS_VAULT": "vault1",
-        },
-        tmp_path,
+def local_env(url: str, **extra: str) -> dict[str, str]:
+    return {
+        "AZJOBS_ENDPOINT": url,
+        "AZJOBS_ACCESS_TOKEN": "local-token",
+        "AZURE_SUBSCRIPTION_ID": SUB,
+        "AZJOBS_RESOURCE_GROUP": "rg1",
+        "AZJOBS_VAULT": "vault1",
         **extra,
-    )
+    }
 
 
 def closed_port() -> int:
@@ -129,13 +135,14 @@ class FakeTime:
 
 
 def memory_env() -> Environment:
-    env = {
-        "AZURE_SUBSCRIPTION_ID": SUB,
-        "AZJOBS_RESOURCE_GROUP": "rg1",
-        "AZJOBS_VAULT": "vault1",
-        "AZJOBS_ACCESS_TOKEN": "local-token",
-    }
-    return Environment(io.StringIO(), io.StringIO(), False, False, False, env)
+    return fake_environment(
+        {
+            "AZURE_SUBSCRIPTION_ID": SUB,
+            "AZJOBS_RESOURCE_GROUP": "rg1",
+            "AZJOBS_VAULT": "vault1",
+            "AZJOBS_ACCESS_TOKEN": "local-token",
+        }
+    )
 
 
 def client_for(url: str, **kwargs: Any) -> BackupJobsClient:
@@ -146,13 +153,13 @@ def client_for(url: str, **kwargs: Any) -> BackupJobsClient:
 
 
 @pytest.fixture
-def counted(figures: Any) -> Iterator[None]:
+def counted(figures: Figures) -> Iterator[None]:
     yield
     figures.hostile_cases += 1
 
 
 # ----- lists that never end -----------------------------------------------------------------------
-def endless(server_url: str) -> Any:
+def endless(server_url: Callable[[], str]) -> Callable[[str, str], Answer]:
     count = {"n": 0}
 
     def answer(method: str, path: str) -> Answer:
@@ -178,16 +185,16 @@ def endless(server_url: str) -> Any:
     ],
     ids=["list", "list-90d", "watch-all", "list-fleet", "watch-fleet"],
 )
-def test_a_list_of_empty_pages_without_end_stops_at_once(argv: list[str], tmp_path: Path) -> None:
+def test_a_list_of_empty_pages_without_end_stops_at_once(argv: list[str]) -> None:
     holder: dict[str, str] = {}
     with local_server(endless(lambda: holder["url"])) as server:
         holder["url"] = server.url
-        result, wall, _ = run_measured(argv, local_env(server.url, tmp_path), limit=60)
+        result, wall, _ = run_measured(argv, local_env(server.url), limit=60)
         sent = len(server.seen)
-    assert result.code == ExitCode.ERROR, result.err
-    assert_no_traceback(result.out, result.err)
+    assert result.exit_code == ExitCode.ERROR, result.stderr
+    assert_no_traceback(result.stdout, result.stderr)
     assert_one_error_line(result)
-    assert "empty pages in a row" in result.err
+    assert "empty pages in a row" in result.stderr
     assert sent <= paging.MAX_EMPTY_RUN + 1, sent  # before: 680 requests in 30 s, no end
     assert wall < 20
 
@@ -207,12 +214,12 @@ def test_a_list_that_never_ends_stops_at_the_page_cap(monkeypatch: pytest.Monkey
 
     with responses.RequestsMock() as rsps:
         rsps.add_callback(responses.GET, re.compile(re.escape(LIST_URL) + r"\?.*"), page)
-        result = run_cli(["list", "-o", "ndjson"])
-    assert result.code == ExitCode.ERROR
+        result = run_cli("list", "-o", "ndjson")
+    assert result.exit_code == ExitCode.ERROR
     assert_one_error_line(result)
-    assert "goes on past 30 pages" in result.err and "narrow the list" in result.err
+    assert "goes on past 30 pages" in result.stderr and "narrow the list" in result.stderr
     assert served["n"] == 30
-    assert len(result.out.splitlines()) == 30  # what arrived was streamed
+    assert len(result.stdout.splitlines()) == 30  # what arrived was streamed
 
 
 @pytest.mark.usefixtures("counted")
@@ -255,7 +262,7 @@ def test_parse_retry_after_always_gives_a_number_to_sleep_on(value: str) -> None
 def test_watch_operation_polls_no_sooner_than_a_second(value: str) -> None:
     fake = FakeTime()
     pending = (200, {"Retry-After": value}, json.dumps({"id": OP, "status": "InProgress"}))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+    with strict_mock() as rsps:
         rsps.add_callback(responses.GET, re.compile(re.escape(OP_URL) + r"\?.*"), lambda r: pending)
         request = WatchRequest(
             CommonOptions(output="json", endpoint="https://management.azure.com"),
@@ -276,6 +283,8 @@ def test_watch_operation_polls_no_sooner_than_a_second(value: str) -> None:
 def test_cancel_polls_its_operation_no_sooner_than_a_second(value: str) -> None:
     fake = FakeTime()
     location = f"{JOB_URL}/operationResults/op1?api-version=2026-10-01"
+    # Not strict: a Retry-After past --timeout ends the wait before the first poll of the
+    # operation, which is then never requested.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         rsps.get(re.compile(re.escape(JOB_URL) + r"\?.*"), json=RUNNING)
         rsps.post(
@@ -297,7 +306,7 @@ def test_cancel_polls_its_operation_no_sooner_than_a_second(value: str) -> None:
                 sleep=fake.sleep,
                 clock=fake.clock,
             )
-        polls = len([c for c in rsps.calls if "operationResults" in c.request.url])
+        polls = len([c for c in rsps.calls if "operationResults" in sent_url(c)])
     assert getattr(info.value, "exit_code", None) == ExitCode.TIMEOUT, info.value
     assert all(s >= MIN_PAUSE for s in fake.sleeps[:-1]), fake.sleeps  # the last: to the deadline
     assert polls <= 30 / MIN_PAUSE + 1  # before: 96 GETs in 5 s
@@ -404,7 +413,7 @@ def test_a_retry_that_would_pass_the_deadline_is_not_waited_for() -> None:
 
 @pytest.mark.usefixtures("counted")
 @pytest.mark.parametrize("first", ["answered", "never"])
-def test_watch_timeout_includes_the_request_in_flight(first: str, tmp_path: Path) -> None:
+def test_watch_timeout_includes_the_request_in_flight(first: str) -> None:
     """--timeout 2: the watch ends about then (exit 5), even inside a request that hangs."""
     body = json.dumps(RUNNING).encode()
     seen = {"n": 0}
@@ -422,12 +431,12 @@ def test_watch_timeout_includes_the_request_in_flight(first: str, tmp_path: Path
 
     with raw_server(reply) as server:
         argv = ["watch", JOB, "--timeout", "2", "--interval", "1", "-o", "json"]
-        result, wall, _ = run_measured(argv, local_env(server.url, tmp_path), limit=30)
-    assert result.code == ExitCode.TIMEOUT, result.err
-    assert_no_traceback(result.out, result.err)
+        result, wall, _ = run_measured(argv, local_env(server.url), limit=30)
+    assert result.exit_code == ExitCode.TIMEOUT, result.stderr
+    assert_no_traceback(result.stdout, result.stderr)
     assert wall < 9, wall  # 2 s, a last look of at most 2 s, and the start; before: 60 s
     if first == "answered":
-        assert json.loads(result.out)["properties"]["status"] == "InProgress"
+        assert json.loads(result.stdout)["properties"]["status"] == "InProgress"
 
 
 # ----- an endpoint that never answered ------------------------------------------------------------
@@ -437,29 +446,31 @@ def test_watch_timeout_includes_the_request_in_flight(first: str, tmp_path: Path
     [["get", JOB], ["list"], ["watch", JOB], ["watch", "--all"], ["list", "--fleet"]],
     ids=["get", "list", "watch", "watch-all", "list-fleet"],
 )
-def test_a_refused_first_connection_fails_within_seconds(argv: list[str], tmp_path: Path) -> None:
-    env = local_env(f"http://127.0.0.1:{closed_port()}", tmp_path)
+def test_a_refused_first_connection_fails_within_seconds(argv: list[str]) -> None:
+    env = local_env(f"http://127.0.0.1:{closed_port()}")
     result, wall, _ = run_measured([*argv, "-o", "json"], env, limit=60)
-    assert result.code == ExitCode.ERROR, result.err
+    assert result.exit_code == ExitCode.ERROR, result.stderr
     assert_one_error_line(result)
-    assert "connection refused" in result.err
-    assert "is the emulator running" in result.err and "AZJOBS_ENDPOINT" in result.err
-    assert "retrying" not in result.err
+    assert "connection refused" in result.stderr
+    assert "is the emulator running" in result.stderr and "AZJOBS_ENDPOINT" in result.stderr
+    assert "retrying" not in result.stderr
     assert wall < 10, wall  # before: watch retried forever, "connection lost"
 
 
 @pytest.mark.usefixtures("counted")
 @pytest.mark.parametrize("argv", [["get", JOB], ["watch", JOB]], ids=["get", "watch"])
-def test_a_tls_verification_failure_is_said_at_once(argv: list[str], tmp_path: Path) -> None:
-    with start_emulator(seed=9, seed_data=False, tls=True) as emu:
-        values = {k: v for k, v in emu.env().items() if k != "REQUESTS_CA_BUNDLE"}
-        result, wall, _ = run_measured([*argv, "-o", "json"], child_env(values, tmp_path), limit=60)
-        answered = len(emu.request_log)
-    assert result.code == ExitCode.ERROR, result.err
+def test_a_tls_verification_failure_is_said_at_once(
+    argv: list[str], emulator_factory: EmulatorFactory
+) -> None:
+    emu = emulator_factory(seed=9, seed_data=False, tls=True)
+    values = {k: v for k, v in emu.env().items() if k != "REQUESTS_CA_BUNDLE"}
+    result, wall, _ = run_measured([*argv, "-o", "json"], values, limit=60)
+    answered = len(emu.request_log)
+    assert result.exit_code == ExitCode.ERROR, result.stderr
     assert_one_error_line(result)
-    assert "TLS certificate verification failed" in result.err
-    assert "REQUESTS_CA_BUNDLE" in result.err
-    assert "retrying" not in result.err and answered == 0
+    assert "TLS certificate verification failed" in result.stderr
+    assert "REQUESTS_CA_BUNDLE" in result.stderr
+    assert "retrying" not in result.stderr and answered == 0
     assert wall < 10, wall
 
 
@@ -489,14 +500,14 @@ def huge(conn: Any, server: RawServer, *, chunked: bool) -> None:
 
 @pytest.mark.usefixtures("counted")
 @pytest.mark.parametrize("chunked", [False, True], ids=["declared", "chunked"])
-def test_a_body_past_16_mib_is_refused_and_not_read(chunked: bool, tmp_path: Path) -> None:
+def test_a_body_past_16_mib_is_refused_and_not_read(chunked: bool) -> None:
     with raw_server(lambda conn, server: huge(conn, server, chunked=chunked)) as server:
         result, wall, peak = run_measured(
-            ["get", JOB, "-o", "json"], local_env(server.url, tmp_path), limit=60
+            ["get", JOB, "-o", "json"], local_env(server.url), limit=60
         )
-    assert result.code == ExitCode.ERROR, result.err
+    assert result.exit_code == ExitCode.ERROR, result.stderr
     assert_one_error_line(result)
-    assert f"larger than {MAX_BODY_BYTES // 1048576} MiB" in result.err
+    assert f"larger than {MAX_BODY_BYTES // 1048576} MiB" in result.stderr
     assert peak < 120, peak  # before: a 50 MB body took 240-310 MB
     assert wall < 20
 
@@ -596,10 +607,10 @@ def test_a_claims_challenge_goes_with_the_renewal() -> None:
 
 # ----- stdout closed or full ----------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def quiet_vault() -> Iterator[Any]:
-    with start_emulator(seed=10, seed_data=False) as emu:
-        emu.add_jobs(40, outcomes=("Completed", "Failed"))
-        yield emu
+def quiet_vault(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    emu = module_emulator_factory(seed=10, seed_data=False)
+    emu.add_jobs(40, outcomes=("Completed", "Failed"))
+    return emu
 
 
 @pytest.mark.usefixtures("counted")
@@ -608,18 +619,13 @@ def quiet_vault() -> Iterator[Any]:
     "argv", [["get", "JOB", "-o", "json"], ["list", "-o", "json"], ["list", "-o", "table"]]
 )
 def test_closed_stdout_is_a_quiet_exit_and_full_stdout_one_line(
-    quiet_vault: Any, argv: list[str], fastpath: str, tmp_path: Path
+    quiet_vault: EmulatorHandle, argv: list[str], fastpath: str
 ) -> None:
-    import subprocess
-
-    from reliability_harness import AZJOBS
-
-    job = json.loads(run_azjobs(["list", "-o", "json"], child_env(quiet_vault.env(), tmp_path)).out)
+    job = json.loads(run_cli_process("list", "-o", "json", env=quiet_vault.env()).stdout)
     argv = [job[0]["name"] if a == "JOB" else a for a in argv]
-    env = child_env(quiet_vault.env(), tmp_path, AZJOBS_FASTPATH=fastpath)
-    run_azjobs(["list", "-o", "json"], env)  # the fast path's option table is written
+    env = child_environment({**quiet_vault.env(), "AZJOBS_FASTPATH": fastpath})
     closed = subprocess.run(  # azjobs ... >&-
-        [AZJOBS, *argv],
+        [*AZJOBS, *argv],
         stderr=subprocess.PIPE,
         env=env,
         timeout=60,
@@ -629,7 +635,7 @@ def test_closed_stdout_is_a_quiet_exit_and_full_stdout_one_line(
     assert (closed.returncode, closed.stderr) == (0, b""), closed.stderr
     with open("/dev/full", "w") as full:
         done = subprocess.run(
-            [AZJOBS, *argv], stdout=full, stderr=subprocess.PIPE, env=env, timeout=60, check=False
+            [*AZJOBS, *argv], stdout=full, stderr=subprocess.PIPE, env=env, timeout=60, check=False
         )
     err = done.stderr.decode()
     assert done.returncode == ExitCode.ERROR, err
@@ -650,31 +656,30 @@ def test_a_config_path_that_is_not_a_small_file_is_exit_2(kind: str, tmp_path: P
     else:
         path = str(tmp_path / "config.toml")
         Path(path).write_text("# " + "x" * (2 * 1024 * 1024) + "\n")
-    env = local_env(f"http://127.0.0.1:{closed_port()}", tmp_path, AZJOBS_CONFIG=path)
+    env = local_env(f"http://127.0.0.1:{closed_port()}", AZJOBS_CONFIG=path)
     result, wall, peak = run_measured(["get", JOB, "-o", "json"], env, limit=30)
-    assert result.code == ExitCode.USAGE, result.err
+    assert result.exit_code == ExitCode.USAGE, result.stderr
     assert_one_error_line(result)
-    assert "config file" in result.err
+    assert "config file" in result.stderr
     assert wall < 10 and peak < 120, (wall, peak)  # before: /dev/zero took all memory; FIFO hung
 
 
 @pytest.mark.usefixtures("counted")
-def test_fifos_where_caches_and_az_files_are_read_are_ignored(tmp_path: Path) -> None:
-    with start_emulator(seed=11, seed_data=False) as emu:
-        job = emu.add_job(entity="vm-fifo")
-        env = child_env(
-            {k: v for k, v in emu.env().items() if k != "AZURE_SUBSCRIPTION_ID"}, tmp_path
-        )
-        azure = Path(env["AZURE_CONFIG_DIR"])
-        azure.mkdir(parents=True, exist_ok=True)
-        os.mkfifo(azure / "azureProfile.json")
-        os.mkfifo(azure / "config")
-        cache = Path(env["XDG_CACHE_HOME"]) / "azjobs"
-        cache.mkdir(parents=True, mode=0o700, exist_ok=True)
-        os.mkfifo(cache / "jobs.json")
-        os.mkfifo(cache / "cli-spec.json")
-        env["AZURE_SUBSCRIPTION_ID"] = emu.env()["AZURE_SUBSCRIPTION_ID"]
-        result, wall, _ = run_measured(["get", job, "-o", "json"], env, limit=30)
-    assert result.code == 0, result.err
-    assert json.loads(result.out)["name"] == job
+def test_fifos_where_caches_and_az_files_are_read_are_ignored(
+    emulator_factory: EmulatorFactory,
+) -> None:
+    emu = emulator_factory(seed=11, seed_data=False)
+    job = emu.add_job(entity="vm-fifo")
+    env = child_environment()  # this test's own, empty, az and cache directories
+    azure = Path(env["AZURE_CONFIG_DIR"])
+    azure.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(azure / "azureProfile.json")
+    os.mkfifo(azure / "config")
+    cache = Path(env["XDG_CACHE_HOME"]) / "azjobs"
+    cache.mkdir(parents=True, mode=0o700, exist_ok=True)
+    os.mkfifo(cache / "jobs.json")
+    os.mkfifo(cache / "cli-spec.json")
+    result, wall, _ = run_measured(["get", job, "-o", "json"], emu.env(), limit=30)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["name"] == job
     assert wall < 10

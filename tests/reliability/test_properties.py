@@ -17,7 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from corpus import ANSI, BIDI, C1, CONTROLS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
@@ -29,6 +28,8 @@ from azbackupjobs.model.text import sanitize
 from azbackupjobs.view import list_view, render, watch_view
 from azbackupjobs.view.output import json_text, tsv_lines
 from azbackupjobs.view.rows import job_tsv_row, task_tsv_row
+from tests.reliability.conftest import Figures
+from tests.reliability.corpus import ANSI, BIDI, C1, CONTROLS
 
 HOSTILE_TEXT = (ANSI, C1, BIDI, CONTROLS, "", " ", "\n\r\t", "[bold]x[/]", "é" * 200, "💾" * 50)
 STATUSES = (
@@ -190,7 +191,7 @@ def assert_safe(output: str) -> None:
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
 @given(data=anything)
-def test_the_model_parses_any_job_object_and_refuses_the_rest(figures: Any, data: Any) -> None:
+def test_the_model_parses_any_job_object_and_refuses_the_rest(figures: Figures, data: Any) -> None:
     figures.hypothesis_examples += 1
     is_job = isinstance(data, dict) and isinstance(data.get("properties"), dict)
     if not is_job:
@@ -228,7 +229,7 @@ def test_the_model_parses_any_job_object_and_refuses_the_rest(figures: Any, data
 @settings(max_examples=120, suppress_health_check=[HealthCheck.too_slow])
 @given(first=job_resource, second=job_resource, width=st.integers(20, 200), compact=st.booleans())
 def test_renderers_never_crash_or_leak_controls(
-    figures: Any, first: Any, second: Any, width: int, compact: bool
+    figures: Figures, first: Any, second: Any, width: int, compact: bool
 ) -> None:
     figures.hypothesis_examples += 2
     one, two = Job.from_dict(first), Job.from_dict(second)
@@ -278,7 +279,7 @@ def test_renderers_never_crash_or_leak_controls(
 
 @settings(max_examples=150)
 @given(data=json_value)
-def test_operation_status_parses_or_refuses(figures: Any, data: Any) -> None:
+def test_operation_status_parses_or_refuses(figures: Figures, data: Any) -> None:
     figures.hypothesis_examples += 1
     try:
         status = OperationStatus.from_dict(data)

@@ -30,7 +30,6 @@ from typing import Any
 import pytest
 import requests
 import responses
-from reliability_harness import BASE, JOB, SUB, TOKEN
 
 from azbackupjobs.arm.auth import StaticTokenProvider
 from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
@@ -45,6 +44,7 @@ from azbackupjobs.model.job import Job, change_key
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import Window
 from azbackupjobs.view.output import Environment, Output, Query
+from tests.reliability.reliability_harness import BASE, JOB, SUB, TOKEN
 
 JOB_B = "11111111-0000-4000-8000-000000000002"
 DPP_BASE = (

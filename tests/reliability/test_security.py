@@ -10,18 +10,31 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
-from corpus import job_body
-from reliability_harness import (
+
+from azbackupjobs.cli.guard import report
+from azbackupjobs.commands.common import CommonOptions
+from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
+from azbackupjobs.emulator import routes as emulator_routes
+from azbackupjobs.model.errors import AzJobsError
+from tests.harness import (
+    EmulatorFactory,
+    Result,
+    fake_environment,
+    run_cli,
+    run_cli_process,
+    sent_url,
+)
+from tests.reliability.conftest import Figures
+from tests.reliability.corpus import job_body
+from tests.reliability.reliability_harness import (
     BASE,
     ENDPOINT,
     JOB,
@@ -29,24 +42,12 @@ from reliability_harness import (
     LIST_URL,
     SUB,
     TOKEN,
-    Result,
     assert_no_traceback,
-    child_env,
     json_answer,
     local_server,
-    no_real_sleep,
-    run_azjobs,
-    run_cli,
+    skip_waits,
     vault_env,
 )
-
-from azbackupjobs.cli.guard import report
-from azbackupjobs.commands.common import CommonOptions
-from azbackupjobs.commands.watch import WatchOptions, WatchRequest, run_watch
-from azbackupjobs.emulator import routes as emulator_routes
-from azbackupjobs.emulator import start_emulator
-from azbackupjobs.model.errors import AzJobsError
-from azbackupjobs.view.output import Environment
 
 OP = "df8f706d-a76d-4d6e-8050-cc91f0641f03"
 RUNNING = job_body("InProgress")
@@ -69,33 +70,38 @@ FOREIGN = (
 
 
 def assert_secret(result: Result) -> None:
-    assert_no_traceback(result.out, result.err)
-    assert TOKEN not in result.out and TOKEN not in result.err
+    assert_no_traceback(result.stdout, result.stderr)
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr
     # not even a good part of it
     for part in TOKEN.split("."):
-        assert part not in result.out and part not in result.err
+        assert part not in result.stdout and part not in result.stderr
 
 
 def foreign_calls(rsps: responses.RequestsMock) -> list[str]:
-    return [c.request.url for c in rsps.calls if not c.request.url.startswith(ENDPOINT + "/")]
+    return [sent_url(c) for c in rsps.calls if not sent_url(c).startswith(ENDPOINT + "/")]
 
 
 @pytest.fixture
 def rsps(monkeypatch: pytest.MonkeyPatch) -> Iterator[responses.RequestsMock]:
+    """The scripted vault, and a recorder of whatever is sent to any other host. Every response
+    a test registers must be requested; the recorder must not be (``foreign_calls``)."""
     vault_env(monkeypatch)
-    no_real_sleep(monkeypatch)
+    # Not asserted by responses: the recorder is there to stay unrequested; the test's own
+    # responses are checked below instead.
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         # Anything sent anywhere else is answered (and so recorded): the tests check it is not.
-        mock.add_callback(
+        recorder = mock.add_callback(
             responses.GET,
             re.compile(r"(?!https://management\.azure\.com/).*"),
             callback=lambda request: (200, {}, "{}"),
         )
         yield mock
+        unrequested = [r for r in mock.registered() if r is not recorder and not r.call_count]
+        assert unrequested == [], unrequested
 
 
 # ----- the token on stdout and stderr ------------------------------------------------------------
-ECHOES = (
+ECHOES: tuple[tuple[int, Any, dict[str, str]], ...] = (
     (
         401,
         {
@@ -137,7 +143,7 @@ def test_echoed_token_never_printed(
     headers: dict[str, str],
     command: str,
     rsps: responses.RequestsMock,
-    figures: Any,
+    figures: Figures,
 ) -> None:
     text = body if isinstance(body, str) else json.dumps(body)
     rsps.add(
@@ -158,11 +164,11 @@ def test_echoed_token_never_printed(
         if command == "watch":  # in-process with a fake clock: transient errors wait no time
             result = watch_in_process(debug=bool(debug))
         else:
-            result = run_cli([*argv[command], "-o", "json", *debug])
-        assert result.code != 0
+            result = run_cli(*argv[command], "-o", "json", *debug, sleep=skip_waits)
+        assert result.exit_code != 0
         assert_secret(result)
         if debug:
-            assert "Authorization: Bearer <redacted>" in result.err
+            assert "Authorization: Bearer <redacted>" in result.stderr
         figures.security_checks += 1
     assert foreign_calls(rsps) == []
 
@@ -174,14 +180,7 @@ def watch_in_process(*, debug: bool) -> Result:
     def sleep(seconds: float) -> None:
         clock[0] += max(seconds, 0.0)
 
-    env = Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=dict(os.environ),
-    )
+    env = fake_environment(os.environ, sleep=sleep)
     request = WatchRequest(
         common=CommonOptions(output="json", debug=debug),
         options=WatchOptions(interval=1.0, timeout=5.0),
@@ -192,12 +191,11 @@ def watch_in_process(*, debug: bool) -> Result:
     except AzJobsError as exc:
         report(exc, env.stderr)
         code = int(exc.exit_code)
-    assert isinstance(env.stdout, io.StringIO) and isinstance(env.stderr, io.StringIO)
-    return Result(int(code), env.stdout.getvalue(), env.stderr.getvalue())
+    return Result(int(code), env.out, env.err)
 
 
 def test_debug_traces_headers_redacted_through_a_whole_cancel(
-    rsps: responses.RequestsMock, figures: Any
+    rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     """Every request of a cancel with --wait: the job, the POST, its Location (which carries
     the token in its query, as a careless service might), and the polls."""
@@ -211,10 +209,10 @@ def test_debug_traces_headers_redacted_through_a_whole_cancel(
         headers={"Location": location, "Retry-After": "0"},
     )
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"/operationResults/.*"), status=204)
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json", "--debug"])
-    assert result.code == 0, result.err
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", "--debug", sleep=skip_waits)
+    assert result.exit_code == 0, result.stderr
     assert_secret(result)
-    trace = [line for line in result.err.splitlines() if line.startswith("debug: ")]
+    trace = [line for line in result.stderr.splitlines() if line.startswith("debug: ")]
     requests_traced = [line for line in trace if line.startswith("debug: > ") and "://" in line]
     auth_lines = [line for line in trace if "Authorization:" in line]
     assert len(requests_traced) == len(auth_lines) >= 4
@@ -223,7 +221,9 @@ def test_debug_traces_headers_redacted_through_a_whole_cancel(
     figures.security_checks += 1
 
 
-def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock, figures: Any) -> None:
+def test_token_in_a_next_link_is_not_printed(
+    rsps: responses.RequestsMock, figures: Figures
+) -> None:
     next_link = f"{LIST_URL}?api-version=2017-07-01&$skiptoken={TOKEN}"
     second = dict(DONE, name="00000000-0000-4000-8000-000000000002")
     rsps.add(
@@ -237,32 +237,34 @@ def test_token_in_a_next_link_is_not_printed(rsps: responses.RequestsMock, figur
         json={"value": [second]},
     )
     for fmt in ("json", "table", "tsv"):
-        result = run_cli(["list", "-o", fmt, "--debug"])
-        assert result.code == 0, result.err
+        result = run_cli("list", "-o", fmt, "--debug", sleep=skip_waits)
+        assert result.exit_code == 0, result.stderr
         assert_secret(result)
-        assert "skiptoken=<redacted>" in result.err or "%24skiptoken=<redacted>" in result.err
+        assert "skiptoken=<redacted>" in result.stderr or "%24skiptoken=<redacted>" in result.stderr
         figures.security_checks += 1
 
 
 # ----- foreign URLs -------------------------------------------------------------------------------
 def check_refused(result: Result, rsps: responses.RequestsMock) -> None:
     assert_secret(result)
-    assert result.code in (1, 2), result.err
+    assert result.exit_code in (1, 2), result.stderr
     assert foreign_calls(rsps) == []
-    errors = [line for line in result.err.splitlines() if line.startswith("azjobs: error:")]
-    assert len(errors) == 1, result.err
+    errors = [line for line in result.stderr.splitlines() if line.startswith("azjobs: error:")]
+    assert len(errors) == 1, result.stderr
     assert re.search(r"refusing|not a valid URL|neither an operation URL", errors[0]), errors[0]
 
 
 @pytest.mark.parametrize("url", FOREIGN)
-def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figures: Any) -> None:
+def test_foreign_next_link_refused(
+    url: str, rsps: responses.RequestsMock, figures: Figures
+) -> None:
     rsps.add(
         responses.GET,
         re.compile(re.escape(LIST_URL) + r"\?.*"),
         json={"value": [RUNNING], "nextLink": url},
     )
     for argv in (["list", "-o", "ndjson"], ["list", "-o", "table"], ["watch", "--all"]):
-        result = run_cli(argv)
+        result = run_cli(*argv, sleep=skip_waits)
         check_refused(result, rsps)
         figures.security_checks += 1
 
@@ -270,7 +272,7 @@ def test_foreign_next_link_refused(url: str, rsps: responses.RequestsMock, figur
 @pytest.mark.parametrize("url", FOREIGN)
 @pytest.mark.parametrize("header", ["Location", "Azure-AsyncOperation"])
 def test_foreign_cancel_operation_refused(
-    url: str, header: str, rsps: responses.RequestsMock, figures: Any
+    url: str, header: str, rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=RUNNING)
     rsps.add(
@@ -279,40 +281,40 @@ def test_foreign_cancel_operation_refused(
         status=202,
         headers={header: url, "Retry-After": "0"},
     )
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", sleep=skip_waits)
     check_refused(result, rsps)
     figures.security_checks += 1
 
 
 @pytest.mark.parametrize("url", FOREIGN)
 def test_foreign_operation_url_refused(
-    url: str, rsps: responses.RequestsMock, figures: Any
+    url: str, rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     operation = url.replace(
         "/backupJobs",
         f"/subscriptions/{SUB}/resourceGroups/rg1/providers"
         f"/Microsoft.RecoveryServices/vaults/vault1/backupOperations/{OP}",
     )
-    result = run_cli(["watch", "--operation", operation, "-o", "json"])
+    result = run_cli("watch", "--operation", operation, "-o", "json", sleep=skip_waits)
     check_refused(result, rsps)
     figures.security_checks += 1
 
 
 def test_cancel_builds_its_urls_from_the_id_given(
-    rsps: responses.RequestsMock, figures: Any
+    rsps: responses.RequestsMock, figures: Figures
 ) -> None:
     """The service's ``name`` of the job never goes into a URL: the id the user gave does."""
     hostile = {**RUNNING, "name": "../../../providers/evil"}
     rsps.add(responses.GET, re.compile(re.escape(JOB_URL) + r"\?.*"), json=hostile)
     posted = rsps.add(responses.POST, re.compile(re.escape(JOB_URL) + r"/cancel\?.*"), status=204)
-    result = run_cli(["cancel", JOB, "--yes", "-o", "json"])
-    assert result.code == 0, result.err
+    result = run_cli("cancel", JOB, "--yes", "-o", "json", sleep=skip_waits)
+    assert result.exit_code == 0, result.stderr
     assert posted.call_count == 1
-    assert all(c.request.url.startswith(JOB_URL) for c in rsps.calls), rsps.calls
+    assert all(sent_url(c).startswith(JOB_URL) for c in rsps.calls), rsps.calls
     figures.security_checks += 1
 
 
-def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) -> None:
+def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Figures) -> None:
     statuses = iter((301, 302, 307, 308))
     rsps.add_callback(
         responses.GET,
@@ -320,8 +322,8 @@ def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) 
         callback=lambda request: (next(statuses), {"Location": "https://evil.example/steal"}, ""),
     )
     for _ in range(4):
-        result = run_cli(["get", JOB, "-o", "json"])
-        assert result.code == 1 and "redirect" in result.err, result.err
+        result = run_cli("get", JOB, "-o", "json", sleep=skip_waits)
+        assert result.exit_code == 1 and "redirect" in result.stderr, result.stderr
         assert_secret(result)
         assert foreign_calls(rsps) == []
         figures.security_checks += 1
@@ -329,7 +331,7 @@ def test_redirects_are_not_followed(rsps: responses.RequestsMock, figures: Any) 
 
 # ----- the real thing: the demo, and plain http through a proxy ----------------------------------
 def test_demo_refuses_an_operation_on_another_host(
-    monkeypatch: pytest.MonkeyPatch, figures: Any
+    monkeypatch: pytest.MonkeyPatch, figures: Figures
 ) -> None:
     """The emulator is made to answer the backup trigger with an Azure-AsyncOperation on another
     port (another origin): the demo stops, and that other server never sees a request."""
@@ -350,34 +352,31 @@ def test_demo_refuses_an_operation_on_another_host(
             return type(reply)(reply.status, reply.body, headers, reply.content_type)
 
         monkeypatch.setattr(emulator_routes.Router, "_trigger", trigger)
-        result = run_cli(["demo", "-o", "json", "--speed", "600"])
-        assert result.code == 1, result.err
-        assert "refusing to follow the operation URL" in result.err
-        assert_no_traceback(result.out, result.err)
+        result = run_cli("demo", "-o", "json", "--speed", "600", sleep=skip_waits)
+        assert result.exit_code == 1, result.stderr
+        assert "refusing to follow the operation URL" in result.stderr
+        assert_no_traceback(result.stdout, result.stderr)
         assert other.seen == []
         figures.security_checks += 1
 
 
-def test_no_proxy_for_plain_http(tmp_path: Path, figures: Any) -> None:
+def test_no_proxy_for_plain_http(emulator_factory: EmulatorFactory, figures: Figures) -> None:
     """HTTP_PROXY would carry a plain-http request, bearer token and all, to the proxy's host:
     requests to the (loopback) http endpoint go direct."""
-    with (
-        start_emulator(seed_data=False) as emu,
-        local_server(lambda method, path: json_answer('{"value": []}')) as proxy,
-    ):
-        env = child_env(
-            emu.env(),
-            tmp_path,
-            HTTP_PROXY=proxy.url,
-            http_proxy=proxy.url,
-            ALL_PROXY=proxy.url,
-            all_proxy=proxy.url,
-            NO_PROXY="",
-            no_proxy="",
-        )
+    emu = emulator_factory(seed_data=False)
+    with local_server(lambda method, path: json_answer('{"value": []}')) as proxy:
+        env = {
+            **emu.env(),
+            "HTTP_PROXY": proxy.url,
+            "http_proxy": proxy.url,
+            "ALL_PROXY": proxy.url,
+            "all_proxy": proxy.url,
+            "NO_PROXY": "",
+            "no_proxy": "",
+        }
         for argv in (["list", "-o", "json"], ["watch", "--all", "-o", "json"]):
-            result = run_azjobs(argv, env)
-            assert result.code == 0, result.err
+            result = run_cli_process(*argv, env=env, timeout=30)
+            assert result.exit_code == 0, result.stderr
             figures.security_checks += 1
             figures.subprocess_runs += 1
         assert proxy.seen == []

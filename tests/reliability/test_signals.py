@@ -11,96 +11,38 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import select
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from corpus import job_body
-from reliability_harness import (
-    AZJOBS,
+
+from azbackupjobs.emulator import EmulatorHandle
+from tests.harness import AZJOBS_SCRIPT, EmulatorFactory, Variables, child_environment, spawn_cli
+from tests.harness.terminal import Terminal
+from tests.reliability.conftest import Figures
+from tests.reliability.corpus import job_body
+from tests.reliability.reliability_harness import (
     JOB,
     Answer,
     assert_no_traceback,
-    child_env,
     json_answer,
     local_server,
-    spawn,
 )
-
-from azbackupjobs.emulator import EmulatorHandle, start_emulator
-
-pexpect = pytest.importorskip("pexpect")
-pyte = pytest.importorskip("pyte")
 
 pytestmark = pytest.mark.e2e
 
-COLUMNS, LINES = 120, 40
-HIDE_CURSOR, SHOW_CURSOR = b"\x1b[?25l", b"\x1b[?25h"
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 LONG_TASKS = [("Take Snapshot", 36000.0)]
 
 
 @pytest.fixture
-def emu() -> Iterator[EmulatorHandle]:
-    with start_emulator(seed=5, seed_data=False, speed=1.0) as handle:
-        yield handle
-
-
-class Terminal:
-    """azjobs in a pseudo-terminal, its output fed to a pyte screen."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        env = {**env, "TERM": "xterm-256color", "COLUMNS": str(COLUMNS), "LINES": str(LINES)}
-        self.screen = pyte.Screen(COLUMNS, LINES)
-        self.stream = pyte.ByteStream(self.screen)
-        self.raw = b""
-        self.child = pexpect.spawn(AZJOBS, list(args), env=env, dimensions=(LINES, COLUMNS))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(line.rstrip() for line in self.screen.display)
-
-    def pump(self, timeout: float = 0.2) -> bool:
-        try:
-            data = self.child.read_nonblocking(65536, timeout=timeout)
-        except pexpect.TIMEOUT:
-            return True
-        except pexpect.EOF:
-            return False
-        self.raw += data
-        self.stream.feed(data)
-        return True
-
-    def wait_for(self, text: str, limit: float = 30.0) -> None:
-        end = time.monotonic() + limit
-        while text not in self.text:
-            assert time.monotonic() < end, f"{text!r} never showed:\n{self.text}"
-            assert self.pump(), f"ended before {text!r} showed:\n{self.text}"
-
-    def finish(self, limit: float = 30.0) -> int:
-        end = time.monotonic() + limit
-        while self.pump():
-            assert time.monotonic() < end, self.text
-        self.child.close()
-        return int(
-            self.child.exitstatus
-            if self.child.exitstatus is not None
-            else 128 + (self.child.signalstatus or 0)
-        )
-
-    def assert_restored(self) -> None:
-        assert b"Traceback" not in self.raw
-        assert self.raw.rfind(SHOW_CURSOR) >= self.raw.rfind(HIDE_CURSOR)
-        # no colour left switched on: the last colour code is a reset
-        colours = re.findall(rb"\x1b\[[0-9;]*m", self.raw)
-        assert not colours or colours[-1] in (b"\x1b[0m", b"\x1b[m"), self.raw[-200:]
+def emu(emulator_factory: EmulatorFactory) -> EmulatorHandle:
+    return emulator_factory(seed=5, seed_data=False, speed=1.0)
 
 
 def wait_until(predicate: Any, limit: float = 30.0) -> None:
@@ -121,7 +63,7 @@ def readline(proc: subprocess.Popen[bytes], limit: float = 30.0) -> bytes:
 # ----- watch ------------------------------------------------------------------------------------
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_watch_on_a_terminal_during_a_stalled_request(
-    signum: int, code: int, tmp_path: Path, figures: Any
+    signum: int, code: int, figures: Figures
 ) -> None:
     """The first poll is answered; the second hangs in the middle of its request."""
     stalled = threading.Event()
@@ -137,7 +79,7 @@ def test_watch_on_a_terminal_during_a_stalled_request(
         return None
 
     with local_server(answer) as server:
-        term = Terminal(stalled_env(server.url, tmp_path), "watch", JOB, "--interval", "1")
+        term = Terminal("watch", JOB, "--interval", "1", env=stalled_env(server.url))
         term.wait_for("Take Snapshot")
         assert stalled.wait(30)
         time.sleep(0.2)  # well inside the request
@@ -153,10 +95,10 @@ def test_watch_on_a_terminal_during_a_stalled_request(
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
 def test_watch_on_a_terminal_while_waiting_out_a_retry_after(
-    emu: EmulatorHandle, signum: int, code: int, tmp_path: Path, figures: Any
+    emu: EmulatorHandle, signum: int, code: int, figures: Figures
 ) -> None:
     job = emu.add_job(entity="vm-throttled", tasks=LONG_TASKS)
-    term = Terminal(child_env(emu.env(), tmp_path), "watch", job, "--interval", "1")
+    term = Terminal("watch", job, "--interval", "1", env=emu.env())
     term.wait_for("Take Snapshot")
     emu.set_faults(1.0, "429")
     term.wait_for("throttled")
@@ -175,10 +117,10 @@ def test_watch_on_a_terminal_while_waiting_out_a_retry_after(
     ids=["SIGINT-ndjson", "SIGTERM-table"],
 )
 def test_watch_piped(
-    emu: EmulatorHandle, signum: int, code: int, fmt: str, tmp_path: Path, figures: Any
+    emu: EmulatorHandle, signum: int, code: int, fmt: str, figures: Figures
 ) -> None:
     job = emu.add_job(entity="vm-piped", tasks=LONG_TASKS)
-    proc = spawn(["watch", job, "--interval", "1", "-o", fmt], child_env(emu.env(), tmp_path))
+    proc = spawn_cli("watch", job, "--interval", "1", "-o", fmt, env=emu.env(), binary=True)
     first = readline(proc)
     if fmt == "ndjson":
         assert json.loads(first)["name"] == job
@@ -193,17 +135,14 @@ def test_watch_piped(
 
 
 # ----- list -------------------------------------------------------------------------------------
-def stalled_env(url: str, tmp_path: Path) -> dict[str, str]:
-    return child_env(
-        {
-            "AZJOBS_ENDPOINT": url,
-            "AZJOBS_ACCESS_TOKEN": "local-token",
-            "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
-            "AZJOBS_RESOURCE_GROUP": "rg",
-            "AZJOBS_VAULT": "vault1",
-        },
-        tmp_path,
-    )
+def stalled_env(url: str) -> dict[str, str]:
+    return {
+        "AZJOBS_ENDPOINT": url,
+        "AZJOBS_ACCESS_TOKEN": "local-token",
+        "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-0000000000aa",
+        "AZJOBS_RESOURCE_GROUP": "rg",
+        "AZJOBS_VAULT": "vault1",
+    }
 
 
 @pytest.mark.parametrize(
@@ -212,10 +151,10 @@ def stalled_env(url: str, tmp_path: Path) -> dict[str, str]:
     ids=["SIGINT-json", "SIGTERM-ndjson"],
 )
 def test_list_piped_during_a_stalled_page(
-    signum: int, code: int, fmt: str, tmp_path: Path, figures: Any
+    signum: int, code: int, fmt: str, figures: Figures
 ) -> None:
     with local_server(lambda method, path: None) as server:
-        proc = spawn(["list", "-o", fmt], stalled_env(server.url, tmp_path))
+        proc = spawn_cli("list", "-o", fmt, env=stalled_env(server.url), binary=True)
         assert server.arrived.wait(30)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=30)
@@ -226,11 +165,9 @@ def test_list_piped_during_a_stalled_page(
 
 
 @pytest.mark.parametrize(("signum", "code"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_list_on_a_terminal_during_a_stalled_page(
-    signum: int, code: int, tmp_path: Path, figures: Any
-) -> None:
+def test_list_on_a_terminal_during_a_stalled_page(signum: int, code: int, figures: Figures) -> None:
     with local_server(lambda method, path: None) as server:
-        term = Terminal(stalled_env(server.url, tmp_path), "list")
+        term = Terminal("list", env=stalled_env(server.url))
         assert server.arrived.wait(30)
         if signum == signal.SIGINT:
             term.child.sendintr()
@@ -243,14 +180,14 @@ def test_list_on_a_terminal_during_a_stalled_page(
 
 # ----- a reader that goes away ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def big_vault() -> Iterator[EmulatorHandle]:
+def big_vault(module_emulator_factory: EmulatorFactory) -> EmulatorHandle:
     """More jobs than a pipe holds (64 KiB) in every format."""
-    with start_emulator(seed=6, seed_data=False, page_size=200) as handle:
-        handle.add_jobs(1500, outcomes=("Completed", "Failed"))
-        yield handle
+    handle = module_emulator_factory(seed=6, seed_data=False, page_size=200)
+    handle.add_jobs(1500, outcomes=("Completed", "Failed"))
+    return handle
 
 
-def head_1(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, bytes, bytes]:
+def head_1(argv: list[str], env: Variables, tmp_path: Path) -> tuple[int, bytes, bytes]:
     """``azjobs ARGS | head -1`` in a shell: azjobs' exit status, what head printed, and
     azjobs' stderr."""
     err_file = tmp_path / "stderr"
@@ -258,7 +195,7 @@ def head_1(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, b
     proc = subprocess.run(
         ["bash", "-c", script, "azjobs", *argv],
         capture_output=True,
-        env={**env, "AZJOBS": AZJOBS, "ERR": str(err_file)},
+        env=child_environment({**env, "AZJOBS": AZJOBS_SCRIPT, "ERR": str(err_file)}),
         timeout=60,
         check=False,
     )
@@ -277,63 +214,66 @@ def head_1(argv: list[str], env: dict[str, str], tmp_path: Path) -> tuple[int, b
     ids=["ndjson", "json", "tsv", "table", "json-query"],
 )
 def test_list_into_head(
-    big_vault: EmulatorHandle, argv: list[str], tmp_path: Path, figures: Any
+    big_vault: EmulatorHandle, argv: list[str], tmp_path: Path, figures: Figures
 ) -> None:
-    code, out, err = head_1(argv, child_env(big_vault.env(), tmp_path), tmp_path)
+    code, out, err = head_1(argv, big_vault.env(), tmp_path)
     assert (code, err) == (0, b""), err
     assert out.count(b"\n") == 1
     figures.signal_runs += 1
 
 
-def test_watch_ndjson_into_head(tmp_path: Path, figures: Any) -> None:
-    with start_emulator(seed=7, seed_data=False, speed=60.0) as emu:
-        job = emu.add_job(
-            entity="vm-head",
-            tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)],
-            transfer_gb=10.0,
-        )
-        env = child_env(emu.env(), tmp_path)
-        code, out, err = head_1(["watch", job, "--interval", "1", "-o", "ndjson"], env, tmp_path)
+def test_watch_ndjson_into_head(
+    emulator_factory: EmulatorFactory, tmp_path: Path, figures: Figures
+) -> None:
+    emu = emulator_factory(seed=7, seed_data=False, speed=60.0)
+    job = emu.add_job(
+        entity="vm-head",
+        tasks=[("Take Snapshot", 60.0), ("Transfer data to vault", 240.0)],
+        transfer_gb=10.0,
+    )
+    watch = ["watch", job, "--interval", "1", "-o", "ndjson"]
+    code, out, err = head_1(watch, emu.env(), tmp_path)
     assert (code, err) == (0, b""), err
     assert json.loads(out)["properties"]["status"] == "InProgress"
     figures.signal_runs += 1
 
 
-def test_nothing_is_left_running(tmp_path: Path) -> None:
+def test_nothing_is_left_running(emulator_factory: EmulatorFactory) -> None:
     """The shell pipelines above wait for azjobs; a watch whose reader left must not linger."""
-    with start_emulator(seed=8, seed_data=False, speed=60.0) as emu:
-        job = emu.add_job(entity="vm-left", tasks=[("Take Snapshot", 600.0)])
-        proc = spawn(
-            ["watch", job, "--interval", "1", "-o", "ndjson"], child_env(emu.env(), tmp_path)
-        )
-        readline(proc)
-        assert proc.stdout is not None
-        os.close(proc.stdout.fileno())  # the reader goes away
-        proc.stdout = None
-        emu.advance(120)  # the next change is written into the closed pipe
-        _, err = proc.communicate(timeout=30)
+    emu = emulator_factory(seed=8, seed_data=False, speed=60.0)
+    job = emu.add_job(entity="vm-left", tasks=[("Take Snapshot", 600.0)])
+    proc = spawn_cli("watch", job, "--interval", "1", "-o", "ndjson", env=emu.env(), binary=True)
+    readline(proc)
+    assert proc.stdout is not None
+    os.close(proc.stdout.fileno())  # the reader goes away
+    proc.stdout = None
+    emu.advance(120)  # the next change is written into the closed pipe
+    _, err = proc.communicate(timeout=30)
     assert proc.returncode == 0 and err == b"", err
 
 
 # ----- SIGTERM while the process unwinds ---------------------------------------------------------
-def test_repeated_sigterm_never_raises_into_the_unwinding(tmp_path: Path, figures: Any) -> None:
+def test_repeated_sigterm_never_raises_into_the_unwinding(
+    emulator_factory: EmulatorFactory, figures: Figures
+) -> None:
     """A burst of SIGTERMs (a supervisor that insists): the first ends the watch (143); the
     others find the default handler back in place while the process unwinds, never a handler
     that raises into an atexit callback or the final flush (a traceback)."""
-    with start_emulator(seed=12, seed_data=False, speed=1.0) as emu:
-        job = emu.add_job(entity="vm-term", tasks=LONG_TASKS)
-        env = child_env(emu.env(), tmp_path)
-        for _ in range(5):
-            proc = spawn(["watch", job, "--interval", "1", "-o", "ndjson"], env)
-            readline(proc)
-            while proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                time.sleep(0.001)
-            out, err = proc.communicate(timeout=30)
-            assert proc.returncode in (143, -signal.SIGTERM), err
-            assert_no_traceback(out.decode(), err.decode())
-            assert b"Exception ignored" not in err, err
-            figures.signal_runs += 1
+    emu = emulator_factory(seed=12, seed_data=False, speed=1.0)
+    job = emu.add_job(entity="vm-term", tasks=LONG_TASKS)
+    for _ in range(5):
+        proc = spawn_cli(
+            "watch", job, "--interval", "1", "-o", "ndjson", env=emu.env(), binary=True
+        )
+        readline(proc)
+        while proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.001)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode in (143, -signal.SIGTERM), err
+        assert_no_traceback(out.decode(), err.decode())
+        assert b"Exception ignored" not in err, err
+        figures.signal_runs += 1
 
 
 def test_the_sigterm_handler_is_put_back_after_the_command() -> None:
@@ -347,6 +287,10 @@ def test_the_sigterm_handler_is_put_back_after_the_command() -> None:
     def fail() -> None:
         raise UsageError("bad flag")
 
+    def terminated() -> None:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the signal interrupts it at once
+
     previous = signal.signal(signal.SIGTERM, before)
     try:
         guarded(lambda: None, lambda: False)
@@ -357,7 +301,7 @@ def test_the_sigterm_handler_is_put_back_after_the_command() -> None:
         assert signal.getsignal(signal.SIGTERM) is before
         # A SIGTERM came: the process unwinds for it, and the ones after it are ignored.
         with pytest.raises(SystemExit) as info:
-            guarded(lambda: os.kill(os.getpid(), signal.SIGTERM) or time.sleep(5), lambda: False)
+            guarded(terminated, lambda: False)
         assert info.value.code == 143
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:

@@ -1,0 +1,1 @@
+"""Reliability suites: chaos, bad input, bad server data, security, signals, properties."""
