@@ -231,7 +231,13 @@ def make_session(
     )
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
-        ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT),
+        ContextFlags(
+            subscription=SUB,
+            resource_group=RG,
+            vault=VAULT,
+            endpoint=ENDPOINT,
+            vault_type="recovery-services",
+        ),
         {},
         az_defaults=False,
     )
@@ -967,6 +973,7 @@ def cli_exit(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> int:
         "AZURE_SUBSCRIPTION_ID": SUB,
         "AZJOBS_RESOURCE_GROUP": RG,
         "AZJOBS_VAULT": VAULT,
+        "AZJOBS_VAULT_TYPE": "recovery-services",
         "AZJOBS_ACCESS_TOKEN": "test-token",
         "AZJOBS_ENDPOINT": ENDPOINT,
         "AZURE_CONFIG_DIR": "/nonexistent",

@@ -49,7 +49,7 @@ RESOURCE_GROUP = Param(
 )
 VAULT = Param(
     "vault",
-    "Recovery Services vault name. Env: AZJOBS_VAULT.",
+    "Vault name (a Recovery Services vault or a Backup vault). Env: AZJOBS_VAULT.",
     ("--vault-name", "--vault", "-v"),
     panel=VAULT_PANEL,
     show_default=False,
@@ -72,7 +72,7 @@ ENDPOINT = Param(
 )
 API_VERSION = Param(
     "api_version",
-    "REST api-version (default 2026-10-01). Env: AZJOBS_API_VERSION.",
+    "REST api-version (default 2026-10-01; Backup vaults 2026-06-01). Env: AZJOBS_API_VERSION.",
     ("--api-version",),
     panel=VAULT_PANEL,
     show_default=False,
@@ -120,6 +120,17 @@ AUTH = Param(
     complete=f"{COMPLETION}:complete_auth",
 )
 
+VAULT_TYPE = Param(
+    "vault_type",
+    "recovery-services or backup: the kind of vault (default: named by a job's ARM id, else "
+    "looked up once and remembered). Env: AZJOBS_VAULT_TYPE.",
+    ("--vault-type",),
+    metavar="KIND",
+    panel=VAULT_PANEL,
+    show_default=False,
+    complete=f"{COMPLETION}:complete_vault_type",
+)
+
 # The fields of commands.common.CommonOptions, in the order help lists them.
 COMMON: tuple[Param, ...] = (
     SUBSCRIPTION,
@@ -133,6 +144,7 @@ COMMON: tuple[Param, ...] = (
     DEBUG,
     PROFILE,
     AUTH,
+    VAULT_TYPE,
 )
 
 

@@ -115,6 +115,8 @@ def child_env(values: dict[str, str], cache: Path, **extra: str) -> dict[str, st
     """The environment of an ``azjobs`` child: this one without AZJOBS_*/AZURE_*, plus ``values``
     and a cache directory of its own (where the fast path keeps its option table)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AZJOBS_", "AZURE_"))}
+    if "AZJOBS_VAULT_TYPE" in os.environ:  # the kind of vault the test set-up names
+        env["AZJOBS_VAULT_TYPE"] = os.environ["AZJOBS_VAULT_TYPE"]
     env.update(values)
     env.update(
         {

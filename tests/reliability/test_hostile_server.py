@@ -99,6 +99,7 @@ def local_env(url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": "rg1",
             "AZJOBS_VAULT": "vault1",
+            "AZJOBS_VAULT_TYPE": "recovery-services",
         },
         tmp_path,
         **extra,
@@ -133,6 +134,7 @@ def memory_env() -> Environment:
         "AZURE_SUBSCRIPTION_ID": SUB,
         "AZJOBS_RESOURCE_GROUP": "rg1",
         "AZJOBS_VAULT": "vault1",
+        "AZJOBS_VAULT_TYPE": "recovery-services",
         "AZJOBS_ACCESS_TOKEN": "local-token",
     }
     return Environment(io.StringIO(), io.StringIO(), False, False, False, env)
@@ -550,6 +552,7 @@ def test_a_token_refused_mid_watch_is_really_renewed(monkeypatch: pytest.MonkeyP
                 resource_group="rg1",
                 vault="vault1",
                 endpoint="https://management.azure.com",
+                vault_type="recovery-services",
             ),
             {},
         )
