@@ -227,7 +227,7 @@ with responses.RequestsMock() as mock:
     mock.get(url, json=job)
     try:
         main(["get", job["name"], "--subscription", "00000000-0000-0000-0000-000000000000",
-              "-g", "rg", "-v", "vault1", "-o", "json"])
+              "-g", "rg", "-v", "vault1", "--vault-type", "recovery-services", "-o", "json"])
     except SystemExit as exc:
         code = exc.code
 print("EXIT", code, file=sys.stderr)

@@ -96,16 +96,21 @@ def test_jobs_query_pushes_every_filter_down() -> None:
     assert fleet.jobs_query(filters) == "\n".join(
         [
             "RecoveryServicesResources",
-            "| where type =~ 'microsoft.recoveryservices/vaults/backupjobs'",
+            # Both kinds of vault: their jobs share the table.
+            "| where type in~ ('microsoft.recoveryservices/vaults/backupjobs', "
+            "'microsoft.dataprotection/backupvaults/backupjobs')",
             "| extend startTime = todatetime(properties.startTime), status = "
-            "tostring(properties.status), operation = tostring(properties.operation)",
+            "tostring(properties.status), operation = tostring(properties.operation), "
+            "entity = strcat(tostring(properties.entityFriendlyName), '\\n', "
+            "tostring(properties.dataSourceName))",
             "| where startTime >= datetime(2024-05-01T00:00:00Z) and "
             "startTime <= datetime(2024-05-02T00:00:00Z)",
-            "| where status in~ ('Failed', 'InProgress')",
-            "| where operation =~ 'Backup' or operation startswith 'Backup ('",
+            "| where status in~ ('Failed', 'InProgress', 'Started')",
+            "| where operation =~ 'Backup' or operation startswith 'Backup (' or "
+            "tostring(properties.operationCategory) =~ 'Backup'",
             "| where tostring(properties.backupManagementType) =~ 'AzureWorkload'",
             f"| where name =~ '{GUID}'",
-            "| where tostring(properties.entityFriendlyName) contains 'sql'",
+            "| where entity contains 'sql'",
             "| order by startTime desc, id asc",
             "| project id, name, type, tenantId, location, resourceGroup, subscriptionId, "
             "properties",

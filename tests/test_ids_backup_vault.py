@@ -182,7 +182,7 @@ def test_bad_region_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "needle"),
-    [(DP_PATH, "Backup vault"), (RS_CRR, "cross-region restore"), (DP_CRR, "Backup vault")],
+    [(RS_CRR, "cross-region restore"), (DP_CRR, "cross-region restore")],
 )
 def test_commands_refuse_jobs_they_cannot_read_before_any_request(value: str, needle: str) -> None:
     with pytest.raises(UsageError) as info:
@@ -192,6 +192,10 @@ def test_commands_refuse_jobs_they_cannot_read_before_any_request(value: str, ne
     with responses.RequestsMock() as mocked, pytest.raises(UsageError):
         get.run(get.GetOptions(job=value, output="json"), env)
     assert len(mocked.calls) == 0
+
+
+def test_commands_take_backup_vault_jobs_by_their_id() -> None:
+    assert common.job_ref(DP_PATH).vault_kind is VaultKind.BACKUP
 
 
 def test_commands_take_recovery_services_jobs_as_before() -> None:

@@ -105,7 +105,7 @@ def test_once_in_openmetrics(emu: EmulatorHandle) -> None:
 
 
 def test_fleet_counts_what_list_fleet_lists_in_pages(emu: EmulatorHandle) -> None:
-    listed = azjobs(emu, "list", "--fleet", "-o", "json")
+    listed = azjobs(emu, "list", "--fleet", "--vault-type", "recovery-services", "-o", "json")
     assert listed.exit_code == 0, listed.stderr
     jobs = json.loads(listed.stdout)
     expected = Counter(j["properties"]["status"] for j in jobs)

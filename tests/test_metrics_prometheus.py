@@ -263,7 +263,9 @@ def prometheus(exporter: str, tmp_path: Path) -> Iterator[Prometheus]:
 
 
 def test_prometheus_scrapes_what_list_lists(emu: EmulatorHandle, prometheus: Prometheus) -> None:
-    listed = azjobs(emu, "list", "--fleet", "--since", "2d", "-o", "json")
+    listed = azjobs(
+        emu, "list", "--fleet", "--vault-type", "recovery-services", "--since", "2d", "-o", "json"
+    )
     assert listed.exit_code == 0, listed.stderr
     jobs = json.loads(listed.stdout)
     by_status = Counter(j["properties"]["status"] for j in jobs)

@@ -224,7 +224,13 @@ def make_session(
     env = fake_environment(tty=tty)
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
-        ContextFlags(subscription=SUB, resource_group=RG, vault=VAULT, endpoint=ENDPOINT),
+        ContextFlags(
+            subscription=SUB,
+            resource_group=RG,
+            vault=VAULT,
+            endpoint=ENDPOINT,
+            vault_type="recovery-services",
+        ),
         {},
         az_defaults=False,
     )
@@ -1017,6 +1023,7 @@ CLI_ENV = {
     "AZURE_SUBSCRIPTION_ID": SUB,
     "AZJOBS_RESOURCE_GROUP": RG,
     "AZJOBS_VAULT": VAULT,
+    "AZJOBS_VAULT_TYPE": "recovery-services",
     "AZJOBS_ACCESS_TOKEN": "test-token",
     "AZJOBS_ENDPOINT": ENDPOINT,
     "AZURE_CONFIG_DIR": "/nonexistent",

@@ -329,8 +329,9 @@ class BackupJobsClient:
         )
 
     # ----- URLs -------------------------------------------------------------------------------
-    def checked_url(self, url: str, what: str) -> str:
-        """A service-given URL, allowed only on the endpoint's own scheme, host and port."""
+    def checked_url(self, url: str, what: str, *, api_version: str | None = None) -> str:
+        """A service-given URL, allowed only on the endpoint's own scheme, host and port.
+        ``api_version``: what to add when the URL names none (default: the context's)."""
         text = url.strip()
         if text.startswith("/") and not text.startswith("//"):
             text = self.ctx.endpoint + text
@@ -352,7 +353,7 @@ class BackupJobsClient:
         # only a missing api-version is added.
         query = parts.query
         if not any(k.lower() == "api-version" for k, _ in parse_qsl(query, keep_blank_values=True)):
-            extra = urlencode({"api-version": self.ctx.api_version})
+            extra = urlencode({"api-version": api_version or self.ctx.api_version})
             query = f"{query}&{extra}" if query else extra
         # Same origin, so the endpoint's own spelling of it: the request goes exactly there.
         return urlunsplit((self._origin[0], self._netloc, parts.path, query, ""))

@@ -39,6 +39,7 @@ SETTING_KEYS: tuple[str, ...] = (
     "cloud",
     "endpoint",
     "api_version",
+    "vault_type",
     "output",
     "interval",
 )
@@ -313,6 +314,8 @@ def _check_setting(key: str, value: str, label: str) -> str:
         return settings.validate_endpoint(value, label)
     if key == "api_version":
         return settings.validate_api_version(value, label)
+    if key == "vault_type":
+        return settings.parse_vault_type(value, label).value
     if key == "subscription":
         return ids.validate_subscription(value)
     if key == "resource_group":

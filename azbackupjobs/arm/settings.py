@@ -20,11 +20,16 @@ from urllib.parse import urlsplit
 from azbackupjobs.arm.files import MIB, read_small_file
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import SecurityError, UsageError
+from azbackupjobs.model.kinds import VaultKind
 
 if TYPE_CHECKING:
     import configparser
 
 DEFAULT_API_VERSION = "2026-10-01"
+# Backup vaults (Microsoft.DataProtection) version their API apart from Recovery Services: the
+# version the current official SDK (azure-mgmt-dataprotection 2.x) sends. An api-version the user
+# sets (flag, environment, config) applies to whichever kind of vault the command reads.
+DEFAULT_BACKUP_VAULT_API_VERSION = "2026-06-01"
 # The az CLI's files, as large as they get: a profile with thousands of subscriptions is a few
 # megabytes; its config file a few lines.
 AZ_PROFILE_LIMIT = 16 * MIB
@@ -82,6 +87,7 @@ class ContextFlags:
     endpoint: str | None = None
     api_version: str | None = None
     profile: str | None = None
+    vault_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,16 +101,36 @@ class Context:
     endpoint: str
     api_version: str
     sources: Mapping[str, Setting] = field(default_factory=dict)
+    # The kind of vault when the job id, --vault-type, AZJOBS_VAULT_TYPE or the config said;
+    # None: only a look at the vault resource can tell.
+    vault_kind: VaultKind | None = None
 
     @property
     def vault_path(self) -> str:
+        return self.vault_path_of(VaultKind.RECOVERY_SERVICES)
+
+    def vault_path_of(self, kind: VaultKind) -> str:
+        """The vault's ARM path as a vault of ``kind`` (its names encoded)."""
         from urllib.parse import quote
 
+        provider = (
+            "Microsoft.DataProtection/backupVaults"
+            if kind is VaultKind.BACKUP
+            else "Microsoft.RecoveryServices/vaults"
+        )
         return (
             f"/subscriptions/{quote(self.subscription, safe='')}"
             f"/resourceGroups/{quote(self.resource_group, safe='')}"
-            f"/providers/Microsoft.RecoveryServices/vaults/{quote(self.vault, safe='')}"
+            f"/providers/{provider}/{quote(self.vault, safe='')}"
         )
+
+    def api_version_of(self, kind: VaultKind) -> str:
+        """The api-version to send to a vault of ``kind``: the one the user set, else the
+        kind's own default (the two providers share no version)."""
+        source = self.sources.get("api_version")
+        if kind is VaultKind.BACKUP and (source is None or source.source == "default"):
+            return DEFAULT_BACKUP_VAULT_API_VERSION
+        return self.api_version
 
     @property
     def scope(self) -> str:
@@ -236,6 +262,21 @@ def validate_api_version(value: str, source: str) -> str:
     return text
 
 
+def parse_vault_type(value: str, source: str) -> VaultKind:
+    """``recovery-services`` or ``backup`` (any casing; ``_`` or no separator too)."""
+    key = value.strip().lower().replace("_", "-")
+    for kind in VaultKind:
+        if key in (kind.value, kind.value.replace("-", "")):
+            return kind
+    from azbackupjobs.model.text import sanitize
+
+    shown = sanitize(value, 40)
+    raise UsageError(
+        f"{source}: unknown vault type {shown!r}; use one of: "
+        + ", ".join(k.value for k in VaultKind)
+    )
+
+
 def _label(flag: str, variable: str, setting: Setting) -> str:
     """How an error names the origin of a bad value: the flag, the variable, or the file."""
     if setting.source == "flag":
@@ -312,6 +353,12 @@ def resolve_settings(
         "cloud": cloud,
         "endpoint": pick("endpoint", flags.endpoint, None, "AZJOBS_ENDPOINT"),
         "api_version": pick("api_version", flags.api_version, None, "AZJOBS_API_VERSION"),
+        "vault_type": pick(
+            "vault_type",
+            flags.vault_type,
+            job.vault_kind.value if job is not None and job.vault_kind is not None else None,
+            "AZJOBS_VAULT_TYPE",
+        ),
     }
 
 
@@ -346,6 +393,12 @@ def resolve_context(
     sources["subscription"] = sub
     sources["resource_group"] = rg
     sources["vault"] = vault
+    kind_setting = found["vault_type"]
+    kind = None
+    if kind_setting.value is not None:
+        label = _label("--vault-type", "AZJOBS_VAULT_TYPE", kind_setting)
+        kind = parse_vault_type(kind_setting.value, label)
+        sources["vault_type"] = kind_setting
     return Context(
         subscription=ids.validate_subscription(sub.value),
         resource_group=ids.validate_resource_group(rg.value),
@@ -354,6 +407,7 @@ def resolve_context(
         endpoint=endpoint,
         api_version=api_version,
         sources=sources,
+        vault_kind=kind,
     )
 
 
@@ -373,6 +427,12 @@ def resolve_service_context(
     cloud, endpoint, api_version = _resolve_service(found, sources)
     sub = found["subscription"]
     sources["subscription"] = sub
+    kind_setting = found["vault_type"]
+    kind = None
+    if kind_setting.value is not None:
+        label = _label("--vault-type", "AZJOBS_VAULT_TYPE", kind_setting)
+        kind = parse_vault_type(kind_setting.value, label)
+        sources["vault_type"] = kind_setting
     return Context(
         subscription=ids.validate_subscription(sub.value) if sub.value else "",
         resource_group="",
@@ -381,6 +441,7 @@ def resolve_service_context(
         endpoint=endpoint,
         api_version=api_version,
         sources=sources,
+        vault_kind=kind,
     )
 
 

@@ -58,6 +58,10 @@ CLOUD_HELP: dict[str, str] = {
     "AzureChinaCloud": "Azure China (21Vianet), management.chinacloudapi.cn",
     "AzureUSGovernment": "Azure US Government, management.usgovcloudapi.net",
 }
+VAULT_TYPE_HELP: dict[str, str] = {
+    "recovery-services": "Microsoft.RecoveryServices/vaults (VMs, SQL, SAP HANA, files, MARS)",
+    "backup": "Microsoft.DataProtection/backupVaults (disks, blobs, AKS, PostgreSQL, MySQL)",
+}
 AUTH_HELP: dict[str, str] = {
     "default": "AZJOBS_ACCESS_TOKEN, else the DefaultAzureCredential chain",
     "cli": "the az CLI's login (AzureCliCredential)",
@@ -118,6 +122,10 @@ def complete_output(incomplete: str) -> Items:
 
 def complete_cloud(incomplete: str) -> Items:
     return _choices(CLOUD_HELP, incomplete, CLOUD_HELP)
+
+
+def complete_vault_type(incomplete: str) -> Items:
+    return _choices(VAULT_TYPE_HELP, incomplete, VAULT_TYPE_HELP)
 
 
 def status_values() -> tuple[str, ...]:

@@ -48,7 +48,7 @@ RESOURCE_GROUP = option(
 )
 VAULT = option(
     "vault",
-    "Recovery Services vault name. Env: AZJOBS_VAULT.",
+    "Vault name (a Recovery Services vault or a Backup vault). Env: AZJOBS_VAULT.",
     "--vault-name",
     "--vault",
     "-v",
@@ -70,7 +70,7 @@ ENDPOINT = option(
 )
 API_VERSION = option(
     "api_version",
-    "REST api-version (default 2026-10-01). Env: AZJOBS_API_VERSION.",
+    "REST api-version (default 2026-10-01; Backup vaults 2026-06-01). Env: AZJOBS_API_VERSION.",
     "--api-version",
     panel=VAULT_PANEL,
 )
@@ -109,6 +109,17 @@ AUTH = option(
     complete=f"{COMPLETION}:complete_auth",
 )
 
+VAULT_TYPE = Param(
+    "vault_type",
+    "recovery-services or backup: the kind of vault (default: named by a job's ARM id, else "
+    "looked up once and remembered). Env: AZJOBS_VAULT_TYPE.",
+    ("--vault-type",),
+    metavar="KIND",
+    panel=VAULT_PANEL,
+    show_default=False,
+    complete=f"{COMPLETION}:complete_vault_type",
+)
+
 # The fields of commands.common.CommonOptions, in the order help lists them.
 COMMON: tuple[Param, ...] = (
     SUBSCRIPTION,
@@ -122,6 +133,7 @@ COMMON: tuple[Param, ...] = (
     DEBUG,
     PROFILE,
     AUTH,
+    VAULT_TYPE,
 )
 
 

@@ -44,6 +44,7 @@ from azbackupjobs.sources.protected_items import (
     normalize_kind,
     parse_item_id,
 )
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.view.jobs import show_job
 from azbackupjobs.view.output import Environment
 
@@ -162,7 +163,14 @@ def run_backup_now(
     session = open_session(opts, env, ref.vault_ref() if ref is not None else None, out=out)
     try:
         started = clock()
-        items = ProtectedItems(session.source)
+        source = session.source
+        if not isinstance(source, RecoveryServicesSource):
+            raise UsageError(
+                f"backup-now: {session.ctx.vault} is a Backup vault; backup-now starts backups "
+                "of Recovery Services protected items only for now",
+                hint="azjobs watch --operation URL follows a Backup vault backup started elsewhere",
+            )
+        items = ProtectedItems(source)
         item = items.resolve(opts.item, planned.kind)
         body = backup_body(item, expiry=planned.expiry, backup_type=planned.backup_type)
         if planned.retention_given and "recoveryPointExpiryTimeInUTC" not in body["properties"]:

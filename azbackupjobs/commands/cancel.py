@@ -29,7 +29,9 @@ from azbackupjobs.model.errors import (
     WatchTimeout,
 )
 from azbackupjobs.model.job import Job, JobStatus
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.model.text import sanitize
+from azbackupjobs.sources.backup_vault import BackupVaultSource
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.view.jobs import show_job
 from azbackupjobs.view.output import Environment, Output
@@ -113,7 +115,7 @@ def _stdin_line() -> str:
 
 
 def request_cancel(
-    source: RecoveryServicesSource,
+    source: RecoveryServicesSource | BackupVaultSource,
     job: Job,
     *,
     sleep: Callable[[float], None],
@@ -194,6 +196,8 @@ def run_cancel(
 ) -> int:
     out = make_output(opts, env)
     ref = job_ref(job)
+    if ref.vault_kind is VaultKind.BACKUP:
+        raise UsageError(f"job {ref.job_id} is a Backup vault job: Backup vaults have no cancel")
     user_timeout = parse_timeout(copts.timeout) if copts.timeout is not None else None
     interval = parse_interval(copts.interval) if copts.interval is not None else None
     if not copts.yes and not env.stdin_isatty:
@@ -205,7 +209,7 @@ def run_cancel(
     source = session.source
     if not source.can_cancel:
         session.client.close()
-        raise UsageError(f"the service behind {source.name} cannot cancel a job; nothing sent")
+        raise UsageError(f"{source.name} cannot cancel a job (Backup vaults have no cancel)")
     try:
         # URLs are built from the id the user gave (validated), never from the service's name.
         model = replace(source.parse(source.get_job(ref.job_id)), job_id=ref.job_id)

@@ -18,7 +18,10 @@ from azbackupjobs.view.output import Environment, Output, Query, resolve_format
 
 if TYPE_CHECKING:  # requests stays off the paths that only need CommonOptions (config show)
     from azbackupjobs.arm.client import BackupJobsClient, RetryNotice, RetryPolicy
+    from azbackupjobs.sources.backup_vault import BackupVaultSource
     from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+
+    VaultSource = RecoveryServicesSource | BackupVaultSource
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class CommonOptions:
     debug: bool = False
     profile: str | None = None
     auth: str | None = None  # --auth: default, cli, managed-identity, env, token (AZJOBS_AUTH)
+    vault_type: str | None = None  # --vault-type: recovery-services or backup (AZJOBS_VAULT_TYPE)
 
     @property
     def flags(self) -> settings.ContextFlags:
@@ -45,6 +49,7 @@ class CommonOptions:
             endpoint=self.endpoint,
             api_version=self.api_version,
             profile=self.profile,
+            vault_type=self.vault_type,
         )
 
 
@@ -59,23 +64,35 @@ class Session:
     timeout: float | None = None  # --timeout: the run's overall deadline in seconds, if any
 
     @functools.cached_property
-    def source(self) -> RecoveryServicesSource:
-        """The jobs of the vault of ``ctx``, through ``client``."""
-        from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+    def kind(self) -> VaultKind:
+        """The kind of the vault of ``ctx``: named by the job id or the settings, else
+        remembered, else looked up once (a request; only when a source is first asked for)."""
+        from azbackupjobs.arm import vault_kind
 
-        return RecoveryServicesSource(self.client)
+        return vault_kind.resolve_kind(self.client, self.ctx, self.env.env)
+
+    @functools.cached_property
+    def source(self) -> VaultSource:
+        """The jobs of the vault of ``ctx``, of its kind, through ``client``."""
+        return vault_source(self.client, self.kind)
+
+
+def vault_source(client: BackupJobsClient, kind: VaultKind) -> VaultSource:
+    """The source of a vault of ``kind`` at ``client.ctx``."""
+    if kind is VaultKind.BACKUP:
+        from azbackupjobs.sources.backup_vault import BackupVaultSource
+
+        return BackupVaultSource(client)
+    from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+
+    return RecoveryServicesSource(client)
 
 
 def job_ref(text: str) -> ids.JobRef:
-    """A JOB argument these commands can reach: a job of a Recovery Services vault in its
-    primary region. Other ids parse (they name their kind) but are refused here, exit 2 before
-    any request, until a source reads them."""
+    """A JOB argument these commands can reach: a job of either kind of vault, in its primary
+    region. A cross-region restore job's id parses (it names its region) but is refused here,
+    exit 2 before any request, until a source reads it."""
     ref = ids.parse_job_ref(text)
-    if ref.vault_kind is VaultKind.BACKUP:
-        raise UsageError(
-            f"job {ref.job_id} is a Backup vault (Microsoft.DataProtection) job: "
-            "this command reads Recovery Services vault jobs only"
-        )
     if ref.secondary:
         raise UsageError(
             f"job {ref.job_id} is a cross-region restore job (secondary region "

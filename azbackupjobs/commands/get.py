@@ -15,7 +15,7 @@ from azbackupjobs.view.jobs import show_job, show_tasks
 from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+    from azbackupjobs.commands.common import VaultSource
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,9 +27,7 @@ class GetOptions(CommonOptions):
     timeout: float | None = None
 
 
-def _fetch(
-    opts: GetOptions, env: Environment
-) -> tuple[Output, dict[str, Any], RecoveryServicesSource]:
+def _fetch(opts: GetOptions, env: Environment) -> tuple[Output, dict[str, Any], VaultSource]:
     out = make_output(opts, env)
     ref = job_ref(opts.job)
     session = open_session(opts, env, ref, out=out, timeout=opts.timeout)

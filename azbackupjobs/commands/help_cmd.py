@@ -40,6 +40,10 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     ("AZJOBS_ENDPOINT", "ARM endpoint URL (https; http to loopback only); like --endpoint"),
     ("AZJOBS_API_VERSION", "REST api-version; like --api-version"),
     (
+        "AZJOBS_VAULT_TYPE",
+        "recovery-services or backup: the kind of vault; like --vault-type",
+    ),
+    (
         "AZJOBS_GRAPH_API_VERSION",
         "api-version of Azure Resource Graph for --fleet (default 2021-03-01)",
     ),

@@ -23,7 +23,9 @@ from azbackupjobs.commands.common import (
 )
 from azbackupjobs.commands.options import ListCommandOptions
 from azbackupjobs.commands.shared.fleet import FleetOptions, fleet_scope, open_fleet
+from azbackupjobs.model import ids
 from azbackupjobs.model.errors import ExitCode, UsageError
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.sources import filters, kql
 from azbackupjobs.sources import recovery_services as vault
 from azbackupjobs.sources.base import JobQuery, JobSource
@@ -51,15 +53,39 @@ class ListOptions:
 
 def checked_choices(lopts: ListOptions) -> tuple[tuple[str, ...], str | None, str | None]:
     """``--status``, ``--operation`` and ``--type`` in the service's spelling, with ``--limit``
-    checked: the flags that the vault list and ``--fleet`` read alike."""
+    checked: the flags that the vault list and ``--fleet`` read alike. A ``--type`` that is a
+    Backup vault datasource type is not here but in ``datasource_types``."""
     statuses = filters.normalize_statuses(lopts.statuses)
     operation = filters.normalize_operation(lopts.operation) if lopts.operation else None
-    mtype = (
-        filters.normalize_management_type(lopts.management_type) if lopts.management_type else None
-    )
+    mtype = None
+    if lopts.management_type and not datasource_types(lopts):
+        mtype = filters.normalize_management_type(lopts.management_type)
     if lopts.limit is not None and lopts.limit < 0:
         raise UsageError(f"--limit: {lopts.limit} is negative; use 0 for no limit")
     return statuses, operation, mtype
+
+
+def datasource_types(lopts: ListOptions) -> tuple[str, ...]:
+    """``--type`` as Backup vault datasource types (``disk``, ``Microsoft.Compute/disks``);
+    ``()`` when it names a Recovery Services backup management type or nothing."""
+    from azbackupjobs.model.datasources import datasource_types as named
+
+    value = lopts.management_type
+    if not value:
+        return ()
+    try:
+        filters.normalize_management_type(value)
+    except UsageError:
+        found = named(value)
+        if found is None:
+            raise UsageError(
+                f"--type: unknown value {value.strip()[:60]!r}; use a backup management type ("
+                + ", ".join(filters.MANAGEMENT_TYPES)
+                + ") or a Backup vault datasource type (disk, blob, adls, aks, postgresql, "
+                "mysql, or the full type such as Microsoft.Compute/disks)"
+            ) from None
+        return found
+    return ()
 
 
 def vault_query(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> JobQuery:
@@ -67,12 +93,27 @@ def vault_query(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) 
     statuses, operation, mtype = checked_choices(lopts)
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
     entity = lopts.entity.strip() if lopts.entity and lopts.entity.strip() else None
-    return JobQuery(window, statuses, operation, mtype, lopts.job_id, entity)
+    if lopts.job_id is not None:  # either kind of vault takes a GUID only
+        ids.validate_guid(lopts.job_id.strip(), "--job-id")
+    return JobQuery(
+        window, statuses, operation, mtype, lopts.job_id, entity, datasource_types(lopts)
+    )
 
 
 def plan_list(lopts: ListOptions, *, now: datetime, tz: tzinfo | None = None) -> vault.ListPlan:
     """Validate the flags and build the vault's filters, before any request."""
     return vault.plan(vault_query(lopts, now=now, tz=tz))
+
+
+def check_query(query: JobQuery, kind: VaultKind | None) -> None:
+    """What a vault of ``kind`` cannot be asked (before any request; None: either kind)."""
+    if kind is VaultKind.BACKUP:
+        from azbackupjobs.sources.backup_vault import refuse_management_type
+
+        refuse_management_type(query, "a Backup vault")
+        return
+    if kind is VaultKind.RECOVERY_SERVICES:
+        vault.plan(query)
 
 
 def run_list(
@@ -86,12 +127,16 @@ def run_list(
 ) -> int:
     out = make_output(opts, env)
     query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
-    vault.plan(query)  # a window the vault API cannot be asked for fails before anything else
     session = open_session(opts, env, out=out, timeout=timeout)
     newest: list[dict[str, Any]] = []
     try:
-        jobs = _tap(session.source.jobs(query), newest)
-        _print(out, session.source, jobs, lopts.limit, lambda: _vault_heading(query.window))
+        # What the vault cannot be asked fails before any request when the kind is known, and
+        # before the first job request otherwise (the kind may take one look at the vault).
+        check_query(query, session.ctx.vault_kind)
+        source = session.source
+        check_query(query, session.kind)
+        jobs = _tap(source.jobs(query, limit=wanted(out, lopts.limit)), newest)
+        _print(out, source, jobs, lopts.limit, lambda: _vault_heading(query.window))
     finally:
         session.client.close()
     from azbackupjobs.arm import job_cache as completion
@@ -101,6 +146,8 @@ def run_list(
     unfiltered = not (
         lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or query.entity
     )
+    if session.kind is VaultKind.BACKUP:
+        return ExitCode.OK  # the completion cache knows Recovery Services vaults only
     completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
     return ExitCode.OK
 
@@ -162,7 +209,15 @@ def plan_fleet(
         raise UsageError("--limit does not apply to --by (a summary counts every job)")
     window = filters.resolve_window(lopts.since, lopts.until, now=now, tz=tz)
     job_id = lopts.job_id.strip() if lopts.job_id else None
-    query = JobQuery(window, statuses, operation, mtype, job_id, kql.validate_entity(lopts.entity))
+    query = JobQuery(
+        window,
+        statuses,
+        operation,
+        mtype,
+        job_id,
+        kql.validate_entity(lopts.entity),
+        datasource_types(lopts),
+    )
     kql.jobs_query(query)  # refuses a malformed --job-id before anything is sent
     until_now = lopts.until is None or lopts.until.strip().lower() == "now"
     return FleetPlan(

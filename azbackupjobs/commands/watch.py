@@ -37,6 +37,7 @@ from azbackupjobs.follow.fleet import RUNNING_STATUSES, FleetWatchOptions, fleet
 from azbackupjobs.follow.poll import LAST_LOOK_SECONDS, parse_duration_arg
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import CommandTimeout, UsageError, WatchTimeout
+from azbackupjobs.model.kinds import vault_kind_of
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import Window, normalize_statuses, parse_when
@@ -173,6 +174,7 @@ def _context_ref(request: WatchRequest) -> ids.JobRef | None:
                             subscription=ids.validate_subscription(vault[0]),
                             resource_group=ids.validate_resource_group(vault[1]),
                             vault=ids.validate_vault(vault[2]),
+                            vault_kind=vault_kind_of(urlsplit(op).path),
                         )
                     )
                 except UsageError as exc:

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 
 from azbackupjobs.arm.client import NO_RETRY, Response, RetryPolicy, pause
 from azbackupjobs.follow.pacing import failure_delay, retry_after, transient_or_raise
-from azbackupjobs.model.errors import AzJobsError, NotFoundError
+from azbackupjobs.model.errors import AzJobsError, NotFoundError, UnexpectedResponseError
 from azbackupjobs.model.job import OperationStatus
 
 DEFAULT_OPERATION_INTERVAL = 10.0
@@ -77,7 +77,14 @@ _RUNNING = OperationStatus(
 def _read(source: OperationEndpoints, kind: Kind, url: str) -> tuple[OperationStatus, Response]:
     if kind == "location":
         resp = source.get_operation_result(url, retry=NO_RETRY)
-        return (_RUNNING if resp.status == 202 else _DONE), resp
+        if resp.status == 202:
+            return _RUNNING, resp
+        if isinstance(resp.body, dict):  # a result that names the job (Backup vaults)
+            try:
+                return OperationStatus.from_dict(resp.body), resp
+            except UnexpectedResponseError:
+                pass
+        return _DONE, resp
     resp = source.get_operation_status(url, retry=NO_RETRY)
     return OperationStatus.from_dict(resp.body), resp
 

@@ -53,7 +53,8 @@ _VAULT_KIND_OF_ID_RE = {
 }
 _VAULT_ID_RE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourcegroups/(?P<rg>[^/]+)"
-    r"/providers/microsoft\.recoveryservices/vaults/(?P<vault>[^/]+)",
+    r"/providers/(?:microsoft\.recoveryservices/vaults|microsoft\.dataprotection/backupvaults)"
+    r"/(?P<vault>[^/]+)",
     re.IGNORECASE,
 )
 
@@ -162,7 +163,8 @@ def parse_job_ref(value: str) -> JobRef:
 
 
 def vault_of_id(resource_id: str) -> tuple[str, str, str] | None:
-    """(subscription, resource group, vault) of any id below a vault, or None."""
+    """(subscription, resource group, vault) of any id below a vault of either kind, or None
+    (``model.kinds.vault_kind_of`` tells the kind)."""
     match = _VAULT_ID_RE.match(resource_id or "")
     if not match:
         return None

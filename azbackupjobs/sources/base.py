@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from azbackupjobs.model.errors import UnexpectedResponseError
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.sources.filters import Window
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class JobQuery:
     management_type: str | None = None
     job_id: str | None = None
     entity: str | None = None
+    # --type given as a Backup vault datasource type (lower case): ``Microsoft.Compute/disks``.
+    datasource_types: tuple[str, ...] = ()
+    # --vault-type with --fleet: only the jobs of that kind of vault (None: both).
+    vault_kind: VaultKind | None = None
 
 
 class JobSource(Protocol):

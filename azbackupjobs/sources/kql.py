@@ -19,6 +19,7 @@ from typing import Any
 
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.model.kinds import VaultKind, vault_kind_of
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import STATUSES, Window
@@ -26,6 +27,20 @@ from azbackupjobs.sources.filters import STATUSES, Window
 TABLE = "RecoveryServicesResources"
 ROW_TYPE = "microsoft.recoveryservices/vaults/backupjobs"
 JOB_RESOURCE_TYPE = "Microsoft.RecoveryServices/vaults/backupJobs"
+# Backup vault jobs live in the same table; one query covers both kinds.
+BACKUP_VAULT_ROW_TYPE = "microsoft.dataprotection/backupvaults/backupjobs"
+BACKUP_VAULT_JOB_RESOURCE_TYPE = "Microsoft.DataProtection/backupVaults/backupJobs"
+ROW_TYPES: dict[VaultKind, str] = {
+    VaultKind.RECOVERY_SERVICES: ROW_TYPE,
+    VaultKind.BACKUP: BACKUP_VAULT_ROW_TYPE,
+}
+# The Backup vault API's words for the same states (its spec writes Started and Succeeded).
+_STATUS_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "InProgress": ("Started",),
+    "Completed": ("Succeeded",),
+}
+# A datasource type as ``--type`` gives it (validated by model.datasources): safe in a literal.
+_DATASOURCE_TYPE_RE = re.compile(r"^[a-z][a-z0-9.]*(/[a-z][a-z0-9]*)+$")
 BY_CHOICES = ("vault", "status", "operation")
 MAX_ENTITY_LENGTH = 256
 # Management group ids: letters, digits, '-', '_', '.', '(' and ')', up to 90 characters.
@@ -89,8 +104,11 @@ def validate_entity(value: str | None) -> str | None:
 def _status_clause(filters: FleetFilters) -> str | None:
     if not filters.statuses:
         return None
-    listed = ", ".join(_enum_literal(s, STATUSES) for s in filters.statuses)
-    return f"status in~ ({listed})"
+    words: list[str] = []
+    for status in filters.statuses:
+        words.append(_enum_literal(status, STATUSES))
+        words += [kql_string(w) for w in _STATUS_SYNONYMS.get(status, ())]
+    return f"status in~ ({', '.join(words)})"
 
 
 def _where_clauses(filters: FleetFilters, *, with_status: bool = True) -> list[str]:
@@ -107,23 +125,51 @@ def _where_clauses(filters: FleetFilters, *, with_status: bool = True) -> list[s
         # Workload jobs write the backup type after the operation: "Backup (Full)".
         exact = _enum_literal(filters.operation, OPERATIONS)
         prefix = kql_string(filters.operation + " (")
-        clauses.append(f"operation =~ {exact} or operation startswith {prefix}")
+        # Backup vault jobs say CrossRegionRestore in operationCategory (operation: Restore).
+        clauses.append(
+            f"operation =~ {exact} or operation startswith {prefix} or "
+            f"tostring(properties.operationCategory) =~ {exact}"
+        )
     if filters.management_type is not None:
         value = _enum_literal(filters.management_type, MANAGEMENT_TYPES)
         clauses.append(f"tostring(properties.backupManagementType) =~ {value}")
+    if filters.datasource_types:
+        for found in filters.datasource_types:
+            if not _DATASOURCE_TYPE_RE.fullmatch(found):  # pragma: no cover - validated before
+                raise UsageError(f"refusing to put {sanitize(found, 40)!r} into a query")
+        listed = ", ".join(kql_string(t) for t in filters.datasource_types)
+        clauses.append(f"tostring(properties.dataSourceType) in~ ({listed})")
     if filters.job_id is not None:
         clauses.append(f"name =~ {kql_string(ids.validate_guid(filters.job_id, '--job-id'))}")
     if filters.entity is not None:
-        clauses.append(
-            f"tostring(properties.entityFriendlyName) contains {kql_string(filters.entity)}"
-        )
+        clauses.append(f"entity contains {kql_string(filters.entity)}")
     return clauses
 
 
-def _head(extra_extends: str = "") -> list[str]:
+def _extends(filters: FleetFilters, more: str = "") -> str:
+    """The columns a query's clauses read beyond the head's: ``entity`` is what a Recovery
+    Services job calls its entity and a Backup vault job its datasource (a newline apart, which
+    no ``--entity`` text holds, so that a match cannot span both)."""
+    if filters.entity is None:
+        return more
+    return (
+        more + ", entity = strcat(tostring(properties.entityFriendlyName), '\\n', "
+        "tostring(properties.dataSourceName))"
+    )
+
+
+def _type_clause(kind: VaultKind | None) -> str:
+    """Both kinds of job, or the one ``--vault-type`` names."""
+    if kind is not None:
+        return f"| where type =~ {kql_string(ROW_TYPES[kind])}"
+    listed = ", ".join(kql_string(t) for t in ROW_TYPES.values())
+    return f"| where type in~ ({listed})"
+
+
+def _head(extra_extends: str = "", kind: VaultKind | None = None) -> list[str]:
     return [
         TABLE,
-        f"| where type =~ {kql_string(ROW_TYPE)}",
+        _type_clause(kind),
         "| extend startTime = todatetime(properties.startTime), status = "
         "tostring(properties.status), operation = tostring(properties.operation)" + extra_extends,
     ]
@@ -131,7 +177,7 @@ def _head(extra_extends: str = "") -> list[str]:
 
 def jobs_query(filters: FleetFilters) -> str:
     """The jobs, newest first (ties by id, so that pages are stable), as job rows."""
-    lines = _head()
+    lines = _head(_extends(filters), kind=filters.vault_kind)
     lines += [f"| where {clause}" for clause in _where_clauses(filters)]
     lines += [
         "| order by startTime desc, id asc",
@@ -145,7 +191,9 @@ def summary_query(filters: FleetFilters, by: str) -> str:
     and status (``--by operation``): enough to say how many vaults each count spans."""
     if by not in BY_CHOICES:  # pragma: no cover - validated by normalize_by
         raise UsageError(f"--by: unknown value {sanitize(by, 30)!r}")
-    lines = _head(", vault = tostring(split(id, '/')[8])")
+    lines = _head(
+        _extends(filters, ", vault = tostring(split(id, '/')[8])"), kind=filters.vault_kind
+    )
     lines += [f"| where {clause}" for clause in _where_clauses(filters)]
     keys = ["subscriptionId", "resourceGroup", "vault"]
     if by == "operation":
@@ -164,7 +212,9 @@ def running_query(
     """``watch --fleet``: the jobs in ``filters.statuses`` (running ones), plus those that ended
     since ``ended_since`` and the ``pending`` ids (jobs seen running whose end is not visible
     yet), so that one query per tick also tells how the watched jobs ended."""
-    lines = _head(", endTime = todatetime(properties.endTime)")
+    lines = _head(
+        _extends(filters, ", endTime = todatetime(properties.endTime)"), kind=filters.vault_kind
+    )
     lines += [f"| where {clause}" for clause in _where_clauses(filters, with_status=False)]
     running = _status_clause(filters)
     wanted = [f"({running})"] if running else []
@@ -248,7 +298,9 @@ def row_to_job(row: Any) -> dict[str, Any]:
     name = row.get("name")
     if not isinstance(name, str) or not name:
         name = resource_id.rstrip("/").rsplit("/", 1)[-1]
-    return {"id": resource_id, "name": name, "type": JOB_RESOURCE_TYPE, "properties": props}
+    backup = vault_kind_of(resource_id, row.get("type")) is VaultKind.BACKUP
+    kind = BACKUP_VAULT_JOB_RESOURCE_TYPE if backup else JOB_RESOURCE_TYPE
+    return {"id": resource_id, "name": name, "type": kind, "properties": props}
 
 
 def vault_of(job: Mapping[str, Any]) -> tuple[str, str, str] | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
@@ -47,9 +47,21 @@ class ListPlan:
     entity: str | None
 
 
+def refuse_datasource_types(query: JobQuery) -> None:
+    if query.datasource_types:
+        raise UsageError(
+            f"--type {query.datasource_types[0]} is a Backup vault datasource type; a Recovery "
+            "Services vault's jobs are filtered by backup management type ("
+            + ", ".join(filters.MANAGEMENT_TYPES)
+            + ")",
+            hint="for a Backup vault, pass --vault-type backup",
+        )
+
+
 def plan(query: JobQuery) -> ListPlan:
     """The requests of ``query``; a window the vault API would need too many requests for is a
     usage error (before anything is sent)."""
+    refuse_datasource_types(query)
     window = query.window
     if window.asked_span > MAX_LIST_SPAN:
         days = window.asked_span.days
@@ -136,6 +148,10 @@ class RecoveryServicesSource:
         if text.startswith("/") or "://" in text:
             return self.checked_url(text, "operation")
         return self.vault_url("backupOperations", ids.validate_guid(text, "operation id"))
+
+    def operation_target(self, url_or_id: str) -> tuple[str, Literal["location", "status"]]:
+        """What ``watch --operation`` polls: a status URL, or the vault's backupOperations."""
+        return self.operation_url(url_or_id), "status"
 
     # ----- one job ----------------------------------------------------------------------------
     def ref_of(self, raw: Mapping[str, Any]) -> str | None:

@@ -107,6 +107,7 @@ def local_env(url: str, **extra: str) -> dict[str, str]:
         "AZURE_SUBSCRIPTION_ID": SUB,
         "AZJOBS_RESOURCE_GROUP": "rg1",
         "AZJOBS_VAULT": "vault1",
+        "AZJOBS_VAULT_TYPE": "recovery-services",
         **extra,
     }
 
@@ -140,6 +141,7 @@ def memory_env() -> Environment:
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": "rg1",
             "AZJOBS_VAULT": "vault1",
+            "AZJOBS_VAULT_TYPE": "recovery-services",
             "AZJOBS_ACCESS_TOKEN": "local-token",
         }
     )
@@ -561,6 +563,7 @@ def test_a_token_refused_mid_watch_is_really_renewed(monkeypatch: pytest.MonkeyP
                 resource_group="rg1",
                 vault="vault1",
                 endpoint="https://management.azure.com",
+                vault_type="recovery-services",
             ),
             {},
         )

@@ -72,4 +72,7 @@ def open_fleet(
     except BaseException:
         session.client.close()
         raise
-    return session, ResourceGraphSource(graph, scope, session.source)
+    from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+
+    vaults = RecoveryServicesSource(session.client)
+    return session, ResourceGraphSource(graph, scope, vaults, kind=ctx.vault_kind)

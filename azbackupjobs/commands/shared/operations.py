@@ -20,6 +20,7 @@ from azbackupjobs.model.errors import (
     ApiError,
     OperationFailedError,
     UnexpectedResponseError,
+    UsageError,
     WatchTimeout,
 )
 from azbackupjobs.model.job import OperationStatus
@@ -41,7 +42,8 @@ def resolve_operation(
     ``OPERATION_WAIT_LIMIT``). The URL is checked before any request."""
     text = url_or_id.strip()
     source = session.source
-    operation = Operation(source.operation_url(text), "status")
+    url, kind = source.operation_target(text)
+    operation = Operation(url, kind)
 
     def running(status: OperationStatus) -> None:
         session.out.note(
@@ -74,10 +76,10 @@ def resolve_operation(
         )
     if not status.succeeded:
         raise OperationFailedError(_failure(status, text))
-    return _jobs(status)
+    return _jobs(status, session)
 
 
-def _jobs(status: OperationStatus) -> list[str]:
+def _jobs(status: OperationStatus, session: Session) -> list[str]:
     if not status.job_ids:
         raise UnexpectedResponseError(
             f"operation {sanitize(status.id, 80)} succeeded but names no job "
@@ -85,13 +87,30 @@ def _jobs(status: OperationStatus) -> list[str]:
         )
     found: list[str] = []
     for job_id in status.job_ids:
-        if not ids.GUID_RE.match(job_id):
-            raise UnexpectedResponseError(
-                f"operation {sanitize(status.id, 80)} names a job id that is not a GUID: "
-                f"{sanitize(job_id, 60)!r}"
-            )
-        found.append(job_id.lower())
+        found.append(_job_ref(status, job_id.strip(), session))
     return found
+
+
+def _job_ref(status: OperationStatus, job_id: str, session: Session) -> str:
+    """A job the operation names, as the session's source reads it: a GUID of the session's
+    vault, or (a Backup vault's ``jobId`` is a full ARM id) the id of a job in another vault."""
+    try:
+        ref = ids.parse_job_ref(job_id)
+    except UsageError:
+        ref = None
+    if ref is None or ref.secondary:
+        raise UnexpectedResponseError(
+            f"operation {sanitize(status.id, 80)} names a job id that is neither a GUID nor a "
+            f"job's ARM id: {sanitize(job_id, 60)!r}"
+        )
+    ctx = session.ctx
+    if ref.vault is None or (
+        (ref.subscription or "").lower(),
+        (ref.resource_group or "").lower(),
+        ref.vault.lower(),
+    ) == (ctx.subscription.lower(), ctx.resource_group.lower(), ctx.vault.lower()):
+        return ref.job_id
+    return job_id
 
 
 def _failure(status: OperationStatus, text: str) -> str:
