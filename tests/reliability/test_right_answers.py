@@ -119,7 +119,9 @@ def session_for(
     )
     out = Output(env, fmt, Query(query) if query else None)
     ctx = resolve_context(
-        ContextFlags(subscription=SUB, resource_group="rg1", vault="vault1"),
+        ContextFlags(
+            subscription=SUB, resource_group="rg1", vault="vault1", vault_type="recovery-services"
+        ),
         {},
         az_defaults=False,
     )
@@ -396,6 +398,7 @@ def cancel_env(tmp_path: Any) -> Environment:
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": "rg1",
             "AZJOBS_VAULT": "vault1",
+            "AZJOBS_VAULT_TYPE": "recovery-services",
             "AZJOBS_ACCESS_TOKEN": TOKEN,
             "AZURE_CONFIG_DIR": str(tmp_path),
             "XDG_CONFIG_HOME": str(tmp_path),
