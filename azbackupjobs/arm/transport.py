@@ -16,6 +16,7 @@ retries the latter, and the former only once the endpoint has answered in this r
 from __future__ import annotations
 
 import contextlib
+import heapq
 import socket
 import threading
 import time
@@ -69,6 +70,52 @@ class OutOfTime(Exception):
 _local = threading.local()
 
 
+class _Monitor:
+    """One thread that fires every watchdog whose time is up.
+
+    A thread per request (``threading.Timer``) costs a thread start and its scheduling on every
+    request, which a list of a thousand pages pays a thousand times; here a request only pushes
+    its deadline on a heap. Watchdogs that ended are dropped when their deadline comes up.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, Watchdog]] = []
+        self._count = 0
+        self._thread: threading.Thread | None = None
+
+    def watch(self, at: float, dog: Watchdog) -> None:
+        with self._cond:
+            self._count += 1
+            heapq.heappush(self._heap, (at, self._count, dog))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="azjobs-watchdog", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is dog:  # a new earliest deadline: wake the thread up
+                self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2].done:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                at, _, dog = self._heap[0]
+                wait = at - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+                dog.fire()
+
+
+_MONITOR = _Monitor()
+
+
 class Watchdog:
     """Shuts down the socket of the request in flight on this thread after ``seconds``.
 
@@ -78,35 +125,33 @@ class Watchdog:
 
     def __init__(self, seconds: float) -> None:
         self.fired = False
-        self._done = False
+        self.done = False
+        self._seconds = max(seconds, 0.0)
         self._lock = threading.Lock()
         self._connection: Any = None
-        self._timer = threading.Timer(max(seconds, 0.0), self._fire)
-        self._timer.daemon = True
 
     def __enter__(self) -> Watchdog:
         _local.watchdog = self
-        self._timer.start()
+        _MONITOR.watch(time.monotonic() + self._seconds, self)
         return self
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
-            self._done = True
+            self.done = True
             self._connection = None
         _local.watchdog = None
-        self._timer.cancel()
 
     def attach(self, connection: Any) -> None:
         with self._lock:
-            if self._done:
+            if self.done:
                 return
             self._connection = connection
             if self.fired:
                 _shut(connection)
 
-    def _fire(self) -> None:
+    def fire(self) -> None:
         with self._lock:
-            if self._done:
+            if self.done:
                 return
             self.fired = True
             if self._connection is not None:
