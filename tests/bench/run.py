@@ -451,7 +451,7 @@ def bench_scale(b: Bench) -> None:
         argv = [*b.azjobs, "list", "-o", "ndjson", "--limit", "0"]
         emu.clear_request_log()
         first_line, total, rss, count, code = _stream(Cmd(argv, env))
-        pages = [r for r in emu.request_log if r.method == "GET"]
+        pages = [r for r in emu.request_log if r.method == "GET" and "backupjobs" in r.path.lower()]
         if not pages:
             b.skip("scale", "list", "azjobs list sent no request")
             return
