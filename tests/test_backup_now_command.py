@@ -144,6 +144,7 @@ def env_of(tmp_path: Any) -> Environment:
             "AZURE_SUBSCRIPTION_ID": SUB,
             "AZJOBS_RESOURCE_GROUP": RG,
             "AZJOBS_VAULT": VAULT,
+            "AZJOBS_VAULT_TYPE": "recovery-services",
             "AZJOBS_ACCESS_TOKEN": TOKEN,
             "AZURE_CONFIG_DIR": str(tmp_path),
             "XDG_CONFIG_HOME": str(tmp_path),

@@ -95,3 +95,11 @@ def test_unknown_and_refused_locally_send_no_post(emu: EmulatorHandle) -> None:
     past = azjobs(emu, "backup-now", "demo-vm", "--retain-until", "2001-01-01")
     assert past.returncode == 2
     assert posts(emu) == []
+
+
+def test_a_backup_vault_is_refused_in_one_line_before_any_post(emu: EmulatorHandle) -> None:
+    done = azjobs(emu, "backup-now", "data-disk-01", "-v", "demo-bvault")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "demo-bvault is a Backup vault" in lines[0]
+    assert posts(emu) == []
