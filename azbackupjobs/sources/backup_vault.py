@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
-from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.model import ids
-from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.model.errors import UsageError
 from azbackupjobs.model.kinds import VaultKind
-from azbackupjobs.sources.base import JobQuery, expect_object, start_key
+from azbackupjobs.sources.base import JobQuery, arm_list_pages, expect_object, start_key
 
 if TYPE_CHECKING:
     from azbackupjobs.model.job import Job
@@ -254,31 +253,7 @@ class BackupVaultSource:
     def iter_job_pages(self, *, retry: RetryPolicy | None = None) -> Iterator[list[dict[str, Any]]]:
         """The vault's jobs page by page, following nextLink (on the endpoint's host only);
         lazily: no page is asked for before the reader wants it."""
-        return follow_pages(
-            self.vault_url("backupJobs"),
-            lambda page_url: self._job_page(page_url, retry),
-            self._next_link,
-            what="the job list",
-            check=self.client.check_deadline,
-        )
-
-    def _job_page(self, url: str, retry: RetryPolicy | None) -> Page[dict[str, Any]]:
-        resp = self.request("GET", url, retry=retry)
-        body = expect_object(resp.body, "job list", resp.request_id)
-        value = body.get("value")
-        if not isinstance(value, list):
-            raise UnexpectedResponseError(
-                f"the job list has no 'value' array (request id {resp.request_id})",
-                request_id=resp.request_id,
-            )
-        return Page([item for item in value if isinstance(item, dict)], body.get("nextLink"))
-
-    def _next_link(self, next_link: object) -> str | None:
-        if next_link is None or next_link == "":
-            return None
-        if not isinstance(next_link, str):
-            raise UnexpectedResponseError("the job list's nextLink is not a string")
-        return self.checked_url(next_link, "nextLink")
+        return arm_list_pages(self, self.vault_url("backupJobs"), "job list", retry=retry)
 
     # ----- operations -------------------------------------------------------------------------
     def get_operation_result(self, url: str, *, retry: RetryPolicy | None = None) -> Response:

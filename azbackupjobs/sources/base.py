@@ -11,18 +11,19 @@ model.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.model.errors import UnexpectedResponseError
 from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.sources.filters import Window
 
 if TYPE_CHECKING:
-    from azbackupjobs.arm.client import Response, RetryPolicy
+    from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
     from azbackupjobs.model.job import Job
 
 _NO_START = datetime.min.replace(tzinfo=UTC)
@@ -105,6 +106,48 @@ def expect_object(body: Any, what: str, request_id: str | None = None) -> dict[s
             f"expected a {what} (a JSON object), got {kind}{where}", request_id=request_id
         )
     return body
+
+
+class ListEndpoint(Protocol):
+    """What reads an ARM list: a source's ``request``, ``checked_url`` and transport."""
+
+    @property
+    def client(self) -> BackupJobsClient: ...
+
+    @property
+    def request(self) -> Callable[..., Response]: ...
+
+    @property
+    def checked_url(self) -> Callable[..., str]: ...
+
+
+def arm_list_pages(
+    source: ListEndpoint, url: str, what: str, *, retry: RetryPolicy | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """An ARM list (``{value, nextLink}``) page by page, lazily, through the one bounded pager:
+    a nextLink is followed only on the endpoint's host, and the command's deadline holds."""
+
+    def page(page_url: str) -> Page[dict[str, Any]]:
+        resp = source.request("GET", page_url, retry=retry)
+        body = expect_object(resp.body, what, resp.request_id)
+        value = body.get("value")
+        if not isinstance(value, list):
+            raise UnexpectedResponseError(
+                f"the {what} has no 'value' array (request id {resp.request_id})",
+                request_id=resp.request_id,
+            )
+        return Page([item for item in value if isinstance(item, dict)], body.get("nextLink"))
+
+    def next_link(link: object) -> str | None:
+        if link is None or link == "":
+            return None
+        if not isinstance(link, str):
+            raise UnexpectedResponseError(f"the {what}'s nextLink is not a string")
+        return source.checked_url(link, "nextLink")
+
+    return follow_pages(
+        url, page, next_link, what=f"the {what}", check=source.client.check_deadline
+    )
 
 
 # ----- streams of job resources ------------------------------------------------------------------

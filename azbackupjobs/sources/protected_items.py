@@ -21,7 +21,6 @@ from typing import Any, Final, Literal
 from urllib.parse import quote, urlencode
 
 from azbackupjobs.arm.client import NO_RETRY, Response
-from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.model import ids
 from azbackupjobs.model.errors import (
     AzJobsError,
@@ -32,7 +31,7 @@ from azbackupjobs.model.errors import (
 from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources import filters
-from azbackupjobs.sources.base import JobQuery, expect_object
+from azbackupjobs.sources.base import JobQuery, arm_list_pages
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
 Kind = Literal["vm", "fileshare", "sql", "hana"]
@@ -299,36 +298,12 @@ class ProtectedItems:
 
     def items(self, kind: Kind | None = None) -> Iterator[ProtectedItem]:
         """Every protected item (of ``kind``), page by page."""
-        pages = follow_pages(
-            self.list_url(kind),
-            self._page,
-            self._next_link,
-            what="the protected item list",
-            check=self.source.client.check_deadline,
-        )
+        pages = arm_list_pages(self.source, self.list_url(kind), "protected item list")
         for page in pages:
             for raw in page:
                 item = ProtectedItem.from_dict(raw)
                 if item is not None and (kind is None or item.kind == kind):
                     yield item
-
-    def _page(self, url: str) -> Page[dict[str, Any]]:
-        resp = self.source.request("GET", url)
-        body = expect_object(resp.body, "protected item list", resp.request_id)
-        value = body.get("value")
-        if not isinstance(value, list):
-            raise UnexpectedResponseError(
-                f"the protected item list has no 'value' array (request id {resp.request_id})",
-                request_id=resp.request_id,
-            )
-        return Page([v for v in value if isinstance(v, dict)], body.get("nextLink"))
-
-    def _next_link(self, link: object) -> str | None:
-        if link is None or link == "":
-            return None
-        if not isinstance(link, str):
-            raise UnexpectedResponseError("the protected item list's nextLink is not a string")
-        return self.source.checked_url(link, "nextLink")
 
     def resolve(self, text: str, kind: Kind | None = None) -> ProtectedItem:
         """The one item ``text`` names: its full id, or its friendly name (any casing)."""

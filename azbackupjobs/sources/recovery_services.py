@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlencode
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
-from azbackupjobs.arm.paging import Page, follow_pages
 from azbackupjobs.model import ids
-from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.model.errors import UsageError
 from azbackupjobs.sources import filters
 from azbackupjobs.sources.base import (
     JobQuery,
+    arm_list_pages,
     expect_object,
     items,
     merge_newest_first,
@@ -201,31 +201,7 @@ class RecoveryServicesSource:
         url = self.vault_url("backupJobs")
         if odata_filter:
             url += "&" + urlencode({"$filter": odata_filter}, quote_via=quote)
-        return follow_pages(
-            url,
-            lambda page_url: self._job_page(page_url, retry),
-            self._next_link,
-            what="the job list",
-            check=self.client.check_deadline,
-        )
-
-    def _job_page(self, url: str, retry: RetryPolicy | None) -> Page[dict[str, Any]]:
-        resp = self.request("GET", url, retry=retry)
-        body = expect_object(resp.body, "job list", resp.request_id)
-        value = body.get("value")
-        if not isinstance(value, list):
-            raise UnexpectedResponseError(
-                f"the job list has no 'value' array (request id {resp.request_id})",
-                request_id=resp.request_id,
-            )
-        return Page([item for item in value if isinstance(item, dict)], body.get("nextLink"))
-
-    def _next_link(self, next_link: object) -> str | None:
-        if next_link is None or next_link == "":
-            return None
-        if not isinstance(next_link, str):
-            raise UnexpectedResponseError("the job list's nextLink is not a string")
-        return self.checked_url(next_link, "nextLink")
+        return arm_list_pages(self, url, "job list", retry=retry)
 
     # ----- cancel and operations --------------------------------------------------------------
     def cancel(self, ref: str) -> Response:
