@@ -21,6 +21,7 @@ from azbackupjobs.commands.backup_now import BackupNowOptions, BackupRefused, ru
 from azbackupjobs.model.errors import ApiError, ExitCode, UsageError, WatchTimeout
 from azbackupjobs.sources.protected_items import AmbiguousItem, ItemNotFound, matches_entity
 from azbackupjobs.view.output import Environment
+from tests.harness.clock import FakeTime
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
 OTHER_SUB = "00000000-0000-0000-0000-0000000000bb"
@@ -118,19 +119,6 @@ def job(status: str = "InProgress", entity: str = "vm1", name: str = GUID) -> di
     if status != "InProgress":
         body["properties"]["endTime"] = "2026-05-01T12:30:00Z"
     return body
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def env_of(tmp_path: Any) -> Environment:

@@ -51,6 +51,7 @@ from azbackupjobs.model.errors import (
 )
 from azbackupjobs.view.output import Output, Query
 from tests.harness import fake_environment, run_cli
+from tests.harness.clock import FakeTime
 
 SUB = "6d2f5a8e-1c4b-4f3a-9e7d-2b8c0a1f3e59"
 RG = "rg1"
@@ -157,20 +158,6 @@ def arm_error(code: str, message: str) -> str:
 
 
 # ----- a fake clock and a scripted service -------------------------------------------------------
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        assert seconds >= 0
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 Step = tuple[int, dict[str, str], str] | BaseException
 
 

@@ -19,6 +19,7 @@ from tests.harness.cli import (
     stop_leftovers,
     variables,
 )
+from tests.harness.clock import FakeTime
 from tests.harness.emulators import EmulatorFactory
 from tests.harness.environment import FakeEnvironment, fake_environment
 from tests.harness.mocks import sent_url, strict_mock
@@ -29,6 +30,7 @@ __all__ = [
     "PYTHON_M",
     "EmulatorFactory",
     "FakeEnvironment",
+    "FakeTime",
     "Result",
     "Sleep",
     "Variables",

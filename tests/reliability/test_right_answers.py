@@ -44,6 +44,7 @@ from azbackupjobs.model.job import Job, change_key
 from azbackupjobs.sources.base import JobQuery
 from azbackupjobs.sources.filters import Window
 from azbackupjobs.view.output import Environment, Output, Query
+from tests.harness.clock import FakeTime
 from tests.reliability.reliability_harness import BASE, JOB, SUB, TOKEN
 
 JOB_B = "11111111-0000-4000-8000-000000000002"
@@ -60,19 +61,6 @@ def counted(figures: Any) -> Iterator[None]:
 
 
 # ----- scripted service and fake time ------------------------------------------------------------
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 Step = tuple[int, dict[str, str], str]
 
 
