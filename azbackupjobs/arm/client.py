@@ -783,7 +783,8 @@ class BackupJobsClient:
 
 
 def _error_details(body: Any) -> str:
-    """``code: message`` of the first entries of an ARM error's ``details``, when there are."""
+    """``code: message`` of the first entries of an ARM error's ``details``, when there are,
+    and the recommended action of a DataProtection UserFacingError (``additionalInfo``)."""
     error = body.get("error") if isinstance(body, dict) else None
     details = error.get("details") if isinstance(error, dict) else None
     parts: list[str] = []
@@ -794,7 +795,25 @@ def _error_details(body: Any) -> str:
             parts.append(prefix + item["message"])
         if len(parts) == 2:
             break
+    advice = _recommended_action(error)
+    if advice:
+        parts.append(f"recommended: {advice}")
     return "; ".join(parts)
+
+
+def _recommended_action(error: Any) -> str:
+    """The first UserFacingError's ``recommendedAction`` (a list of sentences, or one)."""
+    extra = error.get("additionalInfo") if isinstance(error, dict) else None
+    for entry in extra if isinstance(extra, list) else []:
+        info = entry.get("info") if isinstance(entry, dict) else None
+        actions = info.get("recommendedAction") if isinstance(info, dict) else None
+        if isinstance(actions, str):
+            actions = [actions]
+        if isinstance(actions, list):
+            said = [a.strip() for a in actions if isinstance(a, str) and a.strip()]
+            if said:
+                return " ".join(said[:2])
+    return ""
 
 
 def _origin(scheme: str, host: str | None, port: int | None) -> tuple[str, str, int | None]:
