@@ -240,6 +240,7 @@ def test_watch_operation_of_a_trigger(where: str) -> None:
     job is then watched to its end."""
     with start_emulator(seed=7) as emu:
         instance = emu.backup_vaults.instances()["data-disk-01"]
+        emu.advance(600)  # past the seed's own backup of the disk (a second one is refused)
         op_id, job_id = emu.backup_vaults.trigger_backup(instance, "BackupHourly")
         emu.advance(3600)  # the operation and its job are done
         env = emu.env()

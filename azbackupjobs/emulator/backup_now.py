@@ -118,7 +118,8 @@ def parse_backup_request(body: bytes, kind: str, now: float) -> BackupRequest:
     return BackupRequest(expiry=expiry, backup_type=backup_type)
 
 
-def _busy(vs: VaultState, entity: str, now: float) -> bool:
+def busy(vs: VaultState, entity: str, now: float) -> bool:
+    """Whether a backup of ``entity`` runs in the vault (a second one is refused)."""
     return any(
         j.entity.lower() == entity.lower()
         and j.operation.startswith("Backup")
@@ -180,7 +181,7 @@ def start_backup(
     """Create the job (starting a moment later) and the operation that reports it."""
     start = now + TRIGGER_LATENCY_SECONDS
     with emulator.state.lock:
-        if _busy(vs, item["emulator"]["entity"], now):
+        if busy(vs, item["emulator"]["entity"], now):
             raise ServiceError(400, "UserErrorBackupOperationInProgress", IN_PROGRESS_MESSAGE)
         with emulator.rng_lock:
             job = _job(emulator, vs, item, request, start)

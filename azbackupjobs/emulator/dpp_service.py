@@ -1,5 +1,8 @@
 """The DataProtection service behind Backup vault routes: lookups, the job list, ad-hoc backups.
 
+An ad-hoc backup of an instance whose backup still runs is refused, as a Recovery Services
+item's is (the code and wording are the emulator's: no refusal of this kind was recorded).
+
 It shares the clock, the state, the seeded RNG and the page size with the Recovery Services
 service (:class:`~.core.Emulator`), and raises :class:`~.replies.ServiceError` in the
 DataProtection RP's shapes: ``{"error": {"code", "message", "target": null, "details": null}}``
@@ -11,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any, Final
 
-from .backup_now import TRIGGER_LATENCY_SECONDS
+from .backup_now import IN_PROGRESS_MESSAGE, TRIGGER_LATENCY_SECONDS, busy
 from .core import GUID_RE, Emulator
 from .dpp_model import DppJobSpec, backup_rules, build_dpp_job, policy_tags
 from .filters import JobFilter
@@ -158,6 +161,13 @@ class BackupVaultService:
         start = now + TRIGGER_LATENCY_SECONDS
         ds = instance["emulator"]["datasource"]
         with self.state.lock:
+            if busy(vs, instance["properties"]["friendlyName"], now):
+                raise user_facing(
+                    400,
+                    "UserErrorBackupOperationInProgress",
+                    IN_PROGRESS_MESSAGE,
+                    ["Wait for the backup in progress to complete, then retry."],
+                )
             with self.emulator.rng_lock:
                 job = build_dpp_job(
                     self.emulator.rng,

@@ -287,6 +287,7 @@ def test_instances_and_policies(api: Api, emu: EmulatorHandle) -> None:
 
 def test_trigger_backup_chain(api: Api, emu: EmulatorHandle) -> None:
     pg = instances(api, emu)["pg-legacy/postgres"]
+    emu.advance(600)  # past the seed's own backup of it (a second one would be refused)
     body = {
         "backupRuleOptions": {
             "ruleName": "BackupWeekly",
@@ -332,6 +333,24 @@ def test_trigger_backup_chain(api: Api, emu: EmulatorHandle) -> None:
     assert job["extendedInfo"]["additionalDetails"] == {"RetentionTag": "Yearly"}
     emu.advance(3600)
     assert dpp_get(api, job_ref).json()["properties"]["status"] == "Completed"
+
+
+def test_a_backup_while_one_runs_is_refused_in_the_user_facing_shape(
+    api: Api, emu: EmulatorHandle
+) -> None:
+    pg = instances(api, emu)["pgflex-orders"]
+    url = bv_path(emu) + f"/backupInstances/{pg['name']}/backup"
+    body = {"backupRuleOptions": {"ruleName": "BackupWeekly"}}
+    assert api.post(url, json=body, api_version=DPP).status_code == 202
+    emu.advance(5)  # the job has started and runs for 15 minutes
+    again = api.post(url, json=body, api_version=DPP)
+    assert again.status_code == 400
+    error = again.json()["error"]
+    assert error["code"] == "UserErrorBackupOperationInProgress"
+    info = error["additionalInfo"][0]["info"]
+    assert info["recommendedAction"] and info["isUserError"] is True
+    emu.advance(3600)
+    assert api.post(url, json=body, api_version=DPP).status_code == 202
 
 
 @pytest.mark.parametrize(

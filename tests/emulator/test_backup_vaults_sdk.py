@@ -74,6 +74,7 @@ def test_get_every_job(client: Any, tls_emu: EmulatorHandle) -> None:
 
 def test_adhoc_backup_long_running_operation(client: Any, tls_emu: EmulatorHandle) -> None:
     disk = tls_emu.backup_vaults.instances()["data-disk-01"]
+    tls_emu.advance(600)  # past the seed's own backup of the disk (a second one is refused)
     request = models.TriggerBackupRequest(
         backup_rule_options=models.AdHocBackupRuleOptions(
             rule_name="BackupHourly",
