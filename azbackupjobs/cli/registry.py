@@ -578,12 +578,15 @@ BACKUP_PANEL = "Backup"
 
 BACKUP_NOW = Command(
     "backup-now",
-    "Trigger an on-demand backup of a protected item; print its job, or --watch it.",
+    "Trigger an on-demand backup of a protected item or backup instance; print its job, or "
+    "--watch it.",
     (
         Param(
             "item",
-            "The protected item's friendly name (a VM, file share or database; any casing), or "
-            "its full ARM id (which also names subscription, group and vault).",
+            "A Recovery Services protected item's friendly name (a VM, file share or database), "
+            "or a Backup vault instance's friendly name, datasource name or instance name (any "
+            "casing); or the full ARM id of either (which also names subscription, group and "
+            "vault).",
             required=True,
             metavar="ITEM",
             show_default=False,
@@ -617,6 +620,20 @@ BACKUP_NOW = Command(
                 kind="int",
                 metavar="N",
             ),
+            option(
+                "rule",
+                "Backup vault instances: the backup rule of the instance's policy to run "
+                "(default: the policy's only backup rule).",
+                "--rule",
+                metavar="NAME",
+            ),
+            option(
+                "retention_tag",
+                "Backup vault instances: the retention tag of the rule to keep the recovery point "
+                "under (default: the rule's default tag, Default).",
+                "--retention-tag",
+                metavar="TAG",
+            ),
         ),
         *in_panel(
             WATCH_PANEL,
@@ -648,12 +665,15 @@ BACKUP_NOW = Command(
     run=f"{COMMANDS}.backup_now:run",
     notes="Nothing is sent before every check passes: the flags, the retention, the item (found "
     "once, by name or id; a name several items share is exit 2 listing their ids, an unknown "
-    "one exit 3), and the backup type it takes. The request is sent once, never retried: when "
-    "its answer is lost, the item's running backup job is looked for instead. A backup the "
-    "service refuses (one already running) is exit 1 with its message.\n\n"
+    "one exit 3), and the backup type or backup rule it takes. The request is sent once, never "
+    "retried: when its answer is lost, the item's running backup job is looked for instead. A "
+    "backup the service refuses (one already running) is exit 1 with its message.\n\n"
     "Retention: VMs, file shares and Full or CopyOnlyFull database backups keep their recovery "
     "point until --retain-until, or for --retain-days (default 30); Differential and Log "
-    "backups are kept as the item's policy says.\n\n"
+    "backups are kept as the item's policy says. A Backup vault instance's recovery point is "
+    "kept as its rule's retention tag says: --rule and --retention-tag are checked against "
+    "the instance's policy (a policy with several backup rules needs --rule; exit 2 lists "
+    "them).\n\n"
     "Output: once the service has started the job, the job as `azjobs get` prints it, exit 0; "
     "with --watch, as `azjobs watch` (exit 0, 5, 6, 7 or 8).\n\n"
     f"{TSV_JOB_COLUMNS}",
@@ -663,6 +683,8 @@ BACKUP_NOW = Command(
         "JOB=$(azjobs backup-now vm1 --query name -o tsv)",
         "azjobs backup-now salesdb --item-type sql --backup-type CopyOnlyFull --retain-days 7",
         "azjobs backup-now finance-share --retain-until 2030-01-31",
+        "azjobs backup-now data-disk-01 -v demo-bvault --watch   # a Backup vault instance",
+        "azjobs backup-now pgflex-orders -v demo-bvault --retention-tag Weekly",
     ),
 )
 

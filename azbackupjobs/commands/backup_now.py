@@ -1,9 +1,12 @@
 """``azjobs backup-now ITEM``: trigger an on-demand backup, print its job or follow it.
 
-Every local check (flags, retention, the item's id) passes before anything is sent, and what
-depends on the item (its kind, the backup types it takes) before the trigger. The trigger is a
-long-running operation followed by the one operation loop (``follow.operation``) to the job it
-starts; then the job is printed as ``get`` prints it, or followed as ``watch`` follows it.
+ITEM is a Recovery Services vault's protected item or a Backup vault's backup instance: each
+kind of vault resolves it and builds its request (``Target``), and everything after that is
+one path. Every local check (flags, retention, the item's id) passes before anything is sent,
+and what depends on the item (the backup types it takes, its policy's rules) before the
+trigger. The trigger is a long-running operation followed by the one operation loop
+(``follow.operation``) to the job it starts; then the job is printed as ``get`` prints it, or
+followed as ``watch`` follows it.
 
 The trigger POST is sent once, never retried: a second POST could start a second backup. When
 its answer is lost (a timeout, a dropped connection), the item's running backup jobs are looked
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from azbackupjobs.arm.client import Response
 from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.commands.shared.watching import WatchOptions, utc_now, watch_jobs
 from azbackupjobs.follow.operation import OPERATION_WAIT_LIMIT, follow_operation, operation_of
@@ -33,17 +37,11 @@ from azbackupjobs.model.errors import (
     UsageError,
     WatchTimeout,
 )
+from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.model.text import sanitize
-from azbackupjobs.sources import filters
-from azbackupjobs.sources.protected_items import (
-    Kind,
-    ProtectedItem,
-    ProtectedItems,
-    backup_body,
-    normalize_backup_type,
-    normalize_kind,
-    parse_item_id,
-)
+from azbackupjobs.sources import backup_instances, filters, protected_items
+from azbackupjobs.sources.backup_vault import BackupVaultSource
+from azbackupjobs.sources.protected_items import Kind, normalize_backup_type, normalize_kind
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.view.jobs import show_job
 from azbackupjobs.view.output import Environment
@@ -70,7 +68,8 @@ class BackupNowOptions(CommonOptions):
     """``azjobs backup-now``: the ITEM, how to back it up, whether to watch, the vault flags.
 
     ``interval`` and ``timeout`` are seconds (converted by the registry); ``interval`` None:
-    watch's default.
+    watch's default. ``item_type``, ``backup_type`` and the retention are a Recovery Services
+    item's; ``rule`` and ``retention_tag`` a Backup vault instance's.
     """
 
     item: str
@@ -78,6 +77,8 @@ class BackupNowOptions(CommonOptions):
     backup_type: str | None = None
     retain_until: str | None = None
     retain_days: int | None = None
+    rule: str | None = None
+    retention_tag: str | None = None
     watch: bool = False
     interval: float | None = None
     timeout: float | None = None
@@ -92,6 +93,21 @@ class Plan:
     backup_type: str | None
     expiry: datetime
     retention_given: bool
+
+
+@dataclass(frozen=True)
+class Target:
+    """A resolved item of either kind of vault, with the one request that backs it up.
+
+    ``send`` POSTs it (once); ``running`` finds the item's running backup jobs in a window
+    (what a trigger whose answer was lost may have started); ``check`` is the command a user
+    runs to look for them.
+    """
+
+    name: str
+    send: Callable[[], Response]
+    running: Callable[[filters.Window], list[dict[str, Any]]]
+    check: str
 
 
 def parse_retain_until(value: str, now: datetime) -> datetime:
@@ -138,11 +154,44 @@ def retention(
 
 def plan(opts: BackupNowOptions, now: datetime) -> Plan:
     if not opts.item.strip():
-        raise UsageError("ITEM: empty; give a protected item's name or full id")
+        raise UsageError("ITEM: empty; give a protected item's or backup instance's name or id")
     kind = normalize_kind(opts.item_type) if opts.item_type else None
     backup_type = normalize_backup_type(opts.backup_type) if opts.backup_type else None
     expiry, given = retention(opts.retain_until, opts.retain_days, now)
+    for flag, value in (("--rule", opts.rule), ("--retention-tag", opts.retention_tag)):
+        if value is not None and not value.strip():
+            raise UsageError(f"{flag}: empty")
     return Plan(kind=kind, backup_type=backup_type, expiry=expiry, retention_given=given)
+
+
+def refuse_other_kinds_flags(opts: BackupNowOptions, kind: VaultKind, vault: str) -> None:
+    """Flags of the other kind of vault would be silently ignored: refuse them, nothing sent."""
+    if kind is VaultKind.BACKUP:
+        given = [
+            flag
+            for flag, value in (
+                ("--item-type", opts.item_type),
+                ("--backup-type", opts.backup_type),
+                ("--retain-until", opts.retain_until),
+                ("--retain-days", opts.retain_days),
+            )
+            if value is not None
+        ]
+        rest = "Recovery Services protected items; a backup instance is kept as its rule's "
+        rest += "retention tag says (--retention-tag)"
+    else:
+        given = [
+            flag
+            for flag, value in (("--rule", opts.rule), ("--retention-tag", opts.retention_tag))
+            if value is not None
+        ]
+        rest = "Backup vault instances"
+    if given:
+        what = "a Backup vault" if kind is VaultKind.BACKUP else "a Recovery Services vault"
+        raise UsageError(
+            f"{' and '.join(given)}: {vault} is {what}; "
+            f"{'these apply' if len(given) > 1 else 'this applies'} to {rest}; nothing sent"
+        )
 
 
 def run(opts: BackupNowOptions, env: Environment) -> int:
@@ -159,26 +208,19 @@ def run_backup_now(
 ) -> int:
     out = make_output(opts, env)
     planned = plan(opts, wall())
-    ref = parse_item_id(opts.item)
-    session = open_session(opts, env, ref.vault_ref() if ref is not None else None, out=out)
+    named = backup_instances.parse_instance_id(opts.item) or protected_items.parse_item_id(
+        opts.item
+    )
+    session = open_session(opts, env, named.vault_ref() if named is not None else None, out=out)
     try:
         started = clock()
         source = session.source
-        if not isinstance(source, RecoveryServicesSource):
-            raise UsageError(
-                f"backup-now: {session.ctx.vault} is a Backup vault; backup-now starts backups "
-                "of Recovery Services protected items only for now",
-                hint="azjobs watch --operation URL follows a Backup vault backup started elsewhere",
-            )
-        items = ProtectedItems(source)
-        item = items.resolve(opts.item, planned.kind)
-        body = backup_body(item, expiry=planned.expiry, backup_type=planned.backup_type)
-        if planned.retention_given and "recoveryPointExpiryTimeInUTC" not in body["properties"]:
-            raise UsageError(
-                f"--retain-until/--retain-days: a {body['properties'].get('backupType')} backup "
-                "is kept as the item's policy says; nothing sent"
-            )
-        job_id = _trigger(session, items, item, body, opts.timeout, sleep, clock, wall)
+        refuse_other_kinds_flags(opts, session.kind, session.ctx.vault)
+        if isinstance(source, BackupVaultSource):
+            target = _instance_target(source, opts)
+        else:
+            target = _item_target(source, opts, planned)
+        job_id = _trigger(session, target, opts.timeout, sleep, clock, wall)
         remaining = None if opts.timeout is None else max(opts.timeout - (clock() - started), 0.001)
         if opts.watch:
             wopts = WatchOptions(
@@ -194,15 +236,45 @@ def run_backup_now(
     return ExitCode.OK
 
 
-def _name(item: ProtectedItem) -> str:
-    return sanitize(item.friendly_name, 80)
+def _item_target(source: RecoveryServicesSource, opts: BackupNowOptions, planned: Plan) -> Target:
+    """A Recovery Services protected item and the body its kind takes."""
+    items = protected_items.ProtectedItems(source)
+    item = items.resolve(opts.item, planned.kind)
+    body = protected_items.backup_body(item, expiry=planned.expiry, backup_type=planned.backup_type)
+    if planned.retention_given and "recoveryPointExpiryTimeInUTC" not in body["properties"]:
+        raise UsageError(
+            f"--retain-until/--retain-days: a {body['properties'].get('backupType')} backup "
+            "is kept as the item's policy says; nothing sent"
+        )
+    name = sanitize(item.friendly_name, 80)
+    return Target(
+        name=name,
+        send=lambda: items.trigger(item, body),
+        running=lambda window: items.running_backups(item, window),
+        check=f"azjobs list --operation Backup --status InProgress --entity {name} --since 1h",
+    )
+
+
+def _instance_target(source: BackupVaultSource, opts: BackupNowOptions) -> Target:
+    """A Backup vault instance, and its policy's backup rule and retention tag."""
+    instances = backup_instances.BackupInstances(source)
+    instance = instances.resolve(opts.item)
+    name = sanitize(instance.friendly_name, 80)
+    choice = backup_instances.choose_rule(
+        instances.policy(instance), opts.rule, opts.retention_tag, name
+    )
+    body = backup_instances.backup_body(choice)
+    return Target(
+        name=name,
+        send=lambda: instances.trigger(instance, body),
+        running=lambda window: instances.running_backups(instance, window),
+        check=f"azjobs list --operation Backup --status InProgress --entity {name} --since 1h",
+    )
 
 
 def _trigger(
     session: Session,
-    items: ProtectedItems,
-    item: ProtectedItem,
-    body: dict[str, Any],
+    target: Target,
     timeout: float | None,
     sleep: Sleep,
     clock: Clock,
@@ -210,35 +282,39 @@ def _trigger(
 ) -> str:
     """POST the backup once and follow its operation: the GUID of the job it started."""
     out = session.out
+    name = target.name
     sent_at = wall()
     try:
-        resp = items.trigger(item, body)
+        resp = target.send()
     except NetworkError as exc:
-        return _after_lost_answer(items, item, exc, sent_at, wall, out.note)
+        return _after_lost_answer(target, exc, sent_at, wall, out.note)
     except (NotFoundError, BackupRefused):
         raise
     except ApiError as exc:
         if exc.status is not None and 400 <= exc.status < 500 and exc.status not in {401, 403}:
             raise BackupRefused(
-                f"the service refused to back up {_name(item)}: "
+                f"the service refused to back up {name}: "
                 + exc.message.removeprefix(f"HTTP {exc.status} "),
                 status=exc.status,
                 code=exc.code,
                 request_id=exc.request_id,
             ) from None
-        if exc.status is not None and exc.status >= 500:
+        if exc.status is not None and (exc.status >= 500 or 200 <= exc.status < 300):
             exc.hint = (
-                "the service may have started the backup anyway: check with "
-                f"`azjobs list --operation Backup --entity {_name(item)}` before trying again"
+                f"the service may have started the backup anyway: check with `{target.check}` "
+                "before trying again"
             )
         raise
-    out.note(f"azjobs: backup of {_name(item)} requested; waiting for the service to start its job")
+    started = _started_job(resp)
+    if started is not None:  # the service named the job at once (200)
+        return started
+    out.note(f"azjobs: backup of {name} requested; waiting for the service to start its job")
     operation = operation_of(resp, prefer="status")
     if operation is None:
         raise UnexpectedResponseError(
-            f"the service accepted the backup of {_name(item)} (HTTP {resp.status}) without an "
+            f"the service accepted the backup of {name} (HTTP {resp.status}) without an "
             "operation to follow",
-            hint=f"find its job with `azjobs list --operation Backup --entity {_name(item)}`",
+            hint=f"find its job with `{target.check}`",
         )
     limit = OPERATION_WAIT_LIMIT if timeout is None else min(OPERATION_WAIT_LIMIT, timeout)
     status = follow_operation(
@@ -254,24 +330,33 @@ def _trigger(
     if status is None:
         if timeout is not None and timeout <= OPERATION_WAIT_LIMIT:
             raise WatchTimeout(
-                f"--timeout elapsed while the service was starting the backup of {_name(item)}"
+                f"--timeout elapsed while the service was starting the backup of {name}"
             )
         raise ApiError(
-            f"the service accepted the backup of {_name(item)} but started no job within "
+            f"the service accepted the backup of {name} but started no job within "
             f"{OPERATION_WAIT_LIMIT / 60:g} minutes",
-            hint=f"check with `azjobs list --operation Backup --entity {_name(item)}`",
+            hint=f"check with `{target.check}`",
         )
     if not status.succeeded:
         detail = ": ".join(sanitize(x, 300) for x in (status.error_code, status.error_message) if x)
         raise OperationFailedError(
-            f"the backup of {_name(item)} did not start: its operation ended "
+            f"the backup of {name} did not start: its operation ended "
             f"{sanitize(status.status, 20)}" + (f" ({detail})" if detail else "")
         )
     if not status.job_ids:
-        raise UnexpectedResponseError(
-            f"the backup operation of {_name(item)} succeeded but names no job"
-        )
+        raise UnexpectedResponseError(f"the backup operation of {name} succeeded but names no job")
     return _job_guid(status.job_ids[0])
+
+
+def _started_job(resp: Response) -> str | None:
+    """The job a 200 answer names (``{"jobId": ...}``); None for a 202 to follow."""
+    if resp.status != 200 or not isinstance(resp.body, dict):
+        return None
+    job = resp.body.get("jobId")
+    if job is None:
+        props = resp.body.get("properties")
+        job = props.get("jobId") if isinstance(props, dict) else None
+    return _job_guid(job) if isinstance(job, str) and job else None
 
 
 def _job_guid(text: str) -> str:
@@ -281,12 +366,15 @@ def _job_guid(text: str) -> str:
         raise UnexpectedResponseError(
             f"the backup operation names a job the vault cannot read: {sanitize(text, 200)!r}"
         ) from None
+    if ref.secondary:
+        raise UnexpectedResponseError(
+            f"the backup operation names a job of another region: {sanitize(text, 200)!r}"
+        )
     return ref.job_id
 
 
 def _after_lost_answer(
-    items: ProtectedItems,
-    item: ProtectedItem,
+    target: Target,
     exc: NetworkError,
     sent_at: datetime,
     wall: Wall,
@@ -294,11 +382,9 @@ def _after_lost_answer(
 ) -> str:
     """The trigger's answer was lost: the backup may or may not have started. Look for the
     item's running backup job rather than send again."""
-    check = (
-        f"`azjobs list --operation Backup --status InProgress --entity {_name(item)} --since 1h`"
-    )
+    name = target.name
     note(
-        f"azjobs: no answer to the backup request of {_name(item)} ({sanitize(exc.message, 200)}); "
+        f"azjobs: no answer to the backup request of {name} ({sanitize(exc.message, 200)}); "
         "it is not sent again: looking for the job it may have started"
     )
     window = filters.Window(
@@ -306,24 +392,24 @@ def _after_lost_answer(
         (wall() + timedelta(minutes=1)).replace(microsecond=0),
     )
     try:
-        found = items.running_backups(item, window)
+        found = target.running(window)
     except ApiError as again:
         raise ApiError(
-            f"no answer to the backup request of {_name(item)}, and its jobs could not be read "
+            f"no answer to the backup request of {name}, and its jobs could not be read "
             f"({sanitize(again.message, 200)})",
-            hint=f"the backup may have started: check with {check} before trying again",
+            hint=f"the backup may have started: check with `{target.check}` before trying again",
         ) from None
     if not found:
         raise ApiError(
-            f"no answer to the backup request of {_name(item)} ({sanitize(exc.message, 200)}), "
+            f"no answer to the backup request of {name} ({sanitize(exc.message, 200)}), "
             "and no running backup of it was found",
-            hint=f"it may still appear: check with {check} before trying again",
+            hint=f"it may still appear: check with `{target.check}` before trying again",
         )
-    name = found[0].get("name")
-    if not isinstance(name, str) or not ids.GUID_RE.match(name):
+    job = found[0].get("name")
+    if not isinstance(job, str) or not ids.GUID_RE.match(job):
         raise UnexpectedResponseError("the running backup job found has no job GUID as its name")
-    note(f"azjobs: found the running backup job {name.lower()} of {_name(item)}; following it")
-    return name.lower()
+    note(f"azjobs: found the running backup job {job.lower()} of {name}; following it")
+    return job.lower()
 
 
 def _visible_job(session: Session, job_id: str, *, sleep: Sleep, clock: Clock) -> dict[str, Any]:

@@ -130,8 +130,9 @@ class ItemRef:
         )
 
 
-def _path_name(value: str, what: str) -> str:
-    """A fabric, container or item name from an id, fit to be one encoded URL path segment."""
+def path_name(value: str, what: str) -> str:
+    """A name from a resource id (a fabric, container, item, backup instance or policy), fit
+    to be one encoded URL path segment."""
     if (
         not value
         or len(value) > _MAX_NAME
@@ -139,9 +140,7 @@ def _path_name(value: str, what: str) -> str:
         or not value.isprintable()
         or any(ch in value for ch in "/\\?#%")
     ):
-        raise UsageError(
-            f"the protected item id's {what} name {sanitize(value, 80)!r} is not valid"
-        )
+        raise UsageError(f"the {what} name {sanitize(value, 80)!r} in the id is not valid")
     return value
 
 
@@ -154,16 +153,17 @@ def parse_item_id(text: str) -> ItemRef | None:
             raise UsageError(
                 f"{sanitize(text, 120)!r} is not a protected item's id "
                 "(/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.RecoveryServices/"
-                "vaults/VAULT/backupFabrics/Azure/protectionContainers/C/protectedItems/I)"
+                "vaults/VAULT/backupFabrics/Azure/protectionContainers/C/protectedItems/I, or "
+                "Microsoft.DataProtection/backupVaults/VAULT/backupInstances/I)"
             )
         return None
     return ItemRef(
         subscription=ids.validate_subscription(match["sub"]),
         resource_group=ids.validate_resource_group(match["rg"]),
         vault=ids.validate_vault(match["vault"]),
-        fabric=_path_name(match["fabric"], "fabric"),
-        container=_path_name(match["container"], "container"),
-        item=_path_name(match["item"], "item"),
+        fabric=path_name(match["fabric"], "fabric"),
+        container=path_name(match["container"], "container"),
+        item=path_name(match["item"], "item"),
     )
 
 
