@@ -12,7 +12,7 @@ from typing import Any
 
 from . import dpp_versions
 from .core import Emulator
-from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, protect
+from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, protect, vault_id
 from .dpp_render import Shape, dpp_job_body
 from .dpp_seed import seed_backup_vault
 from .dpp_service import BackupVaultService
@@ -175,6 +175,15 @@ class BackupVaultHandle:
             return dpp_job_body(
                 s, job_state(s, now), shape=shape, dialect=dpp_versions.dialect_for(api_version)
             )
+
+    def trigger_path(self, friendly: str, *, vault: str | None = None) -> str:
+        """The path to POST (with ``?api-version=...`` and a ``backupRuleOptions`` body) to
+        back up the instance named ``friendly`` now: the answer is 202 with an
+        ``Azure-AsyncOperation`` whose ``properties.jobId`` is the job (``azjobs demo``)."""
+        vs = self._vs(vault, None)
+        name = self.instances(vault)[friendly]
+        vault_path = vault_id(vs.subscription, vs.resource_group, vs.vault)
+        return f"{vault_path}/backupInstances/{name}/backup"
 
     def trigger_backup(
         self, instance: str, rule: str, tag: str | None = None, *, vault: str | None = None

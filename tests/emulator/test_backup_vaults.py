@@ -456,3 +456,20 @@ def test_one_query_covers_both_kinds(api: Api, emu: EmulatorHandle) -> None:
         "microsoft.recoveryservices/vaults/backupjobs": len(emu.job_ids()),
         "microsoft.dataprotection/backupvaults/backupjobs": len(emu.backup_vaults.job_ids()),
     }
+
+
+def test_demo_disk_trigger_path(api: Api, emu: EmulatorHandle) -> None:
+    from azbackupjobs.emulator import DEMO_DISK, DEMO_DISK_RULE
+
+    path = emu.backup_vaults.trigger_path(DEMO_DISK)
+    disk = instances(api, emu)[DEMO_DISK]
+    assert path == bv_path(emu) + f"/backupInstances/{disk['name']}/backup"
+    body = {"backupRuleOptions": {"ruleName": DEMO_DISK_RULE}}
+    trigger = api.post(path, json=body, api_version=DPP)
+    assert trigger.status_code == 202, trigger.text
+    emu.advance(5)
+    done = api.session.get(trigger.headers["Azure-AsyncOperation"], timeout=5).json()
+    job = dpp_get(api, done["properties"]["jobId"]).json()["properties"]
+    assert job["dataSourceName"] == DEMO_DISK and job["status"] == "InProgress"
+    with pytest.raises(KeyError):
+        emu.backup_vaults.trigger_path("no-such-disk")
