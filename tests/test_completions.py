@@ -643,3 +643,77 @@ def test_descriptions_stay_plain_and_rich_comes_back() -> None:
             importlib.import_module("rich.table")
     assert sys.modules["rich"] is rich and sys.modules["rich.text"] is rich.text
     assert "rich.table" not in sys.modules or sys.modules["rich.table"] is not None
+
+
+# ----- Backup vaults ------------------------------------------------------------------------------
+def test_a_backup_vault_listing_feeds_completion(
+    tmp_path: Path, emulator_factory: EmulatorFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``list`` of a Backup vault fills the cache with its jobs; a TAB press offers them, with
+    the datasource as the entity, without a request; the Recovery Services vault of the same
+    group keeps its own entry."""
+    emu = emulator_factory(seed=3)
+    env = {**emu.env(), "XDG_CACHE_HOME": str(tmp_path), "AZJOBS_VAULT": emu.backup_vault}
+    listed = run_cli_process(
+        "list", "--vault-type", "backup", "--since", "7d", "-o", "json", env=env
+    )
+    assert listed.exit_code == 0, listed.stderr
+    newest = [j["name"] for j in json.loads(listed.stdout)][:50]
+    assert newest and set(newest) <= set(emu.backup_vaults.job_ids())
+    emu.clear_request_log()
+    for named in ({"AZJOBS_VAULT_TYPE": "backup"}, {}):
+        if not named:  # the kind is not named: the kind listed under this name is offered
+            monkeypatch.delenv("AZJOBS_VAULT_TYPE")
+        tab = fish("azjobs get ", **env, **named)
+        assert tab.exit_code == 0 and tab.stderr == ""
+        offered = [line.split("\t") for line in tab.stdout.splitlines()]
+        assert [value for value, _ in offered] == newest
+        disk = next(j for j in json.loads(listed.stdout) if "data-disk-01" in str(j))
+        described = dict(offered)[disk["name"]]
+        assert described.startswith("data-disk-01, ")
+    assert emu.request_log == []  # served from the cache
+    cached = json.loads((tmp_path / "azjobs" / "jobs.json").read_text())["contexts"]
+    assert list(cached) == [
+        f"{emu.url}/subscriptions/{emu.subscription}/resourcegroups/{emu.resource_group}"
+        f"/providers/microsoft.dataprotection/backupvaults/{emu.backup_vault}".lower()
+    ]
+
+
+def test_a_stale_backup_vault_entry_is_refreshed_from_its_own_list(
+    tmp_path: Path, emulator_factory: EmulatorFactory
+) -> None:
+    emu = emulator_factory(seed=3)
+    env = {
+        **emu.env(),
+        "XDG_CACHE_HOME": str(tmp_path),
+        "AZJOBS_VAULT": emu.backup_vault,
+        "AZJOBS_VAULT_TYPE": "backup",
+    }
+    tab = zsh("azjobs get ", **env)
+    assert tab.exit_code == 0 and tab.stderr == ""
+    offered = [line.split('"')[1] for line in tab.stdout.splitlines() if '":"' in line]
+    assert offered and set(offered) <= set(emu.backup_vaults.job_ids())
+    assert [r.path.lower().rsplit("/", 1)[-1] for r in emu.request_log] == ["backupjobs"]
+    assert "/backupvaults/" in emu.request_log[0].path.lower()
+
+
+def test_one_name_as_both_kinds_keeps_two_entries() -> None:
+    from dataclasses import replace
+
+    from azbackupjobs.model.kinds import VaultKind
+
+    services, backup = context(), replace(context(), vault_kind=VaultKind.BACKUP)
+    assert job_cache.context_key(services) != job_cache.context_key(backup)
+    record_jobs(services, [job(GUIDS[0])], now=NOW)
+    record_jobs(backup, [job(GUIDS[1])], now=NOW + 1)
+    named = {**CONTEXT_PARAMS, "vault_type": "backup"}
+    items = job_items(named, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW + 2)
+    assert [value for value, _ in items] == [GUIDS[1]]
+    named = {**CONTEXT_PARAMS, "vault_type": "recovery-services"}
+    items = job_items(named, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW + 2)
+    assert [value for value, _ in items] == [GUIDS[0]]
+    # Not named: the kind listed last under the name.
+    items = job_items(
+        CONTEXT_PARAMS, "", {}, deadline=time.monotonic() + 5, fetch=never, now=NOW + 2
+    )
+    assert [value for value, _ in items] == [GUIDS[1]]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from typing import Any
 
 import pytest
 
@@ -23,22 +25,50 @@ USERS_OWN = {
 def test_demo_runs_offline_and_says_what_next() -> None:
     as_json = spawn_cli("demo", "--speed", "2000", "-o", "json", env=USERS_OWN)
     as_stream = spawn_cli("demo", "--speed", "500", "-o", "ndjson", env=USERS_OWN)
+    as_lines = spawn_cli("demo", "--speed", "2000", "-o", "table", env=USERS_OWN)
     code, out, err = finished(as_json)
     assert code == 0, err
-    job = json.loads(out)
-    assert job["properties"]["status"] == "Completed"
-    assert job["properties"]["entityFriendlyName"] == "demo-vm"
-    assert "Backup of demo-vm Completed in" in err
+    vm_job, disk_job = json.loads(out)  # one job per kind of vault, in one watch
+    assert vm_job["type"] == "Microsoft.RecoveryServices/vaults/backupJobs"
+    assert vm_job["properties"]["status"] == "Completed"
+    assert vm_job["properties"]["entityFriendlyName"] == "demo-vm"
+    assert disk_job["type"] == "Microsoft.DataProtection/backupVaults/backupJobs"
+    assert "/backupVaults/demo-bvault/" in disk_job["id"]
+    assert disk_job["properties"]["status"] == "Completed"
+    assert disk_job["properties"]["dataSourceName"] == "data-disk-01"
+    assert disk_job["properties"]["isUserTriggered"] is True
+    assert "2 jobs: 2 Completed" in err
+    assert "POST .../backupInstances/.../backup -> 202" in err
     assert "azjobs emulator" in err and "azjobs watch" in err
     assert "users-own-token" not in out + err
 
     code, out, err = finished(as_stream)
     assert code == 0, err
     lines = [json.loads(line) for line in out.splitlines()]
-    assert len(lines) >= 2
-    assert lines[0]["properties"]["status"] == "InProgress"
-    assert lines[-1]["properties"]["status"] == "Completed"
-    assert len({line["name"] for line in lines}) == 1
+    by_job: dict[str, list[str]] = {}
+    for line in lines:
+        by_job.setdefault(line["name"], []).append(line["properties"]["status"])
+    assert sorted({line["type"] for line in lines}) == [
+        "Microsoft.DataProtection/backupVaults/backupJobs",
+        "Microsoft.RecoveryServices/vaults/backupJobs",
+    ]
+    vm_statuses = by_job[vm_job_name(lines)]
+    assert len(vm_statuses) >= 2
+    assert vm_statuses[0] == "InProgress" and vm_statuses[-1] == "Completed"
+    assert len(by_job) == 2 and all(s[-1] == "Completed" for s in by_job.values())
+
+    code, out, err = finished(as_lines)
+    assert code == 0, err
+    assert re.search(r"Backup of demo-vm \[\w+\]: Completed in", out)
+    assert re.search(r"Backup of data-disk-01 \[\w+\]: Completed in", out)
+
+
+def vm_job_name(lines: list[dict[str, Any]]) -> str:
+    return next(
+        str(line["name"])
+        for line in lines
+        if line["type"] == "Microsoft.RecoveryServices/vaults/backupJobs"
+    )
 
 
 def test_bad_speed_is_a_usage_error() -> None:

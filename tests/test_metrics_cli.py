@@ -110,7 +110,7 @@ def test_fleet_counts_what_list_fleet_lists_in_pages(emu: EmulatorHandle) -> Non
     jobs = json.loads(listed.stdout)
     expected = Counter(j["properties"]["status"] for j in jobs)
     emu.clear_request_log()
-    done = azjobs(emu, "metrics", "--fleet")
+    done = azjobs(emu, "metrics", "--fleet", "--vault-type", "recovery-services")
     assert done.exit_code == 0, done.stderr
     assert by_status(done.stdout) == expected
     vaults = {lab["vault"] for lab, _ in samples(done.stdout, "azjobs_jobs")}
@@ -122,6 +122,69 @@ def test_fleet_counts_what_list_fleet_lists_in_pages(emu: EmulatorHandle) -> Non
         (lab["class"], v) for lab, v in samples(done.stdout, "azjobs_exporter_azure_requests_total")
     )
     assert requests == {"2xx": len(graph), "4xx": 0, "5xx": 0, "error": 0}
+
+
+def kinds_of(text: str) -> set[tuple[str, str]]:
+    return {(lab["vault"], lab["vault_type"]) for lab, _ in samples(text, "azjobs_jobs")}
+
+
+def test_fleet_covers_both_kinds_of_vault(
+    emu: EmulatorHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AZJOBS_VAULT_TYPE")  # no kind named: every vault of both kinds
+    listed = azjobs(emu, "list", "--fleet", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    # The service's own words (Started, Succeeded) count as InProgress and Completed.
+    words = {"Started": "InProgress", "Succeeded": "Completed"}
+    expected = Counter(
+        (j["id"].split("/")[8], words.get(j["properties"]["status"], j["properties"]["status"]))
+        for j in json.loads(listed.stdout)
+    )
+    assert {"Started", "Succeeded"} <= {
+        j["properties"]["status"] for j in json.loads(listed.stdout)
+    }
+    done = azjobs(emu, "metrics", "--fleet")
+    assert done.exit_code == 0, done.stderr
+    counted: Counter[tuple[str, str]] = Counter()
+    for labels, value in samples(done.stdout, "azjobs_jobs"):
+        counted[(labels["vault"], labels["status"])] += int(value)
+    assert counted == expected
+    assert (emu.backup_vault, "backup") in kinds_of(done.stdout)
+    assert (emu.vault, "recovery-services") in kinds_of(done.stdout)
+    # Backup instances are items, named by their datasource, with its type.
+    items = {
+        (lab["item"], lab["item_type"])
+        for lab, _ in samples(done.stdout, "azjobs_item_last_backup_status")
+        if lab["vault_type"] == "backup"
+    }
+    assert ("data-disk-01", "Microsoft.Compute/disks") in items
+    successes = [
+        value
+        for lab, value in samples(done.stdout, "azjobs_item_last_success_timestamp_seconds")
+        if lab["vault_type"] == "backup"
+    ]
+    assert successes and all(v > 0 for v in successes)
+
+    backup_only = azjobs(emu, "metrics", "--fleet", "--vault-type", "backup")
+    assert backup_only.exit_code == 0, backup_only.stderr
+    assert kinds_of(backup_only.stdout) == {(emu.backup_vault, "backup")}
+    services_only = azjobs(emu, "metrics", "--fleet", "--vault-type", "recovery-services")
+    assert services_only.exit_code == 0, services_only.stderr
+    assert {kind for _, kind in kinds_of(services_only.stdout)} == {"recovery-services"}
+
+
+def test_once_for_one_backup_vault(emu: EmulatorHandle) -> None:
+    listed = azjobs(emu, "list", "-v", emu.backup_vault, "--vault-type", "backup", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    jobs = json.loads(listed.stdout)
+    assert jobs
+    done = azjobs(emu, "metrics", "-v", emu.backup_vault, "--vault-type", "backup")
+    assert done.exit_code == 0 and done.stderr == "", done.stderr
+    assert sum(by_status(done.stdout).values()) == len(jobs)
+    assert kinds_of(done.stdout) == {(emu.backup_vault, "backup")}
+    items = {lab["item"] for lab, _ in samples(done.stdout, "azjobs_item_last_backup_status")}
+    assert "data-disk-01" in items
+    assert samples(done.stdout, "azjobs_exporter_info")[0][0]["source"] == "vault"
 
 
 def test_write_replaces_the_file_atomically_with_mode_0644(

@@ -40,7 +40,11 @@ def cache_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def context_key(ctx: Context) -> str:
-    return (ctx.endpoint + ctx.vault_path).lower()
+    """The vault's path of its kind (a Recovery Services vault when the context names none):
+    one name may be a vault of each kind, with jobs of their own."""
+    from azbackupjobs.model.kinds import VaultKind
+
+    return (ctx.endpoint + ctx.vault_path_of(ctx.vault_kind or VaultKind.RECOVERY_SERVICES)).lower()
 
 
 def read_cache(path: Path) -> dict[str, Any]:
@@ -82,7 +86,8 @@ def summarize(raw: Any) -> dict[str, str] | None:
     start = props.get("startTime")
     return {
         "id": name.strip().lower(),
-        "entity": text("entityFriendlyName"),
+        # A Backup vault job names its datasource where a Recovery Services job has its entity.
+        "entity": text("entityFriendlyName") or text("dataSourceName"),
         "operation": text("operation"),
         "status": text("status"),
         "start": start if isinstance(start, str) and len(start) < 40 else "",

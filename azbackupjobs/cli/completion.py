@@ -277,6 +277,7 @@ def job_items(
     context = _context_of(params, env)
     entry: Any = None
     if context is not None:
+        context = _with_kind(context, contexts)
         entry = contexts.get(context_key(context))
         if wall - number(entry, "fetched_at") >= FRESH_SECONDS and clock() < deadline:
             auth = params.get("auth")
@@ -362,6 +363,22 @@ def _context_of(params: Mapping[str, Any], env: Mapping[str, str]) -> Context | 
         return None
 
 
+def _with_kind(context: Context, contexts: Mapping[str, Any]) -> Context:
+    """The context of the vault's kind: the one named, else the kind whose jobs were listed
+    last under this name (a Recovery Services vault when neither was)."""
+    if context.vault_kind is not None:
+        return context
+    from dataclasses import replace
+
+    from azbackupjobs.model.kinds import VaultKind
+
+    listed = {
+        kind: number(contexts.get(context_key(replace(context, vault_kind=kind))), "updated_at")
+        for kind in (VaultKind.RECOVERY_SERVICES, VaultKind.BACKUP)
+    }
+    return replace(context, vault_kind=max(listed, key=lambda kind: listed[kind]))
+
+
 def _refresh(
     context: Context,
     env: Mapping[str, str],
@@ -386,9 +403,11 @@ def _refresh(
 def list_first_page(
     context: Context, env: Mapping[str, str], timeout: float
 ) -> list[dict[str, Any]]:
-    """One quick list call: the first page of the last week's jobs, no retries."""
+    """One quick list call: the first page of the last week's jobs, no retries (a Backup
+    vault's list takes no window: its first page)."""
     from azbackupjobs.arm import auth
     from azbackupjobs.arm.client import NO_RETRY, BackupJobsClient
+    from azbackupjobs.model.kinds import VaultKind
 
     odata_filter: str | None = None
     try:
@@ -406,6 +425,11 @@ def list_first_page(
         tokens = auth.provider_from_environment(env, context.scope, context.cloud.authority)
     client = BackupJobsClient(context, tokens, retry=NO_RETRY, timeout=(timeout, timeout))
     try:
+        if context.vault_kind is VaultKind.BACKUP:
+            from azbackupjobs.sources.backup_vault import BackupVaultSource
+
+            pages = BackupVaultSource(client).iter_job_pages(retry=NO_RETRY)
+            return next(iter(pages), [])
         from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 
         pages = RecoveryServicesSource(client).iter_job_pages(odata_filter, retry=NO_RETRY)

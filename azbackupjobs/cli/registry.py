@@ -341,7 +341,8 @@ WATCH = Command(
 
 DEMO = Command(
     "demo",
-    "Run a simulated backup on the built-in emulator and watch it, end to end.",
+    "Run simulated backups on the built-in emulator, one per kind of vault, and watch them, "
+    "end to end.",
     (
         option(
             "speed",
@@ -366,7 +367,9 @@ DEMO = Command(
     options=f"{COMMANDS}.demo:DemoOptions",
     run=f"{COMMANDS}.demo:run",
     notes="No Azure account and no network needed: the emulator runs inside azjobs on a free "
-    "loopback port and stops with the demo. The exit code is the watched job's, as for watch.",
+    "loopback port and stops with the demo. It backs up a VM in a Recovery Services vault and a "
+    "disk in a Backup vault and watches both jobs in one view. The exit code is the watched "
+    "jobs', as for watch.",
     examples=(
         "azjobs demo                                # the live view, about 25 seconds",
         "azjobs demo -o ndjson | jq -r .properties.status",

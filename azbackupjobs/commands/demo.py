@@ -1,10 +1,13 @@
 """``azjobs demo``: a simulated backup, end to end, with no Azure account and no network.
 
-It starts the emulator in-process on a free loopback port with time sped up, triggers an
-on-demand backup of the demo VM through the REST route (``POST .../protectedItems/.../backup``
--> 202 with ``Azure-AsyncOperation``), resolves that operation to its job the way the REST docs
-describe, and watches the job with exactly the code of ``azjobs watch`` (so every output form
-and exit code is the real thing). Then it says what to try next.
+It starts the emulator in-process on a free loopback port with time sped up, triggers on-demand
+backups through the REST routes, one per kind of vault: the demo VM in the Recovery Services
+vault (``POST .../protectedItems/.../backup``) and the seed disk in the Backup vault
+(``POST .../backupInstances/.../backup`` with its backup rule), each answering 202 with
+``Azure-AsyncOperation``. It resolves each operation to its job the way the REST docs describe,
+and watches both jobs in one view with exactly the code of ``azjobs watch JOB...`` (so every
+output form and exit code is the real thing), each job read from its own vault. Then it says
+what to try next.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from azbackupjobs.commands.common import CommonOptions, make_output, open_session
+from azbackupjobs.commands.common import CommonOptions, Session, make_output, open_session
 from azbackupjobs.commands.shared.operations import resolve_operation
 from azbackupjobs.commands.shared.watching import (
     Clock,
@@ -24,7 +28,14 @@ from azbackupjobs.commands.shared.watching import (
     watch_jobs,
 )
 from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.sources.backup_vault import BackupVaultSource
+from azbackupjobs.sources.recovery_services import RecoveryServicesSource
+from azbackupjobs.sources.several import SeveralSources
 from azbackupjobs.view.output import Environment
+
+if TYPE_CHECKING:
+    from azbackupjobs.arm.client import Response
+    from azbackupjobs.emulator import EmulatorHandle
 
 DEFAULT_DEMO_INTERVAL = 1.0
 MAX_SPEED = 100_000.0
@@ -87,46 +98,89 @@ def run(
         }
         demo_env = replace(env, env={**own, "AZJOBS_ACCESS_TOKEN": emu.token})
         session = open_session(common, demo_env, out=out)
+        backup_common = replace(common, vault=emu.backup_vault, vault_type="backup")
+        backup_session = open_session(backup_common, demo_env, out=out)
         try:
             out.note(
                 f"azjobs demo: emulator serving {emu.url} (time runs {speed:g}x faster); "
-                f"starting an on-demand backup of {emulator.DEMO_VM}"
+                f"starting on-demand backups of {emulator.DEMO_VM} (Recovery Services vault "
+                f"{emu.vault}) and {emulator.DEMO_DISK} (Backup vault {emu.backup_vault})"
             )
-            trigger = emulator.demo_trigger_path(
-                emulator.DEMO_VM,
-                subscription=emu.subscription,
-                resource_group=emu.resource_group,
-                vault=emu.vault,
-            )
-            resp = session.source.post(trigger)
-            operation = resp.header("azure-asyncoperation")
-            if not operation:
-                raise UnexpectedResponseError(
-                    f"the backup trigger answered {resp.status} without an "
-                    "Azure-AsyncOperation header"
-                )
+            vm_operation = _trigger_vm(session, emu)
+            disk_operation = _trigger_disk(backup_session, emu)
+            vm_job = resolve_operation(
+                session, vm_operation, interval=opts.interval, sleep=sleep, clock=clock
+            )[0]
+            disk_job = resolve_operation(
+                backup_session, disk_operation, interval=opts.interval, sleep=sleep, clock=clock
+            )[0]
             out.note(
-                f"azjobs demo: POST .../protectedItems/.../backup -> {resp.status}; "
-                "following its Azure-AsyncOperation to the job"
+                f"azjobs demo: watching jobs {vm_job} and {disk_job} "
+                "(what `azjobs watch JOB...` does)"
             )
-            job_ids = resolve_operation(
-                session, operation, interval=opts.interval, sleep=sleep, clock=clock
-            )
-            out.note(f"azjobs demo: watching job {job_ids[0]} (what `azjobs watch JOB` does)")
+            both = SeveralSources([(session.source, [vm_job]), (backup_session.source, [disk_job])])
             code = watch_jobs(
                 session,
-                job_ids,
+                [vm_job, disk_job],
                 WatchOptions(interval=opts.interval),
                 sleep=sleep,
                 clock=clock,
                 wall=wall,
+                source=both,
             )
         finally:
             session.client.close()
+            backup_session.client.close()
     finally:
         emu.stop()
     out.note(next_steps())
     return code
+
+
+def _trigger_vm(session: Session, emu: EmulatorHandle) -> str:
+    """POST the demo VM's backup; its Azure-AsyncOperation (the RS trigger's answer)."""
+    from azbackupjobs import emulator
+
+    trigger = emulator.demo_trigger_path(
+        emulator.DEMO_VM,
+        subscription=emu.subscription,
+        resource_group=emu.resource_group,
+        vault=emu.vault,
+    )
+    source = session.source
+    assert isinstance(source, RecoveryServicesSource)
+    return _operation_of(session, source.post(trigger), ".../protectedItems/.../backup")
+
+
+def _trigger_disk(session: Session, emu: EmulatorHandle) -> str:
+    """POST an ad-hoc backup of the Backup vault's disk by its policy's rule; its
+    Azure-AsyncOperation (``operationStatus``, whose ``jobId`` names the job)."""
+    from azbackupjobs import emulator
+
+    trigger = emu.backup_vaults.trigger_path(emulator.DEMO_DISK)
+    source = session.source
+    assert isinstance(source, BackupVaultSource)
+    body = {
+        "objectType": "TriggerBackupRequest",
+        "backupRuleOptions": {
+            "ruleName": emulator.DEMO_DISK_RULE,
+            "triggerOption": {"retentionTagOverride": "Default"},
+        },
+    }
+    return _operation_of(session, source.post(trigger, body), ".../backupInstances/.../backup")
+
+
+def _operation_of(session: Session, resp: Response, what: str) -> str:
+    operation = resp.header("azure-asyncoperation")
+    if not operation:
+        raise UnexpectedResponseError(
+            f"the backup trigger (POST {what}) answered {resp.status} without an "
+            "Azure-AsyncOperation header"
+        )
+    session.out.note(
+        f"azjobs demo: POST {what} -> {resp.status}; following its Azure-AsyncOperation to the job"
+    )
+    return operation
 
 
 def next_steps() -> str:
@@ -148,6 +202,7 @@ def next_steps() -> str:
             f"AZJOBS_VAULT={emulator.DEFAULT_VAULT}",
             "  3. Try:",
             "       azjobs list --since 24h                 # the vault's jobs, newest first",
+            "       azjobs list -v demo-bvault --since 24h  # a Backup vault's jobs",
             "       azjobs watch --all                      # follow every running job live",
             "       JOB=$(azjobs list --status InProgress --query '[0].name' -o tsv)",
             "       azjobs watch $JOB -o ndjson | jq -r .properties.status",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
@@ -144,11 +144,16 @@ def run_list(
     # The newest jobs shown feed shell completion of JOB arguments; an unfiltered listing also
     # tells it that the vault's recent jobs are known.
     unfiltered = not (
-        lopts.statuses or lopts.operation or lopts.management_type or lopts.job_id or query.entity
+        lopts.statuses
+        or lopts.operation
+        or lopts.management_type
+        or lopts.job_id
+        or query.entity
+        or query.datasource_types
     )
-    if session.kind is VaultKind.BACKUP:
-        return ExitCode.OK  # the completion cache knows Recovery Services vaults only
-    completion.record_jobs(session.ctx, newest, complete_listing=unfiltered, env=env.env)
+    # Under the vault's path of its kind, which a look at the vault may have told.
+    ctx = replace(session.ctx, vault_kind=session.kind)
+    completion.record_jobs(ctx, newest, complete_listing=unfiltered, env=env.env)
     return ExitCode.OK
 
 

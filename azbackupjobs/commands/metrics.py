@@ -37,7 +37,6 @@ from azbackupjobs.follow.refresh import (
     stoppable_sleep,
 )
 from azbackupjobs.model.errors import ApiError, AzJobsError, ExitCode, UsageError
-from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.model.text import sanitize
 from azbackupjobs.sources import filters
 from azbackupjobs.sources import kql as fleet
@@ -223,10 +222,9 @@ class Exporter:
         if self.graph is None or self.plan.scope is None:
             yield from self.session.source.jobs(JobQuery(window=window))
             return
-        # Recovery Services vaults only, as before Backup vaults were a source: their metrics
-        # (normalized status words, datasources as items) are still to come.
+        # Both kinds of vault (one query), or the one --vault-type names; the kind is a label.
         query = fleet.jobs_query(
-            fleet.FleetFilters(window=window, vault_kind=VaultKind.RECOVERY_SERVICES)
+            fleet.FleetFilters(window=window, vault_kind=self.session.ctx.vault_kind)
         )
         for stream in self.graph.streams(query, self.plan.scope):
             for page in stream:

@@ -20,7 +20,9 @@ In-process use (tests, the demo)::
 
 The demo: POST :func:`demo_trigger_path` (``DEMO_VM``) on an emulator started with
 ``speed=DEMO_SPEED``; the backup it starts takes about 23 s of real time, with growing
-``taskExecutionDetails`` on the transfer task and propertyBag keys appearing as it goes.
+``taskExecutionDetails`` on the transfer task and propertyBag keys appearing as it goes. Next
+to it, POST ``emu.backup_vaults.trigger_path(DEMO_DISK)`` with the rule ``DEMO_DISK_RULE``
+backs up the seed Backup vault's disk (a few seconds at that speed).
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ from .defaults import (
     DEFAULT_TENANT,
     DEFAULT_TOKEN,
     DEFAULT_VAULT,
+    DEMO_DISK,
+    DEMO_DISK_RULE,
     DEMO_SPEED,
     DEMO_VM,
     FAULT_KINDS,
@@ -283,6 +287,8 @@ __all__ = [
     "DEFAULT_TENANT",
     "DEFAULT_TOKEN",
     "DEFAULT_VAULT",
+    "DEMO_DISK",
+    "DEMO_DISK_RULE",
     "DEMO_SPEED",
     "DEMO_VM",
     "EXIT_ERROR",

@@ -72,6 +72,10 @@ class Emulator:
         self.state = state
         self.rng = rng
         self.page_size = page_size
+        # A Backup vault's job list: its page size (None: ``page_size``) and order (the recorded
+        # lists of the real service run oldest first; the emulator's default is newest first).
+        self.backup_vault_page_size: int | None = None
+        self.backup_vault_oldest_first = False
         self.timeline = timeline
         self._rng_lock = threading.Lock()
 

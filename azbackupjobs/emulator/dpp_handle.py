@@ -12,11 +12,11 @@ from typing import Any
 
 from . import dpp_versions
 from .core import Emulator
-from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, protect
+from .dpp_model import DATASOURCES, DppJobSpec, build_dpp_job, protect, vault_id
 from .dpp_render import Shape, dpp_job_body
 from .dpp_seed import seed_backup_vault
 from .dpp_service import BackupVaultService
-from .scenarios import JobScenario, job_state
+from .scenarios import COMPLETED, FAILED, JobScenario, job_state
 from .state import BACKUP_VAULT, VaultState
 
 
@@ -38,6 +38,27 @@ class BackupVaultHandle:
     @property
     def name(self) -> str:
         return self.default.vault
+
+    # -- the job list ----------------------------------------------------------------------------
+    @property
+    def page_size(self) -> int | None:
+        """Jobs per page of a Backup vault's job list (None: the emulator's page size)."""
+        return self._emulator().backup_vault_page_size
+
+    @page_size.setter
+    def page_size(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or value < 1):
+            raise ValueError(f"page size must be a whole number of at least 1, not {value!r}")
+        self._emulator().backup_vault_page_size = value
+
+    @property
+    def oldest_first(self) -> bool:
+        """List jobs oldest first, as the recorded lists of the real service do."""
+        return self._emulator().backup_vault_oldest_first
+
+    @oldest_first.setter
+    def oldest_first(self, value: bool) -> None:
+        self._emulator().backup_vault_oldest_first = value
 
     def _emulator(self) -> Emulator:
         return self.service.emulator
@@ -136,13 +157,27 @@ class BackupVaultHandle:
         emulator.save()
         return job.job_id
 
-    def add_jobs(self, n: int, instance: str, *, vault: str | None = None) -> list[str]:
-        """``n`` finished scheduled backups of ``instance``, a minute apart, newest a minute ago."""
+    def add_jobs(
+        self,
+        n: int,
+        instance: str,
+        *,
+        vault: str | None = None,
+        spacing: float = 60.0,
+        failed_every: int = 0,
+    ) -> list[str]:
+        """``n`` finished scheduled backups of ``instance``, ``spacing`` seconds apart, newest
+        ``spacing`` seconds ago; with ``failed_every`` N, every Nth of them failed."""
         return [
             self.add_job(
                 instance,
-                DppJobSpec(seconds=30.0, user_triggered=False, supported_actions=()),
-                start_offset=-60.0 * (i + 1),
+                DppJobSpec(
+                    seconds=30.0,
+                    user_triggered=False,
+                    supported_actions=(),
+                    outcome=FAILED if failed_every and (i + 1) % failed_every == 0 else COMPLETED,
+                ),
+                start_offset=-spacing * (i + 1),
                 vault=vault,
             )
             for i in range(n)
@@ -175,6 +210,15 @@ class BackupVaultHandle:
             return dpp_job_body(
                 s, job_state(s, now), shape=shape, dialect=dpp_versions.dialect_for(api_version)
             )
+
+    def trigger_path(self, friendly: str, *, vault: str | None = None) -> str:
+        """The path to POST (with ``?api-version=...`` and a ``backupRuleOptions`` body) to
+        back up the instance named ``friendly`` now: the answer is 202 with an
+        ``Azure-AsyncOperation`` whose ``properties.jobId`` is the job (``azjobs demo``)."""
+        vs = self._vs(vault, None)
+        name = self.instances(vault)[friendly]
+        vault_path = vault_id(vs.subscription, vs.resource_group, vs.vault)
+        return f"{vault_path}/backupInstances/{name}/backup"
 
     def trigger_backup(
         self, instance: str, rule: str, tag: str | None = None, *, vault: str | None = None

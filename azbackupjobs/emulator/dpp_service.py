@@ -12,15 +12,17 @@ for a missing resource, the UserFacingError envelope for a refused request.
 from __future__ import annotations
 
 import base64
+import bisect
 from typing import Any, Final
 
 from .backup_now import IN_PROGRESS_MESSAGE, TRIGGER_LATENCY_SECONDS, busy
 from .core import GUID_RE, Emulator
 from .dpp_model import DppJobSpec, backup_rules, build_dpp_job, policy_tags
 from .filters import JobFilter
+from .paging import decode_token, encode_token
 from .replies import ServiceError
-from .scenarios import JobScenario, JobState
-from .state import BACKUP_VAULT, Operation, VaultState
+from .scenarios import JobScenario, JobState, job_state
+from .state import BACKUP_VAULT, Operation, VaultState, sort_key
 
 # How long an ad-hoc backup runs (emulated seconds) by datasource; the recordings' durations.
 BACKUP_SECONDS: Final = {
@@ -109,13 +111,39 @@ class BackupVaultService:
     def list_page(
         self, vs: VaultState, token: str | None, now: float
     ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:
-        """One page (the service has no $filter: every visible job, newest first)."""
+        """One page (the service has no $filter: every visible job, newest first unless
+        ``oldest_first``)."""
+        size = self.emulator.backup_vault_page_size or self.emulator.page_size
         try:
-            return self.emulator.list_page(vs, JobFilter(), token, self.emulator.page_size, now)
-        except ServiceError:
+            if self.emulator.backup_vault_oldest_first:
+                return self._oldest_first_page(vs, token, size, now)
+            return self.emulator.list_page(vs, JobFilter(), token, size, now)
+        except (ServiceError, ValueError):
             raise rp_error(
                 400, "UserErrorInvalidRequestParameter", "The continuation token is not valid."
             ) from None
+
+    def _oldest_first_page(
+        self, vs: VaultState, token: str | None, size: int, now: float
+    ) -> tuple[list[tuple[JobScenario, JobState]], str | None]:
+        """Keyset paging backwards through the list order: the token names the next job."""
+        with self.state.lock:
+            index = len(vs.order) - 1
+            if token:
+                ticks, job_id = decode_token(token)
+                index = bisect.bisect_left(vs.order, (-ticks, job_id))
+                if index >= len(vs.order) or vs.order[index] != (-ticks, job_id):
+                    raise ValueError("no such job")
+            page: list[tuple[JobScenario, JobState]] = []
+            for _, job_id in reversed(vs.order[: index + 1]):
+                s = vs.jobs[job_id]
+                if s.start > now:
+                    continue  # not started yet: not visible
+                if len(page) == size:
+                    ticks = -sort_key(s)[0]
+                    return page, encode_token(ticks, s.job_id)
+                page.append((s, job_state(s, now)))
+        return page, None
 
     # -- ad-hoc backup ---------------------------------------------------------------------------
     def check_backup_request(self, vs: VaultState, instance: dict[str, Any], body: Any) -> str:

@@ -272,11 +272,13 @@ class BackupVaultSource:
         expect_object(resp.body, "operation status", resp.request_id)
         return resp
 
-    def post(self, url: str) -> Response:
-        """A POST to a vault-relative or endpoint URL (``demo`` triggers a backup with it)."""
+    def post(self, url: str, body: Any | None = None) -> Response:
+        """A POST to a vault-relative or endpoint URL (``demo`` triggers a backup with it);
+        ``body`` is sent as JSON (an ad-hoc backup names its rule there)."""
         return self.request(
             "POST",
             self.checked_url(url, "trigger"),
             expect_json=False,
             ok=frozenset({200, 202, 204}),
+            body=body,
         )

@@ -1,5 +1,5 @@
-"""The benchmarks: start-up, typer version, against az, credentials, polling, scale, render,
-metrics.
+"""The benchmarks: start-up, typer version, against az, credentials, polling, scale, Backup vault,
+render, metrics.
 
     python -m tests.bench                 # everything (installs az and typer 0.29 on demand)
     python -m tests.bench --only startup,render --runs 30
@@ -29,7 +29,17 @@ from tests.bench.timing import Cmd, Row, interleaved, machine, print_table, run_
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_HOME = Path(os.environ.get("AZJOBS_BENCH_HOME", Path.home() / ".cache" / "azjobs-bench"))
-GROUPS = ("startup", "typer", "az", "credentials", "polling", "scale", "render", "metrics")
+GROUPS = (
+    "startup",
+    "typer",
+    "az",
+    "credentials",
+    "polling",
+    "scale",
+    "backup-vault",
+    "render",
+    "metrics",
+)
 
 BARE_GET = """\
 import sys, requests
@@ -502,6 +512,114 @@ def bench_scale(b: Bench) -> None:
     )
 
 
+# ----- Backup vault ---------------------------------------------------------------------------
+BV_API_VERSION = "2026-06-01"
+
+
+def bench_backup_vault(b: Bench) -> None:
+    """A Backup vault job's get against a bare GET of its URL; and a 20,000-job Backup vault
+    listed with a status filter few jobs match, in both list orders (the service filters
+    nothing, so the client reads pages until it knows the newest matches)."""
+    with emulator(speed=1e-6, seed=3) as emu:
+        job = emu.backup_vaults.job_ids()[-1]
+        env = b.env(
+            **{**emu.env(), "AZJOBS_VAULT": emu.backup_vault, "AZJOBS_VAULT_TYPE": "backup"}
+        )
+        url = (
+            f"{emu.url}/subscriptions/{emu.subscription}/resourceGroups/{emu.resource_group}"
+            f"/providers/Microsoft.DataProtection/backupVaults/{emu.backup_vault}/backupJobs/{job}"
+            f"?api-version={BV_API_VERSION}"
+        )
+        bare = b.script("bare_get.py", BARE_GET)
+        samples = interleaved(
+            {
+                "azjobs get -o json": Cmd([*b.azjobs, "get", job, "-o", "json"], env),
+                "bare requests GET": Cmd([sys.executable, bare, url, emu.token], env),
+            },
+            b.runs,
+        )
+    b.add(
+        ratio_row(
+            "backup-vault",
+            "get -o json (fast path)",
+            samples,
+            "azjobs get -o json",
+            "bare requests GET",
+            1.25,
+            f"median of {b.runs}",
+        )
+    )
+    for oldest_first, page in ((False, 20), (True, 20), (True, 200)):
+        _bench_backup_vault_list(b, oldest_first=oldest_first, page=page)
+
+
+def _bench_backup_vault_list(b: Bench, *, oldest_first: bool, page: int) -> None:
+    jobs, failed_every = 20_000, 500
+    order = "oldest first" if oldest_first else "newest first"
+    with emulator(speed=1e-6, seed=3, seed_data=False) as emu:
+        bv = emu.backup_vaults
+        bv.create(with_jobs=False)
+        disk = bv.instances()["data-disk-01"]
+        bv.add_jobs(jobs, disk, spacing=20 * 3600.0 / jobs, failed_every=failed_every)
+        bv.page_size, bv.oldest_first = page, oldest_first
+        env = b.env(
+            **{**emu.env(), "AZJOBS_VAULT": emu.backup_vault, "AZJOBS_VAULT_TYPE": "backup"}
+        )
+        argv = [*b.azjobs, "list", "--status", "Failed", "-o", "ndjson", "--limit", "0"]
+        emu.clear_request_log()
+        first_line, total, rss, count, code = _stream(Cmd(argv, env))
+        pages = [r for r in emu.request_log if r.method == "GET" and "backupjobs" in r.path.lower()]
+        if not pages:
+            b.skip("backup-vault", "list", "azjobs list sent no request")
+            return
+        first_url = f"{emu.url}{pages[0].path}?{pages[0].query}"
+        bare = b.script("bare_pages.py", BARE_PAGES)
+        samples = interleaved(
+            {
+                "azjobs list": Cmd(argv, env),
+                "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
+            },
+            3,
+            warmup=0,
+        )
+    what = f"list {jobs} jobs --status Failed, {order}, {len(pages)} pages of {page}"
+    b.add(
+        Row(
+            "backup-vault",
+            f"{what}: first line",
+            f"{first_line:.2f} s",
+            "",
+            None,
+            "<= 1 s",
+            first_line <= 1.0,
+            f"{count} lines (1 job in {failed_every} failed), exit {code}",
+        )
+    )
+    b.add(
+        Row(
+            "backup-vault",
+            f"{what}: peak RSS",
+            f"{rss / 1024:.1f} MB",
+            "",
+            None,
+            "< 100 MB",
+            rss / 1024 < 100,
+            "only the matching jobs are kept",
+        )
+    )
+    b.add(
+        ratio_row(
+            "backup-vault",
+            f"{what}: total time",
+            samples,
+            "azjobs list",
+            "bare requests loop",
+            None,
+            f"first run {total:.1f} s; the bare loop prints every job unfiltered; median of 3",
+        )
+    )
+
+
 def _stream(cmd: Cmd) -> tuple[float, float, int, int, int]:
     """(seconds to the first line, total seconds, peak RSS KiB, lines, exit code).
 
@@ -858,6 +976,7 @@ def main(argv: list[str] | None = None) -> None:
         "credentials": bench_credentials,
         "polling": bench_polling,
         "scale": bench_scale,
+        "backup-vault": bench_backup_vault,
         "render": bench_render,
         "metrics": bench_metrics,
     }

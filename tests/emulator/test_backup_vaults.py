@@ -475,3 +475,44 @@ def test_one_query_covers_both_kinds(api: Api, emu: EmulatorHandle) -> None:
         "microsoft.recoveryservices/vaults/backupjobs": len(emu.job_ids()),
         "microsoft.dataprotection/backupvaults/backupjobs": len(emu.backup_vaults.job_ids()),
     }
+
+
+def test_demo_disk_trigger_path(api: Api, emu: EmulatorHandle) -> None:
+    from azbackupjobs.emulator import DEMO_DISK, DEMO_DISK_RULE
+
+    path = emu.backup_vaults.trigger_path(DEMO_DISK)
+    disk = instances(api, emu)[DEMO_DISK]
+    assert path == bv_path(emu) + f"/backupInstances/{disk['name']}/backup"
+    body = {"backupRuleOptions": {"ruleName": DEMO_DISK_RULE}}
+    trigger = api.post(path, json=body, api_version=DPP)
+    assert trigger.status_code == 202, trigger.text
+    emu.advance(5)
+    done = api.session.get(trigger.headers["Azure-AsyncOperation"], timeout=5).json()
+    job = dpp_get(api, done["properties"]["jobId"]).json()["properties"]
+    assert job["dataSourceName"] == DEMO_DISK and job["status"] == "InProgress"
+    with pytest.raises(KeyError):
+        emu.backup_vaults.trigger_path("no-such-disk")
+
+
+def test_list_page_size_and_oldest_first_order(api: Api, emu: EmulatorHandle) -> None:
+    disk = emu.backup_vaults.instances()["data-disk-01"]
+    added = emu.backup_vaults.add_jobs(30, disk, spacing=7 * 24 * 3600.0, failed_every=10)
+    newest_first = all_jobs(api, emu)
+    emu.backup_vaults.page_size = 7
+    first = dpp_get(api, bv_path(emu) + "/backupJobs").json()
+    assert len(first["value"]) == 7 and first["nextLink"]
+    assert [j["name"] for j in all_jobs(api, emu)] == [j["name"] for j in newest_first]
+
+    emu.backup_vaults.oldest_first = True
+    oldest_first = all_jobs(api, emu)
+    assert [j["name"] for j in oldest_first] == [j["name"] for j in reversed(newest_first)]
+    assert oldest_first[0]["name"] == added[-1]  # the job added furthest back comes first
+    starts = [j["properties"]["startTime"] for j in oldest_first]
+    assert starts == sorted(starts)
+    failed = [j["name"] for j in oldest_first if j["properties"]["status"] == "Failed"]
+    assert set(added[9::10]) <= set(failed)
+
+    bad = dpp_get(api, bv_path(emu) + "/backupJobs", params={"$skipToken": "nonsense"})
+    assert bad.status_code == 400
+    with pytest.raises(ValueError):
+        emu.backup_vaults.page_size = 0

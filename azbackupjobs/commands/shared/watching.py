@@ -17,6 +17,7 @@ from azbackupjobs.follow.jobs import poll_jobs
 from azbackupjobs.follow.poll import DEFAULT_GRACE, DEFAULT_INTERVAL, PollPolicy
 from azbackupjobs.follow.state import Snapshot
 from azbackupjobs.model.errors import ExitCode
+from azbackupjobs.sources.base import JobSource
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -52,9 +53,12 @@ def watch_jobs(
     clock: Clock = time.monotonic,
     wall: Wall = utc_now,
     rng: random.Random | None = None,
+    source: JobSource | None = None,
 ) -> int:
     """Follow ``job_ids`` until they end; print in the session's output format; return the
-    exit code (6 over 7 over 8 over 0 by the jobs' outcomes, 5 when the timeout came first)."""
+    exit code (6 over 7 over 8 over 0 by the jobs' outcomes, 5 when the timeout came first).
+    ``source``: where the jobs are read when not the session's vault (``sources.several``
+    reads jobs of several vaults, each from its own)."""
     from azbackupjobs.view.jobs_watch import JobsPresenter
     from azbackupjobs.view.watching import watch_view
 
@@ -75,7 +79,7 @@ def watch_jobs(
         detail_limit=0 if (opts.compact or not live) else opts.detail_limit,
         refresh_rows=live,
     )
-    source = session.source
+    source = source if source is not None else session.source
 
     def start(with_sleep: Sleep) -> Iterator[Snapshot]:
         return poll_jobs(source, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng)
