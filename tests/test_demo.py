@@ -35,7 +35,7 @@ def test_demo_runs_offline_and_says_what_next() -> None:
     assert disk_job["type"] == "Microsoft.DataProtection/backupVaults/backupJobs"
     assert "/backupVaults/demo-bvault/" in disk_job["id"]
     assert disk_job["properties"]["status"] == "Completed"
-    assert disk_job["properties"]["dataSourceName"] == "data-disk-01"
+    assert disk_job["properties"]["dataSourceName"] == "demo-disk"
     assert disk_job["properties"]["isUserTriggered"] is True
     assert "2 jobs: 2 Completed" in err
     assert "POST .../backupInstances/.../backup -> 202" in err
@@ -60,7 +60,7 @@ def test_demo_runs_offline_and_says_what_next() -> None:
     code, out, err = finished(as_lines)
     assert code == 0, err
     assert re.search(r"Backup of demo-vm \[\w+\]: Completed in", out)
-    assert re.search(r"Backup of data-disk-01 \[\w+\]: Completed in", out)
+    assert re.search(r"Backup of demo-disk \[\w+\]: Completed in", out)
 
 
 def vm_job_name(lines: list[dict[str, Any]]) -> str:

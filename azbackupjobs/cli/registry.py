@@ -686,8 +686,8 @@ BACKUP_NOW = Command(
         "JOB=$(azjobs backup-now vm1 --query name -o tsv)",
         "azjobs backup-now salesdb --item-type sql --backup-type CopyOnlyFull --retain-days 7",
         "azjobs backup-now finance-share --retain-until 2030-01-31",
-        "azjobs backup-now data-disk-01 -v demo-bvault --watch   # a Backup vault instance",
-        "azjobs backup-now pgflex-orders -v demo-bvault --retention-tag Weekly",
+        "azjobs backup-now disk1 -v bvault1 --watch   # a Backup vault instance",
+        "azjobs backup-now pg-orders -v bvault1 --rule BackupWeekly --retention-tag Weekly",
     ),
 )
 

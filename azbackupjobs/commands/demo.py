@@ -79,6 +79,7 @@ def run(
     speed = opts.speed if opts.speed is not None else emulator.DEMO_SPEED
     try:
         emu = emulator.start_emulator(speed=speed)
+        emu.backup_vaults.add_instance("disk", emulator.DEMO_DISK)
     except (OSError, RuntimeError, ValueError) as exc:
         raise UnexpectedResponseError(f"cannot start the emulator: {exc}") from None
     try:

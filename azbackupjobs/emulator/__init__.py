@@ -21,8 +21,9 @@ In-process use (tests, the demo)::
 The demo: POST :func:`demo_trigger_path` (``DEMO_VM``) on an emulator started with
 ``speed=DEMO_SPEED``; the backup it starts takes about 23 s of real time, with growing
 ``taskExecutionDetails`` on the transfer task and propertyBag keys appearing as it goes. Next
-to it, POST ``emu.backup_vaults.trigger_path(DEMO_DISK)`` with the rule ``DEMO_DISK_RULE``
-backs up the seed Backup vault's disk (a few seconds at that speed).
+to it, ``emu.backup_vaults.add_instance("disk", DEMO_DISK)`` protects one more disk, and POST
+``emu.backup_vaults.trigger_path(DEMO_DISK)`` with the rule ``DEMO_DISK_RULE`` backs it up (a
+few seconds at that speed).
 """
 
 from __future__ import annotations

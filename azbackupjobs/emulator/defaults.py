@@ -43,7 +43,8 @@ DEMO_SPEED: Final = 60.0
 DEMO_DISK_GB: Final = 127.0
 DEMO_SNAPSHOT_SECONDS: Final = 180.0
 DEMO_TRANSFER_SECONDS: Final = 1200.0
-# The demo's Backup vault job: an ad-hoc backup of the seed disk by its policy's backup rule
-# (216 emulated seconds, a few real seconds at DEMO_SPEED).
-DEMO_DISK: Final = "data-disk-01"
+# The demo's Backup vault job: an ad-hoc backup of a disk the demo protects first (the seed's
+# disk is being backed up as the emulator starts, and a second backup would be refused), by its
+# policy's backup rule (216 emulated seconds, a few real seconds at DEMO_SPEED).
+DEMO_DISK: Final = "demo-disk"
 DEMO_DISK_RULE: Final = "BackupHourly"

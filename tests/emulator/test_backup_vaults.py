@@ -480,6 +480,7 @@ def test_one_query_covers_both_kinds(api: Api, emu: EmulatorHandle) -> None:
 def test_demo_disk_trigger_path(api: Api, emu: EmulatorHandle) -> None:
     from azbackupjobs.emulator import DEMO_DISK, DEMO_DISK_RULE
 
+    emu.backup_vaults.add_instance("disk", DEMO_DISK)  # as the demo does
     path = emu.backup_vaults.trigger_path(DEMO_DISK)
     disk = instances(api, emu)[DEMO_DISK]
     assert path == bv_path(emu) + f"/backupInstances/{disk['name']}/backup"
