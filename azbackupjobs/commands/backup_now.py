@@ -163,7 +163,7 @@ def run_backup_now(
     session = open_session(opts, env, ref.vault_ref() if ref is not None else None, out=out)
     try:
         started = clock()
-        source = session.source
+        source = session.vault_source
         if not isinstance(source, RecoveryServicesSource):
             raise UsageError(
                 f"backup-now: {session.ctx.vault} is a Backup vault; backup-now starts backups "
@@ -242,7 +242,7 @@ def _trigger(
         )
     limit = OPERATION_WAIT_LIMIT if timeout is None else min(OPERATION_WAIT_LIMIT, timeout)
     status = follow_operation(
-        session.source,
+        session.vault_source,
         operation,
         accepted=resp,
         interval=OPERATION_POLL,

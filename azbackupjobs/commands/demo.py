@@ -98,7 +98,7 @@ def run(
                 resource_group=emu.resource_group,
                 vault=emu.vault,
             )
-            resp = session.source.post(trigger)
+            resp = session.vault_source.post(trigger)
             operation = resp.header("azure-asyncoperation")
             if not operation:
                 raise UnexpectedResponseError(
