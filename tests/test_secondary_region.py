@@ -545,3 +545,17 @@ def test_the_watch_reads_the_write_headroom_from_the_answers(
     notes = env.stderr.getvalue()
     assert notes.count("writes left") == 1
     assert "only 40 writes left" in notes and "every 75 s instead of 30 s" in notes
+
+
+def test_cache_clear_forgets_the_location_and_the_pair(rsps: responses.RequestsMock) -> None:
+    body = rs_job("crr_iaasvm_completed.json")
+    for _ in range(2):  # looked up, forgotten, looked up again
+        serve_rs_vault(rsps)
+        serve_locations(rsps)
+        serve_rs_job(rsps, body)
+        done = run_cli("get", guid_of(body), "--secondary-region", "-o", "json")
+        assert done.exit_code == 0, done.stderr
+        assert len(rsps.calls) == 3
+        cleared = run_cli("cache", "clear")
+        assert cleared.exit_code == 0, cleared.stderr
+        rsps.reset()
