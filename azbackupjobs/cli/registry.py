@@ -178,6 +178,38 @@ MANAGEMENT_GROUP = option(
 # ``--fleet`` and the flags that narrow its scope: list, watch and metrics take them alike.
 FLEET_SCOPE = (FLEET, SUBSCRIPTIONS, MANAGEMENT_GROUP)
 
+SECONDARY_PANEL = "Secondary region (cross-region restore)"
+_SECONDARY_HELP = (
+    "The vault's cross-region restore jobs, which run in its paired region (looked up from "
+    "the vault's location and ARM's region pairs, once, then remembered). A cross-region "
+    "restore job's full id implies it."
+)
+PAIRED_REGION = option(
+    "paired_region",
+    "The region to read cross-region restore jobs in, instead of looking up the vault's "
+    "pair (implies --secondary-region).",
+    "--paired-region",
+    metavar="REGION",
+    panel=SECONDARY_PANEL,
+)
+# get, list-tasks and list; watch says more about its interval (WATCH_SECONDARY_REGION).
+SECONDARY_REGION = (
+    switch("secondary_region", _SECONDARY_HELP, "--secondary-region", panel=SECONDARY_PANEL),
+    PAIRED_REGION,
+)
+WATCH_SECONDARY_REGION = (
+    switch(
+        "secondary_region",
+        _SECONDARY_HELP + " These reads are POSTs, which ARM counts against the subscription's "
+        "write quota (1200 an hour): the default --interval here is 30 s (120 requests an hour "
+        "per job, room for a few watches and the writes people make), and polling slows down "
+        "further while fewer than 100 writes are left.",
+        "--secondary-region",
+        panel=SECONDARY_PANEL,
+    ),
+    PAIRED_REGION,
+)
+
 DEADLINE = option(
     "timeout",
     "Give up after this long (90, 30m, 2h, 1h30m), the requests in flight included. "
@@ -191,7 +223,7 @@ DEADLINE = option(
 GET = Command(
     "get",
     "Show one job: status, tasks with progress, propertyBag and errors.",
-    (JOB, DEADLINE, *COMMON),
+    (JOB, DEADLINE, *SECONDARY_REGION, *COMMON),
     options=f"{COMMANDS}.get:GetOptions",
     run=f"{COMMANDS}.get:run",
     notes=TSV_JOB_COLUMNS,
@@ -208,7 +240,7 @@ GET = Command(
 LIST_TASKS = Command(
     "list-tasks",
     "Show a job's tasks (json: the tasksList array as returned, [] when none).",
-    (JOB, DEADLINE, *COMMON),
+    (JOB, DEADLINE, *SECONDARY_REGION, *COMMON),
     options=f"{COMMANDS}.get:GetOptions",
     run=f"{COMMANDS}.get:run_list_tasks",
     notes="tsv columns: taskId, status, progressPercentage, startTime, endTime, duration, "
@@ -283,6 +315,7 @@ WATCH = Command(
             switch("compact", "Several jobs: one row per job, no details.", "--compact"),
             switch("bell", "Ring the terminal bell when the watch ends.", "--bell"),
         ),
+        *WATCH_SECONDARY_REGION,
         *FLEET_SCOPE,
         *in_panel(
             FLEET_PANEL,
@@ -506,6 +539,7 @@ LIST = Command(
             panel=FLEET_PANEL,
             complete=f"{COMPLETION}:complete_by",
         ),
+        *SECONDARY_REGION,
         DEADLINE,
         *COMMON,
     ),

@@ -214,7 +214,7 @@ def run_backup_now(
     session = open_session(opts, env, named.vault_ref() if named is not None else None, out=out)
     try:
         started = clock()
-        source = session.source
+        source = session.vault_source
         refuse_other_kinds_flags(opts, session.kind, session.ctx.vault)
         if isinstance(source, BackupVaultSource):
             target = _instance_target(source, opts)
@@ -232,7 +232,7 @@ def run_backup_now(
         raw = _visible_job(session, job_id, sleep=sleep, clock=clock)
     finally:
         session.client.close()
-    show_job(out, raw, session.source.parse)
+    show_job(out, raw, session.vault_source.parse)
     return ExitCode.OK
 
 
@@ -318,7 +318,7 @@ def _trigger(
         )
     limit = OPERATION_WAIT_LIMIT if timeout is None else min(OPERATION_WAIT_LIMIT, timeout)
     status = follow_operation(
-        session.source,
+        session.vault_source,
         operation,
         accepted=resp,
         interval=OPERATION_POLL,
@@ -418,7 +418,7 @@ def _visible_job(session: Session, job_id: str, *, sleep: Sleep, clock: Clock) -
     started = clock()
     while True:
         try:
-            return session.source.get_job(job_id)
+            return session.vault_source.get_job(job_id)
         except NotFoundError:
             waited = clock() - started
             if waited >= DEFAULT_GRACE:

@@ -15,9 +15,10 @@ from azbackupjobs.arm import token_cache
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.output import Environment, Output, resolve_format
 
-# Other files azjobs keeps in the same directory (shell completion's job list, and the option
-# table that versions before the command registry kept); ``clear`` removes them with the tokens.
-OTHER_CACHE_FILES = ("jobs.json", "cli-spec.json")
+# Other files azjobs keeps in the same directory (shell completion's job list, the vaults' kinds,
+# locations and region pairs, and the option table that versions before the command registry
+# kept); ``clear`` removes them with the tokens.
+OTHER_CACHE_FILES = ("jobs.json", "vault-kinds.json", "cli-spec.json")
 
 
 def _when(epoch: float | None) -> str | None:

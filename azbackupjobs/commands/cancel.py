@@ -206,7 +206,7 @@ def run_cancel(
             hint="pass --yes to cancel from a script",
         )
     session = open_session(opts, env, ref, out=out)
-    source = session.source
+    source = session.vault_source
     if not source.can_cancel:
         session.client.close()
         raise UsageError(f"{source.name} cannot cancel a job (Backup vaults have no cancel)")

@@ -119,7 +119,9 @@ def run(
                 f"azjobs demo: watching jobs {vm_job} and {disk_job} "
                 "(what `azjobs watch JOB...` does)"
             )
-            both = SeveralSources([(session.source, [vm_job]), (backup_session.source, [disk_job])])
+            both = SeveralSources(
+                [(session.vault_source, [vm_job]), (backup_session.vault_source, [disk_job])]
+            )
             code = watch_jobs(
                 session,
                 [vm_job, disk_job],
@@ -148,7 +150,7 @@ def _trigger_vm(session: Session, emu: EmulatorHandle) -> str:
         resource_group=emu.resource_group,
         vault=emu.vault,
     )
-    source = session.source
+    source = session.vault_source
     assert isinstance(source, RecoveryServicesSource)
     return _operation_of(session, source.post(trigger), ".../protectedItems/.../backup")
 
@@ -159,7 +161,7 @@ def _trigger_disk(session: Session, emu: EmulatorHandle) -> str:
     from azbackupjobs import emulator
 
     trigger = emu.backup_vaults.trigger_path(emulator.DEMO_DISK)
-    source = session.source
+    source = session.vault_source
     assert isinstance(source, BackupVaultSource)
     body = {
         "objectType": "TriggerBackupRequest",

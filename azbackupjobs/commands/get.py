@@ -9,28 +9,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from azbackupjobs.commands.common import CommonOptions, job_ref, make_output, open_session
+from azbackupjobs.commands.common import RegionOptions, job_ref, make_output, open_session
 from azbackupjobs.model.errors import ExitCode
 from azbackupjobs.view.jobs import show_job, show_tasks
 from azbackupjobs.view.output import Environment, Output
 
 if TYPE_CHECKING:
-    from azbackupjobs.commands.common import VaultSource
+    from azbackupjobs.commands.common import JobsSource
 
 
 @dataclass(frozen=True, kw_only=True)
-class GetOptions(CommonOptions):
-    """``azjobs get`` and ``azjobs list-tasks``: the vault flags, one JOB, and the run's
-    overall deadline in seconds (``--timeout``)."""
+class GetOptions(RegionOptions):
+    """``azjobs get`` and ``azjobs list-tasks``: the vault flags, one JOB (of the vault's own
+    region or, with ``--secondary-region`` or a cross-region restore job's id, of its paired
+    region), and the run's overall deadline in seconds (``--timeout``)."""
 
     job: str
     timeout: float | None = None
 
 
-def _fetch(opts: GetOptions, env: Environment) -> tuple[Output, dict[str, Any], VaultSource]:
+def _fetch(opts: GetOptions, env: Environment) -> tuple[Output, dict[str, Any], JobsSource]:
     out = make_output(opts, env)
-    ref = job_ref(opts.job)
-    session = open_session(opts, env, ref, out=out, timeout=opts.timeout)
+    ref = job_ref(opts.job, secondary=True)
+    secondary = opts.secondary(ref)
+    session = open_session(opts, env, ref, out=out, timeout=opts.timeout, secondary=secondary)
     source = session.source
     try:
         raw = source.get_job(ref.job_id)

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from azbackupjobs.commands.common import (
     CommonOptions,
+    SecondaryRegion,
     make_output,
     open_session,
+    refuse_secondary,
     refuse_vault_flags,
 )
 from azbackupjobs.commands.options import ListCommandOptions
@@ -124,10 +126,12 @@ def run_list(
     now: datetime | None = None,
     tz: tzinfo | None = None,
     timeout: float | None = None,
+    secondary: SecondaryRegion | None = None,
 ) -> int:
+    """``secondary``: the vault's cross-region restore jobs (same filters, same output)."""
     out = make_output(opts, env)
     query = vault_query(lopts, now=now or datetime.now(UTC), tz=tz)
-    session = open_session(opts, env, out=out, timeout=timeout)
+    session = open_session(opts, env, out=out, timeout=timeout, secondary=secondary)
     newest: list[dict[str, Any]] = []
     try:
         # What the vault cannot be asked fails before any request when the kind is known, and
@@ -151,6 +155,8 @@ def run_list(
         or query.entity
         or query.datasource_types
     )
+    if secondary is not None:
+        return ExitCode.OK  # the completion cache knows the vaults' own jobs only
     # Under the vault's path of its kind, which a look at the vault may have told.
     ctx = replace(session.ctx, vault_kind=session.kind)
     completion.record_jobs(ctx, newest, complete_listing=unfiltered, env=env.env)
@@ -336,11 +342,12 @@ def list_filters(opts: ListCommandOptions) -> ListOptions:
 
 def run(opts: ListCommandOptions, env: Environment) -> int:
     """``azjobs list`` without fleet flags (with them, ``run_fleet`` runs instead)."""
-    return run_list(opts, list_filters(opts), env, timeout=opts.timeout)
+    return run_list(opts, list_filters(opts), env, timeout=opts.timeout, secondary=opts.secondary())
 
 
 def run_fleet(opts: ListCommandOptions, env: Environment) -> int:
     """``azjobs list`` given any fleet flag."""
+    refuse_secondary(opts, "--fleet")
     fopts = FleetOptions(opts.subscriptions, opts.management_group, opts.by)
     return run_fleet_command(
         opts, list_filters(opts), fopts, env, fleet=opts.fleet, timeout=opts.timeout

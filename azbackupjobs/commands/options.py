@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from azbackupjobs.commands.common import CommonOptions
+from azbackupjobs.commands.common import RegionOptions
 
 
 @dataclass(frozen=True, kw_only=True)
-class FleetScopeOptions(CommonOptions):
-    """The vault flags and ``--fleet`` with the flags that narrow its scope, which list and
-    watch take alike (``registry.FLEET_SCOPE``) and which ask for the fleet form alike."""
+class FleetScopeOptions(RegionOptions):
+    """The vault flags (the secondary region's included) and ``--fleet`` with the flags that
+    narrow its scope, which list and watch take alike (``registry.FLEET_SCOPE``) and which ask
+    for the fleet form alike."""
 
     fleet: bool = False
     subscriptions: tuple[str, ...] = ()
@@ -83,8 +84,27 @@ class WatchCommandOptions(FleetScopeOptions):
 
     @property
     def poll_interval(self) -> float:
+        """``--interval``, else the configured or default one; in the secondary region at
+        least ``SECONDARY_REGION_INTERVAL`` (its reads count against the write quota)."""
         if self.interval is not None:
             return self.interval
+        from azbackupjobs.follow.pacing import SECONDARY_REGION_INTERVAL
         from azbackupjobs.follow.poll import startup_interval
 
-        return startup_interval(self.profile)
+        interval = startup_interval(self.profile)
+        if self.secondary_given or self._names_secondary_jobs:
+            return max(interval, SECONDARY_REGION_INTERVAL)
+        return interval
+
+    @property
+    def _names_secondary_jobs(self) -> bool:
+        from azbackupjobs.model import ids
+        from azbackupjobs.model.errors import UsageError
+
+        for text in self.jobs:
+            try:
+                if ids.parse_job_ref(text).secondary:
+                    return True
+            except UsageError:
+                continue  # reported with the jobs themselves
+        return False

@@ -20,7 +20,9 @@ from azbackupjobs.commands.common import (
     job_ref,
     make_output,
     open_session,
+    refuse_secondary,
     refuse_vault_flags,
+    secondary_region,
 )
 from azbackupjobs.commands.options import WatchCommandOptions
 from azbackupjobs.commands.shared.fleet import FleetOptions, fleet_scope, open_fleet
@@ -73,6 +75,9 @@ class WatchRequest:
     jobs: tuple[str, ...] = ()
     operation: str | None = None
     all_jobs: bool = False
+    # --secondary-region / --paired-region: the vault's cross-region restore jobs.
+    secondary_region: bool = False
+    paired_region: str | None = None
 
 
 # ----- the entry point of the command ------------------------------------------------------------
@@ -101,6 +106,8 @@ def run(opts: WatchCommandOptions, env: Environment) -> int:
         jobs=opts.jobs,
         operation=opts.operation,
         all_jobs=opts.all_jobs,
+        secondary_region=opts.secondary_region,
+        paired_region=opts.paired_region,
     )
     return run_watch(request, env)
 
@@ -120,11 +127,21 @@ def run_watch(
         )
     out = make_output(request.common, env)
     ref = _context_ref(request)
+    secondary = secondary_region(
+        request.secondary_region,
+        request.paired_region,
+        tuple(job_ref(j, secondary=True) for j in request.jobs),
+    )
+    if secondary is not None and request.operation is not None:
+        raise UsageError(
+            "--operation follows an operation of the vault's own region; it does not apply "
+            "to the secondary region (watch the cross-region restore job by its id)"
+        )
     opts = request.options
     # Every request of the watch (finding the jobs included) ends by the deadline; the poll
     # loop gives its own requests what is left of it (``time_left``).
     timeout = None if opts.timeout is None else opts.timeout + LAST_LOOK_SECONDS
-    session = open_session(request.common, env, ref, out=out, timeout=timeout)
+    session = open_session(request.common, env, ref, out=out, timeout=timeout, secondary=secondary)
     started = clock()
     try:
         if request.operation is not None:
@@ -143,7 +160,7 @@ def run_watch(
             if not job_ids:
                 out.note(f"azjobs: no job is in progress in {session.source.name}")
         else:
-            job_ids = [job_ref(j).job_id for j in request.jobs]
+            job_ids = [job_ref(j, secondary=True).job_id for j in request.jobs]
         if opts.timeout is not None:
             opts = replace(opts, timeout=max(opts.timeout - (clock() - started), 0.001))
         return watch_jobs(session, job_ids, opts, sleep=sleep, clock=clock, wall=wall)
@@ -159,9 +176,11 @@ def _context_ref(request: WatchRequest) -> ids.JobRef | None:
     """The vault named by full ARM ids (all in one vault) or by the operation URL's path."""
     named: list[ids.JobRef] = []
     for text in request.jobs:
-        ref = job_ref(text)
+        ref = job_ref(text, secondary=True)
         if ref.vault is not None:
             named.append(ref)
+        elif ref.secondary:  # names the subscription and kind (and region), not the vault
+            return ref
     if request.operation is not None:
         op = request.operation.strip()
         if op.lower().startswith(("http://", "https://", "/")):
@@ -261,6 +280,7 @@ def watch_statuses(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def run_fleet(opts: WatchCommandOptions, env: Environment) -> int:
     """``azjobs watch`` given any fleet flag."""
+    refuse_secondary(opts, "--fleet")
     return run_fleet_watch_command(
         opts,
         watch_options(opts),

@@ -24,6 +24,7 @@ from azbackupjobs.follow.pacing import (
     retry_after,
     transient_or_raise,
     transient_reason,
+    writes_left,
 )
 from azbackupjobs.follow.poll import Poller, PollPolicy, Verdict
 from azbackupjobs.follow.state import Snapshot, TickReport, Tracked, detailed, outcome
@@ -179,6 +180,9 @@ class JobReader:
         if after:
             until = now + min(after, self.policy.max_retry_after)
             report.blocked_until = max(report.blocked_until or until, until)
+        left = writes_left(resp.headers)
+        if left is not None and (report.writes_left is None or left < report.writes_left):
+            report.writes_left = left
         key = change_key(resp.body)
         if key != tracked.key:
             report.changed.append(job)
@@ -211,8 +215,18 @@ def poll_jobs(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Iterator[Snapshot]:
-    """Poll until every job ended (or fail-fast, or the deadline); one snapshot per poll."""
+    """Poll until every job ended (or fail-fast, or the deadline); one snapshot per poll.
+    ``notify``: told once, in words, when the loop slows down to spare the write quota."""
     reader = JobReader(source, refs, policy, clock=clock)
-    poller = Poller(reader, policy, clock=clock, sleep=sleep, rng=rng, time_limit=source.time_limit)
+    poller = Poller(
+        reader,
+        policy,
+        clock=clock,
+        sleep=sleep,
+        rng=rng,
+        time_limit=source.time_limit,
+        notify=notify,
+    )
     return poller.run()

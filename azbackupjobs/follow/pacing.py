@@ -22,6 +22,15 @@ from azbackupjobs.model.errors import (
 
 DEFAULT_INTERVAL = 10.0
 MAX_BACKOFF = 120.0
+# Jobs in the secondary region are read with POSTs, which ARM counts against the subscription's
+# write quota (1200 an hour): every 30 s is 120 an hour per job, room for a few watches and
+# the writes people actually make.
+SECONDARY_REGION_INTERVAL = 30.0
+# Below this many writes left in the hour (``x-ms-ratelimit-remaining-subscription-writes``)
+# the loop polls more slowly, in proportion, up to MAX_STRETCH times its interval.
+LOW_WRITES = 100
+MAX_STRETCH = 10.0
+WRITES_HEADER = "x-ms-ratelimit-remaining-subscription-writes"
 
 
 class Unreadable(Exception):
@@ -72,3 +81,20 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     """The wait a good answer asks for before the next poll (its ``Retry-After``), as the
     transport reads it; None when it asks for none. Every loop reads it through here."""
     return parse_retry_after(headers)
+
+
+def writes_left(headers: Mapping[str, str]) -> int | None:
+    """The subscription's writes left this hour, as the answer to a POST reports them."""
+    value = headers.get(WRITES_HEADER)
+    try:
+        return int(value.strip()) if value is not None else None
+    except ValueError:
+        return None
+
+
+def write_stretch(remaining: int | None) -> float:
+    """How many times the interval to wait when ``remaining`` writes are left: 1 with room to
+    spare, then in proportion to the shortfall (50 left: twice as long), at most MAX_STRETCH."""
+    if remaining is None or remaining >= LOW_WRITES:
+        return 1.0
+    return min(MAX_STRETCH, LOW_WRITES / max(remaining, 1))

@@ -1,7 +1,8 @@
 """The poll loop: follow jobs until they end, as a generator of snapshots, whatever the source.
 
 The loop owns the timing rules and nothing else (no printing, no HTTP): poll at once, then every
-``interval`` seconds with a little jitter; after 429, 5xx, dropped connections or unreadable
+``interval`` seconds with a little jitter (longer while the subscription's write quota runs
+low, for sources that read with POSTs); after 429, 5xx, dropped connections or unreadable
 bodies back off exponentially up to two minutes and keep going, never sending a request before a
 ``Retry-After`` has elapsed; stop when the reader says the watch is over (every job ended, the
 first failure with ``fail_fast``, nothing runs any more) or at the deadline. What one tick reads
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from azbackupjobs.arm.client import MAX_RETRY_AFTER
-from azbackupjobs.follow.pacing import DEFAULT_INTERVAL, MAX_BACKOFF
+from azbackupjobs.follow.pacing import DEFAULT_INTERVAL, LOW_WRITES, MAX_BACKOFF, write_stretch
 from azbackupjobs.follow.state import (
     Snapshot,
     TickReport,
@@ -200,8 +201,13 @@ class Poller:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         time_limit: TimeLimit | None = None,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
+        """``notify``: told once, in words, when the loop first slows down for the write
+        quota (the loop itself never prints)."""
         self.reader = reader
+        self.notify = notify
+        self.stretch = 1.0  # how many intervals to wait while writes run low
         self.time_limit = time_limit
         self.policy = policy
         self.clock = clock
@@ -256,7 +262,7 @@ class Poller:
             changed=list(report.changed),
             trouble=self.trouble,
             requests=self.requests,
-            interval=self.interval,
+            interval=min(self.interval * self.stretch, MAX_INTERVAL),
             ticks=self.ticks,
             polled_wall=report.polled_wall,
             newly_started=list(report.newly_started),
@@ -271,7 +277,8 @@ class Poller:
             base = min(self.policy.max_backoff, self.policy.interval * 2 ** (self.failures - 1))
             delay = base * (1 - jitter / 2 + jitter * self.rng.random() / 2)
         else:
-            delay = self.interval * (1 - jitter + 2 * jitter * self.rng.random())
+            interval = min(self.interval * self.stretch, MAX_INTERVAL)
+            delay = interval * (1 - jitter + 2 * jitter * self.rng.random())
         return float(max(delay, self.blocked_until - now, 0.0))
 
     def _tick(self) -> None:
@@ -284,6 +291,8 @@ class Poller:
             with self.time_limit(time_left(self.deadline, self.clock())):
                 report = self._report = self.reader.read()
         self.requests += report.requests
+        if report.writes_left is not None:
+            self._pace_writes(report.writes_left)
         if report.blocked_until is not None:
             self.blocked_until = max(self.blocked_until, report.blocked_until)
         if report.problem is None:
@@ -295,6 +304,20 @@ class Poller:
                 self.good_ticks = 0
         else:
             self._trouble(*report.problem, progress=report.progress)
+
+    def _pace_writes(self, left: int) -> None:
+        """Poll less often while the subscription's writes run low (the secondary region reads
+        with POSTs, which count as writes), and say so the first time."""
+        stretch = write_stretch(left)
+        if stretch > 1.0 and self.stretch == 1.0 and self.notify is not None:
+            slower = min(self.interval * stretch, MAX_INTERVAL)
+            self.notify(
+                f"azjobs: only {left} writes left in this subscription's hourly quota (under "
+                f"{LOW_WRITES}); polling every {slower:.0f} s instead of {self.interval:.0f} s "
+                "until it recovers"
+            )
+            self.notify = None  # once per watch
+        self.stretch = stretch
 
     def _trouble(self, reason: str, exc: BaseException, *, progress: bool) -> None:
         now = self.clock()

@@ -135,6 +135,7 @@ class TickReport:
     problem: tuple[str, BaseException] | None = None  # passing trouble: (reason, failure)
     progress: bool = False  # some answers came despite the problem: the backoff does not grow
     blocked_until: float | None = None  # a good answer's Retry-After (clock() time)
+    writes_left: int | None = None  # the fewest subscription writes left that answers reported
     requests: int = 0
     polled_wall: datetime | None = None
     newly_started: list[Job] = field(default_factory=list)

@@ -122,13 +122,28 @@ class ListEndpoint(Protocol):
 
 
 def arm_list_pages(
-    source: ListEndpoint, url: str, what: str, *, retry: RetryPolicy | None = None
+    source: ListEndpoint,
+    url: str,
+    what: str,
+    *,
+    retry: RetryPolicy | None = None,
+    post: Mapping[str, Any] | None = None,
 ) -> Iterator[list[dict[str, Any]]]:
     """An ARM list (``{value, nextLink}``) page by page, lazily, through the one bounded pager:
-    a nextLink is followed only on the endpoint's host, and the command's deadline holds."""
+    a nextLink is followed only on the endpoint's host, and the command's deadline holds.
+
+    ``post``: the list is asked for with a POST of this body (the secondary region's lists
+    read that way); its nextLinks are still followed with a GET, as the SDKs do. Such a POST
+    only reads, so it is retried as a GET would be."""
+    first = True
 
     def page(page_url: str) -> Page[dict[str, Any]]:
-        resp = source.request("GET", page_url, retry=retry)
+        nonlocal first
+        if first and post is not None:
+            resp = source.request("POST", page_url, retry=retry, body=dict(post), idempotent=True)
+        else:
+            resp = source.request("GET", page_url, retry=retry)
+        first = False
         body = expect_object(resp.body, what, resp.request_id)
         value = body.get("value")
         if not isinstance(value, list):

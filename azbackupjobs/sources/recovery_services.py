@@ -12,7 +12,7 @@ retries, security rules and trace.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal
@@ -94,6 +94,21 @@ def _entity_matches(raw: Mapping[str, Any], needle: str) -> bool:
     props = raw.get("properties")
     name = props.get("entityFriendlyName") if isinstance(props, dict) else None
     return isinstance(name, str) and needle.casefold() in name.casefold()
+
+
+def planned_jobs(
+    planned: ListPlan, pages: Callable[[str | None], Iterator[list[dict[str, Any]]]]
+) -> Iterator[dict[str, Any]]:
+    """The jobs of ``planned``, newest first, each once: ``pages(filter)`` reads one filter's
+    pages (the vault's list, or the secondary region's, which takes the same filters)."""
+
+    def merged() -> Iterator[dict[str, Any]]:
+        for group in planned.requests:
+            yield from merge_newest_first([items(pages(f)) for f in group])
+
+    for raw in once(merged(), "name", "id"):
+        if planned.entity is None or _entity_matches(raw, planned.entity):
+            yield raw
 
 
 class RecoveryServicesSource:
@@ -185,14 +200,7 @@ class RecoveryServicesSource:
         return self._jobs(plan(query), retry)
 
     def _jobs(self, planned: ListPlan, retry: RetryPolicy | None) -> Iterator[dict[str, Any]]:
-        def merged() -> Iterator[dict[str, Any]]:
-            for group in planned.requests:
-                streams = [items(self.iter_job_pages(f, retry=retry)) for f in group]
-                yield from merge_newest_first(streams)
-
-        for raw in once(merged(), "name", "id"):
-            if planned.entity is None or _entity_matches(raw, planned.entity):
-                yield raw
+        return planned_jobs(planned, lambda f: self.iter_job_pages(f, retry=retry))
 
     def iter_job_pages(
         self, odata_filter: str | None = None, *, retry: RetryPolicy | None = None

@@ -41,7 +41,7 @@ def resolve_operation(
     """The job ids the operation started, once it has (at most ``timeout`` seconds, else
     ``OPERATION_WAIT_LIMIT``). The URL is checked before any request."""
     text = url_or_id.strip()
-    source = session.source
+    source = session.vault_source
     url, kind = source.operation_target(text)
     operation = Operation(url, kind)
 

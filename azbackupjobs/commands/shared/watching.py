@@ -82,7 +82,9 @@ def watch_jobs(
     source = source if source is not None else session.source
 
     def start(with_sleep: Sleep) -> Iterator[Snapshot]:
-        return poll_jobs(source, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng)
+        return poll_jobs(
+            source, job_ids, policy, clock=clock, sleep=with_sleep, rng=rng, notify=out.note
+        )
 
     multi = len(job_ids) > 1
     presenter = JobsPresenter(
