@@ -127,3 +127,14 @@ def test_cancel_refuses_a_crr_job_before_any_request(emu: EmulatorHandle) -> Non
     assert done.exit_code == ExitCode.USAGE
     done.one_error_line("cross-region restore")
     assert emu.request_log == []
+
+
+def test_a_backup_vault_crr_job_id_without_the_flag_says_where_to_look(emu: EmulatorHandle) -> None:
+    """Its id names the vault, which does not know the job: exit 3, and the hint."""
+    listed = azjobs(emu, "list", "--secondary-region", "-o", "json", backup=True)
+    assert listed.exit_code == 0, listed.stderr
+    job_id = json.loads(listed.stdout)[0]["id"]
+    missing = azjobs(emu, "get", job_id, "-o", "json", backup=True)
+    assert missing.exit_code == ExitCode.NOT_FOUND and missing.stdout == ""
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert "add --secondary-region" in missing.stderr

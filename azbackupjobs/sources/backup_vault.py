@@ -26,7 +26,7 @@ from urllib.parse import quote, urlsplit
 
 from azbackupjobs.arm.client import BackupJobsClient, Response, RetryPolicy
 from azbackupjobs.model import ids
-from azbackupjobs.model.errors import UsageError
+from azbackupjobs.model.errors import NotFoundError, UsageError
 from azbackupjobs.model.kinds import VaultKind
 from azbackupjobs.sources.base import JobQuery, arm_list_pages, expect_object, start_key
 
@@ -219,7 +219,15 @@ class BackupVaultSource:
         return self.request("GET", self.job_url(ref), retry=retry)
 
     def get_job(self, ref: str, *, retry: RetryPolicy | None = None) -> dict[str, Any]:
-        resp = self.fetch_job(ref, retry=retry)
+        """The job resource as returned. A cross-region restore job's id names the vault as
+        its own jobs' ids do, but the vault does not know it: a 404 says where to look."""
+        try:
+            resp = self.fetch_job(ref, retry=retry)
+        except NotFoundError as exc:
+            exc.hint = exc.hint or (
+                "a cross-region restore job is read in the paired region: add --secondary-region"
+            )
+            raise
         return expect_object(resp.body, "job resource", resp.request_id)
 
     def parse(self, raw: Mapping[str, Any]) -> Job:
