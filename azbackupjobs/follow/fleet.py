@@ -182,9 +182,20 @@ class FleetReader:
 
     @staticmethod
     def _changed(tracked: Tracked, job: Job, report: TickReport) -> None:
-        fingerprint = change_key(dict(job.raw))
-        if tracked.key != fingerprint:
-            tracked.key = fingerprint
+        """``job`` changed when it differs from the last one seen *of its shape*: a Resource
+        Graph row and the job's own GET never compare equal, and a job moves between the two
+        as the newest running jobs get their details read, which is no change of the job.
+        The row's key is kept up to date while the details stand for it."""
+        row = tracked.job
+        row_key = change_key(dict(row.raw)) if row is not None else None
+        row_changed = row_key != tracked.list_key
+        tracked.list_key = row_key
+        if tracked.detail is not None and job is tracked.detail:
+            fingerprint = change_key(dict(job.raw))
+            if tracked.key != fingerprint:
+                tracked.key = fingerprint
+                report.changed.append(job)
+        elif row_changed:
             report.changed.append(job)
 
 
