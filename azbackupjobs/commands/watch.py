@@ -126,12 +126,9 @@ def run_watch(
             "name the jobs to watch: JOB arguments, --operation URL_OR_ID, or --all (one of them)"
         )
     out = make_output(request.common, env)
-    ref = _context_ref(request)
-    secondary = secondary_region(
-        request.secondary_region,
-        request.paired_region,
-        tuple(job_ref(j, secondary=True) for j in request.jobs),
-    )
+    refs = tuple(job_ref(j, secondary=True) for j in request.jobs)
+    ref = _context_ref(request, refs)
+    secondary = secondary_region(request.secondary_region, request.paired_region, refs)
     if secondary is not None and request.operation is not None:
         raise UsageError(
             "--operation follows an operation of the vault's own region; it does not apply "
@@ -160,7 +157,7 @@ def run_watch(
             if not job_ids:
                 out.note(f"azjobs: no job is in progress in {session.source.name}")
         else:
-            job_ids = [job_ref(j, secondary=True).job_id for j in request.jobs]
+            job_ids = [r.job_id for r in refs]
         if opts.timeout is not None:
             opts = replace(opts, timeout=max(opts.timeout - (clock() - started), 0.001))
         return watch_jobs(session, job_ids, opts, sleep=sleep, clock=clock, wall=wall)
@@ -172,11 +169,11 @@ def run_watch(
         session.client.close()
 
 
-def _context_ref(request: WatchRequest) -> ids.JobRef | None:
-    """The vault named by full ARM ids (all in one vault) or by the operation URL's path."""
+def _context_ref(request: WatchRequest, refs: tuple[ids.JobRef, ...]) -> ids.JobRef | None:
+    """The vault named by full ARM ids ``refs`` (all in one vault) or by the operation URL's
+    path."""
     named: list[ids.JobRef] = []
-    for text in request.jobs:
-        ref = job_ref(text, secondary=True)
+    for ref in refs:
         if ref.vault is not None:
             named.append(ref)
         elif ref.secondary:  # names the subscription and kind (and region), not the vault
