@@ -145,6 +145,25 @@ def select(
         yield raw
 
 
+def filtered_jobs(
+    pages: Callable[[], Iterator[list[dict[str, Any]]]],
+    query: JobQuery,
+    limit: int | None,
+    where: str,
+) -> Iterator[dict[str, Any]]:
+    """The jobs of ``pages()`` that match ``query``, filtered here since the service takes no
+    filter: the query's usage errors first, then ``pages`` is called (its first request) only
+    when the jobs are read. ``where`` names the list in messages."""
+    refuse_management_type(query, where)
+    if query.job_id is not None:
+        ids.validate_guid(query.job_id.strip(), "--job-id")
+
+    def lazily() -> Iterator[list[dict[str, Any]]]:
+        yield from pages()
+
+    return select(lazily(), matcher(query), since=query.window.start, limit=limit or None)
+
+
 class BackupVaultSource:
     """The jobs API of the Backup vault of ``client.ctx``, through ``client`` (the transport)."""
 
@@ -248,15 +267,7 @@ class BackupVaultSource:
     def jobs(
         self, query: JobQuery, *, retry: RetryPolicy | None = None, limit: int | None = None
     ) -> Iterator[dict[str, Any]]:
-        refuse_management_type(query, self.name)
-        if query.job_id is not None:
-            ids.validate_guid(query.job_id.strip(), "--job-id")
-        return select(
-            self.iter_job_pages(retry=retry),
-            matcher(query),
-            since=query.window.start,
-            limit=limit or None,
-        )
+        return filtered_jobs(lambda: self.iter_job_pages(retry=retry), query, limit, self.name)
 
     def iter_job_pages(self, *, retry: RetryPolicy | None = None) -> Iterator[list[dict[str, Any]]]:
         """The vault's jobs page by page, following nextLink (on the endpoint's host only);

@@ -173,23 +173,13 @@ class SecondaryRegionSource:
     ) -> Iterator[dict[str, Any]]:
         """Every usage error before the paired region is looked up (a request)."""
         if self.kind is VaultKind.BACKUP:
-            backup_vault.refuse_management_type(query, self.name)
-            if query.job_id is not None:
-                ids.validate_guid(query.job_id.strip(), "--job-id")
-            return backup_vault.select(
-                self._lazy(lambda: self.iter_job_pages(retry=retry)),
-                backup_vault.matcher(query),
-                since=query.window.start,
-                limit=limit or None,
+            return backup_vault.filtered_jobs(
+                lambda: self.iter_job_pages(retry=retry), query, limit, self.name
             )
         planned = recovery_services.plan(query)
         return recovery_services.planned_jobs(
             planned, lambda f: self.iter_job_pages(f, retry=retry)
         )
-
-    @staticmethod
-    def _lazy(pages: Callable[[], Pages]) -> Pages:
-        yield from pages()
 
     def iter_job_pages(
         self, odata_filter: str | None = None, *, retry: RetryPolicy | None = None
