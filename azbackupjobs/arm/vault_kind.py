@@ -61,10 +61,6 @@ def _read_all(path: Path) -> dict[str, dict[str, str]]:
     }
 
 
-def _read(path: Path) -> dict[str, Any]:
-    return _read_all(path).get("kinds", {})
-
-
 def cached_entry(section: str, key: str, env: Mapping[str, str] | None = None) -> str | None:
     """The value remembered under ``key`` in ``section`` (keys compare in lower case)."""
     return _read_all(cache_path(env)).get(section, {}).get(key.lower())
