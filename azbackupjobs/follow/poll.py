@@ -262,7 +262,7 @@ class Poller:
             changed=list(report.changed),
             trouble=self.trouble,
             requests=self.requests,
-            interval=min(self.interval * self.stretch, MAX_INTERVAL),
+            interval=self._paced(self.stretch),
             ticks=self.ticks,
             polled_wall=report.polled_wall,
             newly_started=list(report.newly_started),
@@ -277,7 +277,7 @@ class Poller:
             base = min(self.policy.max_backoff, self.policy.interval * 2 ** (self.failures - 1))
             delay = base * (1 - jitter / 2 + jitter * self.rng.random() / 2)
         else:
-            interval = min(self.interval * self.stretch, MAX_INTERVAL)
+            interval = self._paced(self.stretch)
             delay = interval * (1 - jitter + 2 * jitter * self.rng.random())
         return float(max(delay, self.blocked_until - now, 0.0))
 
@@ -305,12 +305,16 @@ class Poller:
         else:
             self._trouble(*report.problem, progress=report.progress)
 
+    def _paced(self, stretch: float) -> float:
+        """The interval, ``stretch`` times as long while the write quota runs low."""
+        return min(self.interval * stretch, MAX_INTERVAL)
+
     def _pace_writes(self, left: int) -> None:
         """Poll less often while the subscription's writes run low (the secondary region reads
         with POSTs, which count as writes), and say so the first time."""
         stretch = write_stretch(left)
         if stretch > 1.0 and self.stretch == 1.0 and self.notify is not None:
-            slower = min(self.interval * stretch, MAX_INTERVAL)
+            slower = self._paced(stretch)
             self.notify(
                 f"azjobs: only {left} writes left in this subscription's hourly quota (under "
                 f"{LOW_WRITES}); polling every {slower:.0f} s instead of {self.interval:.0f} s "
