@@ -100,14 +100,17 @@ class Target:
     """A resolved item of either kind of vault, with the one request that backs it up.
 
     ``send`` POSTs it (once); ``running`` finds the item's running backup jobs in a window
-    (what a trigger whose answer was lost may have started); ``check`` is the command a user
-    runs to look for them.
+    (what a trigger whose answer was lost may have started).
     """
 
     name: str
     send: Callable[[], Response]
     running: Callable[[filters.Window], list[dict[str, Any]]]
-    check: str
+
+    @property
+    def check(self) -> str:
+        """The command a user runs to look for the item's running backup."""
+        return f"azjobs list --operation Backup --status InProgress --entity {self.name} --since 1h"
 
 
 def parse_retain_until(value: str, now: datetime) -> datetime:
@@ -251,7 +254,6 @@ def _item_target(source: RecoveryServicesSource, opts: BackupNowOptions, planned
         name=name,
         send=lambda: items.trigger(item, body),
         running=lambda window: items.running_backups(item, window),
-        check=f"azjobs list --operation Backup --status InProgress --entity {name} --since 1h",
     )
 
 
@@ -268,7 +270,6 @@ def _instance_target(source: BackupVaultSource, opts: BackupNowOptions) -> Targe
         name=name,
         send=lambda: instances.trigger(instance, body),
         running=lambda window: instances.running_backups(instance, window),
-        check=f"azjobs list --operation Backup --status InProgress --entity {name} --since 1h",
     )
 
 

@@ -2,7 +2,7 @@
 
 It starts the emulator in-process on a free loopback port with time sped up, triggers on-demand
 backups through the REST routes, one per kind of vault: the demo VM in the Recovery Services
-vault (``POST .../protectedItems/.../backup``) and the seed disk in the Backup vault
+vault (``POST .../protectedItems/.../backup``) and a disk it protects in the Backup vault
 (``POST .../backupInstances/.../backup`` with its backup rule), each answering 202 with
 ``Azure-AsyncOperation``. It resolves each operation to its job the way the REST docs describe,
 and watches both jobs in one view with exactly the code of ``azjobs watch JOB...`` (so every
@@ -28,6 +28,7 @@ from azbackupjobs.commands.shared.watching import (
     watch_jobs,
 )
 from azbackupjobs.model.errors import UnexpectedResponseError, UsageError
+from azbackupjobs.sources import backup_instances
 from azbackupjobs.sources.backup_vault import BackupVaultSource
 from azbackupjobs.sources.recovery_services import RecoveryServicesSource
 from azbackupjobs.sources.several import SeveralSources
@@ -156,20 +157,16 @@ def _trigger_vm(session: Session, emu: EmulatorHandle) -> str:
 
 
 def _trigger_disk(session: Session, emu: EmulatorHandle) -> str:
-    """POST an ad-hoc backup of the Backup vault's disk by its policy's rule; its
+    """POST an ad-hoc backup of the demo's disk by its policy's rule; its
     Azure-AsyncOperation (``operationStatus``, whose ``jobId`` names the job)."""
     from azbackupjobs import emulator
 
     trigger = emu.backup_vaults.trigger_path(emulator.DEMO_DISK)
     source = session.vault_source
     assert isinstance(source, BackupVaultSource)
-    body = {
-        "objectType": "TriggerBackupRequest",
-        "backupRuleOptions": {
-            "ruleName": emulator.DEMO_DISK_RULE,
-            "triggerOption": {"retentionTagOverride": "Default"},
-        },
-    }
+    body = backup_instances.backup_body(
+        backup_instances.RuleChoice(emulator.DEMO_DISK_RULE, backup_instances.DEFAULT_RETENTION_TAG)
+    )
     return _operation_of(session, source.post(trigger, body), ".../backupInstances/.../backup")
 
 
