@@ -22,6 +22,7 @@ from azbackupjobs.model.errors import ApiError, ExitCode, UsageError
 from azbackupjobs.sources.backup_instances import choose_rule
 from azbackupjobs.sources.protected_items import AmbiguousItem, ItemNotFound
 from azbackupjobs.view.output import Environment
+from tests.harness import fake_environment
 from tests.harness.clock import FakeTime
 
 SUB = "00000000-0000-0000-0000-0000000000aa"
@@ -171,14 +172,7 @@ def env_of(tmp_path: Any, **changes: str | None) -> Environment:
             variables.pop(name)
         else:
             variables[name] = value
-    return Environment(
-        stdout=io.StringIO(),
-        stderr=io.StringIO(),
-        stdout_isatty=False,
-        stderr_isatty=False,
-        stdin_isatty=False,
-        env=variables,
-    )
+    return fake_environment(variables)
 
 
 def backup_now(tmp_path: Any, item_text: str, **kwargs: Any) -> tuple[int, str, str, FakeTime]:
