@@ -22,10 +22,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.bench.timing import Cmd, Row, interleaved, machine, print_table, run_once
+from tests.bench.timing import Cmd, Row, Sample, interleaved, machine, print_table, run_once
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH_HOME = Path(os.environ.get("AZJOBS_BENCH_HOME", Path.home() / ".cache" / "azjobs-bench"))
@@ -457,57 +458,108 @@ def bench_scale(b: Bench) -> None:
     jobs, page = 20_000, 20
     with emulator(speed=1e-6, seed=3, seed_data=False, page_size=page) as emu:
         emu.add_jobs(jobs, spread_seconds=20 * 3600.0)
-        env = b.env(**emu.env())
         argv = [*b.azjobs, "list", "-o", "ndjson", "--limit", "0"]
-        emu.clear_request_log()
-        first_line, total, rss, count, code = _stream(Cmd(argv, env))
-        pages = [r for r in emu.request_log if r.method == "GET" and "backupjobs" in r.path.lower()]
-        if not pages:
-            b.skip("scale", "list", "azjobs list sent no request")
-            return
-        first_url = f"{emu.url}{pages[0].path}?{pages[0].query}"
-        bare = b.script("bare_pages.py", BARE_PAGES)
-        samples = interleaved(
-            {
-                "azjobs list": Cmd(argv, env),
-                "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
-            },
-            3,
-            warmup=0,
-        )
+        run = _list_against_bare(b, "scale", emu, argv, b.env(**emu.env()))
+    if run is None:
+        return
+    _list_rows(
+        b,
+        "scale",
+        f"list {jobs} jobs / {run.pages} pages",
+        run,
+        first_note=f"{run.count} lines, exit {run.code}",
+        rss_note="streaming: the pages are never all in memory",
+        ratio_target=1.5,
+        ratio_note=f"first run {run.total:.1f} s; median of 3",
+        short="list",
+    )
+
+
+@dataclass(frozen=True)
+class ListRun:
+    """One streamed ``azjobs list`` and its side-by-side timing against a bare GET loop."""
+
+    first_line: float
+    total: float
+    rss: int
+    count: int
+    code: int
+    pages: int
+    samples: dict[str, Sample]
+
+
+def _list_against_bare(
+    b: Bench, group: str, emu: Any, argv: list[str], env: dict[str, str]
+) -> ListRun | None:
+    """Stream ``argv`` once (first line, memory), then time it against a bare ``requests``
+    loop over the same pages, from the first page azjobs asked for."""
+    emu.clear_request_log()
+    first_line, total, rss, count, code = _stream(Cmd(argv, env))
+    pages = [r for r in emu.request_log if r.method == "GET" and "backupjobs" in r.path.lower()]
+    if not pages:
+        b.skip(group, "list", "azjobs list sent no request")
+        return None
+    first_url = f"{emu.url}{pages[0].path}?{pages[0].query}"
+    bare = b.script("bare_pages.py", BARE_PAGES)
+    samples = interleaved(
+        {
+            "azjobs list": Cmd(argv, env),
+            "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
+        },
+        3,
+        warmup=0,
+    )
+    return ListRun(first_line, total, rss, count, code, len(pages), samples)
+
+
+def _list_rows(
+    b: Bench,
+    group: str,
+    what: str,
+    run: ListRun,
+    *,
+    first_note: str,
+    rss_note: str,
+    ratio_target: float | None,
+    ratio_note: str,
+    short: str | None = None,
+) -> None:
+    """The rows of a list run: time to the first line, peak memory, total time vs the bare
+    loop. ``short`` names the memory and total rows (default: ``what``)."""
+    label = short or what
     b.add(
         Row(
-            "scale",
-            f"list {jobs} jobs / {len(pages)} pages: first line",
-            f"{first_line:.2f} s",
+            group,
+            f"{what}: first line",
+            f"{run.first_line:.2f} s",
             "",
             None,
             "<= 1 s",
-            first_line <= 1.0,
-            f"{count} lines, exit {code}",
+            run.first_line <= 1.0,
+            first_note,
         )
     )
     b.add(
         Row(
-            "scale",
-            "list: peak RSS",
-            f"{rss / 1024:.1f} MB",
+            group,
+            f"{label}: peak RSS",
+            f"{run.rss / 1024:.1f} MB",
             "",
             None,
             "< 100 MB",
-            rss / 1024 < 100,
-            "streaming: the pages are never all in memory",
+            run.rss / 1024 < 100,
+            rss_note,
         )
     )
     b.add(
         ratio_row(
-            "scale",
-            "list: total time",
-            samples,
+            group,
+            f"{label}: total time",
+            run.samples,
             "azjobs list",
             "bare requests loop",
-            1.5,
-            f"first run {total:.1f} s; median of 3",
+            ratio_target,
+            ratio_note,
         )
     )
 
@@ -566,57 +618,19 @@ def _bench_backup_vault_list(b: Bench, *, oldest_first: bool, page: int) -> None
             **{**emu.env(), "AZJOBS_VAULT": emu.backup_vault, "AZJOBS_VAULT_TYPE": "backup"}
         )
         argv = [*b.azjobs, "list", "--status", "Failed", "-o", "ndjson", "--limit", "0"]
-        emu.clear_request_log()
-        first_line, total, rss, count, code = _stream(Cmd(argv, env))
-        pages = [r for r in emu.request_log if r.method == "GET" and "backupjobs" in r.path.lower()]
-        if not pages:
-            b.skip("backup-vault", "list", "azjobs list sent no request")
-            return
-        first_url = f"{emu.url}{pages[0].path}?{pages[0].query}"
-        bare = b.script("bare_pages.py", BARE_PAGES)
-        samples = interleaved(
-            {
-                "azjobs list": Cmd(argv, env),
-                "bare requests loop": Cmd([sys.executable, bare, first_url, emu.token], env),
-            },
-            3,
-            warmup=0,
-        )
-    what = f"list {jobs} jobs --status Failed, {order}, {len(pages)} pages of {page}"
-    b.add(
-        Row(
-            "backup-vault",
-            f"{what}: first line",
-            f"{first_line:.2f} s",
-            "",
-            None,
-            "<= 1 s",
-            first_line <= 1.0,
-            f"{count} lines (1 job in {failed_every} failed), exit {code}",
-        )
-    )
-    b.add(
-        Row(
-            "backup-vault",
-            f"{what}: peak RSS",
-            f"{rss / 1024:.1f} MB",
-            "",
-            None,
-            "< 100 MB",
-            rss / 1024 < 100,
-            "only the matching jobs are kept",
-        )
-    )
-    b.add(
-        ratio_row(
-            "backup-vault",
-            f"{what}: total time",
-            samples,
-            "azjobs list",
-            "bare requests loop",
-            None,
-            f"first run {total:.1f} s; the bare loop prints every job unfiltered; median of 3",
-        )
+        run = _list_against_bare(b, "backup-vault", emu, argv, env)
+    if run is None:
+        return
+    _list_rows(
+        b,
+        "backup-vault",
+        f"list {jobs} jobs --status Failed, {order}, {run.pages} pages of {page}",
+        run,
+        first_note=f"{run.count} lines (1 job in {failed_every} failed), exit {run.code}",
+        rss_note="only the matching jobs are kept",
+        ratio_target=None,
+        ratio_note=f"first run {run.total:.1f} s; the bare loop prints every job unfiltered; "
+        "median of 3",
     )
 
 
